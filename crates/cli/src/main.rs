@@ -1,0 +1,171 @@
+//! The `warren` command: one embedder of warren-runtime that runs a guest program.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use warren_runtime::{ExitReason, GrantedDir, Runtime, RuntimeConfig, engine};
+
+/// Exit code for problems with the command line or the module (missing, not wasm, invalid).
+const EXIT_USAGE: u8 = 2;
+/// How long stragglers get to die after the root process ends.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Parser)]
+#[command(
+    name = "warren",
+    version,
+    about = "Erlang-style processes for WebAssembly"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a wasm32-wasip1 program: its `main` is the root process; processes it spawns are
+    /// fresh instances of the same module. warren exits with the root process's status
+    /// (0 normal, its code for exit(code), 101 panic, 1 trap/killed/limit), after stopping
+    /// the other processes (or waiting for them with --wait).
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Set an environment variable for every process (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Grant a host directory, visible to guests at GUEST (default: the same path).
+    /// Repeatable. Nothing of the host file system is visible without it.
+    #[arg(long = "dir", value_name = "HOST[:GUEST]")]
+    dirs: Vec<String>,
+    /// Most processes alive at once. Default: as many as the OS's vm.max_map_count allows,
+    /// up to 1,000,000 (about 10,000 with Linux's default of 65530). warren warns at start
+    /// if the OS cannot support the number given, and says what to raise.
+    #[arg(long, value_name = "N")]
+    max_processes: Option<usize>,
+    /// Maximum linear memory of each process (bytes, or with a K, M or G suffix). A process
+    /// that grows beyond it ends with a `limit` exit reason.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    max_memory: usize,
+    /// When the root process ends, wait for every other process to end too, instead of
+    /// stopping them.
+    #[arg(long)]
+    wait: bool,
+    /// The program: a core wasm module (wasm32-wasip1), binary or text format.
+    app: PathBuf,
+    /// Arguments for the program (its args[1..]).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 65536, 512K, 64M or 1G"))?;
+    let bytes = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if bytes < 64 * 1024 {
+        return Err(format!("{s:?} is less than one 64 KiB wasm page"));
+    }
+    Ok(bytes)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARREN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => match run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("warren: {e:#}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+    }
+}
+
+/// Set up everything that can fail on bad input (exit code 2), then run.
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut env = Vec::new();
+    for kv in &args.env {
+        let Some((k, v)) = kv.split_once('=') else {
+            bail!("--env {kv:?}: expected KEY=VALUE")
+        };
+        env.push((k.to_string(), v.to_string()));
+    }
+    let dirs = args
+        .dirs
+        .iter()
+        .map(|d| GrantedDir::parse(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let name = args.app.display().to_string();
+    let mut guest_args = vec![name.clone()];
+    guest_args.extend(args.args.iter().cloned());
+    let config = RuntimeConfig {
+        max_processes: args.max_processes,
+        max_memory: args.max_memory,
+        args: guest_args,
+        env,
+        dirs,
+    };
+
+    let (engine, plan) = Runtime::engine(&config)?;
+    if let Some(w) = &plan.warning {
+        eprintln!("warren: {w}");
+    }
+    let module = Runtime::load(&engine, &args.app)?;
+    engine::check_exports(&module, &name, "_start")?;
+
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("warren-worker")
+        .build()
+        .context("starting the scheduler")?;
+    tokio.block_on(async move {
+        let runtime = Runtime::new(engine, &plan, &module, config)
+            .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+        let (pid, exit) = runtime.start()?;
+        let reason = exit
+            .await
+            .context("the root process vanished without an exit reason")?;
+        if args.wait {
+            runtime.table().wait_empty().await;
+        } else {
+            let left = runtime.shutdown(SHUTDOWN_GRACE).await;
+            if left > 0 {
+                tracing::warn!("{left} processes did not stop within {SHUTDOWN_GRACE:?}");
+            }
+        }
+        Ok(report(&name, pid, &reason))
+    })
+}
+
+fn report(name: &str, pid: u64, reason: &ExitReason) -> ExitCode {
+    let code = match reason {
+        ExitReason::Normal => 0,
+        ExitReason::Exit(code) => *code as u8,
+        ExitReason::Panic(_) => 101,
+        _ => 1,
+    };
+    if !reason.is_normal() && !matches!(reason, ExitReason::Exit(_)) {
+        eprintln!("warren: {name}: root process {pid} exited: {reason}");
+    }
+    ExitCode::from(code)
+}

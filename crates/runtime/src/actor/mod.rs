@@ -1,0 +1,24 @@
+//! The actor machinery, free of wasmtime.
+//!
+//! A *process* here is only an identity ([`Pid`]), a [`Mailbox`] and a set of signals
+//! (kill, monitors). How a process executes — in warren, as its own wasm instance — is the
+//! business of [`crate::process`]; this module only knows who is alive, how to deliver
+//! messages to them, and who must hear about their death. Keeping it free of wasm types lets
+//! it be tested natively in milliseconds and reused by any other backend.
+//!
+//! - [`ProcessTable`]: the live processes of one runtime, pid allocation, the process limit,
+//!   monitors and the DOWN messages they produce.
+//! - [`Mailbox`]: a process's queue with selective receive by tag.
+//! - [`ExitReason`]: why a process ended, and its wire encoding for guests.
+
+mod exit;
+mod mailbox;
+mod table;
+
+pub use exit::ExitReason;
+pub use mailbox::{Mailbox, Message, Received};
+pub use table::{ProcessRef, ProcessTable, SpawnError};
+
+/// A process id. Allocated from a per-runtime counter starting at 1 and never reused within
+/// a runtime, so a stale pid can never address a newer process.
+pub type Pid = u64;

@@ -1,0 +1,322 @@
+//! The table of live processes: pid allocation, the process limit, message delivery,
+//! kill signals and monitors.
+//!
+//! A process is in the table from [`ProcessTable::register`] until [`ProcessTable::exit`].
+//! Exiting removes it, marks it dead and sends a DOWN message (tagged with the monitor's
+//! reference, payload [`ExitReason::encode`]) to every monitor. Monitoring a pid that is not in
+//! the table delivers DOWN with [`ExitReason::NoProc`] at once, as in Erlang; the `dead` flag,
+//! checked under the same lock that `exit` drains the monitors under, closes the race between
+//! the two.
+
+use super::{ExitReason, Mailbox, Message, Pid};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
+
+/// Why a process could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnError {
+    #[error("process limit reached: {limit} processes are alive{hint}")]
+    ProcessLimit { limit: usize, hint: String },
+    #[error("cannot create process: {0}")]
+    Other(String),
+}
+
+/// A live process as seen by others: its mailbox and its signals.
+#[derive(Debug)]
+pub struct ProcessRef {
+    pid: Pid,
+    pub mailbox: Mailbox,
+    state: Mutex<Signals>,
+    killed: AtomicBool,
+    kill_wake: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Signals {
+    dead: bool,
+    /// (watcher, monitor reference)
+    monitors: Vec<(Pid, u64)>,
+}
+
+impl ProcessRef {
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// True once someone asked this process to die.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the process is killed. Only the process itself waits on this.
+    pub async fn killed(&self) {
+        while !self.is_killed() {
+            self.kill_wake.notified().await;
+        }
+    }
+
+    fn signals(&self) -> MutexGuard<'_, Signals> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Debug)]
+pub struct ProcessTable {
+    next_pid: AtomicU64,
+    next_tag: AtomicU64,
+    limit: usize,
+    limit_hint: String,
+    procs: Mutex<HashMap<Pid, Arc<ProcessRef>>>,
+    emptied: Notify,
+}
+
+impl ProcessTable {
+    /// A table admitting at most `limit` live processes. `limit_hint` is appended to the
+    /// limit error (e.g. which OS setting bounds the limit and how to raise it).
+    pub fn new(limit: usize, limit_hint: impl Into<String>) -> Self {
+        ProcessTable {
+            next_pid: AtomicU64::new(1),
+            next_tag: AtomicU64::new(1),
+            limit,
+            limit_hint: limit_hint.into(),
+            procs: Mutex::new(HashMap::new()),
+            emptied: Notify::new(),
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Allocate a pid and enter a new live process, unless the limit is reached.
+    pub fn register(&self) -> Result<Arc<ProcessRef>, SpawnError> {
+        let mut procs = self.procs();
+        if procs.len() >= self.limit {
+            return Err(SpawnError::ProcessLimit {
+                limit: self.limit,
+                hint: self.limit_hint.clone(),
+            });
+        }
+        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+        let p = Arc::new(ProcessRef {
+            pid,
+            mailbox: Mailbox::new(),
+            state: Mutex::new(Signals::default()),
+            killed: AtomicBool::new(false),
+            kill_wake: Notify::new(),
+        });
+        procs.insert(pid, p.clone());
+        Ok(p)
+    }
+
+    pub fn get(&self, pid: Pid) -> Option<Arc<ProcessRef>> {
+        self.procs().get(&pid).cloned()
+    }
+
+    /// Deliver a message. Returns false if no such process is alive (the message is dropped,
+    /// as Erlang drops messages to dead pids).
+    pub fn send(&self, to: Pid, message: Message) -> bool {
+        match self.get(to) {
+            Some(p) => {
+                p.mailbox.push(message);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A fresh reference, unique within this runtime, for selective receives.
+    pub fn new_tag(&self) -> u64 {
+        self.next_tag.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `watcher` monitors `target`: when `target` exits, `watcher` receives a message tagged
+    /// with the returned reference whose payload is the encoded exit reason.
+    pub fn monitor(&self, watcher: Pid, target: Pid) -> u64 {
+        let tag = self.new_tag();
+        self.monitor_with_tag(watcher, target, tag);
+        tag
+    }
+
+    /// [`ProcessTable::monitor`] with a reference the caller chose (from [`Self::new_tag`]).
+    pub fn monitor_with_tag(&self, watcher: Pid, target: Pid, tag: u64) {
+        if let Some(t) = self.get(target) {
+            let mut s = t.signals();
+            if !s.dead {
+                s.monitors.push((watcher, tag));
+                return;
+            }
+        }
+        self.send(
+            watcher,
+            Message {
+                tag,
+                data: ExitReason::NoProc.encode(),
+            },
+        );
+    }
+
+    /// Remove the monitor `tag` of `watcher` on `target`, and drop any message tagged `tag`
+    /// already in the watcher's mailbox (Erlang's `demonitor(Ref, [flush])`).
+    pub fn demonitor(&self, watcher: Pid, target: Pid, tag: u64) {
+        if let Some(t) = self.get(target) {
+            t.signals()
+                .monitors
+                .retain(|&(w, r)| !(w == watcher && r == tag));
+        }
+        if let Some(w) = self.get(watcher) {
+            while w.mailbox.try_take(tag).is_some() {}
+        }
+    }
+
+    /// Ask a process to die. Returns false if it is not alive.
+    pub fn kill(&self, pid: Pid) -> bool {
+        match self.get(pid) {
+            Some(p) => {
+                p.killed.store(true, Ordering::Release);
+                p.kill_wake.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Kill every live process (used at shutdown).
+    pub fn kill_all(&self) {
+        let pids: Vec<Pid> = self.procs().keys().copied().collect();
+        for pid in pids {
+            self.kill(pid);
+        }
+    }
+
+    /// Remove an exited process and notify its monitors.
+    pub fn exit(&self, pid: Pid, reason: &ExitReason) {
+        let removed = {
+            let mut procs = self.procs();
+            let p = procs.remove(&pid);
+            if procs.is_empty() {
+                self.emptied.notify_waiters();
+            }
+            p
+        };
+        let Some(p) = removed else { return };
+        let monitors = {
+            let mut s = p.signals();
+            s.dead = true;
+            std::mem::take(&mut s.monitors)
+        };
+        if monitors.is_empty() {
+            return;
+        }
+        let data = reason.encode();
+        for (watcher, tag) in monitors {
+            self.send(
+                watcher,
+                Message {
+                    tag,
+                    data: data.clone(),
+                },
+            );
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.procs().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Resolves when no process is alive.
+    pub async fn wait_empty(&self) {
+        loop {
+            let notified = self.emptied.notified();
+            if self.is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn procs(&self) -> MutexGuard<'_, HashMap<Pid, Arc<ProcessRef>>> {
+        self.procs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids_are_never_reused_and_limit_holds() {
+        let t = ProcessTable::new(2, "");
+        let a = t.register().unwrap();
+        let b = t.register().unwrap();
+        assert!(matches!(
+            t.register(),
+            Err(SpawnError::ProcessLimit { limit: 2, .. })
+        ));
+        t.exit(a.pid(), &ExitReason::Normal);
+        let c = t.register().unwrap();
+        assert!(c.pid() > b.pid());
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn monitor_delivers_down_with_reason_and_noproc() {
+        let t = ProcessTable::new(10, "");
+        let watcher = t.register().unwrap();
+        let target = t.register().unwrap();
+        let r1 = t.monitor(watcher.pid(), target.pid());
+        t.exit(target.pid(), &ExitReason::Panic("boom".into()));
+        let m = watcher.mailbox.try_take(r1).unwrap();
+        assert_eq!(
+            ExitReason::decode(&m.data),
+            Some(ExitReason::Panic("boom".into()))
+        );
+        let r2 = t.monitor(watcher.pid(), target.pid());
+        let m = watcher.mailbox.try_take(r2).unwrap();
+        assert_eq!(ExitReason::decode(&m.data), Some(ExitReason::NoProc));
+    }
+
+    #[test]
+    fn demonitor_removes_and_flushes() {
+        let t = ProcessTable::new(10, "");
+        let w = t.register().unwrap();
+        let a = t.register().unwrap();
+        let r = t.monitor(w.pid(), a.pid());
+        t.demonitor(w.pid(), a.pid(), r);
+        t.exit(a.pid(), &ExitReason::Killed);
+        assert!(w.mailbox.is_empty());
+        let r = t.monitor(w.pid(), a.pid()); // noproc, delivered at once
+        t.demonitor(w.pid(), a.pid(), r);
+        assert!(w.mailbox.is_empty());
+    }
+
+    #[test]
+    fn send_to_dead_pid_is_dropped() {
+        let t = ProcessTable::new(10, "");
+        let p = t.register().unwrap();
+        t.exit(p.pid(), &ExitReason::Normal);
+        assert!(!t.send(
+            p.pid(),
+            Message {
+                tag: 0,
+                data: vec![]
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn kill_wakes_the_process() {
+        let t = ProcessTable::new(10, "");
+        let p = t.register().unwrap();
+        let waiter = p.clone();
+        let h = tokio::spawn(async move { waiter.killed().await });
+        assert!(t.kill(p.pid()));
+        h.await.unwrap();
+    }
+}

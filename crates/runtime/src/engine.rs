@@ -1,0 +1,245 @@
+//! The wasmtime engine warren runs every process on, and loading modules into it.
+//!
+//! - Pooling instance allocator sized for the process limit: every process takes one slot of
+//!   each pool (instance, memory, table, async stack), so spawning is a slot pick plus a
+//!   copy-on-write mapping of the module's memory image, not an mmap of fresh memory.
+//! - Each memory slot reserves only the per-process memory limit (explicit bounds checks
+//!   instead of 4 GiB guard regions) so a million slots fit in the address space.
+//! - Epoch interruption: a ticker thread bumps the epoch every [`EPOCH_TICK`]; a process that
+//!   runs past its deadline yields to the scheduler (see [`crate::process`]).
+//! - Compiled modules are cached on disk by content hash, so a second run does not recompile.
+//!
+//! Linux caps the number of memory mappings per process (`vm.max_map_count`, 65530 by
+//! default) and every live wasm process costs several. [`map_count_limit`] turns that into a
+//! process count, so warren can say what to raise instead of failing with ENOMEM.
+
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
+
+/// How often the epoch advances; a busy process is preempted after at most one tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Size of each process's async (fiber) stack. Wasm frames and host calls run on it.
+pub const ASYNC_STACK: usize = 256 * 1024;
+/// Most of the fiber stack wasm may use; the rest is headroom for host calls.
+pub const MAX_WASM_STACK: usize = 192 * 1024;
+
+/// Memory mappings one live process costs, measured: memory slot, table slot, fiber stack
+/// (each an accessible region next to a guard) plus slack for the copy-on-write image.
+pub const MAPS_PER_PROCESS: u64 = 6;
+/// Mappings left for everything else in the host process (libraries, heap, threads).
+const MAPS_RESERVED: u64 = 4096;
+
+/// The knobs of the engine; see [`crate::RuntimeConfig`] for defaults.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub max_processes: usize,
+    /// Maximum linear memory per process, in bytes (rounded up to 64 KiB pages).
+    pub max_memory: usize,
+}
+
+pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
+    let max_memory = cfg.max_memory.div_ceil(65536) * 65536;
+    let n = u32::try_from(cfg.max_processes).context("--max-processes is larger than 2^32")?;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(n)
+        .total_memories(n)
+        .total_tables(n)
+        .total_stacks(n)
+        .total_component_instances(0)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .max_memory_size(max_memory)
+        // Keep a few slots' pages resident for reuse; beyond that, give memory back.
+        .max_unused_warm_slots(1024)
+        .linear_memory_keep_resident(64 * 1024)
+        .table_keep_resident(16 * 1024);
+
+    let mut config = Config::new();
+    config
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_reservation(max_memory as u64)
+        .memory_guard_size(0)
+        .memory_reservation_for_growth(0)
+        .memory_init_cow(true)
+        .epoch_interruption(true)
+        .async_stack_size(ASYNC_STACK)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(16));
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// Spawn the thread that advances the engine's epoch until `alive` returns false.
+pub fn start_epoch_ticker(engine: Engine, alive: impl Fn() -> bool + Send + 'static) {
+    std::thread::Builder::new()
+        .name("warren-epoch".into())
+        .spawn(move || {
+            while alive() {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+/// The current `vm.max_map_count`, if this OS has one.
+pub fn os_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// How many live processes a map-count limit admits.
+pub fn map_count_limit(map_count: u64) -> usize {
+    (map_count.saturating_sub(MAPS_RESERVED) / MAPS_PER_PROCESS) as usize
+}
+
+/// The `vm.max_map_count` that `processes` live processes need.
+pub fn map_count_needed(processes: usize) -> u64 {
+    processes as u64 * MAPS_PER_PROCESS + MAPS_RESERVED
+}
+
+/// What a user should run to allow `processes` live processes.
+pub fn map_count_advice(processes: usize) -> String {
+    format!(
+        "raise it with `sysctl -w vm.max_map_count={}` (as root)",
+        map_count_needed(processes)
+    )
+}
+
+/// A module's problems, each a one-line message naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a WebAssembly module (no `\\0asm` header)")]
+    NotWasm { path: String },
+    #[error("{path}: is a WebAssembly component; warren runs core modules (wasm32-wasip1)")]
+    Component { path: String },
+    #[error("{path}: invalid module: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// Where compiled modules are cached: `$WARREN_CACHE_DIR`, else `$XDG_CACHE_HOME/warren`,
+/// else `~/.cache/warren`. `WARREN_CACHE_DIR=off` disables the cache.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("WARREN_CACHE_DIR") {
+        Some(v) if v == "off" => return None,
+        Some(v) => return Some(PathBuf::from(v)),
+        None => {}
+    }
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(x).join("warren"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("warren"))
+}
+
+/// Read and compile a module, through the on-disk cache when `cache_dir` is given.
+pub fn load_module(
+    engine: &Engine,
+    path: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<Module, LoadError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    compile_module(engine, &bytes, &name, cache_dir)
+}
+
+/// Compile module bytes (binary or text format), through the cache when `cache_dir` is given.
+pub fn compile_module(
+    engine: &Engine,
+    bytes: &[u8],
+    name: &str,
+    cache_dir: Option<&Path>,
+) -> Result<Module, LoadError> {
+    let path = name.to_string();
+    if bytes.starts_with(b"\0asm") {
+        // Core modules are version 1; components carry a different version/layer field.
+        if bytes.get(4..8) != Some(&[1, 0, 0, 0]) {
+            return Err(LoadError::Component { path });
+        }
+    } else if !looks_like_wat(bytes) {
+        return Err(LoadError::NotWasm { path });
+    }
+    let key = cache_dir.map(|dir| cache_path(engine, bytes, dir));
+    if let Some(file) = &key {
+        if file.exists() {
+            // SAFETY: the file was written by `Module::serialize` of an engine with the same
+            // compatibility hash (it is in the key) into warren's own cache directory.
+            // wasmtime still checks its header and rejects a mismatched or truncated file.
+            match unsafe { Module::deserialize_file(engine, file) } {
+                Ok(m) => return Ok(m),
+                Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
+            }
+        }
+    }
+    let module = Module::new(engine, bytes).map_err(|e| LoadError::Invalid {
+        path: path.clone(),
+        message: first_line(&format!("{e:#}")),
+    })?;
+    if let Some(file) = &key {
+        if let Err(e) = store_in_cache(&module, file) {
+            tracing::debug!(
+                "could not cache compiled module at {}: {e:#}",
+                file.display()
+            );
+        }
+    }
+    Ok(module)
+}
+
+fn looks_like_wat(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| s.trim_start().starts_with('('))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+fn cache_path(engine: &Engine, bytes: &[u8], dir: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    let mut sha = Sha256::new();
+    sha.update(bytes);
+    sha.update(h.finish().to_le_bytes());
+    sha.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let digest = sha.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{hex}.cwasm"))
+}
+
+fn store_in_cache(module: &Module, file: &Path) -> anyhow::Result<()> {
+    let dir = file.parent().context("cache path has no parent")?;
+    std::fs::create_dir_all(dir)?;
+    let bytes = module.serialize()?;
+    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file)?;
+    Ok(())
+}
+
+/// Check that a module can run as warren processes: it must export `memory` and `entry`.
+pub fn check_exports(module: &Module, name: &str, entry: &str) -> anyhow::Result<()> {
+    for export in ["memory", entry] {
+        if module.get_export(export).is_none() {
+            bail!("{name}: the module has no `{export}` export (is it a wasm32-wasip1 program?)");
+        }
+    }
+    Ok(())
+}

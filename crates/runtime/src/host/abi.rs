@@ -1,0 +1,23 @@
+//! Import module names and error codes shared with the guest SDK (`docs/abi.md`).
+//!
+//! Calls return a non-negative value on success and one of these negative codes on an error
+//! the guest is expected to handle. Errors that only a broken guest makes (a pointer outside
+//! its memory) trap instead.
+
+/// Import module of the process API (spawn, self, monitor, kill, panic report).
+pub const PROCESS_MODULE: &str = "warren:process";
+/// Import module of the message API (send, receive, tags).
+pub const MESSAGE_MODULE: &str = "warren:message";
+/// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
+pub const ENTRY_EXPORT: &str = "warren_entry";
+
+/// A receive ended at its timeout with no matching message.
+pub const ERR_TIMEOUT: i32 = -1;
+/// The pid names no live process.
+pub const ERR_NO_PROCESS: i32 = -2;
+/// An argument is invalid (described in the call's documentation).
+pub const ERR_BAD_ARGUMENT: i32 = -3;
+/// The runtime's process limit is reached.
+pub const ERR_PROCESS_LIMIT: i32 = -4;
+/// The process could not be created for another reason (logged by the host).
+pub const ERR_SPAWN_FAILED: i32 = -5;

@@ -1,0 +1,124 @@
+//! `warren:message`: send a message to a pid, receive (selectively, with a timeout), and
+//! allocate references for selective receives.
+//!
+//! Receiving copies the message straight into the buffer the guest passed, inside the call.
+//! A message larger than the buffer is kept as the process's *pending* message and its length
+//! returned; the guest then allocates and fetches it with `take`. The mailbox model is in
+//! [`crate::actor::Mailbox`].
+
+use super::abi::*;
+use super::guest_memory::{self, GuestFault};
+use super::process::{ProcessCtx, ProcessKilled};
+use crate::actor::{Message, Received};
+use std::time::Duration;
+use wasmtime::{Caller, Linker};
+
+/// The view `warren:message` needs: the same per-process actor state as `warren:process`.
+pub struct MessageView<'a> {
+    pub ctx: &'a mut ProcessCtx,
+}
+
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> MessageView<'_>,
+) -> anyhow::Result<()> {
+    let m = MESSAGE_MODULE;
+
+    // send(pid, tag, ptr, len) -> i32: 0 if delivered, ERR_NO_PROCESS if no such process is
+    // alive (the message is dropped, as in Erlang).
+    linker.func_wrap(
+        m,
+        "send",
+        move |mut c: Caller<'_, T>, pid: i64, tag: i64, ptr: u32, len: u32| {
+            let data = guest_memory::read(&mut c, ptr, len, "warren:message.send")?;
+            let ctx = get(c.data_mut()).ctx;
+            let Ok(to) = u64::try_from(pid) else {
+                return Ok(ERR_NO_PROCESS);
+            };
+            let delivered = ctx.table.send(
+                to,
+                Message {
+                    tag: tag as u64,
+                    data,
+                },
+            );
+            wasmtime::Result::Ok(if delivered { 0 } else { ERR_NO_PROCESS })
+        },
+    )?;
+
+    // receive(tag, ptr, cap, timeout_ms) -> i64: wait for the first message with `tag`
+    // (0: ordinary messages) for `timeout_ms` (negative: forever). Returns the message's
+    // length; if it is <= cap the message was copied to `ptr`, otherwise it is pending for
+    // `take`. ERR_TIMEOUT if none came in time.
+    linker.func_wrap_async(
+        m,
+        "receive",
+        move |mut c: Caller<'_, T>, (tag, ptr, cap, timeout_ms): (i64, u32, u32, i64)| {
+            Box::new(async move {
+                const CALL: &str = "warren:message.receive";
+                // Validate the buffer before waiting, so a bad call fails without consuming
+                // a message.
+                let mem = guest_memory::memory(&mut c, CALL)?;
+                guest_memory::range(mem.data_size(&c), ptr, cap, CALL)?;
+                let ctx = get(c.data_mut()).ctx;
+                if ctx.pending.is_some() {
+                    return Err(GuestFault::new(
+                        CALL,
+                        "a pending message was not taken first",
+                    ));
+                }
+                let me = ctx.me.clone();
+                let tag = tag as u64;
+                let message = match me.mailbox.try_take(tag) {
+                    Some(msg) => msg,
+                    None => {
+                        let deadline = u64::try_from(timeout_ms)
+                            .ok()
+                            .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+                        tokio::select! {
+                            r = me.mailbox.take(tag, deadline) => match r {
+                                Received::Message(msg) => msg,
+                                Received::TimedOut => return Ok(ERR_TIMEOUT as i64),
+                            },
+                            () = me.killed() => {
+                                return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
+                            }
+                        }
+                    }
+                };
+                let len = message.data.len();
+                if len <= cap as usize {
+                    guest_memory::write(&mut c, ptr, &message.data, CALL)?;
+                } else {
+                    get(c.data_mut()).ctx.pending = Some(message);
+                }
+                Ok(len as i64)
+            })
+        },
+    )?;
+
+    // take(ptr, len) -> i32: copy the pending message (exactly `len` bytes) and clear it.
+    // ERR_BAD_ARGUMENT if nothing is pending or `len` differs.
+    linker.func_wrap(
+        m,
+        "take",
+        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
+            let ctx = get(c.data_mut()).ctx;
+            let msg = match ctx.pending.take() {
+                Some(msg) if msg.data.len() == len as usize => msg,
+                other => {
+                    ctx.pending = other;
+                    return Ok(ERR_BAD_ARGUMENT);
+                }
+            };
+            guest_memory::write(&mut c, ptr, &msg.data, "warren:message.take")?;
+            wasmtime::Result::Ok(0)
+        },
+    )?;
+
+    // new_tag() -> i64: a reference unique within the runtime, for a selective receive.
+    linker.func_wrap(m, "new_tag", move |mut c: Caller<'_, T>| -> i64 {
+        get(c.data_mut()).ctx.table.new_tag() as i64
+    })?;
+    Ok(())
+}

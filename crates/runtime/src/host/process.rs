@@ -1,0 +1,194 @@
+//! `warren:process`: who am I, spawn a process from a function-table entry, monitor, kill,
+//! and report a panic message before the guest aborts.
+//!
+//! Spawning: the guest passes two function-table indices (a type-tagged trampoline and the
+//! user's entry function, both produced by the SDK from real `fn` items) and the serialized
+//! captures. The host creates a fresh instance of the same module in its own store and calls
+//! its `warren_entry(trampoline, func, args_len)` export; the new process then fetches the
+//! captures with `spawn_args`. Creating the store is the embedder's business, so this module
+//! reaches it through the [`Spawner`] trait.
+
+use super::abi::*;
+use super::guest_memory::{self, GuestFault};
+use crate::actor::{Message, Pid, ProcessRef, ProcessTable, SpawnError};
+use std::sync::Arc;
+use wasmtime::{Caller, Linker};
+
+/// The longest panic message kept; longer ones are cut (at a char boundary).
+pub const MAX_PANIC_MESSAGE: usize = 16 * 1024;
+
+/// What a guest asked to spawn.
+#[derive(Debug, Clone)]
+pub struct SpawnRequest {
+    pub trampoline: u32,
+    pub func: u32,
+    pub args: Vec<u8>,
+    /// If set, the spawner monitors the child with this reference from before it runs, so
+    /// even an immediate exit is reported with its real reason.
+    pub monitor: Option<u64>,
+}
+
+/// Creates processes; implemented by the runtime that owns the engine and the store type.
+pub trait Spawner: Send + Sync + 'static {
+    fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError>;
+}
+
+/// The per-process state of the actor API, shared by `warren:process` and `warren:message`.
+pub struct ProcessCtx {
+    pub me: Arc<ProcessRef>,
+    pub table: Arc<ProcessTable>,
+    pub spawner: Arc<dyn Spawner>,
+    /// The captures of a spawned process, until it fetches them.
+    pub spawn_args: Option<Vec<u8>>,
+    /// The last panic message the guest reported; becomes the exit reason if it then traps.
+    pub panic_message: Option<String>,
+    /// A received message that did not fit the guest's buffer, until `take` fetches it.
+    pub pending: Option<Message>,
+}
+
+impl ProcessCtx {
+    pub fn new(me: Arc<ProcessRef>, table: Arc<ProcessTable>, spawner: Arc<dyn Spawner>) -> Self {
+        ProcessCtx {
+            me,
+            table,
+            spawner,
+            spawn_args: None,
+            panic_message: None,
+            pending: None,
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.me.pid()
+    }
+}
+
+/// The view `warren:process` needs of the store data.
+pub struct ProcessView<'a> {
+    pub ctx: &'a mut ProcessCtx,
+}
+
+/// The process was killed; raised as a trap out of whatever it was doing.
+#[derive(Debug, thiserror::Error)]
+#[error("process {0} was killed")]
+pub struct ProcessKilled(pub Pid);
+
+fn pid_arg(pid: i64) -> Option<Pid> {
+    u64::try_from(pid).ok()
+}
+
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> ProcessView<'_>,
+) -> anyhow::Result<()> {
+    let m = PROCESS_MODULE;
+
+    // self() -> i64: the caller's pid.
+    linker.func_wrap(m, "self", move |mut c: Caller<'_, T>| -> i64 {
+        get(c.data_mut()).ctx.pid() as i64
+    })?;
+
+    // spawn(trampoline, func, args_ptr, args_len, monitor_tag) -> i64: the child's pid, or
+    // ERR_PROCESS_LIMIT / ERR_SPAWN_FAILED. A non-zero monitor_tag (from new_tag) makes the
+    // caller monitor the child with that reference before the child runs.
+    linker.func_wrap(
+        m,
+        "spawn",
+        move |mut c: Caller<'_, T>, trampoline: u32, func: u32, ptr: u32, len: u32, tag: i64| {
+            let args = guest_memory::read(&mut c, ptr, len, "warren:process.spawn")?;
+            let ctx = get(c.data_mut()).ctx;
+            let parent = ctx.pid();
+            let monitor = (tag != 0).then_some(tag as u64);
+            let request = SpawnRequest {
+                trampoline,
+                func,
+                args,
+                monitor,
+            };
+            let code = match ctx.spawner.spawn(parent, request) {
+                Ok(pid) => pid as i64,
+                Err(SpawnError::ProcessLimit { .. }) => ERR_PROCESS_LIMIT as i64,
+                Err(e) => {
+                    tracing::warn!(parent, "spawn failed: {e}");
+                    ERR_SPAWN_FAILED as i64
+                }
+            };
+            wasmtime::Result::Ok(code)
+        },
+    )?;
+
+    // spawn_args(ptr, len) -> i32: copy this process's captures (exactly `len` bytes, the
+    // length `warren_entry` was given). ERR_BAD_ARGUMENT if there are none or `len` differs.
+    linker.func_wrap(
+        m,
+        "spawn_args",
+        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
+            let ctx = get(c.data_mut()).ctx;
+            let Some(args) = ctx.spawn_args.take() else {
+                return Ok(ERR_BAD_ARGUMENT);
+            };
+            if args.len() != len as usize {
+                get(c.data_mut()).ctx.spawn_args = Some(args);
+                return Ok(ERR_BAD_ARGUMENT);
+            }
+            guest_memory::write(&mut c, ptr, &args, "warren:process.spawn_args")?;
+            wasmtime::Result::Ok(0)
+        },
+    )?;
+
+    // panic(ptr, len): record the panic message the guest is about to abort with.
+    linker.func_wrap(
+        m,
+        "panic",
+        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
+            let len = len.min(MAX_PANIC_MESSAGE as u32);
+            let bytes = guest_memory::read(&mut c, ptr, len, "warren:process.panic")?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            get(c.data_mut()).ctx.panic_message = Some(text);
+            wasmtime::Result::Ok(())
+        },
+    )?;
+
+    // monitor(pid) -> i64: a reference; when `pid` exits (or if it is not alive) a message
+    // tagged with it arrives, whose payload is the encoded exit reason.
+    linker.func_wrap(m, "monitor", move |mut c: Caller<'_, T>, pid: i64| {
+        let ctx = get(c.data_mut()).ctx;
+        let Some(target) = pid_arg(pid) else {
+            return Err(GuestFault::new(
+                "warren:process.monitor",
+                format!("negative pid {pid}"),
+            ));
+        };
+        wasmtime::Result::Ok(ctx.table.monitor(ctx.pid(), target) as i64)
+    })?;
+
+    // demonitor(pid, tag): stop monitoring `pid` under `tag` and drop a DOWN (or any message
+    // with that tag) already queued.
+    linker.func_wrap(
+        m,
+        "demonitor",
+        move |mut c: Caller<'_, T>, pid: i64, tag: i64| {
+            let ctx = get(c.data_mut()).ctx;
+            if let Some(target) = pid_arg(pid) {
+                ctx.table.demonitor(ctx.pid(), target, tag as u64);
+            }
+        },
+    )?;
+
+    // kill(pid) -> i32: 0, or ERR_NO_PROCESS. Killing oneself ends the caller at once.
+    linker.func_wrap(m, "kill", move |mut c: Caller<'_, T>, pid: i64| {
+        let ctx = get(c.data_mut()).ctx;
+        let Some(target) = pid_arg(pid) else {
+            return Ok(ERR_NO_PROCESS);
+        };
+        if target == ctx.pid() {
+            return Err(wasmtime::Error::new(ProcessKilled(target)));
+        }
+        wasmtime::Result::Ok(if ctx.table.kill(target) {
+            0
+        } else {
+            ERR_NO_PROCESS
+        })
+    })?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! warren's host runtime: Erlang-style processes, each its own wasm instance.
+//!
+//! The model: a guest module (a `wasm32-wasip1` program) runs as many *processes*. Each is a
+//! fresh instance of the module in its own wasmtime `Store`, with its own linear memory,
+//! mailbox and WASI context, running as a tokio task. Processes share nothing; they talk by
+//! messages. A trap, panic or memory limit ends only the process it happens in.
+//!
+//! Layers, bottom up:
+//! - [`actor`]: pids, mailboxes, the process table, monitors — no wasm in sight.
+//! - [`engine`]: wasmtime configuration (pooling, copy-on-write, epochs) and module loading.
+//! - [`host`]: the host modules guests import (`warren:process`, `warren:message`), each
+//!   added to a linker through a getter returning its view.
+//! - [`process`]: how one process runs and how its end becomes an [`ExitReason`].
+//! - [`runtime`]: the [`Runtime`] that ties them together; the `warren` CLI is one embedder.
+
+pub mod actor;
+pub mod engine;
+pub mod host;
+pub mod process;
+pub mod runtime;
+
+pub use actor::{ExitReason, Pid};
+pub use process::ProcessData;
+pub use runtime::{GrantedDir, ProcessLimitPlan, Runtime, RuntimeConfig};

@@ -1,0 +1,203 @@
+//! Running one process: its store, its instance, its task, and how it ends.
+//!
+//! A process is a tokio task that owns a wasmtime `Store<ProcessData>`: it instantiates the
+//! runtime's module from the cached `InstancePre` (a pooling slot and a copy-on-write memory
+//! image), calls either `_start` (the root process) or `warren_entry` (a spawned one) on a
+//! fiber, and when the call returns or traps turns the outcome into an [`ExitReason`], drops
+//! the store (freeing the slot) and only then tells the process table, which notifies
+//! monitors.
+//!
+//! Preemption: the store's epoch deadline is one tick; when it passes, the callback yields
+//! to tokio (or ends the process if it was killed), so a `loop {}` cannot hold a worker.
+
+use crate::actor::{ExitReason, ProcessRef};
+use crate::host::process::{ProcessCtx, ProcessKilled, SpawnRequest};
+use crate::runtime::RuntimeInner;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// The store data of every process: what each host module's view projects from.
+pub struct ProcessData {
+    pub wasi: WasiP1Ctx,
+    pub actor: ProcessCtx,
+    pub limits: ProcessLimits,
+}
+
+/// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`].
+#[derive(Debug, Clone)]
+pub struct ProcessLimits {
+    pub max_memory: usize,
+}
+
+/// A process asked for more than its limits allow.
+#[derive(Debug, thiserror::Error)]
+#[error("memory: growing linear memory to {desired} bytes exceeds the limit of {max} bytes")]
+pub struct MemoryLimitExceeded {
+    pub desired: usize,
+    pub max: usize,
+}
+
+impl ResourceLimiter for ProcessLimits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            // Trap rather than fail the grow: the allocator of a Rust guest would only abort
+            // with a less precise message.
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                desired,
+                max: self.max_memory,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|m| desired <= m))
+    }
+}
+
+/// How a process is entered.
+pub enum Entry {
+    /// The root process: the module's `_start`.
+    Start,
+    /// A spawned process: `warren_entry(trampoline, func, args_len)`.
+    Spawned(SpawnRequest),
+}
+
+/// Run one process to its end. `on_exit` receives the exit reason after the table is updated.
+pub(crate) async fn run(
+    rt: Arc<RuntimeInner>,
+    me: Arc<ProcessRef>,
+    entry: Entry,
+    on_exit: Option<oneshot::Sender<ExitReason>>,
+) {
+    let pid = me.pid();
+    let reason = match execute(&rt, me, entry).await {
+        Ok(reason) => reason,
+        Err(e) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
+    };
+    if !reason.is_normal() {
+        tracing::debug!(pid, "process exited: {reason}");
+    }
+    rt.table.exit(pid, &reason);
+    if let Some(tx) = on_exit {
+        let _ = tx.send(reason);
+    }
+}
+
+async fn execute(
+    rt: &Arc<RuntimeInner>,
+    me: Arc<ProcessRef>,
+    entry: Entry,
+) -> anyhow::Result<ExitReason> {
+    let pid = me.pid();
+    let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.clone());
+    if let Entry::Spawned(req) = &entry {
+        actor.spawn_args = Some(req.args.clone());
+    }
+    let data = ProcessData {
+        wasi: rt.wasi_ctx()?,
+        actor,
+        limits: ProcessLimits {
+            max_memory: rt.config.max_memory,
+        },
+    };
+    let mut store = Store::new(&rt.engine, data);
+    store.limiter(|d| &mut d.limits);
+    store.epoch_deadline_callback(|ctx| {
+        let me = &ctx.data().actor.me;
+        if me.is_killed() {
+            return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
+
+    let instance = match rt.pre.instantiate_async(&mut store).await {
+        Ok(i) => i,
+        Err(e) => return Ok(instantiate_failure(rt, pid, e)),
+    };
+    let result = match entry {
+        Entry::Start => {
+            let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            f.call_async(&mut store, ()).await
+        }
+        Entry::Spawned(req) => {
+            let f = instance.get_typed_func::<(u32, u32, u32), ()>(
+                &mut store,
+                crate::host::abi::ENTRY_EXPORT,
+            )?;
+            let len = u32::try_from(req.args.len())?;
+            f.call_async(&mut store, (req.trampoline, req.func, len))
+                .await
+        }
+    };
+    let panic = store.data_mut().actor.panic_message.take();
+    drop(store);
+    Ok(exit_reason(result, panic))
+}
+
+fn instantiate_failure(rt: &RuntimeInner, pid: u64, e: wasmtime::Error) -> ExitReason {
+    let text = format!("{e:#}");
+    if text.contains("Cannot allocate memory") || text.contains("concurrency limit") {
+        ExitReason::Limit(format!(
+            "processes: cannot create process {pid}: {text}; {}",
+            crate::engine::map_count_advice(rt.table.limit())
+        ))
+    } else {
+        ExitReason::Trap(format!("cannot instantiate process {pid}: {text}"))
+    }
+}
+
+/// Turn the outcome of a process's entry call into its exit reason.
+pub(crate) fn exit_reason(result: wasmtime::Result<()>, panic: Option<String>) -> ExitReason {
+    let e = match result {
+        Ok(()) => return ExitReason::Normal,
+        Err(e) => e,
+    };
+    if let Some(exit) = e.downcast_ref::<I32Exit>() {
+        return if exit.0 == 0 {
+            ExitReason::Normal
+        } else {
+            ExitReason::Exit(exit.0)
+        };
+    }
+    if e.is::<ProcessKilled>() {
+        return ExitReason::Killed;
+    }
+    if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
+        return ExitReason::Limit(limit.to_string());
+    }
+    if let Some(message) = panic {
+        return ExitReason::Panic(message);
+    }
+    let mut text = e.root_cause().to_string();
+    if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        let frames: Vec<String> = bt
+            .frames()
+            .iter()
+            .take(8)
+            .map(|f| {
+                f.func_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("func #{}", f.func_index()))
+            })
+            .collect();
+        if !frames.is_empty() {
+            text.push_str(&format!(" (in {})", frames.join(" <- ")));
+        }
+    }
+    ExitReason::Trap(text)
+}

@@ -1,0 +1,31 @@
+//! The raw imports of `docs/abi.md`. Private: safe code reaches them only through the SDK,
+//! which is what keeps arbitrary integers from ever being called as functions.
+
+pub const ERR_TIMEOUT: i64 = -1;
+pub const ERR_PROCESS_LIMIT: i64 = -4;
+
+#[link(wasm_import_module = "warren:process")]
+unsafe extern "C" {
+    #[link_name = "self"]
+    pub fn this() -> i64;
+    pub fn spawn(
+        trampoline: u32,
+        func: u32,
+        args_ptr: *const u8,
+        args_len: u32,
+        monitor_tag: i64,
+    ) -> i64;
+    pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
+    pub fn panic(ptr: *const u8, len: u32);
+    pub fn monitor(pid: i64) -> i64;
+    pub fn demonitor(pid: i64, tag: i64);
+    pub fn kill(pid: i64) -> i32;
+}
+
+#[link(wasm_import_module = "warren:message")]
+unsafe extern "C" {
+    pub fn send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
+    pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64) -> i64;
+    pub fn take(ptr: *mut u8, len: u32) -> i32;
+    pub fn new_tag() -> i64;
+}

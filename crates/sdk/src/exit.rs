@@ -1,0 +1,59 @@
+//! Why a process ended, as the host reports it in DOWN messages.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a process ended. Mirrors the host's exit reasons (`docs/abi.md`, "Exit reasons").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitReason {
+    /// Its function returned.
+    Normal,
+    /// It called `std::process::exit` with a non-zero code.
+    Exit(i32),
+    /// It panicked; the message and location.
+    Panic(String),
+    /// Its instance trapped (unreachable, out-of-bounds access, ...).
+    Trap(String),
+    /// It was killed.
+    Killed,
+    /// It exceeded a limit (memory, ...).
+    Limit(String),
+    /// It was not alive when the monitor was set up.
+    NoProc,
+}
+
+impl ExitReason {
+    pub fn is_normal(&self) -> bool {
+        matches!(self, ExitReason::Normal | ExitReason::Exit(0))
+    }
+
+    /// Decode the host's encoding: a kind byte, then text or a little-endian i32.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<ExitReason> {
+        let (&kind, rest) = bytes.split_first()?;
+        let text = || String::from_utf8(rest.to_vec()).ok();
+        Some(match kind {
+            0 => ExitReason::Normal,
+            1 => ExitReason::Panic(text()?),
+            2 => ExitReason::Trap(text()?),
+            3 => ExitReason::Killed,
+            4 => ExitReason::NoProc,
+            5 => ExitReason::Limit(text()?),
+            6 => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitReason::Normal => write!(f, "normal"),
+            ExitReason::Exit(c) => write!(f, "exit({c})"),
+            ExitReason::Panic(m) => write!(f, "panic: {m}"),
+            ExitReason::Trap(m) => write!(f, "trap: {m}"),
+            ExitReason::Killed => write!(f, "killed"),
+            ExitReason::Limit(m) => write!(f, "limit: {m}"),
+            ExitReason::NoProc => write!(f, "noproc"),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! # warren — the guest SDK
+//!
+//! Write an ordinary Rust program, build it with `cargo build --target wasm32-wasip1`, and
+//! run it with `warren run app.wasm`. Its `main` is the *root process*. Every process you
+//! spawn is a fresh instance of the same module with its own memory: statics are per
+//! process, a panic or trap ends only that process, and processes share nothing but the
+//! messages they send each other.
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//! use warren::{Mailbox, Reply, spawn};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! enum Counter {
+//!     Add(u64),
+//!     Get(Reply<u64>),
+//! }
+//!
+//! fn main() {
+//!     let start = 10u64;
+//!     // `start` is captured by value: serialized here, deserialized in the new process.
+//!     let counter = spawn!(start; |mailbox: Mailbox<Counter>| {
+//!         let mut total = start;
+//!         loop {
+//!             match mailbox.receive() {
+//!                 Counter::Add(n) => total += n,
+//!                 Counter::Get(reply) => { reply.send(&total); }
+//!             }
+//!         }
+//!     })
+//!     .expect("spawn");
+//!     counter.send(&Counter::Add(5));
+//!     let total = counter.request(Counter::Get).expect("counter alive");
+//!     assert_eq!(total, 15);
+//! }
+//! ```
+//!
+//! The host side of every call is described in warren's `docs/abi.md`.
+
+mod abi;
+mod entry;
+mod exit;
+mod mailbox;
+mod process;
+mod raw;
+
+pub use exit::ExitReason;
+pub use mailbox::{Mailbox, Reply, RequestError};
+pub use process::{Monitor, Pid, Process, SpawnError, spawn, spawn_monitor, this};
+
+// Re-exported for the macros.
+#[doc(hidden)]
+pub use serde as __serde;
+
+/// Spawn a closure as a new process, naming what it captures.
+///
+/// `spawn!(a, b; |mailbox: Mailbox<M>| body)` moves `a` and `b` into the new process (they
+/// must be `Serialize + DeserializeOwned`; anything else is a compile error) and runs `body`
+/// there with the process's mailbox. `body` may use nothing else from its surroundings: the
+/// closure is turned into a plain `fn`, and a closure that captures more does not compile.
+/// Without captures: `spawn!(|mailbox: Mailbox<M>| body)`.
+#[macro_export]
+macro_rules! spawn {
+    ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::spawn(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (|$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::spawn((), |(), $mailbox: $mty| $body)
+    };
+}
+
+/// Like [`spawn!`], but also returns a [`Monitor`] set up before the process runs, so its
+/// exit reason (even a panic in its first instruction) is never missed.
+#[macro_export]
+macro_rules! spawn_monitor {
+    ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::spawn_monitor(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (|$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::spawn_monitor((), |(), $mailbox: $mty| $body)
+    };
+}

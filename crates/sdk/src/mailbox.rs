@@ -1,0 +1,152 @@
+//! A process's mailbox, typed by the messages it takes, and request/reply.
+//!
+//! Ordinary messages are received in the order they arrived. A request tags its reply with a
+//! fresh reference and waits for that reference only, so other messages that arrive
+//! meanwhile stay queued, in order, for the next `receive`.
+
+use crate::process::{Pid, Process, encode};
+use crate::raw;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// The calling process's mailbox, taking messages of type `M`.
+///
+/// A spawned process is handed one; the root process (`main`) makes its own with
+/// [`Mailbox::this`]. Messages are decoded as `M`: receiving one of another type is a bug in
+/// the program and panics with both type names.
+pub struct Mailbox<M> {
+    _message: PhantomData<fn() -> M>,
+}
+
+impl<M: DeserializeOwned> Mailbox<M> {
+    pub(crate) fn new() -> Self {
+        Mailbox {
+            _message: PhantomData,
+        }
+    }
+
+    /// The calling process's mailbox. For the root process, whose `main` gets none.
+    pub fn this() -> Self {
+        crate::entry::install_panic_hook();
+        Self::new()
+    }
+
+    /// Wait for the next message.
+    pub fn receive(&self) -> M {
+        match raw::receive(0, None, decode::<M>) {
+            Some(m) => m,
+            None => unreachable!("a receive without timeout returned nothing"),
+        }
+    }
+
+    /// Wait for the next message at most `timeout`.
+    pub fn receive_timeout(&self, timeout: Duration) -> Option<M> {
+        raw::receive(0, Some(timeout), decode::<M>)
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> T {
+    match postcard::from_bytes(bytes) {
+        Ok(v) => v,
+        Err(e) => panic!(
+            "warren: received a message that is not a `{}` ({} bytes): {e}",
+            std::any::type_name::<T>(),
+            bytes.len()
+        ),
+    }
+}
+
+/// A promise to answer one request with a `T`. Put it in the request message; the receiver
+/// calls [`Reply::send`].
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Reply<T> {
+    pid: Pid,
+    tag: u64,
+    #[serde(skip)]
+    _value: PhantomData<fn(T)>,
+}
+
+/// The first byte of a reply, which tells it from the DOWN message that shares its reference.
+const REPLY_MARK: u8 = 0xff;
+
+impl<T: Serialize> Reply<T> {
+    /// Answer the request. Returns false if the requester has ended.
+    pub fn send(self, value: &T) -> bool {
+        let mut bytes = vec![REPLY_MARK];
+        bytes.extend(encode(value));
+        raw::send(self.pid, self.tag, &bytes)
+    }
+
+    /// Who is waiting for this reply.
+    pub fn requester(&self) -> Pid {
+        self.pid
+    }
+}
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// The process ended (or was not alive) before replying.
+    Exited(crate::ExitReason),
+    /// No reply came within the timeout.
+    Timeout,
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::Exited(r) => write!(f, "the process ended before replying: {r}"),
+            RequestError::Timeout => write!(f, "no reply within the timeout"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl<M: Serialize> Process<M> {
+    /// Send the request `make(reply)` and wait for the answer, which the receiver gives with
+    /// `reply.send(&value)`. Other messages arriving meanwhile stay queued in order. If the
+    /// process ends first, the error says why.
+    pub fn request<T: DeserializeOwned>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> M,
+    ) -> Result<T, RequestError> {
+        self.request_inner(make, None)
+    }
+
+    /// [`Process::request`] with a timeout.
+    pub fn request_timeout<T: DeserializeOwned>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> M,
+        timeout: Duration,
+    ) -> Result<T, RequestError> {
+        self.request_inner(make, Some(timeout))
+    }
+
+    fn request_inner<T: DeserializeOwned>(
+        &self,
+        make: impl FnOnce(Reply<T>) -> M,
+        timeout: Option<Duration>,
+    ) -> Result<T, RequestError> {
+        // The monitor's reference doubles as the reply's tag (as Erlang's gen_server:call
+        // does), so one selective receive waits for either the reply or the DOWN.
+        let monitor = self.monitor();
+        let tag = monitor.tag();
+        self.send(&make(Reply {
+            pid: crate::this(),
+            tag,
+            _value: PhantomData,
+        }));
+        let outcome = raw::receive(tag, timeout, |bytes| match bytes.split_first() {
+            Some((&REPLY_MARK, rest)) => Ok(decode::<T>(rest)),
+            _ => Err(RequestError::Exited(
+                crate::ExitReason::decode(bytes).unwrap_or(crate::ExitReason::NoProc),
+            )),
+        });
+        monitor.cancel();
+        outcome.unwrap_or(Err(RequestError::Timeout))
+    }
+}

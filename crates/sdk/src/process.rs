@@ -1,0 +1,221 @@
+//! Processes: spawn a function with serialized captures, address a process by a typed handle,
+//! watch it end.
+//!
+//! A spawned process is a fresh instance of the same module. It starts from the module's
+//! initial memory: statics are per process, and nothing of the parent's heap exists there.
+//! What it needs from the parent arrives as *captures*, which must be
+//! `Serialize + DeserializeOwned` — a capture that cannot be sent is a compile error.
+
+use crate::exit::ExitReason;
+use crate::mailbox::Mailbox;
+use crate::{abi, raw};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+/// A process id, unique within the runtime for its whole life.
+pub type Pid = u64;
+
+/// The pid of the calling process.
+pub fn this() -> Pid {
+    crate::entry::install_panic_hook();
+    // SAFETY: no arguments.
+    unsafe { abi::this() as Pid }
+}
+
+/// A handle to a process whose mailbox takes messages of type `M`. It is plain data (a pid):
+/// copy it, and send it to other processes inside messages.
+#[derive(Serialize, Deserialize)]
+#[serde(transparent, bound = "")]
+pub struct Process<M> {
+    pid: Pid,
+    #[serde(skip)]
+    _message: PhantomData<fn(M)>,
+}
+
+impl<M> Clone for Process<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<M> Copy for Process<M> {}
+impl<M> PartialEq for Process<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.pid == other.pid
+    }
+}
+impl<M> Eq for Process<M> {}
+impl<M> fmt::Debug for Process<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Process({})", self.pid)
+    }
+}
+
+impl<M: Serialize> Process<M> {
+    /// The calling process, seen as taking messages of type `M`.
+    pub fn this() -> Self {
+        Self::from_pid(this())
+    }
+
+    /// A handle for a pid. Sending to it is safe whatever the pid: a message to a process
+    /// that is not alive is dropped, and one of the wrong type fails to decode in the
+    /// receiver.
+    pub fn from_pid(pid: Pid) -> Self {
+        Process {
+            pid,
+            _message: PhantomData,
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Send a message. Like Erlang's `!`, it never fails: a message to a process that has
+    /// ended is dropped. Returns whether the process was alive to receive it.
+    pub fn send(&self, message: &M) -> bool {
+        raw::send(self.pid, 0, &encode(message))
+    }
+
+    /// Watch this process: the returned [`Monitor`] yields its exit reason
+    /// ([`ExitReason::NoProc`] if it has already ended).
+    pub fn monitor(&self) -> Monitor {
+        // SAFETY: plain integer argument.
+        let tag = unsafe { abi::monitor(self.pid as i64) } as u64;
+        Monitor { pid: self.pid, tag }
+    }
+
+    /// Kill the process. Returns false if it was not alive.
+    pub fn kill(&self) -> bool {
+        // SAFETY: plain integer argument.
+        unsafe { abi::kill(self.pid as i64) == 0 }
+    }
+}
+
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    match postcard::to_stdvec(value) {
+        Ok(bytes) => bytes,
+        Err(e) => panic!(
+            "warren: cannot serialize a `{}`: {e}",
+            std::any::type_name::<T>()
+        ),
+    }
+}
+
+/// Watches one process; see [`Process::monitor`] and [`spawn_monitor`].
+#[derive(Debug)]
+pub struct Monitor {
+    pid: Pid,
+    tag: u64,
+}
+
+impl Monitor {
+    /// Wait until the process ends and return why.
+    pub fn wait(self) -> ExitReason {
+        match self.wait_inner(None) {
+            Some(r) => r,
+            None => unreachable!("a receive without timeout returned nothing"),
+        }
+    }
+
+    /// Like [`Monitor::wait`], but give up after `timeout` (the monitor stays active and
+    /// can be waited on again).
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
+        self.wait_inner(Some(timeout))
+    }
+
+    fn wait_inner(&self, timeout: Option<Duration>) -> Option<ExitReason> {
+        raw::receive(self.tag, timeout, |bytes| {
+            ExitReason::decode(bytes).unwrap_or_else(|| {
+                ExitReason::Trap(format!("undecodable exit reason {bytes:?} from the host"))
+            })
+        })
+    }
+
+    pub(crate) fn tag(&self) -> u64 {
+        self.tag
+    }
+
+    /// The pid being watched.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Stop watching; a DOWN that already arrived is discarded.
+    pub fn cancel(self) {
+        // SAFETY: plain integer arguments.
+        unsafe { abi::demonitor(self.pid as i64, self.tag as i64) }
+    }
+}
+
+/// Why a spawn failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnError {
+    /// The runtime's process limit is reached.
+    ProcessLimit,
+    /// The host could not create the process (see the host's log).
+    Failed(i64),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::ProcessLimit => write!(f, "the runtime's process limit is reached"),
+            SpawnError::Failed(code) => {
+                write!(f, "the host could not create the process (error {code})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// Spawn `entry(captures, mailbox)` as a new process.
+///
+/// `entry` is a plain `fn` (a closure that captures nothing coerces to one); everything it
+/// needs travels in `captures`, serialized. The [`spawn!`](crate::spawn!) macro writes the
+/// capture tuple for you.
+pub fn spawn<C, M>(captures: C, entry: fn(C, Mailbox<M>)) -> Result<Process<M>, SpawnError>
+where
+    C: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned,
+{
+    spawn_with(&captures, entry, 0).map(Process::from_pid)
+}
+
+/// [`spawn`], and monitor the new process from before it runs: the [`Monitor`] reports its
+/// real exit reason however quickly it ends.
+pub fn spawn_monitor<C, M>(
+    captures: C,
+    entry: fn(C, Mailbox<M>),
+) -> Result<(Process<M>, Monitor), SpawnError>
+where
+    C: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned,
+{
+    let tag = raw::new_tag();
+    let pid = spawn_with(&captures, entry, tag as i64)?;
+    Ok((Process::from_pid(pid), Monitor { pid, tag }))
+}
+
+fn spawn_with<C, M>(captures: &C, entry: fn(C, Mailbox<M>), monitor: i64) -> Result<Pid, SpawnError>
+where
+    C: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned,
+{
+    crate::entry::install_panic_hook();
+    let args = encode(captures);
+    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
+    let func = entry as usize as u32;
+    // SAFETY: both indices are function-table entries of this module, taken from `fn` values
+    // of the types `warren_entry` and `trampoline::<C, M>` will call them as; `args` lives
+    // across the call, which only reads it.
+    let pid = unsafe { abi::spawn(trampoline, func, args.as_ptr(), args.len() as u32, monitor) };
+    match pid {
+        p if p >= 0 => Ok(p as Pid),
+        abi::ERR_PROCESS_LIMIT => Err(SpawnError::ProcessLimit),
+        code => Err(SpawnError::Failed(code)),
+    }
+}

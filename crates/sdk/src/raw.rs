@@ -1,0 +1,61 @@
+//! Safe wrappers over the raw message imports: send bytes, receive bytes by tag.
+
+use crate::abi;
+use std::cell::RefCell;
+use std::time::Duration;
+
+thread_local! {
+    /// Reused receive buffer: most messages fit, so a receive is one host call, no allocation.
+    static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 1024]);
+}
+
+pub(crate) fn send(pid: u64, tag: u64, bytes: &[u8]) -> bool {
+    // SAFETY: the pointer and length describe `bytes`, which lives across the call; the host
+    // only reads it during the call.
+    unsafe { abi::send(pid as i64, tag as i64, bytes.as_ptr(), bytes.len() as u32) == 0 }
+}
+
+pub(crate) fn new_tag() -> u64 {
+    // SAFETY: no arguments.
+    unsafe { abi::new_tag() as u64 }
+}
+
+fn timeout_ms(timeout: Option<Duration>) -> i64 {
+    match timeout {
+        None => -1,
+        Some(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Wait for the first message with `tag` and hand its bytes to `f`. `None` on timeout.
+pub(crate) fn receive<R>(
+    tag: u64,
+    timeout: Option<Duration>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    BUFFER.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        let cap = buf.len() as u32;
+        // SAFETY: `buf` is a live, exclusively borrowed buffer of `cap` bytes; the host writes
+        // at most `cap` bytes into it, during the call only.
+        let n = unsafe { abi::receive(tag as i64, buf.as_mut_ptr(), cap, timeout_ms(timeout)) };
+        if n == abi::ERR_TIMEOUT {
+            return None;
+        }
+        assert!(n >= 0, "warren: receive failed with host error {n}");
+        let n = n as usize;
+        if n > buf.len() {
+            buf.resize(n, 0);
+            // SAFETY: as above, `buf` now holds exactly `n` bytes, the pending message's length.
+            let rc = unsafe { abi::take(buf.as_mut_ptr(), n as u32) };
+            assert_eq!(rc, 0, "warren: take of a pending {n}-byte message failed");
+        }
+        let r = f(&buf[..n]);
+        if buf.len() > 64 * 1024 {
+            // Do not keep a huge buffer around after a one-off large message.
+            buf.truncate(1024);
+            buf.shrink_to_fit();
+        }
+        Some(r)
+    })
+}
