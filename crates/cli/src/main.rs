@@ -41,9 +41,10 @@ struct RunArgs {
     /// Repeatable. Nothing of the host file system is visible without it.
     #[arg(long = "dir", value_name = "HOST[:GUEST]")]
     dirs: Vec<String>,
-    /// Most processes alive at once. Default: as many as the OS's vm.max_map_count allows,
-    /// up to 1,000,000 (about 10,000 with Linux's default of 65530). warren warns at start
-    /// if the OS cannot support the number given, and says what to raise.
+    /// Most processes alive at once. Default: 100,000, or as many as the OS's
+    /// vm.max_map_count allows if fewer (about 10,000 with Linux's default of 65530). Up to
+    /// millions work once vm.max_map_count is raised; warren warns at start if the OS cannot
+    /// support the number given and says what to raise. Start-up costs about 12 us per slot.
     #[arg(long, value_name = "N")]
     max_processes: Option<usize>,
     /// Maximum linear memory of each process (bytes, or with a K, M or G suffix). A process
@@ -160,7 +161,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn report(name: &str, pid: u64, reason: &ExitReason) -> ExitCode {
     let code = match reason {
         ExitReason::Normal => 0,
-        ExitReason::Exit(code) => *code as u8,
+        ExitReason::Exit(code) => u8::try_from(*code).unwrap_or(1),
         ExitReason::Panic(_) => 101,
         _ => 1,
     };

@@ -19,8 +19,9 @@ use tokio::sync::oneshot;
 use wasmtime::{Engine, InstancePre, Linker, Module};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-/// Largest process limit used when none is configured (and the OS allows it).
-pub const DEFAULT_MAX_PROCESSES: usize = 1_000_000;
+/// Process limit used when none is configured and the OS allows it. Not higher by default:
+/// wasmtime sets up a guard page per pooled fiber stack at start, about 12 us per slot.
+pub const DEFAULT_MAX_PROCESSES: usize = 100_000;
 /// Default maximum linear memory per process.
 pub const DEFAULT_MAX_MEMORY: usize = 64 << 20;
 /// Address space the pooling allocator may reserve for linear memories.
@@ -53,7 +54,7 @@ impl GrantedDir {
 /// How a runtime is set up.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// Most live processes; `None` picks the largest the OS allows (up to 1,000,000).
+    /// Most live processes; `None` picks the largest the OS allows, up to 100,000.
     pub max_processes: Option<usize>,
     /// Maximum linear memory per process, in bytes.
     pub max_memory: usize,

@@ -1,1 +1,71 @@
-fn main() {}
+//! Spawn N processes (default 100,000) that each reply once and print the time per spawn;
+//! then hold N idle processes and print the resident memory each costs.
+//!
+//! Run: `warren run --max-processes 100100 --dir /proc:/proc spawn_many.wasm [N]`
+//! (`--dir /proc:/proc` lets it read the host's resident memory; more than ~10,000 processes
+//! need a raised `vm.max_map_count`, which warren explains if it is too low.)
+
+use std::time::{Duration, Instant};
+use warren::{Mailbox, Process, spawn};
+
+/// Resident memory of the warren host process, in bytes, if /proc is granted.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn main() {
+    let n: u32 = std::env::args()
+        .nth(1)
+        .map_or(100_000, |s| s.parse().expect("N must be a number"));
+    let mailbox: Mailbox<u32> = Mailbox::this();
+    let me: Process<u32> = Process::this();
+
+    // Phase 1: spawn n processes that each reply once and end.
+    let start = Instant::now();
+    for i in 0..n {
+        if let Err(e) = spawn!(me, i; |_m: Mailbox<()>| {
+            me.send(&i);
+        }) {
+            eprintln!(
+                "spawn_many: spawn #{i} failed: {e}; raise --max-processes (and vm.max_map_count)"
+            );
+            std::process::exit(1);
+        }
+    }
+    for _ in 0..n {
+        mailbox.receive();
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "spawn_many: {n} spawns + replies in {:.1} ms: {:.2} us/spawn",
+        elapsed.as_secs_f64() * 1e3,
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
+
+    // Phase 2: n idle processes, each parked in receive after telling main it is up.
+    std::thread::sleep(Duration::from_millis(200)); // let phase 1's processes finish exiting
+    let before = resident_bytes();
+    for i in 0..n {
+        spawn!(me, i; |mailbox: Mailbox<()>| {
+            me.send(&i);
+            mailbox.receive();
+        })
+        .expect("spawn an idle process");
+    }
+    for _ in 0..n {
+        mailbox.receive();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    match (before, resident_bytes()) {
+        (Some(b), Some(a)) => println!(
+            "spawn_many: {n} idle processes: resident {:.1} MiB -> {:.1} MiB: {:.0} bytes/process",
+            b as f64 / 1048576.0,
+            a as f64 / 1048576.0,
+            a.saturating_sub(b) as f64 / n as f64
+        ),
+        _ => println!("spawn_many: {n} idle processes (grant --dir /proc:/proc to measure memory)"),
+    }
+}
