@@ -189,10 +189,9 @@ pub(crate) fn exit_reason(result: wasmtime::Result<()>, panic: Option<String>) -
             .frames()
             .iter()
             .take(8)
-            .map(|f| {
-                f.func_name()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("func #{}", f.func_index()))
+            .map(|f| match f.func_name() {
+                Some(name) => format!("{:#}", rustc_demangle::demangle(name)),
+                None => format!("func #{}", f.func_index()),
             })
             .collect();
         if !frames.is_empty() {

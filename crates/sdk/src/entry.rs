@@ -43,6 +43,18 @@ pub(crate) fn trampoline<C: DeserializeOwned, M: DeserializeOwned>(func: usize, 
     entry(captures, Mailbox::new());
 }
 
+/// Install the panic hook before `main` too: wasm-ld runs `.init_array` entries from `_start`
+/// (`__wasm_call_ctors`), so even a root process that panics before touching the SDK reports
+/// its panic message as its exit reason.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static INSTALL_PANIC_HOOK_BEFORE_MAIN: extern "C" fn() = {
+    extern "C" fn install() {
+        install_panic_hook();
+    }
+    install
+};
+
 /// Report panics to the host (which makes the message the exit reason), then let the
 /// previous hook print it as usual. Installed once per process (statics are per process).
 pub(crate) fn install_panic_hook() {

@@ -9,6 +9,17 @@ fn main() {
     if let Ok(g) = std::env::var("GREETING") {
         println!("plain: GREETING={g}");
     }
+    if let Ok(dir) = std::env::var("LIST_DIR") {
+        let mut names: Vec<String> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(e) => vec![format!("error: {e}")],
+        };
+        names.sort();
+        println!("plain: {dir}: {names:?}");
+    }
     if let Ok(code) = std::env::var("EXIT_CODE") {
         std::process::exit(code.parse().unwrap_or(1));
     }

@@ -1,0 +1,51 @@
+//! The examples a user would copy run and report what they measured.
+
+mod common;
+use common::run_guest;
+
+#[test]
+fn hello_prints_ten_greetings_in_index_order() {
+    let run = run_guest(&[], "hello", &["tester"]);
+    run.assert_code(0);
+    let lines = run.stdout_lines();
+    assert_eq!(lines.len(), 10, "{run:#?}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with("Hello, tester from process "), "{line}");
+        assert!(line.ends_with(&format!("(#{i})")), "{line}");
+    }
+}
+
+#[test]
+fn ping_pong_completes_its_round_trips() {
+    run_guest(&[], "ping_pong", &["2000"])
+        .assert_code(0)
+        .assert_stdout_has("ping_pong: 2000 round trips in")
+        .assert_stdout_has("us/round-trip");
+}
+
+#[test]
+fn ring_passes_the_token_around() {
+    run_guest(&[], "ring", &["300", "3"])
+        .assert_code(0)
+        .assert_stdout_has("ring: 300 processes")
+        .assert_stdout_has("900 hops");
+}
+
+#[test]
+fn spawn_many_spawns_and_holds_processes() {
+    run_guest(
+        &["--max-processes", "2100", "--dir", "/proc:/proc"],
+        "spawn_many",
+        &["2000"],
+    )
+    .assert_code(0)
+    .assert_stdout_has("spawn_many: 2000 spawns + replies")
+    .assert_stdout_has("spawn_many: 2000 idle processes: resident");
+}
+
+#[test]
+fn spawn_many_reports_the_process_limit_clearly() {
+    run_guest(&["--max-processes", "50"], "spawn_many", &["100"])
+        .assert_code(1)
+        .assert_stderr_has("raise --max-processes");
+}

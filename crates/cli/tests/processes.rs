@@ -1,0 +1,136 @@
+//! Real processes of a real guest (tests/guest): spawning with captures, messages, timeouts,
+//! request/reply, and processes that fail alone.
+
+mod common;
+use common::run_guest;
+
+fn scenario(name: &str) -> common::Run {
+    let run = run_guest(&["--max-processes", "1000"], "test_guest", &[name]);
+    run.assert_code(0);
+    run
+}
+
+#[test]
+fn captures_arrive_intact() {
+    scenario("captures")
+        .assert_stdout_has("captures equal: true")
+        .assert_stdout_has("big sum: 1249975000 len: 50000");
+}
+
+#[test]
+fn typed_messages_arrive_in_order() {
+    let run = scenario("messages");
+    assert_eq!(
+        run.stdout_lines(),
+        [
+            "got Text(\"hello\")",
+            "got Number(-42)",
+            "got Bytes([1, 2, 3])",
+            "no-capture child true exited: normal"
+        ]
+    );
+}
+
+#[test]
+fn receive_timeout_expires_then_delivers() {
+    assert_eq!(
+        scenario("receive_timeout").stdout_lines(),
+        ["empty: None", "later: Some(5)"]
+    );
+}
+
+#[test]
+fn request_reply_is_selective_and_keeps_order() {
+    assert_eq!(
+        scenario("request_reply").stdout_lines(),
+        [
+            "answer: Ok(42)",
+            "then: first",
+            "then: second",
+            "ignored: Err(Timeout)",
+            "dead: true",
+            "left over: None"
+        ]
+    );
+}
+
+#[test]
+fn child_panic_is_its_exit_reason_and_parent_goes_on() {
+    scenario("child_panic")
+        .assert_stdout_has("child: panic: boom 42 at tests/guest/src/main.rs:")
+        .assert_stdout_has("parent still running: 1");
+}
+
+#[test]
+fn child_traps_are_contained() {
+    scenario("child_trap")
+        .assert_stdout_has(
+            "unreachable child: trap: wasm trap: wasm `unreachable` instruction executed",
+        )
+        .assert_stdout_has("out-of-bounds child: trap: wasm trap: out of bounds memory access")
+        .assert_stdout_has("parent still running: true");
+}
+
+#[test]
+fn memory_limit_kills_only_the_bomb() {
+    let run = run_guest(
+        &["--max-memory", "16M"],
+        "test_guest",
+        &["child_memory_bomb"],
+    );
+    run.assert_code(0)
+        .assert_stdout_has("bomb: true")
+        .assert_stdout_has("reason: limit: memory: growing linear memory to");
+}
+
+#[test]
+fn kill_and_monitor_of_dead_process() {
+    assert_eq!(
+        scenario("kill").stdout_lines(),
+        [
+            "kill: true",
+            "reason: killed",
+            "kill again: false",
+            "monitor dead: noproc"
+        ]
+    );
+}
+
+#[test]
+fn spawn_stops_at_the_process_limit_and_runtime_stays_responsive() {
+    let run = run_guest(&["--max-processes", "6"], "test_guest", &["spawn_limit"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout_lines(),
+        ["spawned before the limit: 5", "after freeing one: normal"]
+    );
+}
+
+#[test]
+fn statics_are_per_process() {
+    assert_eq!(
+        scenario("statics").stdout_lines(),
+        ["child sees 0", "parent sees 41"]
+    );
+}
+
+#[test]
+fn large_message_takes_the_pending_path_intact() {
+    scenario("large_message").assert_stdout_has("large: 3000000 bytes intact: true");
+}
+
+#[test]
+fn bad_abi_input_is_an_error_code_or_a_trap_of_the_caller() {
+    let run = scenario("bad_abi");
+    run.assert_stdout_has("send to unknown pid: -2")
+        .assert_stdout_has("send to negative pid: -2")
+        .assert_stdout_has("take with nothing pending: -3")
+        .assert_stdout_has("spawn_args in root: -3")
+        .assert_stdout_has("kill unknown: -2")
+        .assert_stdout_has("send out of bounds: trap: warren:message.send: buffer at 0xffff0000 of 1048576 bytes is outside linear memory")
+        .assert_stdout_has("receive into out-of-bounds buffer: trap: warren:message.receive: buffer at 0xfffffff0")
+        .assert_stdout_has("spawn with out-of-bounds captures: trap: warren:process.spawn: buffer at 0xfffffff0")
+        .assert_stdout_has("garbage child: trap: wasm trap: undefined element")
+        .assert_stdout_has("spawn with garbage table indices: normal")
+        .assert_stdout_has("parent still running: true");
+}

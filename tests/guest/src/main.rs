@@ -1,0 +1,318 @@
+//! Scenarios for warren's test suite: `warren run test_guest.wasm SCENARIO`. Each prints
+//! what it observed, one fact per line; the tests in crates/cli/tests assert on that output
+//! and on the exit code.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use warren::{ExitReason, Mailbox, Process, Reply, RequestError, SpawnError, spawn, spawn_monitor};
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Config {
+    name: String,
+    weights: Vec<f64>,
+    tags: BTreeMap<String, Option<u32>>,
+    nested: (u8, Vec<(i64, String)>, bool),
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+enum Msg {
+    Text(String),
+    Number(i64),
+    Bytes(Vec<u8>),
+}
+
+#[derive(Serialize, Deserialize)]
+enum Server {
+    /// Send two ordinary messages to `noise`, then answer `reply`.
+    NoisyDouble(i64, Process<String>, Reply<i64>),
+    Ignore(Reply<i64>),
+}
+
+fn main() {
+    let scenario = std::env::args().nth(1).unwrap_or_default();
+    match scenario.as_str() {
+        "captures" => captures(),
+        "messages" => messages(),
+        "receive_timeout" => receive_timeout(),
+        "request_reply" => request_reply(),
+        "child_panic" => child_panic(),
+        "child_trap" => child_trap(),
+        "child_memory_bomb" => child_memory_bomb(),
+        "kill" => kill(),
+        "spawn_limit" => spawn_limit(),
+        "bad_abi" => bad_abi(),
+        "statics" => statics(),
+        "large_message" => large_message(),
+        "root_panic" => panic!("root says no"),
+        "root_trap" => std::arch::wasm32::unreachable(),
+        "root_exit" => std::process::exit(7),
+        other => {
+            eprintln!("unknown scenario {other:?}");
+            std::process::exit(64);
+        }
+    }
+}
+
+/// Captures of many shapes arrive intact in the child.
+fn captures() {
+    let config = Config {
+        name: "ünïcødé name".into(),
+        weights: vec![0.5, -1.25, f64::MAX],
+        tags: [("a".to_string(), Some(1)), ("b".to_string(), None)]
+            .into_iter()
+            .collect(),
+        nested: (255, vec![(-9, "x".into()), (i64::MIN, String::new())], true),
+    };
+    let big: Vec<u32> = (0..50_000).collect();
+    let me: Process<(Config, u64, usize)> = Process::this();
+    let mailbox: Mailbox<(Config, u64, usize)> = Mailbox::this();
+    let sent = config.clone();
+    spawn!(sent, big, me; |_m: Mailbox<()>| {
+        let sum: u64 = big.iter().map(|&x| x as u64).sum();
+        me.send(&(sent, sum, big.len()));
+    })
+    .unwrap();
+    let (back, sum, len) = mailbox.receive();
+    println!("captures equal: {}", back == config);
+    println!("big sum: {sum} len: {len}");
+}
+
+/// Typed messages arrive in order; a child with no captures works.
+fn messages() {
+    let me: Process<Msg> = Process::this();
+    let mailbox: Mailbox<Msg> = Mailbox::this();
+    let echo = spawn!(me; |mb: Mailbox<Msg>| {
+        for _ in 0..3 {
+            me.send(&mb.receive());
+        }
+    })
+    .unwrap();
+    echo.send(&Msg::Text("hello".into()));
+    echo.send(&Msg::Number(-42));
+    echo.send(&Msg::Bytes(vec![1, 2, 3]));
+    for _ in 0..3 {
+        println!("got {:?}", mailbox.receive());
+    }
+    let (p, m) = spawn_monitor!(|_mb: Mailbox<()>| {}).unwrap();
+    println!("no-capture child {} exited: {}", p.pid() > 0, m.wait());
+}
+
+fn receive_timeout() {
+    let mailbox: Mailbox<u32> = Mailbox::this();
+    println!(
+        "empty: {:?}",
+        mailbox.receive_timeout(Duration::from_millis(30))
+    );
+    let me: Process<u32> = Process::this();
+    spawn!(me; |_m: Mailbox<()>| {
+        std::thread::sleep(Duration::from_millis(20));
+        me.send(&5);
+    })
+    .unwrap();
+    println!(
+        "later: {:?}",
+        mailbox.receive_timeout(Duration::from_secs(30))
+    );
+}
+
+/// The reply is picked out of the mailbox; other messages stay queued in order.
+fn request_reply() {
+    let server = spawn!(|mb: Mailbox<Server>| loop {
+        match mb.receive() {
+            Server::NoisyDouble(x, noise, reply) => {
+                noise.send(&"first".to_string());
+                noise.send(&"second".to_string());
+                reply.send(&(x * 2));
+            }
+            Server::Ignore(_) => {}
+        }
+    })
+    .unwrap();
+    let me: Process<String> = Process::this();
+    let mailbox: Mailbox<String> = Mailbox::this();
+    let answer = server.request(|r| Server::NoisyDouble(21, me, r));
+    println!("answer: {answer:?}");
+    println!("then: {}", mailbox.receive());
+    println!("then: {}", mailbox.receive());
+    let timeout = server.request_timeout(Server::Ignore, Duration::from_millis(30));
+    println!("ignored: {timeout:?}");
+    server.kill();
+    let dead = server.request(Server::Ignore);
+    println!("dead: {}", matches!(dead, Err(RequestError::Exited(_))));
+    println!(
+        "left over: {:?}",
+        mailbox.receive_timeout(Duration::from_millis(10))
+    );
+}
+
+fn child_panic() {
+    let (_p, monitor) = spawn_monitor!(|_m: Mailbox<()>| {
+        let v: Vec<u32> = Vec::new();
+        if v.is_empty() {
+            panic!("boom {}", 42);
+        }
+    })
+    .unwrap();
+    println!("child: {}", monitor.wait());
+    println!("parent still running: {}", warren::this());
+}
+
+fn child_trap() {
+    let (_p, m1) = spawn_monitor!(|_m: Mailbox<()>| std::arch::wasm32::unreachable()).unwrap();
+    println!("unreachable child: {}", m1.wait());
+    let (_p, m2) = spawn_monitor!(|_m: Mailbox<()>| {
+        // Read far beyond linear memory: an out-of-bounds trap in this process only.
+        let p = 0xffff_fff0usize as *const u64;
+        // SAFETY: none; this is the point of the test (the runtime must contain it).
+        let v = unsafe { std::ptr::read_volatile(p) };
+        println!("unexpectedly read {v}");
+    })
+    .unwrap();
+    println!("out-of-bounds child: {}", m2.wait());
+    println!("parent still running: true");
+}
+
+fn child_memory_bomb() {
+    let (_p, m) = spawn_monitor!(|_m: Mailbox<()>| {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            hoard.push(vec![1u8; 1 << 20]);
+        }
+    })
+    .unwrap();
+    let reason = m.wait();
+    println!("bomb: {}", matches!(reason, ExitReason::Limit(_)));
+    println!("reason: {reason}");
+}
+
+fn kill() {
+    let (p, m) = spawn_monitor!(|mb: Mailbox<()>| loop {
+        mb.receive();
+    })
+    .unwrap();
+    println!("kill: {}", p.kill());
+    println!("reason: {}", m.wait());
+    println!("kill again: {}", p.kill());
+    println!("monitor dead: {}", p.monitor().wait());
+}
+
+fn spawn_limit() {
+    let mut alive = Vec::new();
+    loop {
+        match spawn!(|mb: Mailbox<()>| mb.receive()) {
+            Ok(p) => alive.push(p),
+            Err(SpawnError::ProcessLimit) => break,
+            Err(e) => panic!("unexpected spawn error {e}"),
+        }
+    }
+    println!("spawned before the limit: {}", alive.len());
+    // The runtime stays responsive: free one slot and spawn again.
+    let m = alive[0].monitor();
+    alive[0].kill();
+    m.wait();
+    let (_p, m) = spawn_monitor!(|_mb: Mailbox<()>| {}).unwrap();
+    println!("after freeing one: {}", m.wait());
+}
+
+mod raw {
+    #[link(wasm_import_module = "warren:message")]
+    unsafe extern "C" {
+        pub fn send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
+        pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64) -> i64;
+        pub fn take(ptr: *mut u8, len: u32) -> i32;
+    }
+    #[link(wasm_import_module = "warren:process")]
+    unsafe extern "C" {
+        pub fn spawn(t: u32, f: u32, p: *const u8, l: u32, m: i64) -> i64;
+        pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
+        pub fn kill(pid: i64) -> i32;
+    }
+}
+
+/// Bad input to the host's ABI: error codes for bad values, a trap of the caller (only) for
+/// bad pointers.
+fn bad_abi() {
+    unsafe {
+        println!(
+            "send to unknown pid: {}",
+            raw::send(1 << 40, 0, [1u8].as_ptr(), 1)
+        );
+        println!(
+            "send to negative pid: {}",
+            raw::send(-5, 0, [1u8].as_ptr(), 1)
+        );
+        println!(
+            "take with nothing pending: {}",
+            raw::take(std::ptr::null_mut(), 0)
+        );
+        println!(
+            "spawn_args in root: {}",
+            raw::spawn_args(std::ptr::null_mut(), 0)
+        );
+        println!("kill unknown: {}", raw::kill(1 << 40));
+    }
+    let cases = [
+        "send out of bounds",
+        "receive into out-of-bounds buffer",
+        "spawn with out-of-bounds captures",
+        "spawn with garbage table indices",
+    ];
+    for (case, name) in cases.iter().enumerate() {
+        let (_p, m) = spawn_monitor!(case; |_mb: Mailbox<()>| bad_call(case)).unwrap();
+        println!("{name}: {}", m.wait());
+    }
+    println!("parent still running: true");
+}
+
+fn bad_call(case: usize) {
+    // SAFETY: none: these calls are wrong on purpose; the host must contain them.
+    unsafe {
+        match case {
+            0 => println!(
+                "{}",
+                raw::send(1, 0, 0xffff_0000usize as *const u8, 0x10_0000)
+            ),
+            1 => println!("{}", raw::receive(0, 0xffff_fff0usize as *mut u8, 64, 0)),
+            2 => println!("{}", raw::spawn(1, 1, 0xffff_fff0usize as *const u8, 64, 0)),
+            _ => {
+                // The host accepts any indices (it cannot know the table's types); the child
+                // traps on its first call through them, and only the child.
+                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, 0);
+                let child: Process<()> = Process::from_pid(pid as u64);
+                println!("garbage child: {}", child.monitor().wait());
+            }
+        }
+    }
+}
+
+static mut COUNTER: u32 = 0;
+
+/// Statics are per process: a child sees the module's initial value, not the parent's.
+fn statics() {
+    // SAFETY: wasm32-wasip1 processes are single-threaded.
+    unsafe { COUNTER = 41 };
+    let me: Process<u32> = Process::this();
+    let mailbox: Mailbox<u32> = Mailbox::this();
+    spawn!(me; |_m: Mailbox<()>| {
+        // SAFETY: as above.
+        me.send(&unsafe { COUNTER });
+    })
+    .unwrap();
+    println!("child sees {}", mailbox.receive());
+    println!("parent sees {}", unsafe { COUNTER });
+}
+
+/// A message far larger than the receive buffer goes through the pending path intact.
+fn large_message() {
+    let me: Process<Vec<u8>> = Process::this();
+    let mailbox: Mailbox<Vec<u8>> = Mailbox::this();
+    spawn!(me; |_m: Mailbox<()>| {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        me.send(&data);
+    })
+    .unwrap();
+    let data = mailbox.receive();
+    let ok = data.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8);
+    println!("large: {} bytes intact: {ok}", data.len());
+}
