@@ -49,3 +49,26 @@ fn spawn_many_reports_the_process_limit_clearly() {
         .assert_code(1)
         .assert_stderr_has("raise --max-processes");
 }
+
+#[test]
+fn readme_tour_runs() {
+    run_guest(&[], "tour", &[])
+        .assert_code(0)
+        .assert_stdout_has("panic: boom at examples/tour/src/main.rs:");
+}
+
+#[test]
+fn readme_tour_is_the_tour_example() {
+    let root = common::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let code = readme
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("README has a rust block");
+    let tour = std::fs::read_to_string(root.join("examples/tour/src/main.rs")).unwrap();
+    assert!(
+        tour.ends_with(code),
+        "README's tour and examples/tour/src/main.rs differ"
+    );
+}

@@ -173,28 +173,28 @@ pub fn compile_module(
         return Err(LoadError::NotWasm { path });
     }
     let key = cache_dir.map(|dir| cache_path(engine, bytes, dir));
-    if let Some(file) = &key {
-        if file.exists() {
-            // SAFETY: the file was written by `Module::serialize` of an engine with the same
-            // compatibility hash (it is in the key) into warren's own cache directory.
-            // wasmtime still checks its header and rejects a mismatched or truncated file.
-            match unsafe { Module::deserialize_file(engine, file) } {
-                Ok(m) => return Ok(m),
-                Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
-            }
+    if let Some(file) = &key
+        && file.exists()
+    {
+        // SAFETY: the file was written by `Module::serialize` of an engine with the same
+        // compatibility hash (it is in the key) into warren's own cache directory.
+        // wasmtime still checks its header and rejects a mismatched or truncated file.
+        match unsafe { Module::deserialize_file(engine, file) } {
+            Ok(m) => return Ok(m),
+            Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
         }
     }
     let module = Module::new(engine, bytes).map_err(|e| LoadError::Invalid {
         path: path.clone(),
         message: first_line(&format!("{e:#}")),
     })?;
-    if let Some(file) = &key {
-        if let Err(e) = store_in_cache(&module, file) {
-            tracing::debug!(
-                "could not cache compiled module at {}: {e:#}",
-                file.display()
-            );
-        }
+    if let Some(file) = &key
+        && let Err(e) = store_in_cache(&module, file)
+    {
+        tracing::debug!(
+            "could not cache compiled module at {}: {e:#}",
+            file.display()
+        );
     }
     Ok(module)
 }

@@ -15,7 +15,7 @@ pub struct GuestFault {
 }
 
 impl GuestFault {
-    pub fn new(call: &'static str, problem: impl Into<String>) -> wasmtime::Error {
+    pub fn trap(call: &'static str, problem: impl Into<String>) -> wasmtime::Error {
         wasmtime::Error::new(GuestFault {
             call,
             problem: problem.into(),
@@ -27,7 +27,7 @@ impl GuestFault {
 pub fn memory<T>(caller: &mut Caller<'_, T>, call: &'static str) -> wasmtime::Result<Memory> {
     match caller.get_export("memory") {
         Some(Extern::Memory(m)) => Ok(m),
-        _ => Err(GuestFault::new(
+        _ => Err(GuestFault::trap(
             call,
             "the module exports no memory named `memory`",
         )),
@@ -44,7 +44,7 @@ pub fn range(
     let start = ptr as usize;
     match start.checked_add(len as usize) {
         Some(end) if end <= size => Ok(start..end),
-        _ => Err(GuestFault::new(
+        _ => Err(GuestFault::trap(
             call,
             format!("buffer at {ptr:#x} of {len} bytes is outside linear memory ({size} bytes)"),
         )),
@@ -74,7 +74,7 @@ pub fn write<T>(
     let mem = memory(caller, call)?;
     let data = mem.data_mut(caller);
     let len = u32::try_from(bytes.len()).map_err(|_| {
-        GuestFault::new(
+        GuestFault::trap(
             call,
             format!("{} bytes do not fit a wasm32 buffer", bytes.len()),
         )

@@ -62,7 +62,7 @@ pub fn add_to_linker<T: Send + 'static>(
                 guest_memory::range(mem.data_size(&c), ptr, cap, CALL)?;
                 let ctx = get(c.data_mut()).ctx;
                 if ctx.pending.is_some() {
-                    return Err(GuestFault::new(
+                    return Err(GuestFault::trap(
                         CALL,
                         "a pending message was not taken first",
                     ));

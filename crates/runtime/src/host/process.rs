@@ -154,7 +154,7 @@ pub fn add_to_linker<T: Send + 'static>(
     linker.func_wrap(m, "monitor", move |mut c: Caller<'_, T>, pid: i64| {
         let ctx = get(c.data_mut()).ctx;
         let Some(target) = pid_arg(pid) else {
-            return Err(GuestFault::new(
+            return Err(GuestFault::trap(
                 "warren:process.monitor",
                 format!("negative pid {pid}"),
             ));
