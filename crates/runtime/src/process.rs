@@ -12,16 +12,16 @@
 
 use crate::actor::{ExitReason, ProcessRef};
 use crate::host::process::{ProcessCtx, ProcessKilled, SpawnRequest};
+use crate::host::wasi::LazyWasi;
 use crate::runtime::RuntimeInner;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
-use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// The store data of every process: what each host module's view projects from.
 pub struct ProcessData {
-    pub wasi: WasiP1Ctx,
+    pub wasi: LazyWasi,
     pub actor: ProcessCtx,
     pub limits: ProcessLimits,
 }
@@ -108,7 +108,7 @@ async fn execute(
         actor.spawn_args = Some(req.args.clone());
     }
     let data = ProcessData {
-        wasi: rt.wasi_ctx()?,
+        wasi: LazyWasi::new(rt.wasi.clone()),
         actor,
         limits: ProcessLimits {
             max_memory: rt.config.max_memory,

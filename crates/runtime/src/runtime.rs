@@ -9,7 +9,8 @@
 use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError};
 use crate::engine::{self, EngineConfig};
 use crate::host::process::{SpawnRequest, Spawner};
-use crate::host::{message, process};
+use crate::host::wasi::WasiConfig;
+use crate::host::{message, process, wasi};
 use crate::process::{Entry, ProcessData};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,6 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use wasmtime::{Engine, InstancePre, Linker, Module};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// Process limit used when none is configured and the OS allows it. Not higher by default:
 /// wasmtime sets up a guard page per pooled fiber stack at start, about 12 us per slot.
@@ -130,6 +130,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) pre: InstancePre<ProcessData>,
     pub(crate) table: Arc<ProcessTable>,
     pub(crate) config: RuntimeConfig,
+    pub(crate) wasi: Arc<WasiConfig>,
     handle: tokio::runtime::Handle,
     this: Weak<RuntimeInner>,
 }
@@ -180,7 +181,7 @@ impl Runtime {
         config: RuntimeConfig,
     ) -> anyhow::Result<Runtime> {
         let mut linker: Linker<ProcessData> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |d: &mut ProcessData| &mut d.wasi)?;
+        wasi::add_to_linker(&mut linker, |d: &mut ProcessData| &mut d.wasi)?;
         process::add_to_linker(&mut linker, |d: &mut ProcessData| process::ProcessView {
             ctx: &mut d.actor,
         })?;
@@ -201,6 +202,11 @@ impl Runtime {
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             engine: engine.clone(),
             pre,
+            wasi: Arc::new(WasiConfig {
+                args: config.args.clone(),
+                env: config.env.clone(),
+                dirs: config.dirs.clone(),
+            }),
             table,
             config,
             handle,
@@ -264,19 +270,6 @@ impl RuntimeInner {
         self.handle
             .spawn(crate::process::run(rt, me, entry, on_exit));
         Ok(pid)
-    }
-
-    /// A fresh WASI preview 1 context: the configured args, env, granted dirs, host stdio.
-    pub(crate) fn wasi_ctx(&self) -> anyhow::Result<wasmtime_wasi::p1::WasiP1Ctx> {
-        let mut b = WasiCtxBuilder::new();
-        b.inherit_stdio()
-            .args(&self.config.args)
-            .envs(&self.config.env);
-        for d in &self.config.dirs {
-            b.preopened_dir(&d.host, &d.guest, FsPerms::ReadWrite)
-                .map_err(|e| anyhow::anyhow!("granting {}: {e}", d.host.display()))?;
-        }
-        Ok(b.build_p1())
     }
 }
 

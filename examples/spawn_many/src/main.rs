@@ -1,5 +1,6 @@
-//! Spawn N processes (default 100,000) that each reply once and print the time per spawn;
-//! then hold N idle processes and print the resident memory each costs.
+//! Spawn N processes (default 100,000) that each reply once and end, and print the time per
+//! spawn (slots are reused as processes end); then spawn N processes that stay alive (each
+//! in a fresh slot), print the time per spawn again, and the resident memory each costs.
 //!
 //! Run: `warren run --max-processes 100100 --dir /proc:/proc spawn_many.wasm [N]`
 //! (`--dir /proc:/proc` lets it read the host's resident memory; more than ~10,000 processes
@@ -8,12 +9,16 @@
 use std::time::{Duration, Instant};
 use warren::{Mailbox, Process, spawn};
 
-/// Resident memory of the warren host process, in bytes, if /proc is granted.
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+/// Resident memory of the warren host process, in bytes, if /proc is granted: (RSS, PSS).
+/// RSS counts a page shared by many mappings (the module's memory image, mapped
+/// copy-on-write into every process) once per mapping; PSS divides it among them.
+fn resident_bytes() -> Option<(u64, u64)> {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = rollup.lines().find(|l| l.starts_with(name))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+    };
+    Some((field("Rss:")?, field("Pss:")?))
 }
 
 fn main() {
@@ -48,6 +53,7 @@ fn main() {
     // Phase 2: n idle processes, each parked in receive after telling main it is up.
     std::thread::sleep(Duration::from_millis(200)); // let phase 1's processes finish exiting
     let before = resident_bytes();
+    let start = Instant::now();
     for i in 0..n {
         spawn!(me, i; |mailbox: Mailbox<()>| {
             me.send(&i);
@@ -58,13 +64,20 @@ fn main() {
     for _ in 0..n {
         mailbox.receive();
     }
+    let elapsed = start.elapsed();
+    println!(
+        "spawn_many: {n} processes alive at once, spawned and up in {:.1} ms: {:.2} us/spawn",
+        elapsed.as_secs_f64() * 1e3,
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
     std::thread::sleep(Duration::from_millis(200));
     match (before, resident_bytes()) {
-        (Some(b), Some(a)) => println!(
-            "spawn_many: {n} idle processes: resident {:.1} MiB -> {:.1} MiB: {:.0} bytes/process",
-            b as f64 / 1048576.0,
-            a as f64 / 1048576.0,
-            a.saturating_sub(b) as f64 / n as f64
+        (Some((rss0, pss0)), Some((rss1, pss1))) => println!(
+            "spawn_many: {n} idle processes: resident {:.1} MiB -> {:.1} MiB: {:.0} bytes/process (RSS), {:.0} bytes/process (PSS)",
+            rss0 as f64 / 1048576.0,
+            rss1 as f64 / 1048576.0,
+            rss1.saturating_sub(rss0) as f64 / n as f64,
+            pss1.saturating_sub(pss0) as f64 / n as f64
         ),
         _ => println!("spawn_many: {n} idle processes (grant --dir /proc:/proc to measure memory)"),
     }

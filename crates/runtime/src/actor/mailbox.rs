@@ -52,6 +52,11 @@ impl Mailbox {
         q.remove(i)
     }
 
+    /// Take the oldest message, whatever its tag.
+    pub fn try_take_any(&self) -> Option<Message> {
+        self.lock().pop_front()
+    }
+
     /// Wait for the first message with `tag`, until `deadline` if one is given.
     pub async fn take(&self, tag: u64, deadline: Option<Instant>) -> Received {
         loop {

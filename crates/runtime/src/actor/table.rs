@@ -31,6 +31,7 @@ pub struct ProcessRef {
     state: Mutex<Signals>,
     killed: AtomicBool,
     kill_wake: Notify,
+    alive: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +44,11 @@ struct Signals {
 impl ProcessRef {
     pub fn pid(&self) -> Pid {
         self.pid
+    }
+
+    /// False once the process has exited (a holder of an old reference must not deliver).
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
     }
 
     /// True once someone asked this process to die.
@@ -106,6 +112,7 @@ impl ProcessTable {
             state: Mutex::new(Signals::default()),
             killed: AtomicBool::new(false),
             kill_wake: Notify::new(),
+            alive: AtomicBool::new(true),
         });
         procs.insert(pid, p.clone());
         Ok(p)
@@ -202,6 +209,9 @@ impl ProcessTable {
             p
         };
         let Some(p) = removed else { return };
+        p.alive.store(false, Ordering::Release);
+        // Unread messages die with the process (others may still hold this ProcessRef).
+        while p.mailbox.try_take_any().is_some() {}
         let monitors = {
             let mut s = p.signals();
             s.dead = true;

@@ -23,10 +23,21 @@ impl GuestFault {
     }
 }
 
-/// The calling instance's exported memory.
-pub fn memory<T>(caller: &mut Caller<'_, T>, call: &'static str) -> wasmtime::Result<Memory> {
+/// The calling instance's exported memory, looked up by name once and then kept in `slot`
+/// (a field of the process's state): host calls are hot, export lookups are not free.
+pub fn memory<T>(
+    caller: &mut Caller<'_, T>,
+    slot: impl Fn(&mut T) -> &mut Option<Memory>,
+    call: &'static str,
+) -> wasmtime::Result<Memory> {
+    if let Some(m) = *slot(caller.data_mut()) {
+        return Ok(m);
+    }
     match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Ok(m),
+        Some(Extern::Memory(m)) => {
+            *slot(caller.data_mut()) = Some(m);
+            Ok(m)
+        }
         _ => Err(GuestFault::trap(
             call,
             "the module exports no memory named `memory`",
@@ -53,13 +64,13 @@ pub fn range(
 
 /// Copy `len` bytes at `ptr` out of the guest.
 pub fn read<T>(
-    caller: &mut Caller<'_, T>,
+    caller: &Caller<'_, T>,
+    memory: Memory,
     ptr: u32,
     len: u32,
     call: &'static str,
 ) -> wasmtime::Result<Vec<u8>> {
-    let mem = memory(caller, call)?;
-    let data = mem.data(&caller);
+    let data = memory.data(caller);
     let r = range(data.len(), ptr, len, call)?;
     Ok(data[r].to_vec())
 }
@@ -67,12 +78,12 @@ pub fn read<T>(
 /// Copy `bytes` into the guest at `ptr`, which must have room for all of them.
 pub fn write<T>(
     caller: &mut Caller<'_, T>,
+    memory: Memory,
     ptr: u32,
     bytes: &[u8],
     call: &'static str,
 ) -> wasmtime::Result<()> {
-    let mem = memory(caller, call)?;
-    let data = mem.data_mut(caller);
+    let data = memory.data_mut(caller);
     let len = u32::try_from(bytes.len()).map_err(|_| {
         GuestFault::trap(
             call,

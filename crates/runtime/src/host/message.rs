@@ -11,7 +11,7 @@ use super::guest_memory::{self, GuestFault};
 use super::process::{ProcessCtx, ProcessKilled};
 use crate::actor::{Message, Received};
 use std::time::Duration;
-use wasmtime::{Caller, Linker};
+use wasmtime::{AsContextMut, Caller, Linker};
 
 /// The view `warren:message` needs: the same per-process actor state as `warren:process`.
 pub struct MessageView<'a> {
@@ -30,19 +30,31 @@ pub fn add_to_linker<T: Send + 'static>(
         m,
         "send",
         move |mut c: Caller<'_, T>, pid: i64, tag: i64, ptr: u32, len: u32| {
-            let data = guest_memory::read(&mut c, ptr, len, "warren:message.send")?;
+            const CALL: &str = "warren:message.send";
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            let data = guest_memory::read(&c, mem, ptr, len, CALL)?;
             let ctx = get(c.data_mut()).ctx;
             let Ok(to) = u64::try_from(pid) else {
                 return Ok(ERR_NO_PROCESS);
             };
-            let delivered = ctx.table.send(
-                to,
-                Message {
-                    tag: tag as u64,
-                    data,
+            let peer = match &ctx.last_peer {
+                Some(p) if p.pid() == to && p.is_alive() => p.clone(),
+                _ => match ctx.table.get(to) {
+                    Some(p) => {
+                        ctx.last_peer = Some(p.clone());
+                        p
+                    }
+                    None => {
+                        ctx.last_peer = None;
+                        return Ok(ERR_NO_PROCESS);
+                    }
                 },
-            );
-            wasmtime::Result::Ok(if delivered { 0 } else { ERR_NO_PROCESS })
+            };
+            peer.mailbox.push(Message {
+                tag: tag as u64,
+                data,
+            });
+            wasmtime::Result::Ok(0)
         },
     )?;
 
@@ -58,7 +70,7 @@ pub fn add_to_linker<T: Send + 'static>(
                 const CALL: &str = "warren:message.receive";
                 // Validate the buffer before waiting, so a bad call fails without consuming
                 // a message.
-                let mem = guest_memory::memory(&mut c, CALL)?;
+                let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
                 guest_memory::range(mem.data_size(&c), ptr, cap, CALL)?;
                 let ctx = get(c.data_mut()).ctx;
                 if ctx.pending.is_some() {
@@ -75,7 +87,7 @@ pub fn add_to_linker<T: Send + 'static>(
                         let deadline = u64::try_from(timeout_ms)
                             .ok()
                             .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-                        tokio::select! {
+                        let waited = tokio::select! {
                             r = me.mailbox.take(tag, deadline) => match r {
                                 Received::Message(msg) => msg,
                                 Received::TimedOut => return Ok(ERR_TIMEOUT as i64),
@@ -83,12 +95,16 @@ pub fn add_to_linker<T: Send + 'static>(
                             () = me.killed() => {
                                 return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
                             }
-                        }
+                        };
+                        // Time spent waiting is not computing: give the process a fresh
+                        // time slice, or its first loop back-edge would yield again.
+                        c.as_context_mut().set_epoch_deadline(1);
+                        waited
                     }
                 };
                 let len = message.data.len();
                 if len <= cap as usize {
-                    guest_memory::write(&mut c, ptr, &message.data, CALL)?;
+                    guest_memory::write(&mut c, mem, ptr, &message.data, CALL)?;
                 } else {
                     get(c.data_mut()).ctx.pending = Some(message);
                 }
@@ -111,7 +127,9 @@ pub fn add_to_linker<T: Send + 'static>(
                     return Ok(ERR_BAD_ARGUMENT);
                 }
             };
-            guest_memory::write(&mut c, ptr, &msg.data, "warren:message.take")?;
+            const CALL: &str = "warren:message.take";
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            guest_memory::write(&mut c, mem, ptr, &msg.data, CALL)?;
             wasmtime::Result::Ok(0)
         },
     )?;

@@ -13,3 +13,4 @@ pub mod abi;
 pub mod guest_memory;
 pub mod message;
 pub mod process;
+pub mod wasi;

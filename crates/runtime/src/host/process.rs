@@ -44,6 +44,11 @@ pub struct ProcessCtx {
     pub panic_message: Option<String>,
     /// A received message that did not fit the guest's buffer, until `take` fetches it.
     pub pending: Option<Message>,
+    /// The instance's exported memory, once looked up.
+    pub memory: Option<wasmtime::Memory>,
+    /// The process this one last sent to: most processes talk to the same peer again, and
+    /// this saves the process-table lookup (a shared lock) on every send.
+    pub last_peer: Option<Arc<ProcessRef>>,
 }
 
 impl ProcessCtx {
@@ -55,6 +60,8 @@ impl ProcessCtx {
             spawn_args: None,
             panic_message: None,
             pending: None,
+            memory: None,
+            last_peer: None,
         }
     }
 
@@ -95,7 +102,9 @@ pub fn add_to_linker<T: Send + 'static>(
         m,
         "spawn",
         move |mut c: Caller<'_, T>, trampoline: u32, func: u32, ptr: u32, len: u32, tag: i64| {
-            let args = guest_memory::read(&mut c, ptr, len, "warren:process.spawn")?;
+            const CALL: &str = "warren:process.spawn";
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            let args = guest_memory::read(&c, mem, ptr, len, CALL)?;
             let ctx = get(c.data_mut()).ctx;
             let parent = ctx.pid();
             let monitor = (tag != 0).then_some(tag as u64);
@@ -131,7 +140,9 @@ pub fn add_to_linker<T: Send + 'static>(
                 get(c.data_mut()).ctx.spawn_args = Some(args);
                 return Ok(ERR_BAD_ARGUMENT);
             }
-            guest_memory::write(&mut c, ptr, &args, "warren:process.spawn_args")?;
+            const CALL: &str = "warren:process.spawn_args";
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            guest_memory::write(&mut c, mem, ptr, &args, CALL)?;
             wasmtime::Result::Ok(0)
         },
     )?;
@@ -142,7 +153,9 @@ pub fn add_to_linker<T: Send + 'static>(
         "panic",
         move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
             let len = len.min(MAX_PANIC_MESSAGE as u32);
-            let bytes = guest_memory::read(&mut c, ptr, len, "warren:process.panic")?;
+            const CALL: &str = "warren:process.panic";
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            let bytes = guest_memory::read(&c, mem, ptr, len, CALL)?;
             let text = String::from_utf8_lossy(&bytes).into_owned();
             get(c.data_mut()).ctx.panic_message = Some(text);
             wasmtime::Result::Ok(())
