@@ -134,3 +134,18 @@ fn bad_abi_input_is_an_error_code_or_a_trap_of_the_caller() {
         .assert_stdout_has("spawn with garbage table indices: normal")
         .assert_stdout_has("parent still running: true");
 }
+
+#[test]
+fn busy_loops_do_not_starve_other_processes() {
+    let run = scenario("preemption");
+    assert_eq!(
+        run.stdout_lines(),
+        [
+            "round trips: 10000",
+            "busy loop: killed",
+            "busy loop: killed",
+            "busy loop: killed",
+            "busy loop: killed"
+        ]
+    );
+}

@@ -22,7 +22,7 @@ use wasmtime::{
 };
 
 /// How often the epoch advances; a busy process is preempted after at most one tick.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Size of each process's async (fiber) stack. Wasm frames and host calls run on it.
 pub const ASYNC_STACK: usize = 256 * 1024;

@@ -151,7 +151,13 @@ async fn execute(
 
 fn instantiate_failure(rt: &RuntimeInner, pid: u64, e: wasmtime::Error) -> ExitReason {
     let text = format!("{e:#}");
-    if text.contains("Cannot allocate memory") || text.contains("concurrency limit") {
+    let exhausted = e.is::<wasmtime::PoolConcurrencyLimitError>()
+        || e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.raw_os_error() == Some(12 /* ENOMEM */))
+        })
+        || text.contains("Cannot allocate memory");
+    if exhausted {
         ExitReason::Limit(format!(
             "processes: cannot create process {pid}: {text}; {}",
             crate::engine::map_count_advice(rt.table.limit())

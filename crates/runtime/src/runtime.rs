@@ -258,15 +258,15 @@ impl RuntimeInner {
         on_exit: Option<oneshot::Sender<ExitReason>>,
         monitor: Option<(Pid, u64)>,
     ) -> Result<Pid, SpawnError> {
+        let rt = self
+            .this
+            .upgrade()
+            .ok_or_else(|| SpawnError::Other("runtime is shutting down".into()))?;
         let me = self.table.register()?;
         let pid = me.pid();
         if let Some((watcher, tag)) = monitor {
             self.table.monitor_with_tag(watcher, pid, tag);
         }
-        let rt = self
-            .this
-            .upgrade()
-            .ok_or_else(|| SpawnError::Other("runtime is shutting down".into()))?;
         self.handle
             .spawn(crate::process::run(rt, me, entry, on_exit));
         Ok(pid)
@@ -287,4 +287,48 @@ fn one_line(e: &wasmtime::Error) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_follows_the_os_when_not_configured() {
+        let plan = plan_process_limit(None, Some(65530));
+        assert_eq!(plan.limit, engine::map_count_limit(65530));
+        assert!(plan.warning.is_none());
+        assert!(
+            plan.hint.contains("vm.max_map_count=65530"),
+            "{}",
+            plan.hint
+        );
+        let plan = plan_process_limit(None, Some(100_000_000));
+        assert_eq!(plan.limit, DEFAULT_MAX_PROCESSES);
+        assert_eq!(plan_process_limit(None, None).limit, DEFAULT_MAX_PROCESSES);
+    }
+
+    #[test]
+    fn asking_for_more_than_the_os_allows_warns_with_the_fix() {
+        let plan = plan_process_limit(Some(100_000), Some(65530));
+        assert_eq!(plan.limit, 100_000);
+        let warning = plan.warning.expect("a warning");
+        assert!(warning.contains("sysctl -w vm.max_map_count="), "{warning}");
+        assert_eq!(warning.lines().count(), 1);
+        let plan = plan_process_limit(Some(500), Some(65530));
+        assert!(plan.warning.is_none());
+    }
+
+    #[test]
+    fn granted_dir_specs() {
+        let d = GrantedDir::parse("/tmp/x:/data").unwrap();
+        assert_eq!(
+            (d.host.to_str().unwrap(), d.guest.as_str()),
+            ("/tmp/x", "/data")
+        );
+        let d = GrantedDir::parse("/tmp/x").unwrap();
+        assert_eq!(d.guest, "/tmp/x");
+        assert!(GrantedDir::parse(":/data").is_err());
+        assert!(GrantedDir::parse("/tmp/x:").is_err());
+    }
 }

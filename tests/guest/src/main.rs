@@ -44,6 +44,7 @@ fn main() {
         "bad_abi" => bad_abi(),
         "statics" => statics(),
         "large_message" => large_message(),
+        "preemption" => preemption(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -315,4 +316,36 @@ fn large_message() {
     let data = mailbox.receive();
     let ok = data.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8);
     println!("large: {} bytes intact: {ok}", data.len());
+}
+
+/// Busy loops on more processes than there are worker threads cannot starve a ping-pong:
+/// epoch interruption makes each yield every tick.
+fn preemption() {
+    let busy: Vec<Process<()>> = (0..4)
+        .map(|_| {
+            spawn!(|_m: Mailbox<()>| loop {
+                std::hint::black_box(());
+            })
+            .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50)); // let the loops occupy the workers
+    let me: Process<u32> = Process::this();
+    let mailbox: Mailbox<u32> = Mailbox::this();
+    let ponger = spawn!(me; |balls: Mailbox<u32>| loop {
+        let n = balls.receive();
+        me.send(&(n + 1));
+    })
+    .unwrap();
+    let mut n = 0;
+    for _ in 0..10_000 {
+        ponger.send(&n);
+        n = mailbox.receive();
+    }
+    println!("round trips: {n}");
+    for b in busy {
+        let m = b.monitor();
+        b.kill();
+        println!("busy loop: {}", m.wait());
+    }
 }
