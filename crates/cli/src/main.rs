@@ -22,10 +22,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a wasm32-wasip1 program: its `main` is the root process; processes it spawns are
-    /// fresh instances of the same module. warren exits with the root process's status
-    /// (0 normal, its code for exit(code), 101 panic, 1 trap/killed/limit), after stopping
-    /// the other processes (or waiting for them with --wait).
+    /// Run a wasm32-wasip1 program as warren processes.
+    ///
+    /// Its `main` is the root process; processes it spawns are fresh instances of the same
+    /// module. warren exits with the root process's status (0 normal, its code for
+    /// exit(code), 101 panic, 1 trap, killed or limit), after stopping the other processes
+    /// (or waiting for them with --wait). Problems with the command line or the module
+    /// (missing, not wasm, invalid, lacking `_start`) exit with 2 and a one-line error.
     Run(RunArgs),
 }
 
@@ -40,7 +43,7 @@ struct RunArgs {
     dirs: Vec<String>,
     /// Most processes alive at once. Default: 100,000, or as many as the OS's
     /// vm.max_map_count allows if fewer (about 10,000 with Linux's default of 65530). Up to
-    /// millions work once vm.max_map_count is raised; warren warns at start if the OS cannot
+    /// hundreds of thousands work once vm.max_map_count is raised; warren warns at start if the OS cannot
     /// support the number given and says what to raise. Start-up costs about 12 us per slot.
     #[arg(long, value_name = "N")]
     max_processes: Option<usize>,

@@ -96,6 +96,15 @@ fn bad_files_get_one_line_errors_and_exit_2() {
 }
 
 #[test]
+fn max_memory_below_the_module_minimum_is_explained() {
+    let plain = common::guest("plain");
+    one_line_error(
+        &run_file(&["--max-memory", "1M"], &plain, &[]),
+        "plain.wasm: the module needs more memory at start than --max-memory allows (its memory has a minimum byte size of 1114112",
+    );
+}
+
+#[test]
 fn bad_flags_are_reported() {
     let plain = common::guest("plain");
     let run = run_file(&["--env", "NOEQUALS"], &plain, &[]);
@@ -240,4 +249,25 @@ fn granted_directory_is_visible_to_the_guest_and_nothing_else() {
     run_guest(&["--env", "LIST_DIR=/data"], "plain", &[])
         .assert_code(0)
         .assert_stdout_has("plain: /data: [\"error:");
+}
+
+#[test]
+fn asking_for_more_processes_than_the_os_allows_warns_once_with_the_fix() {
+    let maps: u64 = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // One more process than the current vm.max_map_count supports.
+    let n = (maps.saturating_sub(4096) / 6 + 1).to_string();
+    let plain = common::guest("plain");
+    let run = run_file(&["--max-processes", &n, "--max-memory", "2M"], &plain, &[]);
+    run.assert_code(0)
+        .assert_stderr_has("sysctl -w vm.max_map_count=");
+    let warnings: Vec<_> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("vm.max_map_count"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{run:#?}");
 }

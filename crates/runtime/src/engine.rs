@@ -141,6 +141,8 @@ pub enum LoadError {
     Component { path: String },
     #[error("{path}: invalid module: {message}")]
     Invalid { path: String, message: String },
+    #[error("{path}: the module needs more memory at start than --max-memory allows ({message})")]
+    TooLarge { path: String, message: String },
 }
 
 /// Where compiled modules are cached: `$WARREN_CACHE_DIR`, else `$XDG_CACHE_HOME/warren`,
@@ -199,9 +201,19 @@ pub fn compile_module(
             Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
         }
     }
-    let module = Module::new(engine, bytes).map_err(|e| LoadError::Invalid {
-        path: path.clone(),
-        message: first_line(&format!("{e:#}")),
+    let module = Module::new(engine, bytes).map_err(|e| {
+        let message = first_line(&format!("{e:#}"));
+        // The pool's per-memory limit is --max-memory: report it as such, not as a bad module.
+        match message.split_once("memory has a minimum byte size of ") {
+            Some((_, detail)) if message.contains("pooling allocator") => LoadError::TooLarge {
+                path: path.clone(),
+                message: format!("its memory has a minimum byte size of {detail}"),
+            },
+            _ => LoadError::Invalid {
+                path: path.clone(),
+                message,
+            },
+        }
     })?;
     if let Some(file) = &key
         && let Err(e) = store_in_cache(&module, file)
