@@ -149,3 +149,39 @@ fn busy_loops_do_not_starve_other_processes() {
         ]
     );
 }
+
+#[test]
+fn registry_names_are_unique_found_and_freed_on_death() {
+    assert_eq!(
+        scenario("registry").stdout_lines(),
+        [
+            "taken: Err(Taken)",
+            "empty name: Err(BadName)",
+            "long name: Err(BadName)",
+            "worker up",
+            "whereis worker is the worker: true",
+            "after death: None",
+            "dead pid: Err(NoProcess)",
+            "unregister main: true",
+            "unregister twice: false",
+            "whereis main: None",
+        ]
+    );
+}
+
+#[test]
+fn timers_deliver_cancel_and_sleep() {
+    assert_eq!(
+        scenario("timers").stdout_lines(),
+        [
+            "cancel: true",
+            "first: 0",
+            "second: 1",
+            "nothing else: None",
+            "third: 3",
+            "cancel after firing: false",
+            "slept at least 30 ms: true",
+            "sleeper: killed",
+        ]
+    );
+}

@@ -103,7 +103,7 @@ async fn execute(
     entry: Entry,
 ) -> anyhow::Result<ExitReason> {
     let pid = me.pid();
-    let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.clone());
+    let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.timers.clone(), rt.clone());
     if let Entry::Spawned(req) = &entry {
         actor.spawn_args = Some(req.args.clone());
     }

@@ -6,11 +6,11 @@
 //! epoch ticker. [`Runtime::start`] runs the root process (`_start`); guests spawn the rest.
 //! Every process is its own tokio task, the root included, on the ambient tokio runtime.
 
-use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError};
+use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError, Timers};
 use crate::engine::{self, EngineConfig};
 use crate::host::process::{SpawnRequest, Spawner};
 use crate::host::wasi::WasiConfig;
-use crate::host::{message, process, wasi};
+use crate::host::{message, process, registry, timer, wasi};
 use crate::process::{Entry, ProcessData};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -129,6 +129,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<ProcessData>,
     pub(crate) table: Arc<ProcessTable>,
+    pub(crate) timers: Arc<Timers>,
     pub(crate) config: RuntimeConfig,
     pub(crate) wasi: Arc<WasiConfig>,
     handle: tokio::runtime::Handle,
@@ -188,6 +189,12 @@ impl Runtime {
         message::add_to_linker(&mut linker, |d: &mut ProcessData| message::MessageView {
             ctx: &mut d.actor,
         })?;
+        registry::add_to_linker(&mut linker, |d: &mut ProcessData| registry::RegistryView {
+            ctx: &mut d.actor,
+        })?;
+        timer::add_to_linker(&mut linker, |d: &mut ProcessData| timer::TimerView {
+            ctx: &mut d.actor,
+        })?;
         let pre = linker
             .instantiate_pre(module)
             .map_err(|e| anyhow::anyhow!("{}", one_line(&e)))?;
@@ -208,6 +215,7 @@ impl Runtime {
                 dirs: config.dirs.clone(),
             }),
             table,
+            timers: Arc::new(Timers::default()),
             config,
             handle,
             this: this.clone(),
@@ -222,6 +230,11 @@ impl Runtime {
         let (tx, rx) = oneshot::channel();
         let pid = self.inner.start(Entry::Start, Some(tx))?;
         Ok((pid, rx))
+    }
+
+    /// Timers set by processes and not yet fired or cancelled.
+    pub fn pending_timers(&self) -> usize {
+        self.inner.timers.len()
     }
 
     /// How many processes are alive.

@@ -29,3 +29,19 @@ unsafe extern "C" {
     pub fn take(ptr: *mut u8, len: u32) -> i32;
     pub fn new_tag() -> i64;
 }
+
+pub const ERR_NAME_TAKEN: i32 = -6;
+
+#[link(wasm_import_module = "warren:registry")]
+unsafe extern "C" {
+    pub fn register(name_ptr: *const u8, name_len: u32, pid: i64) -> i32;
+    pub fn whereis(name_ptr: *const u8, name_len: u32) -> i64;
+    pub fn unregister(name_ptr: *const u8, name_len: u32) -> i32;
+}
+
+#[link(wasm_import_module = "warren:timer")]
+unsafe extern "C" {
+    pub fn sleep(ms: i64);
+    pub fn send_after(pid: i64, ptr: *const u8, len: u32, delay_ms: i64) -> i64;
+    pub fn cancel(id: i64) -> i32;
+}

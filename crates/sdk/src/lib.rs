@@ -43,10 +43,14 @@ mod exit;
 mod mailbox;
 mod process;
 mod raw;
+mod registry;
+mod timer;
 
 pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Reply, RequestError};
 pub use process::{Monitor, Pid, Process, SpawnError, spawn, spawn_monitor, this};
+pub use registry::{RegisterError, unregister, whereis};
+pub use timer::{Timer, sleep};
 
 // Re-exported for the macros.
 #[doc(hidden)]

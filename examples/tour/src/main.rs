@@ -1,6 +1,7 @@
 //! The README's tour of the guest API, kept compiling and running by the tests.
 
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use warren::{Mailbox, Process, Reply, spawn, spawn_monitor};
 
 #[derive(Serialize, Deserialize)]
@@ -32,11 +33,11 @@ fn main() {
     let (_p, monitor) = spawn_monitor!(|_m: Mailbox<()>| panic!("boom")).unwrap();
     println!("{}", monitor.wait()); // "panic: boom at src/main.rs:.."
 
-    // The root process's own mailbox, and timeouts.
+    // The root process's own mailbox, timeouts, names and timers.
     let mailbox: Mailbox<String> = Mailbox::this();
-    assert!(
-        mailbox
-            .receive_timeout(std::time::Duration::from_millis(10))
-            .is_none()
-    );
+    assert!(mailbox.receive_timeout(Duration::from_millis(10)).is_none());
+    Process::<String>::this().register("main").unwrap();
+    let main: Process<String> = warren::whereis("main").unwrap();
+    let _timer = main.send_after(&"wake up".to_string(), Duration::from_millis(5));
+    assert_eq!(mailbox.receive(), "wake up");
 }

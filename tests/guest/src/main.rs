@@ -45,6 +45,8 @@ fn main() {
         "statics" => statics(),
         "large_message" => large_message(),
         "preemption" => preemption(),
+        "registry" => registry(),
+        "timers" => timers(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -348,4 +350,62 @@ fn preemption() {
         b.kill();
         println!("busy loop: {}", m.wait());
     }
+}
+
+/// Names: found by others, unique, freed when their process ends.
+fn registry() {
+    let me: Process<String> = Process::this();
+    let mailbox: Mailbox<String> = Mailbox::this();
+    me.register("main").unwrap();
+    println!("taken: {:?}", me.register("main"));
+    println!("empty name: {:?}", me.register(""));
+    println!("long name: {:?}", me.register(&"x".repeat(257)));
+    let (worker, down) = spawn_monitor!(|mb: Mailbox<String>| {
+        Process::<String>::this().register("worker").unwrap();
+        let main: Process<String> = warren::whereis("main").expect("main is registered");
+        main.send(&"worker up".to_string());
+        mb.receive();
+    })
+    .unwrap();
+    println!("{}", mailbox.receive());
+    let found: Option<Process<String>> = warren::whereis("worker");
+    println!("whereis worker is the worker: {}", found == Some(worker));
+    worker.kill();
+    down.wait();
+    println!("after death: {:?}", warren::whereis::<String>("worker"));
+    println!("dead pid: {:?}", worker.register("again"));
+    println!("unregister main: {}", warren::unregister("main"));
+    println!("unregister twice: {}", warren::unregister("main"));
+    println!("whereis main: {:?}", warren::whereis::<String>("main"));
+}
+
+/// Delayed messages arrive, cancelled ones never do; a sleeping process can be killed.
+fn timers() {
+    let me: Process<u32> = Process::this();
+    let mailbox: Mailbox<u32> = Mailbox::this();
+    let _late = me.send_after(&1, Duration::from_millis(40));
+    let cancelled = me.send_after(&2, Duration::from_millis(20));
+    println!("cancel: {}", cancelled.cancel());
+    me.send(&0);
+    println!("first: {}", mailbox.receive());
+    println!("second: {}", mailbox.receive());
+    println!(
+        "nothing else: {:?}",
+        mailbox.receive_timeout(Duration::from_millis(60))
+    );
+    let fired = me.send_after(&3, Duration::from_millis(1));
+    println!("third: {}", mailbox.receive());
+    println!("cancel after firing: {}", fired.cancel());
+
+    let start = std::time::Instant::now();
+    warren::sleep(Duration::from_millis(30));
+    println!(
+        "slept at least 30 ms: {}",
+        start.elapsed() >= Duration::from_millis(30)
+    );
+    let (sleeper, down) =
+        spawn_monitor!(|_m: Mailbox<()>| warren::sleep(Duration::from_secs(3600))).unwrap();
+    warren::sleep(Duration::from_millis(10));
+    sleeper.kill();
+    println!("sleeper: {}", down.wait());
 }

@@ -10,14 +10,20 @@
 //!   monitors and the DOWN messages they produce.
 //! - [`Mailbox`]: a process's queue with selective receive by tag.
 //! - [`ExitReason`]: why a process ended, and its wire encoding for guests.
+//! - [`Registry`]: names for processes, freed when they die.
+//! - [`Timers`]: messages delivered after a delay, cancellable.
 
 mod exit;
 mod mailbox;
+mod registry;
 mod table;
+mod timers;
 
 pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Message, Received};
+pub use registry::{MAX_NAME, RegisterError, Registry};
 pub use table::{ProcessRef, ProcessTable, SpawnError};
+pub use timers::Timers;
 
 /// A process id. Allocated from a per-runtime counter starting at 1 and never reused within
 /// a runtime, so a stale pid can never address a newer process.

@@ -8,7 +8,7 @@
 //! checked under the same lock that `exit` drains the monitors under, closes the race between
 //! the two.
 
-use super::{ExitReason, Mailbox, Message, Pid};
+use super::{ExitReason, Mailbox, Message, Pid, RegisterError, Registry};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,6 +76,7 @@ pub struct ProcessTable {
     limit_hint: String,
     procs: Mutex<HashMap<Pid, Arc<ProcessRef>>>,
     emptied: Notify,
+    names: Registry,
 }
 
 impl ProcessTable {
@@ -89,6 +90,7 @@ impl ProcessTable {
             limit_hint: limit_hint.into(),
             procs: Mutex::new(HashMap::new()),
             emptied: Notify::new(),
+            names: Registry::default(),
         }
     }
 
@@ -178,6 +180,37 @@ impl ProcessTable {
         }
     }
 
+    /// Register `name` for the live process `pid`. `Ok(false)` if `pid` is not alive.
+    pub fn register_name(&self, name: &str, pid: Pid) -> Result<bool, RegisterError> {
+        let Some(p) = self.get(pid) else {
+            return Ok(false);
+        };
+        // Under the process's signal lock: `exit` marks it dead under the same lock before it
+        // removes its names, so a name can never outlive its process.
+        let s = p.signals();
+        if s.dead {
+            return Ok(false);
+        }
+        self.names.register(name, pid)?;
+        drop(s);
+        Ok(true)
+    }
+
+    /// The pid registered under `name`.
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.names.whereis(name)
+    }
+
+    /// Remove a name; the pid it named, if it was registered.
+    pub fn unregister_name(&self, name: &str) -> Option<Pid> {
+        self.names.unregister(name)
+    }
+
+    /// How many names are registered.
+    pub fn registered_names(&self) -> usize {
+        self.names.len()
+    }
+
     /// Ask a process to die. Returns false if it is not alive.
     pub fn kill(&self, pid: Pid) -> bool {
         match self.get(pid) {
@@ -217,6 +250,7 @@ impl ProcessTable {
             s.dead = true;
             std::mem::take(&mut s.monitors)
         };
+        self.names.remove_pid(pid);
         if monitors.is_empty() {
             return;
         }
@@ -304,6 +338,18 @@ mod tests {
         let r = t.monitor(w.pid(), a.pid()); // noproc, delivered at once
         t.demonitor(w.pid(), a.pid(), r);
         assert!(w.mailbox.is_empty());
+    }
+
+    #[test]
+    fn names_are_freed_when_their_process_exits() {
+        let t = ProcessTable::new(10, "");
+        let p = t.register().unwrap();
+        assert_eq!(t.register_name("svc", p.pid()), Ok(true));
+        assert_eq!(t.whereis("svc"), Some(p.pid()));
+        t.exit(p.pid(), &ExitReason::Killed);
+        assert_eq!(t.whereis("svc"), None);
+        assert_eq!(t.register_name("svc", p.pid()), Ok(false));
+        assert_eq!(t.registered_names(), 0);
     }
 
     #[test]

@@ -8,6 +8,10 @@
 pub const PROCESS_MODULE: &str = "warren:process";
 /// Import module of the message API (send, receive, tags).
 pub const MESSAGE_MODULE: &str = "warren:message";
+/// Import module of the name registry (register, whereis, unregister).
+pub const REGISTRY_MODULE: &str = "warren:registry";
+/// Import module of timers (sleep, send_after, cancel).
+pub const TIMER_MODULE: &str = "warren:timer";
 /// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
 pub const ENTRY_EXPORT: &str = "warren_entry";
 
@@ -21,3 +25,7 @@ pub const ERR_BAD_ARGUMENT: i32 = -3;
 pub const ERR_PROCESS_LIMIT: i32 = -4;
 /// The process could not be created for another reason (logged by the host).
 pub const ERR_SPAWN_FAILED: i32 = -5;
+/// The name is registered to another process.
+pub const ERR_NAME_TAKEN: i32 = -6;
+/// No such timer is pending for the caller (fired, cancelled, never set, or not its own).
+pub const ERR_NO_TIMER: i32 = -7;

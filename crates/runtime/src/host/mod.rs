@@ -13,4 +13,6 @@ pub mod abi;
 pub mod guest_memory;
 pub mod message;
 pub mod process;
+pub mod registry;
+pub mod timer;
 pub mod wasi;

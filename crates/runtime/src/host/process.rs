@@ -10,7 +10,7 @@
 
 use super::abi::*;
 use super::guest_memory::{self, GuestFault};
-use crate::actor::{Message, Pid, ProcessRef, ProcessTable, SpawnError};
+use crate::actor::{Message, Pid, ProcessRef, ProcessTable, SpawnError, Timers};
 use std::sync::Arc;
 use wasmtime::{Caller, Linker};
 
@@ -37,6 +37,7 @@ pub trait Spawner: Send + Sync + 'static {
 pub struct ProcessCtx {
     pub me: Arc<ProcessRef>,
     pub table: Arc<ProcessTable>,
+    pub timers: Arc<Timers>,
     pub spawner: Arc<dyn Spawner>,
     /// The captures of a spawned process, until it fetches them.
     pub spawn_args: Option<Vec<u8>>,
@@ -52,10 +53,16 @@ pub struct ProcessCtx {
 }
 
 impl ProcessCtx {
-    pub fn new(me: Arc<ProcessRef>, table: Arc<ProcessTable>, spawner: Arc<dyn Spawner>) -> Self {
+    pub fn new(
+        me: Arc<ProcessRef>,
+        table: Arc<ProcessTable>,
+        timers: Arc<Timers>,
+        spawner: Arc<dyn Spawner>,
+    ) -> Self {
         ProcessCtx {
             me,
             table,
+            timers,
             spawner,
             spawn_args: None,
             panic_message: None,

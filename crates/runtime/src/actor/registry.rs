@@ -1,0 +1,108 @@
+//! Named processes: `register(name, pid)`, `whereis(name)`, `unregister(name)`.
+//!
+//! A name maps to one live pid and a pid may hold several names. Names die with their
+//! process: [`crate::actor::ProcessTable::exit`] calls [`Registry::remove_pid`].
+
+use super::Pid;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+/// Longest name accepted, in bytes.
+pub const MAX_NAME: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    #[error("the name {0:?} is already registered to process {1}")]
+    Taken(String, Pid),
+    #[error("the name is empty or longer than {MAX_NAME} bytes")]
+    BadName,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    inner: Mutex<Names>,
+}
+
+#[derive(Debug, Default)]
+struct Names {
+    by_name: HashMap<String, Pid>,
+    by_pid: HashMap<Pid, Vec<String>>,
+}
+
+impl Registry {
+    /// Register `name` for `pid`, which the caller has checked is alive.
+    pub fn register(&self, name: &str, pid: Pid) -> Result<(), RegisterError> {
+        if name.is_empty() || name.len() > MAX_NAME {
+            return Err(RegisterError::BadName);
+        }
+        let mut n = self.lock();
+        if let Some(&owner) = n.by_name.get(name) {
+            return Err(RegisterError::Taken(name.to_string(), owner));
+        }
+        n.by_name.insert(name.to_string(), pid);
+        n.by_pid.entry(pid).or_default().push(name.to_string());
+        Ok(())
+    }
+
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.lock().by_name.get(name).copied()
+    }
+
+    /// Remove a name; returns the pid it was registered to.
+    pub fn unregister(&self, name: &str) -> Option<Pid> {
+        let mut n = self.lock();
+        let pid = n.by_name.remove(name)?;
+        if let Some(names) = n.by_pid.get_mut(&pid) {
+            names.retain(|x| x != name);
+            if names.is_empty() {
+                n.by_pid.remove(&pid);
+            }
+        }
+        Some(pid)
+    }
+
+    /// Forget every name of a process that ended.
+    pub fn remove_pid(&self, pid: Pid) {
+        let mut n = self.lock();
+        if let Some(names) = n.by_pid.remove(&pid) {
+            for name in names {
+                n.by_name.remove(&name);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Names> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_die_with_their_process() {
+        let r = Registry::default();
+        r.register("db", 7).unwrap();
+        r.register("cache", 7).unwrap();
+        assert_eq!(
+            r.register("db", 8),
+            Err(RegisterError::Taken("db".into(), 7))
+        );
+        assert_eq!(r.register("", 8), Err(RegisterError::BadName));
+        assert_eq!(r.whereis("db"), Some(7));
+        assert_eq!(r.unregister("cache"), Some(7));
+        r.remove_pid(7);
+        assert_eq!(r.whereis("db"), None);
+        assert!(r.is_empty());
+        r.register("db", 8).unwrap();
+    }
+}

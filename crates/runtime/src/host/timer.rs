@@ -1,0 +1,74 @@
+//! `warren:timer`: sleep, and messages delivered after a delay. Both run on tokio's timer
+//! wheel: a sleeping process is a parked task, not a polling one, and a kill wakes it.
+
+use super::abi::*;
+use super::guest_memory;
+use super::process::{ProcessCtx, ProcessKilled};
+use crate::actor::Message;
+use std::time::Duration;
+use wasmtime::{AsContextMut, Caller, Linker};
+
+/// The view `warren:timer` needs: the process's actor state.
+pub struct TimerView<'a> {
+    pub ctx: &'a mut ProcessCtx,
+}
+
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> TimerView<'_>,
+) -> anyhow::Result<()> {
+    let m = TIMER_MODULE;
+
+    // sleep(ms): suspend the process for `ms` milliseconds (negative: not at all). A kill
+    // ends it there.
+    linker.func_wrap_async(m, "sleep", move |mut c: Caller<'_, T>, (ms,): (i64,)| {
+        Box::new(async move {
+            let me = get(c.data_mut()).ctx.me.clone();
+            let ms = u64::try_from(ms).unwrap_or(0);
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(ms)) => {}
+                () = me.killed() => return Err(wasmtime::Error::new(ProcessKilled(me.pid()))),
+            }
+            c.as_context_mut().set_epoch_deadline(1);
+            Ok(())
+        })
+    })?;
+
+    // send_after(pid, ptr, len, delay_ms) -> i64: copy the message now, deliver it to `pid`
+    // (as an ordinary message) after `delay_ms`; returns the timer id (> 0), or
+    // ERR_BAD_ARGUMENT for a negative delay. Delivery to a process that has ended is dropped.
+    linker.func_wrap(
+        m,
+        "send_after",
+        move |mut c: Caller<'_, T>, pid: i64, ptr: u32, len: u32, delay_ms: i64| {
+            const CALL: &str = "warren:timer.send_after";
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            let data = guest_memory::read(&c, mem, ptr, len, CALL)?;
+            let (Ok(delay), Ok(to)) = (u64::try_from(delay_ms), u64::try_from(pid)) else {
+                return Ok(ERR_BAD_ARGUMENT as i64);
+            };
+            let ctx = get(c.data_mut()).ctx;
+            let id = ctx.timers.send_after(
+                ctx.pid(),
+                &ctx.table,
+                &tokio::runtime::Handle::current(),
+                to,
+                Message { tag: 0, data },
+                Duration::from_millis(delay),
+            );
+            wasmtime::Result::Ok(id as i64)
+        },
+    )?;
+
+    // cancel(id) -> i32: 0 if the caller's pending timer was cancelled (its message will not
+    // be sent); ERR_NO_TIMER if it already fired, was cancelled, or is not the caller's.
+    linker.func_wrap(m, "cancel", move |mut c: Caller<'_, T>, id: i64| -> i32 {
+        let ctx = get(c.data_mut()).ctx;
+        if ctx.timers.cancel(ctx.pid(), id as u64) {
+            0
+        } else {
+            ERR_NO_TIMER
+        }
+    })?;
+    Ok(())
+}
