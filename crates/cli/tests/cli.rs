@@ -143,7 +143,7 @@ fn hand_written_module_misusing_the_abi() {
         r#"(module
           (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
           (import "warren:message" "take" (func $take (param i32 i32) (result i32)))
-          (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64) (result i64)))
+          (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
           (import "warren:process" "kill" (func $kill (param i64) (result i32)))
           (memory (export "memory") 1)
           (func (export "_start")
@@ -153,11 +153,11 @@ fn hand_written_module_misusing_the_abi() {
             ;; nothing pending: -3
             (if (i32.ne (call $take (i32.const 0) (i32.const 4)) (i32.const -3)) (then unreachable))
             ;; zero timeout with an empty mailbox: -1
-            (if (i64.ne (call $receive (i64.const 0) (i32.const 0) (i32.const 16) (i64.const 0)) (i64.const -1))
+            (if (i64.ne (call $receive (i64.const 0) (i32.const 0) (i32.const 16) (i64.const 0) (i32.const 0)) (i64.const -1))
               (then unreachable))
             ;; a message to itself (pid 1) with a buffer too small: pending, then taken
             (drop (call $send (i64.const 1) (i64.const 0) (i32.const 100) (i32.const 8)))
-            (if (i64.ne (call $receive (i64.const 0) (i32.const 0) (i32.const 2) (i64.const -1)) (i64.const 8))
+            (if (i64.ne (call $receive (i64.const 0) (i32.const 0) (i32.const 2) (i64.const -1) (i32.const 0)) (i64.const 8))
               (then unreachable))
             (if (i32.ne (call $take (i32.const 200) (i32.const 7)) (i32.const -3)) (then unreachable))
             (if (i32.ne (call $take (i32.const 200) (i32.const 8)) (i32.const 0)) (then unreachable))
@@ -176,11 +176,11 @@ fn hand_written_module_misusing_the_abi() {
             "warren:message.send: buffer at 0xffffffff of 4294967295 bytes",
         ),
         (
-            "(i32.wrap_i64 (call $receive (i64.const 0) (i32.const 65536) (i32.const 1) (i64.const 0)))",
+            "(i32.wrap_i64 (call $receive (i64.const 0) (i32.const 65536) (i32.const 1) (i64.const 0) (i32.const 0)))",
             "warren:message.receive: buffer at 0x10000 of 1 bytes",
         ),
         (
-            "(call $spawn (i32.const 0) (i32.const 0) (i32.const 70000) (i32.const 1) (i64.const 0))",
+            "(call $spawn (i32.const 0) (i32.const 0) (i32.const 70000) (i32.const 1) (i64.const 0) (i32.const 0))",
             "warren:process.spawn: buffer at 0x11170",
         ),
         (
@@ -195,8 +195,8 @@ fn hand_written_module_misusing_the_abi() {
             format!(
                 r#"(module
                   (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
-                  (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64) (result i64)))
-                  (import "warren:process" "spawn" (func $spawn (param i32 i32 i32 i32 i64) (result i64)))
+                  (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
+                  (import "warren:process" "spawn" (func $spawn (param i32 i32 i32 i32 i64 i32) (result i64)))
                   (import "warren:process" "monitor" (func $monitor (param i64) (result i64)))
                   (memory (export "memory") 1)
                   (func (export "_start") (drop {call})))"#

@@ -185,3 +185,21 @@ fn timers_deliver_cancel_and_sleep() {
         ]
     );
 }
+
+#[test]
+fn links_propagate_trap_exit_and_kill() {
+    assert_eq!(
+        scenario("links").stdout_lines(),
+        [
+            "untrapped: linked process _ exited: panic: child failed",
+            "normal exit leaves the parent alive: true",
+            "then it ends: normal",
+            "trapped: message 7, then exit from the child: true, reason: panic: trapped failure",
+            "trapping process ends normally: normal",
+            "unlinked: normal",
+            "link to dead: linked process _ exited: noproc",
+            "kill a trapping process: killed",
+            "chain: linked process _ exited: linked process _ exited: trap: wasm trap: wasm `unreachable` instruction executed (in core::ops::function::FnOnce::call_once <- warren::entry::trampoline <- warren_entry)",
+        ]
+    );
+}

@@ -145,8 +145,9 @@ async fn execute(
         }
     };
     let panic = store.data_mut().actor.panic_message.take();
+    let signalled = store.data().actor.me.exit_reason();
     drop(store);
-    Ok(exit_reason(result, panic))
+    Ok(exit_reason(result, panic, signalled))
 }
 
 fn instantiate_failure(rt: &RuntimeInner, pid: u64, e: wasmtime::Error) -> ExitReason {
@@ -168,7 +169,12 @@ fn instantiate_failure(rt: &RuntimeInner, pid: u64, e: wasmtime::Error) -> ExitR
 }
 
 /// Turn the outcome of a process's entry call into its exit reason.
-pub(crate) fn exit_reason(result: wasmtime::Result<()>, panic: Option<String>) -> ExitReason {
+/// `signalled` is the reason the process was told to exit with, used if it was killed.
+pub(crate) fn exit_reason(
+    result: wasmtime::Result<()>,
+    panic: Option<String>,
+    signalled: ExitReason,
+) -> ExitReason {
     let e = match result {
         Ok(()) => return ExitReason::Normal,
         Err(e) => e,
@@ -181,7 +187,7 @@ pub(crate) fn exit_reason(result: wasmtime::Result<()>, panic: Option<String>) -
         };
     }
     if e.is::<ProcessKilled>() {
-        return ExitReason::Killed;
+        return signalled;
     }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return ExitReason::Limit(limit.to_string());

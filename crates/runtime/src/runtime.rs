@@ -262,7 +262,7 @@ impl RuntimeInner {
         entry: Entry,
         on_exit: Option<oneshot::Sender<ExitReason>>,
     ) -> Result<Pid, SpawnError> {
-        self.start_monitored(entry, on_exit, None)
+        self.start_monitored(entry, on_exit, None, None)
     }
 
     fn start_monitored(
@@ -270,6 +270,7 @@ impl RuntimeInner {
         entry: Entry,
         on_exit: Option<oneshot::Sender<ExitReason>>,
         monitor: Option<(Pid, u64)>,
+        link: Option<Pid>,
     ) -> Result<Pid, SpawnError> {
         let rt = self
             .this
@@ -280,6 +281,9 @@ impl RuntimeInner {
         if let Some((watcher, tag)) = monitor {
             self.table.monitor_with_tag(watcher, pid, tag);
         }
+        if let Some(parent) = link {
+            self.table.link(parent, pid);
+        }
         self.handle
             .spawn(crate::process::run(rt, me, entry, on_exit));
         Ok(pid)
@@ -289,7 +293,8 @@ impl RuntimeInner {
 impl Spawner for RuntimeInner {
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError> {
         let monitor = request.monitor.map(|tag| (parent, tag));
-        self.start_monitored(Entry::Spawned(request), None, monitor)
+        let link = request.link.then_some(parent);
+        self.start_monitored(Entry::Spawned(request), None, monitor, link)
     }
 }
 

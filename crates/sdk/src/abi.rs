@@ -3,6 +3,9 @@
 
 pub const ERR_TIMEOUT: i64 = -1;
 pub const ERR_PROCESS_LIMIT: i64 = -4;
+pub const SPAWN_LINK: u32 = 1;
+pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
+pub const EXIT_TAG: u64 = 1;
 
 #[link(wasm_import_module = "warren:process")]
 unsafe extern "C" {
@@ -14,18 +17,22 @@ unsafe extern "C" {
         args_ptr: *const u8,
         args_len: u32,
         monitor_tag: i64,
+        flags: u32,
     ) -> i64;
     pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
     pub fn panic(ptr: *const u8, len: u32);
     pub fn monitor(pid: i64) -> i64;
     pub fn demonitor(pid: i64, tag: i64);
     pub fn kill(pid: i64) -> i32;
+    pub fn link(pid: i64) -> i32;
+    pub fn unlink(pid: i64);
+    pub fn trap_exit(on: i32) -> i32;
 }
 
 #[link(wasm_import_module = "warren:message")]
 unsafe extern "C" {
     pub fn send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
-    pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64) -> i64;
+    pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64) -> i64;
     pub fn take(ptr: *mut u8, len: u32) -> i32;
     pub fn new_tag() -> i64;
 }

@@ -18,8 +18,10 @@ pub enum ExitReason {
     Killed,
     /// It exceeded a limit (memory, ...).
     Limit(String),
-    /// It was not alive when the monitor was set up.
+    /// It was not alive when the monitor or link was set up.
     NoProc,
+    /// A process linked to it exited abnormally (and it did not trap exits): which, and why.
+    Linked(crate::Pid, Box<ExitReason>),
 }
 
 impl ExitReason {
@@ -39,6 +41,11 @@ impl ExitReason {
             4 => ExitReason::NoProc,
             5 => ExitReason::Limit(text()?),
             6 => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
+            7 if rest.len() > 8 => {
+                let (pid, inner) = rest.split_at(8);
+                let pid = u64::from_le_bytes(pid.try_into().ok()?);
+                ExitReason::Linked(pid, Box::new(ExitReason::decode(inner)?))
+            }
             _ => return None,
         })
     }
@@ -54,6 +61,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Killed => write!(f, "killed"),
             ExitReason::Limit(m) => write!(f, "limit: {m}"),
             ExitReason::NoProc => write!(f, "noproc"),
+            ExitReason::Linked(pid, r) => write!(f, "linked process {pid} exited: {r}"),
         }
     }
 }

@@ -47,8 +47,10 @@ mod registry;
 mod timer;
 
 pub use exit::ExitReason;
-pub use mailbox::{Mailbox, Reply, RequestError};
-pub use process::{Monitor, Pid, Process, SpawnError, spawn, spawn_monitor, this};
+pub use mailbox::{Mailbox, Reply, RequestError, Signal};
+pub use process::{
+    Monitor, Pid, Process, SpawnError, spawn, spawn_link, spawn_monitor, this, trap_exit,
+};
 pub use registry::{RegisterError, unregister, whereis};
 pub use timer::{Timer, sleep};
 
@@ -82,5 +84,17 @@ macro_rules! spawn_monitor {
     };
     (|$mailbox:ident : $mty:ty| $body:expr) => {
         $crate::spawn_monitor((), |(), $mailbox: $mty| $body)
+    };
+}
+
+/// Like [`spawn!`], but link the new process to the caller before it runs
+/// (see [`Process::link`]).
+#[macro_export]
+macro_rules! spawn_link {
+    ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::spawn_link(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (|$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::spawn_link((), |(), $mailbox: $mty| $body)
     };
 }

@@ -45,6 +45,48 @@ impl<M: DeserializeOwned> Mailbox<M> {
     pub fn receive_timeout(&self, timeout: Duration) -> Option<M> {
         raw::receive(0, Some(timeout), decode::<M>)
     }
+
+    /// Wait for the next message or exit signal of a linked process (exit signals arrive as
+    /// messages only while [`trap_exit`](crate::trap_exit) is on), in arrival order.
+    pub fn receive_signal(&self) -> Signal<M> {
+        match raw::receive_with_exits(None, decode_signal::<M>) {
+            Some(s) => s,
+            None => unreachable!("a receive without timeout returned nothing"),
+        }
+    }
+
+    /// [`Mailbox::receive_signal`] with a timeout.
+    pub fn receive_signal_timeout(&self, timeout: Duration) -> Option<Signal<M>> {
+        raw::receive_with_exits(Some(timeout), decode_signal::<M>)
+    }
+}
+
+/// What [`Mailbox::receive_signal`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal<M> {
+    /// An ordinary message.
+    Message(M),
+    /// A linked process exited (for any reason, `Normal` included).
+    Exit {
+        from: Pid,
+        reason: crate::ExitReason,
+    },
+}
+
+fn decode_signal<M: DeserializeOwned>(tag: u64, bytes: &[u8]) -> Signal<M> {
+    if tag != crate::abi::EXIT_TAG {
+        return Signal::Message(decode(bytes));
+    }
+    let parsed = bytes.split_at_checked(8).and_then(|(pid, reason)| {
+        Some((
+            u64::from_le_bytes(pid.try_into().ok()?),
+            crate::ExitReason::decode(reason)?,
+        ))
+    });
+    match parsed {
+        Some((from, reason)) => Signal::Exit { from, reason },
+        None => panic!("warren: undecodable exit signal {bytes:?} from the host"),
+    }
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> T {

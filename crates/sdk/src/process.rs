@@ -87,6 +87,21 @@ impl<M: Serialize> Process<M> {
         Monitor { pid: self.pid, tag }
     }
 
+    /// Link the calling process and this one: when either exits abnormally, the other exits
+    /// too (reason [`ExitReason::Linked`]), unless it traps exits ([`trap_exit`]), in which
+    /// case it receives a [`Signal::Exit`](crate::Signal). A normal exit does not propagate.
+    /// Linking to a process that is not alive acts as if it had exited with `NoProc`.
+    pub fn link(&self) {
+        // SAFETY: plain integer argument.
+        unsafe { abi::link(self.pid as i64) };
+    }
+
+    /// Remove the link between the calling process and this one, if any.
+    pub fn unlink(&self) {
+        // SAFETY: plain integer argument.
+        unsafe { abi::unlink(self.pid as i64) }
+    }
+
     /// Kill the process. Returns false if it was not alive.
     pub fn kill(&self) -> bool {
         // SAFETY: plain integer argument.
@@ -182,7 +197,24 @@ where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
 {
-    spawn_with(&captures, entry, 0).map(Process::from_pid)
+    spawn_with(&captures, entry, 0, 0).map(Process::from_pid)
+}
+
+/// [`spawn`], and link the new process to the caller before it runs (see [`Process::link`]).
+pub fn spawn_link<C, M>(captures: C, entry: fn(C, Mailbox<M>)) -> Result<Process<M>, SpawnError>
+where
+    C: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned,
+{
+    spawn_with(&captures, entry, 0, abi::SPAWN_LINK).map(Process::from_pid)
+}
+
+/// Choose whether exit signals from linked processes arrive as messages
+/// ([`Mailbox::receive_signal`]) instead of ending the calling process. Returns the previous
+/// setting. A [`Process::kill`] cannot be trapped.
+pub fn trap_exit(on: bool) -> bool {
+    // SAFETY: plain integer argument.
+    unsafe { abi::trap_exit(on as i32) != 0 }
 }
 
 /// [`spawn`], and monitor the new process from before it runs: the [`Monitor`] reports its
@@ -196,11 +228,16 @@ where
     M: Serialize + DeserializeOwned,
 {
     let tag = raw::new_tag();
-    let pid = spawn_with(&captures, entry, tag as i64)?;
+    let pid = spawn_with(&captures, entry, tag as i64, 0)?;
     Ok((Process::from_pid(pid), Monitor { pid, tag }))
 }
 
-fn spawn_with<C, M>(captures: &C, entry: fn(C, Mailbox<M>), monitor: i64) -> Result<Pid, SpawnError>
+fn spawn_with<C, M>(
+    captures: &C,
+    entry: fn(C, Mailbox<M>),
+    monitor: i64,
+    flags: u32,
+) -> Result<Pid, SpawnError>
 where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
@@ -212,7 +249,16 @@ where
     // SAFETY: both indices are function-table entries of this module, taken from `fn` values
     // of the types `warren_entry` and `trampoline::<C, M>` will call them as; `args` lives
     // across the call, which only reads it.
-    let pid = unsafe { abi::spawn(trampoline, func, args.as_ptr(), args.len() as u32, monitor) };
+    let pid = unsafe {
+        abi::spawn(
+            trampoline,
+            func,
+            args.as_ptr(),
+            args.len() as u32,
+            monitor,
+            flags,
+        )
+    };
     match pid {
         p if p >= 0 => Ok(p as Pid),
         abi::ERR_PROCESS_LIMIT => Err(SpawnError::ProcessLimit),

@@ -33,12 +33,30 @@ pub(crate) fn receive<R>(
     timeout: Option<Duration>,
     f: impl FnOnce(&[u8]) -> R,
 ) -> Option<R> {
+    receive_filtered(tag as i64, timeout, |_, bytes| f(bytes))
+}
+
+/// Wait for the first ordinary message or exit signal; `f` gets its tag and bytes.
+pub(crate) fn receive_with_exits<R>(
+    timeout: Option<Duration>,
+    f: impl FnOnce(u64, &[u8]) -> R,
+) -> Option<R> {
+    receive_filtered(abi::RECEIVE_MESSAGES_AND_EXITS, timeout, f)
+}
+
+fn receive_filtered<R>(
+    filter: i64,
+    timeout: Option<Duration>,
+    f: impl FnOnce(u64, &[u8]) -> R,
+) -> Option<R> {
     BUFFER.with(|cell| {
         let mut buf = cell.borrow_mut();
         let cap = buf.len() as u32;
-        // SAFETY: `buf` is a live, exclusively borrowed buffer of `cap` bytes; the host writes
-        // at most `cap` bytes into it, during the call only.
-        let n = unsafe { abi::receive(tag as i64, buf.as_mut_ptr(), cap, timeout_ms(timeout)) };
+        let mut tag = 0u64;
+        // SAFETY: `buf` is a live, exclusively borrowed buffer of `cap` bytes and `tag` a live
+        // u64; the host writes at most `cap` bytes and 8 bytes into them, during the call only.
+        let n =
+            unsafe { abi::receive(filter, buf.as_mut_ptr(), cap, timeout_ms(timeout), &mut tag) };
         if n == abi::ERR_TIMEOUT {
             return None;
         }
@@ -50,7 +68,7 @@ pub(crate) fn receive<R>(
             let rc = unsafe { abi::take(buf.as_mut_ptr(), n as u32) };
             assert_eq!(rc, 0, "warren: take of a pending {n}-byte message failed");
         }
-        let r = f(&buf[..n]);
+        let r = f(tag, &buf[..n]);
         if buf.len() > 64 * 1024 {
             // Do not keep a huge buffer around after a one-off large message.
             buf.truncate(1024);

@@ -5,7 +5,10 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use warren::{ExitReason, Mailbox, Process, Reply, RequestError, SpawnError, spawn, spawn_monitor};
+use warren::{
+    ExitReason, Mailbox, Process, Reply, RequestError, Signal, SpawnError, spawn, spawn_link,
+    spawn_monitor,
+};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 struct Config {
@@ -47,6 +50,7 @@ fn main() {
         "preemption" => preemption(),
         "registry" => registry(),
         "timers" => timers(),
+        "links" => links(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -222,12 +226,13 @@ mod raw {
     #[link(wasm_import_module = "warren:message")]
     unsafe extern "C" {
         pub fn send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
-        pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64) -> i64;
+        pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64)
+        -> i64;
         pub fn take(ptr: *mut u8, len: u32) -> i32;
     }
     #[link(wasm_import_module = "warren:process")]
     unsafe extern "C" {
-        pub fn spawn(t: u32, f: u32, p: *const u8, l: u32, m: i64) -> i64;
+        pub fn spawn(t: u32, f: u32, p: *const u8, l: u32, m: i64, flags: u32) -> i64;
         pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
         pub fn kill(pid: i64) -> i32;
     }
@@ -276,12 +281,18 @@ fn bad_call(case: usize) {
                 "{}",
                 raw::send(1, 0, 0xffff_0000usize as *const u8, 0x10_0000)
             ),
-            1 => println!("{}", raw::receive(0, 0xffff_fff0usize as *mut u8, 64, 0)),
-            2 => println!("{}", raw::spawn(1, 1, 0xffff_fff0usize as *const u8, 64, 0)),
+            1 => println!(
+                "{}",
+                raw::receive(0, 0xffff_fff0usize as *mut u8, 64, 0, std::ptr::null_mut())
+            ),
+            2 => println!(
+                "{}",
+                raw::spawn(1, 1, 0xffff_fff0usize as *const u8, 64, 0, 0)
+            ),
             _ => {
                 // The host accepts any indices (it cannot know the table's types); the child
                 // traps on its first call through them, and only the child.
-                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, 0);
+                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, 0, 0);
                 let child: Process<()> = Process::from_pid(pid as u64);
                 println!("garbage child: {}", child.monitor().wait());
             }
@@ -408,4 +419,121 @@ fn timers() {
     warren::sleep(Duration::from_millis(10));
     sleeper.kill();
     println!("sleeper: {}", down.wait());
+}
+
+/// Links: abnormal exits propagate, normal ones do not, trap_exit turns them into messages,
+/// kill cannot be trapped, and a chain of links fails as a unit.
+fn links() {
+    // An abnormal exit kills the linked parent, which records why.
+    let (_p, down) = spawn_monitor!(|mb: Mailbox<()>| {
+        spawn_link!(|_m: Mailbox<()>| panic!("child failed")).unwrap();
+        mb.receive();
+    })
+    .unwrap();
+    println!(
+        "untrapped: {}",
+        strip_location(&strip_pids(&down.wait().to_string()))
+    );
+
+    // A normal exit does not.
+    let me: Process<String> = Process::this();
+    let mailbox: Mailbox<String> = Mailbox::this();
+    let (_p, down) = spawn_monitor!(me; |mb: Mailbox<()>| {
+        spawn_link!(|_m: Mailbox<()>| {}).unwrap();
+        let alive = mb.receive_timeout(Duration::from_millis(50)).is_none();
+        me.send(&format!("normal exit leaves the parent alive: {alive}"));
+    })
+    .unwrap();
+    println!("{}", mailbox.receive());
+    println!("then it ends: {}", down.wait());
+
+    // With trap_exit the exit arrives as a message, in order with ordinary ones.
+    let (_p, down) = spawn_monitor!(me; |mb: Mailbox<u32>| {
+        warren::trap_exit(true);
+        let this: Process<u32> = Process::this();
+        this.send(&7);
+        let child = spawn_link!(|_m: Mailbox<()>| panic!("trapped failure")).unwrap();
+        let first = mb.receive_signal();
+        let second = mb.receive_signal();
+        let report = match (first, second) {
+            (Signal::Message(7), Signal::Exit { from, reason }) => format!(
+                "trapped: message 7, then exit from the child: {}, reason: {}",
+                from == child.pid(),
+                reason
+            ),
+            other => format!("unexpected {other:?}"),
+        };
+        me.send(&report);
+    })
+    .unwrap();
+    println!("{}", strip_location(&mailbox.receive()));
+    println!("trapping process ends normally: {}", down.wait());
+
+    // unlink, then a crash: nothing propagates.
+    let (_p, down) = spawn_monitor!(|mb: Mailbox<()>| {
+        let child = spawn_link!(|m: Mailbox<()>| {
+            m.receive();
+            panic!("late failure");
+        })
+        .unwrap();
+        child.unlink();
+        child.send(&());
+        let _ = mb.receive_timeout(Duration::from_millis(50));
+    })
+    .unwrap();
+    println!("unlinked: {}", down.wait());
+
+    // Linking to a dead process: noproc, as a message when trapping.
+    let (dead, d) = spawn_monitor!(|_m: Mailbox<()>| {}).unwrap();
+    d.wait();
+    let (_p, down) = spawn_monitor!(dead; |mb: Mailbox<()>| {
+        dead.link();
+        mb.receive();
+    })
+    .unwrap();
+    println!("link to dead: {}", strip_pids(&down.wait().to_string()));
+
+    // kill cannot be trapped.
+    let (p, down) = spawn_monitor!(|mb: Mailbox<()>| {
+        warren::trap_exit(true);
+        loop {
+            mb.receive_signal();
+        }
+    })
+    .unwrap();
+    warren::sleep(Duration::from_millis(10));
+    p.kill();
+    println!("kill a trapping process: {}", down.wait());
+
+    // A chain a - b - c: c fails, b and a follow.
+    let (_a, down) = spawn_monitor!(|mb: Mailbox<()>| {
+        spawn_link!(|mb: Mailbox<()>| {
+            spawn_link!(|_m: Mailbox<()>| std::arch::wasm32::unreachable()).unwrap();
+            mb.receive();
+        })
+        .unwrap();
+        mb.receive();
+    })
+    .unwrap();
+    println!("chain: {}", strip_pids(&down.wait().to_string()));
+}
+
+/// Replace "process N" with "process _" so output is stable.
+fn strip_pids(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("process ") {
+        out.push_str(&rest[..i + 8]);
+        rest = rest[i + 8..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push('_');
+    }
+    out.push_str(rest);
+    out
+}
+
+fn strip_location(s: &str) -> String {
+    match s.find(" at tests/guest") {
+        Some(i) => s[..i].to_string(),
+        None => s.to_string(),
+    }
 }

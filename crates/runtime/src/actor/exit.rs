@@ -17,8 +17,11 @@ pub enum ExitReason {
     Killed,
     /// The process exceeded a limit (for example its maximum linear memory).
     Limit(String),
-    /// Only in DOWN messages: the monitored process did not exist (already gone or never was).
+    /// Only in DOWN messages and exit signals: the process did not exist (already gone or
+    /// never was).
     NoProc,
+    /// A linked process exited abnormally (and this one did not trap exits): which, and why.
+    Linked(super::Pid, Box<ExitReason>),
 }
 
 const NORMAL: u8 = 0;
@@ -28,6 +31,7 @@ const KILLED: u8 = 3;
 const NOPROC: u8 = 4;
 const LIMIT: u8 = 5;
 const EXIT: u8 = 6;
+const LINKED: u8 = 7;
 
 impl ExitReason {
     /// True for exits that are not errors: `Normal` and `Exit(0)`.
@@ -50,6 +54,12 @@ impl ExitReason {
                 v.extend_from_slice(&code.to_le_bytes());
                 return v;
             }
+            ExitReason::Linked(pid, reason) => {
+                let mut v = vec![LINKED];
+                v.extend_from_slice(&pid.to_le_bytes());
+                v.extend(reason.encode());
+                return v;
+            }
         };
         let mut v = Vec::with_capacity(1 + data.len());
         v.push(kind);
@@ -69,6 +79,11 @@ impl ExitReason {
             NOPROC if rest.is_empty() => ExitReason::NoProc,
             LIMIT => ExitReason::Limit(text()?),
             EXIT => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
+            LINKED if rest.len() > 8 => {
+                let (pid, inner) = rest.split_at(8);
+                let pid = u64::from_le_bytes(pid.try_into().ok()?);
+                ExitReason::Linked(pid, Box::new(ExitReason::decode(inner)?))
+            }
             _ => return None,
         })
     }
@@ -84,6 +99,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Killed => write!(f, "killed"),
             ExitReason::Limit(m) => write!(f, "limit: {m}"),
             ExitReason::NoProc => write!(f, "noproc"),
+            ExitReason::Linked(pid, r) => write!(f, "linked process {pid} exited: {r}"),
         }
     }
 }
@@ -102,6 +118,13 @@ mod tests {
             ExitReason::Killed,
             ExitReason::Limit("memory".into()),
             ExitReason::NoProc,
+            ExitReason::Linked(
+                5,
+                Box::new(ExitReason::Linked(
+                    6,
+                    Box::new(ExitReason::Trap("x".into())),
+                )),
+            ),
         ] {
             assert_eq!(ExitReason::decode(&r.encode()), Some(r));
         }

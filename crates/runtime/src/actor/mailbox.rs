@@ -47,8 +47,13 @@ impl Mailbox {
 
     /// Take the first message with this tag, if one is queued.
     pub fn try_take(&self, tag: u64) -> Option<Message> {
+        self.try_take_where(|t| t == tag)
+    }
+
+    /// Take the first message whose tag satisfies `wanted`, if one is queued.
+    pub fn try_take_where(&self, wanted: impl Fn(u64) -> bool) -> Option<Message> {
         let mut q = self.lock();
-        let i = q.iter().position(|m| m.tag == tag)?;
+        let i = q.iter().position(|m| wanted(m.tag))?;
         q.remove(i)
     }
 
@@ -59,8 +64,17 @@ impl Mailbox {
 
     /// Wait for the first message with `tag`, until `deadline` if one is given.
     pub async fn take(&self, tag: u64, deadline: Option<Instant>) -> Received {
+        self.take_where(|t| t == tag, deadline).await
+    }
+
+    /// Wait for the first message whose tag satisfies `wanted`, until `deadline` if given.
+    pub async fn take_where(
+        &self,
+        wanted: impl Fn(u64) -> bool,
+        deadline: Option<Instant>,
+    ) -> Received {
         loop {
-            if let Some(m) = self.try_take(tag) {
+            if let Some(m) = self.try_take_where(&wanted) {
                 return Received::Message(m);
             }
             // `notify_one` leaves a permit when nobody waits, so a push between the check
@@ -72,7 +86,7 @@ impl Mailbox {
                         .await
                         .is_err()
                     {
-                        return match self.try_take(tag) {
+                        return match self.try_take_where(&wanted) {
                             Some(m) => Received::Message(m),
                             None => Received::TimedOut,
                         };

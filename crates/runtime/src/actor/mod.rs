@@ -22,7 +22,7 @@ mod timers;
 pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Message, Received};
 pub use registry::{MAX_NAME, RegisterError, Registry};
-pub use table::{ProcessRef, ProcessTable, SpawnError};
+pub use table::{EXIT_TAG, ProcessRef, ProcessTable, SpawnError};
 pub use timers::Timers;
 
 /// A process id. Allocated from a per-runtime counter starting at 1 and never reused within

@@ -32,6 +32,7 @@ pub struct ProcessRef {
     killed: AtomicBool,
     kill_wake: Notify,
     alive: AtomicBool,
+    trap_exit: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -39,7 +40,15 @@ struct Signals {
     dead: bool,
     /// (watcher, monitor reference)
     monitors: Vec<(Pid, u64)>,
+    /// Processes linked to this one (links are symmetric: each side lists the other).
+    links: Vec<Pid>,
+    /// Why this process is being made to exit (first signal wins); `killed` if unset.
+    exit_reason: Option<ExitReason>,
 }
+
+/// Tag of exit-signal messages (delivered instead of death to processes trapping exits).
+/// Payload: the sender's pid (u64 little-endian), then its encoded exit reason.
+pub const EXIT_TAG: u64 = 1;
 
 impl ProcessRef {
     pub fn pid(&self) -> Pid {
@@ -49,6 +58,24 @@ impl ProcessRef {
     /// False once the process has exited (a holder of an old reference must not deliver).
     pub fn is_alive(&self) -> bool {
         self.alive.load(Ordering::Acquire)
+    }
+
+    /// Whether exit signals from links arrive as messages (true) or kill this process.
+    /// Returns the previous setting.
+    pub fn set_trap_exit(&self, on: bool) -> bool {
+        self.trap_exit.swap(on, Ordering::AcqRel)
+    }
+
+    pub fn traps_exit(&self) -> bool {
+        self.trap_exit.load(Ordering::Acquire)
+    }
+
+    /// Why this process was made to exit: the first exit signal's reason, or `killed`.
+    pub fn exit_reason(&self) -> ExitReason {
+        self.signals()
+            .exit_reason
+            .clone()
+            .unwrap_or(ExitReason::Killed)
     }
 
     /// True once someone asked this process to die.
@@ -85,7 +112,7 @@ impl ProcessTable {
     pub fn new(limit: usize, limit_hint: impl Into<String>) -> Self {
         ProcessTable {
             next_pid: AtomicU64::new(1),
-            next_tag: AtomicU64::new(1),
+            next_tag: AtomicU64::new(EXIT_TAG + 1),
             limit,
             limit_hint: limit_hint.into(),
             procs: Mutex::new(HashMap::new()),
@@ -115,6 +142,7 @@ impl ProcessTable {
             killed: AtomicBool::new(false),
             kill_wake: Notify::new(),
             alive: AtomicBool::new(true),
+            trap_exit: AtomicBool::new(false),
         });
         procs.insert(pid, p.clone());
         Ok(p)
@@ -215,11 +243,70 @@ impl ProcessTable {
     pub fn kill(&self, pid: Pid) -> bool {
         match self.get(pid) {
             Some(p) => {
-                p.killed.store(true, Ordering::Release);
-                p.kill_wake.notify_one();
+                Self::terminate(&p, ExitReason::Killed);
                 true
             }
             None => false,
+        }
+    }
+
+    /// Make a process exit with `reason` (untrappable). The first reason given sticks.
+    fn terminate(p: &ProcessRef, reason: ExitReason) {
+        p.signals().exit_reason.get_or_insert(reason);
+        p.killed.store(true, Ordering::Release);
+        p.kill_wake.notify_one();
+    }
+
+    /// Link `a` and `b`: when one exits abnormally, the other exits too (reason
+    /// `linked(pid, reason)`) unless it traps exits, in which case it gets an exit signal
+    /// message. Linking to a process that is not alive signals `a` at once with `noproc`.
+    pub fn link(&self, a: Pid, b: Pid) {
+        let Some(pa) = self.get(a) else { return };
+        if a == b {
+            return;
+        }
+        if let Some(pb) = self.get(b) {
+            let mut sb = pb.signals();
+            if !sb.dead {
+                if !sb.links.contains(&a) {
+                    sb.links.push(a);
+                }
+                drop(sb);
+                let mut sa = pa.signals();
+                if !sa.links.contains(&b) {
+                    sa.links.push(b);
+                }
+                drop(sa);
+                // If b exited in between, its exit already signalled us: drop the stale half.
+                if !pb.is_alive() {
+                    pa.signals().links.retain(|&x| x != b);
+                }
+                return;
+            }
+        }
+        self.exit_signal(&pa, b, &ExitReason::NoProc);
+    }
+
+    /// Remove the link between `a` and `b`, if any.
+    pub fn unlink(&self, a: Pid, b: Pid) {
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(p) = self.get(x) {
+                p.signals().links.retain(|&l| l != y);
+            }
+        }
+    }
+
+    /// Deliver the exit of `from` (with `reason`) to the linked process `to`.
+    fn exit_signal(&self, to: &ProcessRef, from: Pid, reason: &ExitReason) {
+        if to.traps_exit() {
+            let mut data = from.to_le_bytes().to_vec();
+            data.extend(reason.encode());
+            to.mailbox.push(Message {
+                tag: EXIT_TAG,
+                data,
+            });
+        } else if !reason.is_normal() {
+            Self::terminate(to, ExitReason::Linked(from, Box::new(reason.clone())));
         }
     }
 
@@ -245,12 +332,21 @@ impl ProcessTable {
         p.alive.store(false, Ordering::Release);
         // Unread messages die with the process (others may still hold this ProcessRef).
         while p.mailbox.try_take_any().is_some() {}
-        let monitors = {
+        let (monitors, links) = {
             let mut s = p.signals();
             s.dead = true;
-            std::mem::take(&mut s.monitors)
+            (
+                std::mem::take(&mut s.monitors),
+                std::mem::take(&mut s.links),
+            )
         };
         self.names.remove_pid(pid);
+        for linked in links {
+            if let Some(l) = self.get(linked) {
+                l.signals().links.retain(|&x| x != pid);
+                self.exit_signal(&l, pid, reason);
+            }
+        }
         if monitors.is_empty() {
             return;
         }
@@ -350,6 +446,48 @@ mod tests {
         assert_eq!(t.whereis("svc"), None);
         assert_eq!(t.register_name("svc", p.pid()), Ok(false));
         assert_eq!(t.registered_names(), 0);
+    }
+
+    #[test]
+    fn links_propagate_abnormal_exits_and_trap_exit_turns_them_into_messages() {
+        let t = ProcessTable::new(10, "");
+        let a = t.register().unwrap();
+        let b = t.register().unwrap();
+        let c = t.register().unwrap();
+        t.link(a.pid(), b.pid());
+        t.link(b.pid(), c.pid());
+        c.set_trap_exit(true);
+        t.exit(a.pid(), &ExitReason::Panic("boom".into()));
+        assert!(b.is_killed());
+        assert_eq!(
+            b.exit_reason(),
+            ExitReason::Linked(a.pid(), Box::new(ExitReason::Panic("boom".into())))
+        );
+        t.exit(b.pid(), &b.exit_reason());
+        assert!(!c.is_killed());
+        let m = c.mailbox.try_take(EXIT_TAG).unwrap();
+        assert_eq!(u64::from_le_bytes(m.data[..8].try_into().unwrap()), b.pid());
+        assert_eq!(ExitReason::decode(&m.data[8..]), Some(b.exit_reason()));
+    }
+
+    #[test]
+    fn normal_exit_does_not_kill_links_and_unlink_works() {
+        let t = ProcessTable::new(10, "");
+        let a = t.register().unwrap();
+        let b = t.register().unwrap();
+        let c = t.register().unwrap();
+        t.link(a.pid(), b.pid());
+        t.exit(a.pid(), &ExitReason::Normal);
+        assert!(!b.is_killed());
+        t.link(b.pid(), c.pid());
+        t.unlink(c.pid(), b.pid());
+        t.exit(c.pid(), &ExitReason::Killed);
+        assert!(!b.is_killed());
+        t.link(b.pid(), c.pid()); // c is gone: b gets noproc
+        assert_eq!(
+            b.exit_reason(),
+            ExitReason::Linked(c.pid(), Box::new(ExitReason::NoProc))
+        );
     }
 
     #[test]

@@ -29,3 +29,9 @@ pub const ERR_SPAWN_FAILED: i32 = -5;
 pub const ERR_NAME_TAKEN: i32 = -6;
 /// No such timer is pending for the caller (fired, cancelled, never set, or not its own).
 pub const ERR_NO_TIMER: i32 = -7;
+
+/// `spawn` flag: link the caller and the child before the child runs.
+pub const SPAWN_LINK: u32 = 1;
+/// `receive` tag filter: ordinary messages (tag 0) and exit signals (tag `EXIT_TAG`).
+pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
+pub use crate::actor::EXIT_TAG;

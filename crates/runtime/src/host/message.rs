@@ -58,20 +58,33 @@ pub fn add_to_linker<T: Send + 'static>(
         },
     )?;
 
-    // receive(tag, ptr, cap, timeout_ms) -> i64: wait for the first message with `tag`
-    // (0: ordinary messages) for `timeout_ms` (negative: forever). Returns the message's
-    // length; if it is <= cap the message was copied to `ptr`, otherwise it is pending for
-    // `take`. ERR_TIMEOUT if none came in time.
+    // receive(tag, ptr, cap, timeout_ms, tag_out) -> i64: wait for the first message with
+    // `tag` (0: ordinary messages; -1: ordinary messages and exit signals) for `timeout_ms`
+    // (negative: forever). Returns the message's length; if it is <= cap the message was
+    // copied to `ptr`, otherwise it is pending for `take`. If `tag_out` is not 0, the
+    // message's tag is written there (u64 little-endian). ERR_TIMEOUT if none came in time.
     linker.func_wrap_async(
         m,
         "receive",
-        move |mut c: Caller<'_, T>, (tag, ptr, cap, timeout_ms): (i64, u32, u32, i64)| {
+        move |mut c: Caller<'_, T>,
+              (tag, ptr, cap, timeout_ms, tag_out): (i64, u32, u32, i64, u32)| {
             Box::new(async move {
                 const CALL: &str = "warren:message.receive";
-                // Validate the buffer before waiting, so a bad call fails without consuming
+                // Validate the buffers before waiting, so a bad call fails without consuming
                 // a message.
                 let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
                 guest_memory::range(mem.data_size(&c), ptr, cap, CALL)?;
+                if tag_out != 0 {
+                    guest_memory::range(mem.data_size(&c), tag_out, 8, CALL)?;
+                }
+                // Which tags this receive takes: exactly `tag`, or ordinary messages and exit
+                // signals together.
+                let with_exits = tag == RECEIVE_MESSAGES_AND_EXITS;
+                if tag < 0 && !with_exits {
+                    return Err(GuestFault::trap(CALL, format!("invalid tag filter {tag}")));
+                }
+                let tag = tag as u64;
+                let wanted = move |t: u64| t == tag || (with_exits && (t == 0 || t == EXIT_TAG));
                 let ctx = get(c.data_mut()).ctx;
                 if ctx.pending.is_some() {
                     return Err(GuestFault::trap(
@@ -80,15 +93,14 @@ pub fn add_to_linker<T: Send + 'static>(
                     ));
                 }
                 let me = ctx.me.clone();
-                let tag = tag as u64;
-                let message = match me.mailbox.try_take(tag) {
+                let message = match me.mailbox.try_take_where(wanted) {
                     Some(msg) => msg,
                     None => {
                         let deadline = u64::try_from(timeout_ms)
                             .ok()
                             .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
                         let waited = tokio::select! {
-                            r = me.mailbox.take(tag, deadline) => match r {
+                            r = me.mailbox.take_where(wanted, deadline) => match r {
                                 Received::Message(msg) => msg,
                                 Received::TimedOut => return Ok(ERR_TIMEOUT as i64),
                             },
@@ -102,6 +114,9 @@ pub fn add_to_linker<T: Send + 'static>(
                         waited
                     }
                 };
+                if tag_out != 0 {
+                    guest_memory::write(&mut c, mem, tag_out, &message.tag.to_le_bytes(), CALL)?;
+                }
                 let len = message.data.len();
                 if len <= cap as usize {
                     guest_memory::write(&mut c, mem, ptr, &message.data, CALL)?;

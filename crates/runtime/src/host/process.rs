@@ -26,6 +26,8 @@ pub struct SpawnRequest {
     /// If set, the spawner monitors the child with this reference from before it runs, so
     /// even an immediate exit is reported with its real reason.
     pub monitor: Option<u64>,
+    /// Link the spawner and the child before the child runs.
+    pub link: bool,
 }
 
 /// Creates processes; implemented by the runtime that owns the engine and the store type.
@@ -102,13 +104,23 @@ pub fn add_to_linker<T: Send + 'static>(
         get(c.data_mut()).ctx.pid() as i64
     })?;
 
-    // spawn(trampoline, func, args_ptr, args_len, monitor_tag) -> i64: the child's pid, or
-    // ERR_PROCESS_LIMIT / ERR_SPAWN_FAILED. A non-zero monitor_tag (from new_tag) makes the
-    // caller monitor the child with that reference before the child runs.
+    // spawn(trampoline, func, args_ptr, args_len, monitor_tag, flags) -> i64: the child's
+    // pid, or ERR_PROCESS_LIMIT / ERR_SPAWN_FAILED. A non-zero monitor_tag (from new_tag)
+    // makes the caller monitor the child with that reference before the child runs; flags
+    // bit 0 (SPAWN_LINK) links them before the child runs. Other flag bits must be 0.
     linker.func_wrap(
         m,
         "spawn",
-        move |mut c: Caller<'_, T>, trampoline: u32, func: u32, ptr: u32, len: u32, tag: i64| {
+        move |mut c: Caller<'_, T>,
+              trampoline: u32,
+              func: u32,
+              ptr: u32,
+              len: u32,
+              tag: i64,
+              flags: u32| {
+            if flags & !SPAWN_LINK != 0 {
+                return Ok(ERR_BAD_ARGUMENT as i64);
+            }
             const CALL: &str = "warren:process.spawn";
             let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
             let args = guest_memory::read(&c, mem, ptr, len, CALL)?;
@@ -120,6 +132,7 @@ pub fn add_to_linker<T: Send + 'static>(
                 func,
                 args,
                 monitor,
+                link: flags & SPAWN_LINK != 0,
             };
             let code = match ctx.spawner.spawn(parent, request) {
                 Ok(pid) => pid as i64,
@@ -192,6 +205,37 @@ pub fn add_to_linker<T: Send + 'static>(
             if let Some(target) = pid_arg(pid) {
                 ctx.table.demonitor(ctx.pid(), target, tag as u64);
             }
+        },
+    )?;
+
+    // link(pid) -> i32: link the caller and `pid` (0). If `pid` is not alive, the caller
+    // gets an exit signal with reason noproc at once. ERR_NO_PROCESS for a negative pid.
+    linker.func_wrap(m, "link", move |mut c: Caller<'_, T>, pid: i64| -> i32 {
+        let ctx = get(c.data_mut()).ctx;
+        match pid_arg(pid) {
+            Some(other) => {
+                ctx.table.link(ctx.pid(), other);
+                0
+            }
+            None => ERR_NO_PROCESS,
+        }
+    })?;
+
+    // unlink(pid): remove the link between the caller and `pid`, if any.
+    linker.func_wrap(m, "unlink", move |mut c: Caller<'_, T>, pid: i64| {
+        let ctx = get(c.data_mut()).ctx;
+        if let Some(other) = pid_arg(pid) {
+            ctx.table.unlink(ctx.pid(), other);
+        }
+    })?;
+
+    // trap_exit(on) -> i32: with on != 0, exit signals from linked processes arrive as
+    // messages (tag EXIT_TAG) instead of ending the caller. Returns the previous setting.
+    linker.func_wrap(
+        m,
+        "trap_exit",
+        move |mut c: Caller<'_, T>, on: i32| -> i32 {
+            get(c.data_mut()).ctx.me.set_trap_exit(on != 0) as i32
         },
     )?;
 
