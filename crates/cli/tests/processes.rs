@@ -203,3 +203,24 @@ fn links_propagate_trap_exit_and_kill() {
         ]
     );
 }
+
+#[test]
+fn supervisors_restart_exactly_what_their_strategy_says() {
+    assert_eq!(
+        scenario("supervisor").stdout_lines(),
+        [
+            "OneForOne: restarted [\"b\"], restarts Some(1)",
+            "OneForOne: stop ends the children: true",
+            "OneForAll: restarted [\"a\", \"b\", \"c\"], restarts Some(1)",
+            "OneForAll: stop ends the children: true",
+            "RestForOne: restarted [\"b\", \"c\"], restarts Some(1)",
+            "RestForOne: stop ends the children: true",
+            "intensity: supervisor exits: true",
+            "intensity: its children are gone: true",
+            "policies: [\"transient:stopped\", \"permanent:running\"]",
+            "nested: worker w kept: true",
+            "nested: inner workers restarted: [\"a\", \"b\", \"c\"]",
+            "nested: all gone after stop: true",
+        ]
+    );
+}

@@ -44,6 +44,7 @@ mod mailbox;
 mod process;
 mod raw;
 mod registry;
+pub mod supervisor;
 mod timer;
 
 pub use exit::ExitReason;

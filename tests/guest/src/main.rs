@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use warren::supervisor::{self, Child, Restart, Strategy, Supervise, Supervisor};
 use warren::{
-    ExitReason, Mailbox, Process, Reply, RequestError, Signal, SpawnError, spawn, spawn_link,
-    spawn_monitor,
+    ExitReason, Mailbox, Monitor, Process, Reply, RequestError, Signal, SpawnError, spawn,
+    spawn_link, spawn_monitor,
 };
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -51,6 +52,7 @@ fn main() {
         "registry" => registry(),
         "timers" => timers(),
         "links" => links(),
+        "supervisor" => supervisor(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -536,4 +538,206 @@ fn strip_location(s: &str) -> String {
         Some(i) => s[..i].to_string(),
         None => s.to_string(),
     }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Tree {
+    strategy: Strategy,
+    max_restarts: usize,
+}
+
+fn idle_worker(_: (), mailbox: Mailbox<()>) {
+    loop {
+        mailbox.receive();
+    }
+}
+
+/// A worker that ends normally on its first message.
+fn one_shot_worker(_: (), mailbox: Mailbox<()>) {
+    mailbox.receive();
+}
+
+impl Supervise for Tree {
+    fn children(&self) -> Vec<Child> {
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|n| Child::worker(n, Restart::Permanent, (), idle_worker))
+            .collect()
+    }
+    fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+    fn max_restarts(&self) -> usize {
+        self.max_restarts
+    }
+    fn period(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Policies;
+
+impl Supervise for Policies {
+    fn children(&self) -> Vec<Child> {
+        vec![
+            Child::worker("transient", Restart::Transient, (), one_shot_worker),
+            Child::worker("temporary", Restart::Temporary, (), idle_worker),
+            Child::worker("permanent", Restart::Permanent, (), one_shot_worker),
+        ]
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Outer;
+
+impl Supervise for Outer {
+    fn children(&self) -> Vec<Child> {
+        vec![
+            Child::worker("w", Restart::Permanent, (), idle_worker),
+            Child::supervisor(
+                "inner",
+                Restart::Permanent,
+                Tree {
+                    strategy: Strategy::OneForOne,
+                    max_restarts: 5,
+                },
+            ),
+        ]
+    }
+}
+
+fn children_of(sup: &Supervisor) -> Vec<(String, Option<u64>)> {
+    supervisor::which_children(sup).expect("supervisor alive")
+}
+
+fn pid_of(children: &[(String, Option<u64>)], name: &str) -> Option<u64> {
+    children
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, p)| *p)
+}
+
+/// Kill child `name` and wait until the supervisor reports it running again.
+fn kill_and_wait(sup: &Supervisor, name: &str) -> Vec<(String, Option<u64>)> {
+    let before = pid_of(&children_of(sup), name).expect("child running");
+    Process::<()>::from_pid(before).kill();
+    for _ in 0..2000 {
+        let now = children_of(sup);
+        if pid_of(&now, name).is_some_and(|p| p != before) {
+            return now;
+        }
+        warren::sleep(Duration::from_millis(2));
+    }
+    panic!("child {name} was not restarted");
+}
+
+fn restarted(before: &[(String, Option<u64>)], after: &[(String, Option<u64>)]) -> Vec<String> {
+    before
+        .iter()
+        .zip(after)
+        .filter(|(b, a)| b.1 != a.1)
+        .map(|(b, _)| b.0.clone())
+        .collect()
+}
+
+fn supervisor() {
+    for strategy in [
+        Strategy::OneForOne,
+        Strategy::OneForAll,
+        Strategy::RestForOne,
+    ] {
+        let sup = supervisor::start(Tree {
+            strategy,
+            max_restarts: 5,
+        })
+        .unwrap();
+        let before = children_of(&sup);
+        let after = kill_and_wait(&sup, "b");
+        println!(
+            "{strategy:?}: restarted {:?}, restarts {:?}",
+            restarted(&before, &after),
+            supervisor::count_restarts(&sup)
+        );
+        let old: Vec<Monitor> = after
+            .iter()
+            .filter_map(|(_, p)| *p)
+            .map(|p| Process::<()>::from_pid(p).monitor())
+            .collect();
+        supervisor::stop(&sup);
+        let all_stopped = old.into_iter().all(|m| m.wait() == ExitReason::Killed);
+        println!("{strategy:?}: stop ends the children: {all_stopped}");
+    }
+
+    // Intensity: the third restart within the period is one too many.
+    let sup = supervisor::start(Tree {
+        strategy: Strategy::OneForOne,
+        max_restarts: 2,
+    })
+    .unwrap();
+    let sup_down = sup.monitor();
+    kill_and_wait(&sup, "a");
+    kill_and_wait(&sup, "a");
+    let children: Vec<Monitor> = children_of(&sup)
+        .iter()
+        .filter_map(|(_, p)| *p)
+        .map(|p| Process::<()>::from_pid(p).monitor())
+        .collect();
+    Process::<()>::from_pid(pid_of(&children_of(&sup), "a").unwrap()).kill();
+    let reason = sup_down.wait().to_string();
+    println!(
+        "intensity: supervisor exits: {}",
+        reason.contains("restart intensity exceeded: more than 2 restarts")
+    );
+    println!(
+        "intensity: its children are gone: {}",
+        children.into_iter().all(|m| m.wait() == ExitReason::Killed)
+    );
+
+    // Restart policies.
+    let sup = supervisor::start(Policies).unwrap();
+    let c = children_of(&sup);
+    let transient = Process::<()>::from_pid(pid_of(&c, "transient").unwrap());
+    let t_down = transient.monitor();
+    transient.send(&()); // ends normally: not restarted
+    t_down.wait();
+    Process::<()>::from_pid(pid_of(&c, "temporary").unwrap()).kill(); // never restarted
+    let permanent = pid_of(&c, "permanent").unwrap();
+    Process::<()>::from_pid(permanent).send(&()); // ends normally: restarted anyway
+    let mut after = children_of(&sup);
+    for _ in 0..2000 {
+        if pid_of(&after, "permanent").is_some_and(|p| p != permanent) && after.len() == 2 {
+            break;
+        }
+        warren::sleep(Duration::from_millis(2));
+        after = children_of(&sup);
+    }
+    let shown: Vec<String> = after
+        .iter()
+        .map(|(n, p)| format!("{n}:{}", if p.is_some() { "running" } else { "stopped" }))
+        .collect();
+    println!("policies: {shown:?}");
+    supervisor::stop(&sup);
+
+    // Nesting: the outer supervisor restarts a crashed inner supervisor, and its workers.
+    let outer = supervisor::start(Outer).unwrap();
+    let outer_before = children_of(&outer);
+    let inner: Supervisor = Process::from_pid(pid_of(&outer_before, "inner").unwrap());
+    let inner_children = children_of(&inner);
+    let after = kill_and_wait(&outer, "inner");
+    let new_inner: Supervisor = Process::from_pid(pid_of(&after, "inner").unwrap());
+    let new_children = children_of(&new_inner);
+    println!(
+        "nested: worker w kept: {}",
+        pid_of(&after, "w") == pid_of(&outer_before, "w")
+    );
+    println!(
+        "nested: inner workers restarted: {:?}",
+        restarted(&inner_children, &new_children)
+    );
+    supervisor::stop(&outer);
+    println!(
+        "nested: all gone after stop: {}",
+        supervisor::which_children(&new_inner).is_none()
+    );
 }

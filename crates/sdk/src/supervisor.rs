@@ -1,0 +1,305 @@
+//! Supervisors: processes that start children, watch them through links, and restart them
+//! by a strategy — ordinary guest code on top of [`spawn_link`] and [`trap_exit`].
+//!
+//! A supervisor is started from a *spec*: a serializable value of a type implementing
+//! [`Supervise`]. The spec travels to the new supervisor process as its captures; there,
+//! [`Supervise::children`] builds each child's start function. Children are started in
+//! order, linked to the supervisor, which traps exits. When a child exits:
+//!
+//! - its [`Restart`] policy decides whether it is restarted: `Permanent` always, `Transient`
+//!   only after an abnormal exit, `Temporary` never (it is forgotten);
+//! - the [`Strategy`] decides what is restarted with it: only it (`OneForOne`), every child
+//!   (`OneForAll`), or it and the children started after it (`RestForOne`). Children to be
+//!   restarted that are still running are stopped first (last started first), then all are
+//!   started again in order;
+//! - more than `max_restarts` restarts within `period` means something is badly wrong: the
+//!   supervisor stops its children and exits abnormally, and the failure moves up the tree.
+//!
+//! A supervisor is a child like any other ([`Child::supervisor`]), so supervisors nest. If the
+//! supervisor dies, its children, linked to it, die with it.
+
+use crate::mailbox::{Mailbox, Reply, Signal};
+use crate::process::{Pid, Process, SpawnError, spawn_link, trap_exit};
+use crate::{ExitReason, Monitor};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Which children are restarted when one exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Strategy {
+    OneForOne,
+    OneForAll,
+    RestForOne,
+}
+
+/// When a child is restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Restart {
+    /// Always.
+    Permanent,
+    /// Only after an abnormal exit.
+    Transient,
+    /// Never.
+    Temporary,
+}
+
+/// One child: a name, a restart policy, and how to start it.
+pub struct Child {
+    name: String,
+    restart: Restart,
+    start: Box<dyn Fn() -> Result<Pid, SpawnError>>,
+}
+
+impl Child {
+    /// A worker running `entry(captures.clone(), mailbox)`, linked to its supervisor.
+    pub fn worker<C, M>(
+        name: impl Into<String>,
+        restart: Restart,
+        captures: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> Child
+    where
+        C: Serialize + DeserializeOwned + Clone + 'static,
+        M: Serialize + DeserializeOwned + 'static,
+    {
+        Child {
+            name: name.into(),
+            restart,
+            start: Box::new(move || spawn_link(captures.clone(), entry).map(|p| p.pid())),
+        }
+    }
+
+    /// A nested supervisor started from `spec`.
+    pub fn supervisor<S: Supervise + Clone>(
+        name: impl Into<String>,
+        restart: Restart,
+        spec: S,
+    ) -> Child {
+        Child {
+            name: name.into(),
+            restart,
+            start: Box::new(move || spawn_link(spec.clone(), run::<S>).map(|p| p.pid())),
+        }
+    }
+}
+
+/// A supervisor's specification. Implement it on a serializable type holding what the
+/// children need; [`start`] runs it as a new process.
+pub trait Supervise: Serialize + DeserializeOwned + 'static {
+    /// The children, in start order. Called in the supervisor process.
+    fn children(&self) -> Vec<Child>;
+
+    fn strategy(&self) -> Strategy {
+        Strategy::OneForOne
+    }
+
+    /// At most this many restarts within [`Supervise::period`]; one more makes the
+    /// supervisor give up.
+    fn max_restarts(&self) -> usize {
+        3
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_secs(5)
+    }
+}
+
+/// Requests a supervisor answers.
+#[derive(Serialize, Deserialize)]
+pub enum SupervisorMsg {
+    /// Each child's name and current pid (`None` while not running).
+    WhichChildren(Reply<Vec<(String, Option<Pid>)>>),
+    /// How many restarts the supervisor has done.
+    CountRestarts(Reply<u64>),
+    /// Stop the children (last started first) and end normally.
+    Stop(Reply<()>),
+}
+
+/// A handle to a running supervisor.
+pub type Supervisor = Process<SupervisorMsg>;
+
+/// Start a supervisor process from `spec`, linked to nothing (see [`Child::supervisor`] for
+/// nesting). Its children are started before it handles requests.
+pub fn start<S: Supervise>(spec: S) -> Result<Supervisor, SpawnError> {
+    crate::process::spawn(spec, run::<S>)
+}
+
+/// Ask a supervisor for its children. `None` if it has ended.
+pub fn which_children(sup: &Supervisor) -> Option<Vec<(String, Option<Pid>)>> {
+    sup.request(SupervisorMsg::WhichChildren).ok()
+}
+
+/// How many restarts a supervisor has done. `None` if it has ended.
+pub fn count_restarts(sup: &Supervisor) -> Option<u64> {
+    sup.request(SupervisorMsg::CountRestarts).ok()
+}
+
+/// Stop a supervisor and its children; returns once they are gone.
+pub fn stop(sup: &Supervisor) {
+    let _ = sup.request(SupervisorMsg::Stop);
+}
+
+struct Running {
+    child: Child,
+    pid: Option<Pid>,
+}
+
+struct State {
+    children: Vec<Running>,
+    strategy: Strategy,
+    max_restarts: usize,
+    period: Duration,
+    recent: VecDeque<Instant>,
+    restarts: u64,
+    /// Children the supervisor stopped itself: an exit signal they sent before being
+    /// unlinked may still be queued, and must not count as a failure.
+    stopped: Vec<Pid>,
+}
+
+/// The supervisor process.
+fn run<S: Supervise>(spec: S, mailbox: Mailbox<SupervisorMsg>) {
+    trap_exit(true);
+    let mut st = State {
+        children: spec
+            .children()
+            .into_iter()
+            .map(|child| Running { child, pid: None })
+            .collect(),
+        strategy: spec.strategy(),
+        max_restarts: spec.max_restarts(),
+        period: spec.period(),
+        recent: VecDeque::new(),
+        restarts: 0,
+        stopped: Vec::new(),
+    };
+    for i in 0..st.children.len() {
+        if let Err(e) = start_child(&mut st, i) {
+            stop_children(&mut st, 0);
+            panic!(
+                "supervisor: cannot start child {:?}: {e}",
+                st.children[i].child.name
+            );
+        }
+    }
+    loop {
+        match mailbox.receive_signal() {
+            Signal::Message(SupervisorMsg::WhichChildren(reply)) => {
+                reply.send(
+                    &st.children
+                        .iter()
+                        .map(|r| (r.child.name.clone(), r.pid))
+                        .collect(),
+                );
+            }
+            Signal::Message(SupervisorMsg::CountRestarts(reply)) => {
+                reply.send(&st.restarts);
+            }
+            Signal::Message(SupervisorMsg::Stop(reply)) => {
+                stop_children(&mut st, 0);
+                reply.send(&());
+                return;
+            }
+            Signal::Exit { from, reason } => child_exited(&mut st, from, reason),
+        }
+    }
+}
+
+fn start_child(st: &mut State, i: usize) -> Result<(), SpawnError> {
+    let pid = (st.children[i].child.start)()?;
+    st.children[i].pid = Some(pid);
+    Ok(())
+}
+
+/// Stop every running child from index `from` on, last started first.
+fn stop_children(st: &mut State, from: usize) {
+    for j in (from..st.children.len()).rev() {
+        stop_child(st, j);
+    }
+}
+
+/// Stop child `j` if it runs, and wait until it is gone.
+fn stop_child(st: &mut State, j: usize) {
+    if let Some(pid) = st.children[j].pid.take() {
+        let p: Process<()> = Process::from_pid(pid);
+        p.unlink();
+        let monitor: Monitor = p.monitor();
+        p.kill();
+        monitor.wait();
+        // Its exit signal, if it sent one before the unlink, is queued before the DOWN we
+        // just took, so it will be handled soon: a bounded memory of stopped pids suffices.
+        let bound = 64.max(2 * st.children.len());
+        if st.stopped.len() >= bound {
+            st.stopped.remove(0);
+        }
+        st.stopped.push(pid);
+    }
+}
+
+fn child_exited(st: &mut State, from: Pid, reason: ExitReason) {
+    if let Some(k) = st.stopped.iter().position(|&p| p == from) {
+        st.stopped.swap_remove(k);
+        return;
+    }
+    let Some(i) = st.children.iter().position(|r| r.pid == Some(from)) else {
+        // Not a current child: the supervisor's parent (or an already stopped child).
+        if !reason.is_normal() && !matches!(reason, ExitReason::NoProc) {
+            // A linked non-child failed: fail with it, as Erlang's supervisors do.
+            stop_children(st, 0);
+            panic!("supervisor: linked process {from} exited: {reason}");
+        }
+        return;
+    };
+    st.children[i].pid = None;
+    let restart = match st.children[i].child.restart {
+        Restart::Permanent => true,
+        Restart::Transient => !reason.is_normal(),
+        Restart::Temporary => false,
+    };
+    if !restart {
+        if st.children[i].child.restart == Restart::Temporary {
+            st.children.remove(i);
+        }
+        return;
+    }
+    let now = Instant::now();
+    while st
+        .recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > st.period)
+    {
+        st.recent.pop_front();
+    }
+    st.recent.push_back(now);
+    if st.recent.len() > st.max_restarts {
+        stop_children(st, 0);
+        panic!(
+            "supervisor: restart intensity exceeded: more than {} restarts in {:?} (last: child {:?} exited: {reason})",
+            st.max_restarts, st.period, st.children[i].child.name
+        );
+    }
+    st.restarts += 1;
+    let first = match st.strategy {
+        Strategy::OneForOne => i,
+        Strategy::OneForAll => 0,
+        Strategy::RestForOne => i,
+    };
+    let last = match st.strategy {
+        Strategy::OneForOne => i + 1,
+        _ => st.children.len(),
+    };
+    // Stop the siblings that restart with it, last started first (the failed one is gone).
+    for j in (first..last).rev() {
+        stop_child(st, j);
+    }
+    for j in first..last {
+        if let Err(e) = start_child(st, j) {
+            stop_children(st, 0);
+            panic!(
+                "supervisor: cannot restart child {:?}: {e}",
+                st.children[j].child.name
+            );
+        }
+    }
+}
