@@ -72,3 +72,20 @@ fn readme_tour_is_the_tour_example() {
         "README's tour and examples/tour/src/main.rs differ"
     );
 }
+
+#[test]
+fn supervisor_example_keeps_answering_through_crashes() {
+    let run = run_guest(&[], "supervisor", &["10"]);
+    run.assert_code(0)
+        .assert_stdout_has("10^2 = 100")
+        .assert_stdout_has("request for 3 failed (panic: worker gives up on request #3")
+        .assert_stdout_has("supervisor: 10 answers, 4 restarts, stopped cleanly");
+}
+
+#[test]
+fn chaos_example_ends_with_every_worker_alive() {
+    run_guest(&["--max-processes", "3000"], "chaos", &["1000", "1"])
+        .assert_code(0)
+        .assert_stdout_has("chaos: 1000 workers under 10 supervisors")
+        .assert_stdout_has("workers alive: 1000 before, 1000 after");
+}

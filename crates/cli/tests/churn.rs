@@ -1,0 +1,68 @@
+//! After churn — thousands of processes killed and restarted by supervisors — the runtime is
+//! empty again once the program ends: no processes (so no stores), no names, no timers, no
+//! tasks. Uses warren-runtime as a library to look inside.
+
+mod common;
+use std::time::Duration;
+use warren_runtime::{ExitReason, Runtime, RuntimeConfig};
+
+async fn run_to_the_end(guest: &str, args: &[&str]) -> Runtime {
+    let config = RuntimeConfig {
+        max_processes: Some(3000),
+        args: std::iter::once(guest)
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect(),
+        ..RuntimeConfig::default()
+    };
+    let (engine, plan) = Runtime::engine(&config).unwrap();
+    let module = Runtime::load(&engine, &common::guest(guest)).unwrap();
+    let runtime = Runtime::new(engine, &plan, &module, config).unwrap();
+    let (_pid, exit) = runtime.start().unwrap();
+    assert_eq!(
+        exit.await.unwrap(),
+        ExitReason::Normal,
+        "{guest} ended abnormally"
+    );
+    tokio::time::timeout(Duration::from_secs(30), runtime.table().wait_empty())
+        .await
+        .expect("every process ends once the program is done");
+    runtime
+}
+
+async fn assert_no_tasks_left() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    for _ in 0..500 {
+        if metrics.num_alive_tasks() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} tasks still alive", metrics.num_alive_tasks());
+}
+
+#[test]
+fn churn_leaves_nothing_behind() {
+    let scheduler = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    scheduler.block_on(async {
+        // 1,000 supervised workers, a chaos monkey killing them for a second.
+        let runtime = run_to_the_end("chaos", &["1000", "1"]).await;
+        assert_eq!(runtime.process_count(), 0);
+        assert_eq!(runtime.table().registered_names(), 0);
+        assert_eq!(runtime.pending_timers(), 0);
+        assert_no_tasks_left().await;
+
+        // A worker that re-registers its name after every crash, and timers that fire or are
+        // cancelled.
+        for (guest, args) in [("supervisor", &["30"][..]), ("test_guest", &["timers"][..])] {
+            let runtime = run_to_the_end(guest, args).await;
+            assert_eq!(runtime.process_count(), 0, "{guest}");
+            assert_eq!(runtime.table().registered_names(), 0, "{guest}");
+            assert_eq!(runtime.pending_timers(), 0, "{guest}");
+            assert_no_tasks_left().await;
+        }
+    });
+}
