@@ -86,10 +86,10 @@ fn main() {
         let mut kills = 0u64;
         while Instant::now() < end {
             let pool = &pools[(next() % pools.len() as u64) as usize];
-            if let Some(children) = supervisor::which_children(pool) {
-                if let Some((_, Some(pid))) = children.get((next() % children.len() as u64) as usize) {
-                    kills += Process::<()>::from_pid(*pid).kill() as u64;
-                }
+            if let Some(children) = supervisor::which_children(pool)
+                && let Some((_, Some(pid))) = children.get((next() % children.len() as u64) as usize)
+            {
+                kills += Process::<()>::from_pid(*pid).kill() as u64;
             }
         }
         println!("chaos: monkey killed {kills} workers in {seconds} s");
