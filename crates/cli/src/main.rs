@@ -51,6 +51,11 @@ struct RunArgs {
     /// that grows beyond it ends with a `limit` exit reason.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     max_memory: usize,
+    /// Compute budget of each process, in fuel units (about one per wasm instruction). A
+    /// process that uses it up ends with a `limit` exit reason. Default: unlimited. Counting
+    /// fuel slows all wasm code somewhat, so it is only on when this is given.
+    #[arg(long, value_name = "FUEL")]
+    max_fuel: Option<u64>,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -123,6 +128,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     let config = RuntimeConfig {
         max_processes: args.max_processes,
         max_memory: args.max_memory,
+        max_fuel: args.max_fuel,
         args: guest_args,
         env,
         dirs,

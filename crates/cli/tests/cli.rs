@@ -125,6 +125,7 @@ fn help_describes_the_flags() {
         "--dir",
         "--max-processes",
         "--max-memory",
+        "--max-fuel",
         "--wait",
         "vm.max_map_count",
     ] {

@@ -224,3 +224,16 @@ fn supervisors_restart_exactly_what_their_strategy_says() {
         ]
     );
 }
+
+#[test]
+fn compute_budget_ends_only_the_busy_process() {
+    let run = run_guest(&["--max-fuel", "50000000"], "test_guest", &["compute_bomb"]);
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout_lines(),
+        [
+            "bomb: limit: compute: the process used up its fuel budget (--max-fuel)",
+            "parent still running: true"
+        ]
+    );
+}

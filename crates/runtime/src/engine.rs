@@ -47,6 +47,9 @@ pub struct EngineConfig {
     pub max_processes: usize,
     /// Maximum linear memory per process, in bytes (rounded up to 64 KiB pages).
     pub max_memory: usize,
+    /// Count fuel (instructions, roughly) so processes can have a compute budget. Costs
+    /// speed in all wasm code, so it is only on when a budget is configured.
+    pub consume_fuel: bool,
 }
 
 pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
@@ -81,6 +84,7 @@ pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
         .memory_reservation_for_growth(0)
         .memory_init_cow(true)
         .epoch_interruption(true)
+        .consume_fuel(cfg.consume_fuel)
         .async_stack_size(ASYNC_STACK)
         .max_wasm_stack(MAX_WASM_STACK)
         .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(16));

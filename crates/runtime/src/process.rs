@@ -124,6 +124,9 @@ async fn execute(
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
+    if let Some(fuel) = rt.config.max_fuel {
+        store.set_fuel(fuel)?;
+    }
 
     let instance = match rt.pre.instantiate_async(&mut store).await {
         Ok(i) => i,
@@ -191,6 +194,11 @@ pub(crate) fn exit_reason(
     }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return ExitReason::Limit(limit.to_string());
+    }
+    if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
+        return ExitReason::Limit(
+            "compute: the process used up its fuel budget (--max-fuel)".into(),
+        );
     }
     if let Some(message) = panic {
         return ExitReason::Panic(message);

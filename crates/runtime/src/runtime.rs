@@ -58,6 +58,9 @@ pub struct RuntimeConfig {
     pub max_processes: Option<usize>,
     /// Maximum linear memory per process, in bytes.
     pub max_memory: usize,
+    /// Compute budget per process, in wasm fuel units (about one per instruction). A process
+    /// that uses it up ends with `limit(compute)`. `None`: unlimited (and fuel is not counted).
+    pub max_fuel: Option<u64>,
     /// Program arguments seen by every process (`args[0]` is the program name).
     pub args: Vec<String>,
     /// Environment seen by every process.
@@ -71,6 +74,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             max_processes: None,
             max_memory: DEFAULT_MAX_MEMORY,
+            max_fuel: None,
             args: Vec::new(),
             env: Vec::new(),
             dirs: Vec::new(),
@@ -159,6 +163,7 @@ impl Runtime {
         let engine = engine::build_engine(&EngineConfig {
             max_processes: plan.limit,
             max_memory: config.max_memory,
+            consume_fuel: config.max_fuel.is_some(),
         })
         .context("creating the wasm engine")?;
         Ok((engine, plan))

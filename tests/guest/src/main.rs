@@ -53,6 +53,7 @@ fn main() {
         "timers" => timers(),
         "links" => links(),
         "supervisor" => supervisor(),
+        "compute_bomb" => compute_bomb(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -740,4 +741,18 @@ fn supervisor() {
         "nested: all gone after stop: {}",
         supervisor::which_children(&new_inner).is_none()
     );
+}
+
+/// With a compute budget (--max-fuel), an endless computation ends with limit(compute), and
+/// only that process.
+fn compute_bomb() {
+    let (_p, down) = spawn_monitor!(|_m: Mailbox<()>| {
+        let mut x = 0u64;
+        loop {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+    })
+    .unwrap();
+    println!("bomb: {}", down.wait());
+    println!("parent still running: true");
 }
