@@ -58,6 +58,28 @@ fn readme_tour_runs() {
 }
 
 #[test]
+fn every_rust_block_in_the_readme_is_code_of_an_example() {
+    let root = common::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let examples: Vec<String> = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("src/main.rs")).ok())
+        .collect();
+    let blocks: Vec<&str> = readme
+        .split("```rust\n")
+        .skip(1)
+        .filter_map(|s| s.split("```").next())
+        .collect();
+    assert!(blocks.len() >= 2, "README has its Rust blocks");
+    for block in blocks {
+        assert!(
+            examples.iter().any(|e| e.contains(block)),
+            "README block is in no example:\n{block}"
+        );
+    }
+}
+
+#[test]
 fn readme_tour_is_the_tour_example() {
     let root = common::repo_root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
