@@ -237,3 +237,20 @@ fn compute_budget_ends_only_the_busy_process() {
         ]
     );
 }
+
+#[test]
+fn exit_with_a_reason_and_exit_signals() {
+    assert_eq!(
+        scenario("exit").stdout_lines(),
+        [
+            "exit normal: normal",
+            "exit code: exit(3)",
+            "propagated: linked process _ exited: panic: giving up",
+            "signal sent: true",
+            "trapped exit signal from root: panic: stop",
+            "trapper: normal",
+            "normal signal ignored: None",
+            "abnormal signal: linked process _ exited: limit: quota",
+        ]
+    );
+}

@@ -11,7 +11,7 @@
 //! to tokio (or ends the process if it was killed), so a `loop {}` cannot hold a worker.
 
 use crate::actor::{ExitReason, ProcessRef};
-use crate::host::process::{ProcessCtx, ProcessKilled, SpawnRequest};
+use crate::host::process::{ProcessCtx, ProcessExited, ProcessKilled, SpawnRequest};
 use crate::host::wasi::LazyWasi;
 use crate::runtime::RuntimeInner;
 use std::sync::Arc;
@@ -191,6 +191,9 @@ pub(crate) fn exit_reason(
     }
     if e.is::<ProcessKilled>() {
         return signalled;
+    }
+    if let Some(ProcessExited(reason)) = e.downcast_ref::<ProcessExited>() {
+        return reason.clone();
     }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return ExitReason::Limit(limit.to_string());

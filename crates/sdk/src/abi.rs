@@ -27,6 +27,8 @@ unsafe extern "C" {
     pub fn link(pid: i64) -> i32;
     pub fn unlink(pid: i64);
     pub fn trap_exit(on: i32) -> i32;
+    pub fn exit(reason_ptr: *const u8, reason_len: u32) -> !;
+    pub fn exit_signal(pid: i64, reason_ptr: *const u8, reason_len: u32) -> i32;
 }
 
 #[link(wasm_import_module = "warren:message")]

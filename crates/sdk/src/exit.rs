@@ -29,6 +29,34 @@ impl ExitReason {
         matches!(self, ExitReason::Normal | ExitReason::Exit(0))
     }
 
+    /// The host's encoding (docs/abi.md, "Exit reasons").
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let text = |kind: u8, m: &str| {
+            let mut v = vec![kind];
+            v.extend_from_slice(m.as_bytes());
+            v
+        };
+        match self {
+            ExitReason::Normal => vec![0],
+            ExitReason::Panic(m) => text(1, m),
+            ExitReason::Trap(m) => text(2, m),
+            ExitReason::Killed => vec![3],
+            ExitReason::NoProc => vec![4],
+            ExitReason::Limit(m) => text(5, m),
+            ExitReason::Exit(code) => {
+                let mut v = vec![6];
+                v.extend_from_slice(&code.to_le_bytes());
+                v
+            }
+            ExitReason::Linked(pid, r) => {
+                let mut v = vec![7];
+                v.extend_from_slice(&pid.to_le_bytes());
+                v.extend(r.encode());
+                v
+            }
+        }
+    }
+
     /// Decode the host's encoding: a kind byte, then text or a little-endian i32.
     pub(crate) fn decode(bytes: &[u8]) -> Option<ExitReason> {
         let (&kind, rest) = bytes.split_first()?;

@@ -102,6 +102,17 @@ impl<M: Serialize> Process<M> {
         unsafe { abi::unlink(self.pid as i64) }
     }
 
+    /// Send this process an exit signal with `reason`, as if a process linked to it had
+    /// exited so (Erlang's `exit(Pid, Reason)`): if it traps exits it receives a
+    /// [`Signal::Exit`](crate::Signal); otherwise an abnormal reason ends it with
+    /// [`ExitReason::Linked`] and a normal one is ignored. Unlike [`Process::kill`], it can be
+    /// trapped. Returns false if the process was not alive.
+    pub fn exit(&self, reason: &ExitReason) -> bool {
+        let bytes = reason.encode();
+        // SAFETY: pointer and length of `bytes`, read during the call only.
+        unsafe { abi::exit_signal(self.pid as i64, bytes.as_ptr(), bytes.len() as u32) == 0 }
+    }
+
     /// Kill the process. Returns false if it was not alive.
     pub fn kill(&self) -> bool {
         // SAFETY: plain integer argument.
@@ -207,6 +218,20 @@ where
     M: Serialize + DeserializeOwned,
 {
     spawn_with(&captures, entry, 0, abi::SPAWN_LINK).map(Process::from_pid)
+}
+
+/// End the calling process now with `reason`: its monitors see that reason, and an
+/// abnormal one propagates along its links. (Reason texts are cut at 64 KiB.)
+pub fn exit(reason: ExitReason) -> ! {
+    let mut bytes = reason.encode();
+    bytes.truncate(64 * 1024 - 8);
+    if std::str::from_utf8(&bytes[1..]).is_err() && matches!(bytes[0], 1 | 2 | 5) {
+        // Cut inside a character: drop the partial character.
+        let valid = std::str::from_utf8(&bytes[1..]).map_or_else(|e| e.valid_up_to(), |s| s.len());
+        bytes.truncate(1 + valid);
+    }
+    // SAFETY: pointer and length of `bytes`, read during the call, which does not return.
+    unsafe { abi::exit(bytes.as_ptr(), bytes.len() as u32) }
 }
 
 /// Choose whether exit signals from linked processes arrive as messages

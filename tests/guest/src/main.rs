@@ -54,6 +54,7 @@ fn main() {
         "links" => links(),
         "supervisor" => supervisor(),
         "compute_bomb" => compute_bomb(),
+        "exit" => exit_reasons(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -755,4 +756,58 @@ fn compute_bomb() {
     .unwrap();
     println!("bomb: {}", down.wait());
     println!("parent still running: true");
+}
+
+fn deep_exit(depth: u32, reason: ExitReason) -> u32 {
+    if depth == 0 {
+        warren::exit(reason);
+    }
+    deep_exit(depth - 1, reason) + 1
+}
+
+/// exit(reason) ends the caller with that reason from anywhere; Process::exit sends a
+/// trappable exit signal.
+fn exit_reasons() {
+    let (_p, d) = spawn_monitor!(|_m: Mailbox<()>| {
+        deep_exit(10, ExitReason::Normal);
+    })
+    .unwrap();
+    println!("exit normal: {}", d.wait());
+    let (_p, d) = spawn_monitor!(|_m: Mailbox<()>| {
+        deep_exit(3, ExitReason::Exit(3));
+    })
+    .unwrap();
+    println!("exit code: {}", d.wait());
+    let (_p, d) = spawn_monitor!(|mb: Mailbox<()>| {
+        spawn_link!(|_m: Mailbox<()>| warren::exit(ExitReason::Panic("giving up".into()))).unwrap();
+        mb.receive();
+    })
+    .unwrap();
+    println!("propagated: {}", strip_pids(&d.wait().to_string()));
+
+    let me: Process<String> = Process::this();
+    let mailbox: Mailbox<String> = Mailbox::this();
+    let (trapper, d1) = spawn_monitor!(me; |mb: Mailbox<()>| {
+        warren::trap_exit(true);
+        me.send(&"ready".to_string());
+        if let Signal::Exit { from, reason } = mb.receive_signal() {
+            me.send(&format!("trapped exit signal from {}: {reason}", if from == me.pid() { "root" } else { "?" }));
+        }
+    })
+    .unwrap();
+    mailbox.receive();
+    println!(
+        "signal sent: {}",
+        trapper.exit(&ExitReason::Panic("stop".into()))
+    );
+    println!("{}", mailbox.receive());
+    println!("trapper: {}", d1.wait());
+    let (plain, d2) = spawn_monitor!(|mb: Mailbox<()>| mb.receive()).unwrap();
+    plain.exit(&ExitReason::Normal);
+    println!(
+        "normal signal ignored: {:?}",
+        d2.wait_timeout(Duration::from_millis(30))
+    );
+    plain.exit(&ExitReason::Limit("quota".into()));
+    println!("abnormal signal: {}", strip_pids(&d2.wait().to_string()));
 }

@@ -296,6 +296,19 @@ impl ProcessTable {
         }
     }
 
+    /// Send an exit signal from `from` to `to` as if they were linked and `from` had exited
+    /// with `reason` (Erlang's `exit(Pid, Reason)`): a process trapping exits receives it as
+    /// a message; otherwise an abnormal reason ends it. Returns false if `to` is not alive.
+    pub fn send_exit(&self, from: Pid, to: Pid, reason: &ExitReason) -> bool {
+        match self.get(to) {
+            Some(p) => {
+                self.exit_signal(&p, from, reason);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Deliver the exit of `from` (with `reason`) to the linked process `to`.
     fn exit_signal(&self, to: &ProcessRef, from: Pid, reason: &ExitReason) {
         if to.traps_exit() {

@@ -84,6 +84,11 @@ pub struct ProcessView<'a> {
     pub ctx: &'a mut ProcessCtx,
 }
 
+/// The process ended itself with `exit(reason)`; raised as a trap to unwind it.
+#[derive(Debug, thiserror::Error)]
+#[error("process exited: {0}")]
+pub struct ProcessExited(pub crate::actor::ExitReason);
+
 /// The process was killed; raised as a trap out of whatever it was doing.
 #[derive(Debug, thiserror::Error)]
 #[error("process {0} was killed")]
@@ -91,6 +96,27 @@ pub struct ProcessKilled(pub Pid);
 
 fn pid_arg(pid: i64) -> Option<Pid> {
     u64::try_from(pid).ok()
+}
+
+/// Read and decode an exit reason the guest passed; undecodable bytes trap.
+fn read_reason<T>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> ProcessView<'_>,
+    ptr: u32,
+    len: u32,
+    call: &'static str,
+) -> wasmtime::Result<crate::actor::ExitReason> {
+    const MAX_REASON: u32 = 64 * 1024;
+    if len > MAX_REASON {
+        return Err(GuestFault::trap(
+            call,
+            format!("exit reason of {len} bytes is over 64 KiB"),
+        ));
+    }
+    let mem = guest_memory::memory(c, |d| &mut get(d).ctx.memory, call)?;
+    let bytes = guest_memory::read(c, mem, ptr, len, call)?;
+    crate::actor::ExitReason::decode(&bytes)
+        .ok_or_else(|| GuestFault::trap(call, "not an encoded exit reason (see docs/abi.md)"))
 }
 
 pub fn add_to_linker<T: Send + 'static>(
@@ -236,6 +262,38 @@ pub fn add_to_linker<T: Send + 'static>(
         "trap_exit",
         move |mut c: Caller<'_, T>, on: i32| -> i32 {
             get(c.data_mut()).ctx.me.set_trap_exit(on != 0) as i32
+        },
+    )?;
+
+    // exit(reason_ptr, reason_len): end the caller with the encoded exit reason (see "Exit
+    // reasons"). Does not return. An undecodable reason traps.
+    linker.func_wrap(
+        m,
+        "exit",
+        move |mut c: Caller<'_, T>, ptr: u32, len: u32| -> wasmtime::Result<()> {
+            const CALL: &str = "warren:process.exit";
+            let reason = read_reason(&mut c, get, ptr, len, CALL)?;
+            Err(wasmtime::Error::new(ProcessExited(reason)))
+        },
+    )?;
+
+    // exit_signal(pid, reason_ptr, reason_len) -> i32: send `pid` an exit signal with that
+    // reason, as if a linked process had exited with it: trapped as a message, else fatal
+    // for abnormal reasons. 0, or ERR_NO_PROCESS.
+    linker.func_wrap(
+        m,
+        "exit_signal",
+        move |mut c: Caller<'_, T>, pid: i64, ptr: u32, len: u32| -> wasmtime::Result<i32> {
+            let reason = read_reason(&mut c, get, ptr, len, "warren:process.exit_signal")?;
+            let ctx = get(c.data_mut()).ctx;
+            let Some(to) = pid_arg(pid) else {
+                return Ok(ERR_NO_PROCESS);
+            };
+            Ok(if ctx.table.send_exit(ctx.pid(), to, &reason) {
+                0
+            } else {
+                ERR_NO_PROCESS
+            })
         },
     )?;
 
