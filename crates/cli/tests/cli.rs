@@ -181,7 +181,7 @@ fn hand_written_module_misusing_the_abi() {
             "warren:message.receive: buffer at 0x10000 of 1 bytes",
         ),
         (
-            "(call $spawn (i32.const 0) (i32.const 0) (i32.const 70000) (i32.const 1) (i64.const 0) (i32.const 0))",
+            "(call $spawn (i32.const 0) (i32.const 0) (i32.const 70000) (i32.const 1) (i64.const 0) (i32.const 0) (i64.const 0) (i64.const 0))",
             "warren:process.spawn: buffer at 0x11170",
         ),
         (
@@ -197,7 +197,7 @@ fn hand_written_module_misusing_the_abi() {
                 r#"(module
                   (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
                   (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
-                  (import "warren:process" "spawn" (func $spawn (param i32 i32 i32 i32 i64 i32) (result i64)))
+                  (import "warren:process" "spawn" (func $spawn (param i32 i32 i32 i32 i64 i32 i64 i64) (result i64)))
                   (import "warren:process" "monitor" (func $monitor (param i64) (result i64)))
                   (memory (export "memory") 1)
                   (func (export "_start") (drop {call})))"#

@@ -232,7 +232,7 @@ fn compute_budget_ends_only_the_busy_process() {
     assert_eq!(
         run.stdout_lines(),
         [
-            "bomb: limit: compute: the process used up its fuel budget (--max-fuel)",
+            "bomb: limit: compute: the process used up its fuel budget",
             "parent still running: true"
         ]
     );
@@ -252,5 +252,28 @@ fn exit_with_a_reason_and_exit_signals() {
             "normal signal ignored: None",
             "abnormal signal: linked process _ exited: limit: quota",
         ]
+    );
+}
+
+#[test]
+fn limits_per_spawn() {
+    let without_fuel = scenario("spawn_limits");
+    assert_eq!(
+        without_fuel.stdout_lines(),
+        [
+            "small memory: true",
+            "more than the runtime: Some(BadOptions)",
+            "fuel: BadOptions"
+        ]
+    );
+    let with_fuel = run_guest(
+        &["--max-fuel", "100000000000"],
+        "test_guest",
+        &["spawn_limits"],
+    );
+    with_fuel.assert_code(0);
+    assert_eq!(
+        with_fuel.stdout_lines()[2],
+        "fuel: limit: compute: the process used up its fuel budget"
     );
 }

@@ -104,15 +104,19 @@ async fn execute(
 ) -> anyhow::Result<ExitReason> {
     let pid = me.pid();
     let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.timers.clone(), rt.clone());
+    let (mut max_memory, mut fuel) = (rt.config.max_memory, rt.config.max_fuel);
     if let Entry::Spawned(req) = &entry {
         actor.spawn_args = Some(req.args.clone());
+        // Checked against the runtime's limits by the spawner.
+        if let Some(m) = req.max_memory {
+            max_memory = m as usize;
+        }
+        fuel = req.max_fuel.or(fuel);
     }
     let data = ProcessData {
         wasi: LazyWasi::new(rt.wasi.clone()),
         actor,
-        limits: ProcessLimits {
-            max_memory: rt.config.max_memory,
-        },
+        limits: ProcessLimits { max_memory },
     };
     let mut store = Store::new(&rt.engine, data);
     store.limiter(|d| &mut d.limits);
@@ -124,7 +128,7 @@ async fn execute(
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
-    if let Some(fuel) = rt.config.max_fuel {
+    if let Some(fuel) = fuel {
         store.set_fuel(fuel)?;
     }
 
@@ -199,9 +203,7 @@ pub(crate) fn exit_reason(
         return ExitReason::Limit(limit.to_string());
     }
     if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
-        return ExitReason::Limit(
-            "compute: the process used up its fuel budget (--max-fuel)".into(),
-        );
+        return ExitReason::Limit("compute: the process used up its fuel budget".into());
     }
     if let Some(message) = panic {
         return ExitReason::Panic(message);

@@ -297,6 +297,19 @@ impl RuntimeInner {
 
 impl Spawner for RuntimeInner {
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError> {
+        if let Some(m) = request.max_memory
+            && m > self.config.max_memory as u64
+        {
+            return Err(SpawnError::BadOptions(format!(
+                "max_memory {m} exceeds the runtime's limit of {} bytes",
+                self.config.max_memory
+            )));
+        }
+        if request.max_fuel.is_some() && self.config.max_fuel.is_none() {
+            return Err(SpawnError::BadOptions(
+                "a fuel budget needs a runtime that counts fuel (--max-fuel)".into(),
+            ));
+        }
         let monitor = request.monitor.map(|tag| (parent, tag));
         let link = request.link.then_some(parent);
         self.start_monitored(Entry::Spawned(request), None, monitor, link)

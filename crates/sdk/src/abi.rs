@@ -18,6 +18,8 @@ unsafe extern "C" {
         args_len: u32,
         monitor_tag: i64,
         flags: u32,
+        max_memory: i64,
+        max_fuel: i64,
     ) -> i64;
     pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
     pub fn panic(ptr: *const u8, len: u32);

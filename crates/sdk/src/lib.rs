@@ -50,7 +50,8 @@ mod timer;
 pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};
 pub use process::{
-    Monitor, Pid, Process, SpawnError, exit, spawn, spawn_link, spawn_monitor, this, trap_exit,
+    Monitor, Pid, Process, SpawnError, SpawnOptions, exit, spawn, spawn_link, spawn_monitor, this,
+    trap_exit,
 };
 pub use registry::{RegisterError, unregister, whereis};
 pub use timer::{Timer, sleep};

@@ -181,6 +181,9 @@ impl Monitor {
 pub enum SpawnError {
     /// The runtime's process limit is reached.
     ProcessLimit,
+    /// The spawn options are invalid: more memory than the runtime allows, or a fuel
+    /// budget in a runtime that does not count fuel.
+    BadOptions,
     /// The host could not create the process (see the host's log).
     Failed(i64),
 }
@@ -189,6 +192,9 @@ impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SpawnError::ProcessLimit => write!(f, "the runtime's process limit is reached"),
+            SpawnError::BadOptions => {
+                write!(f, "invalid spawn options (limits above the runtime's?)")
+            }
             SpawnError::Failed(code) => {
                 write!(f, "the host could not create the process (error {code})")
             }
@@ -208,7 +214,67 @@ where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
 {
-    spawn_with(&captures, entry, 0, 0).map(Process::from_pid)
+    SpawnOptions::new().spawn(captures, entry)
+}
+
+/// Limits and links for one spawn: `SpawnOptions::new().max_memory(1 << 20).spawn(c, f)`.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnOptions {
+    link: bool,
+    max_memory: Option<usize>,
+    max_fuel: Option<u64>,
+}
+
+impl SpawnOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Link the new process to the caller before it runs.
+    pub fn link(mut self) -> Self {
+        self.link = true;
+        self
+    }
+
+    /// The new process's maximum linear memory, in bytes (at most the runtime's).
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    /// The new process's compute budget, in fuel units (the runtime must count fuel).
+    pub fn max_fuel(mut self, fuel: u64) -> Self {
+        self.max_fuel = Some(fuel);
+        self
+    }
+
+    /// Spawn `entry(captures, mailbox)` with these options (see [`spawn`]).
+    pub fn spawn<C, M>(
+        &self,
+        captures: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> Result<Process<M>, SpawnError>
+    where
+        C: Serialize + DeserializeOwned,
+        M: Serialize + DeserializeOwned,
+    {
+        spawn_with(&captures, entry, 0, self).map(Process::from_pid)
+    }
+
+    /// [`SpawnOptions::spawn`], monitored from before the process runs (see [`spawn_monitor`]).
+    pub fn spawn_monitor<C, M>(
+        &self,
+        captures: C,
+        entry: fn(C, Mailbox<M>),
+    ) -> Result<(Process<M>, Monitor), SpawnError>
+    where
+        C: Serialize + DeserializeOwned,
+        M: Serialize + DeserializeOwned,
+    {
+        let tag = raw::new_tag();
+        let pid = spawn_with(&captures, entry, tag as i64, self)?;
+        Ok((Process::from_pid(pid), Monitor { pid, tag }))
+    }
 }
 
 /// [`spawn`], and link the new process to the caller before it runs (see [`Process::link`]).
@@ -217,7 +283,7 @@ where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
 {
-    spawn_with(&captures, entry, 0, abi::SPAWN_LINK).map(Process::from_pid)
+    SpawnOptions::new().link().spawn(captures, entry)
 }
 
 /// End the calling process now with `reason`: its monitors see that reason, and an
@@ -252,16 +318,14 @@ where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
 {
-    let tag = raw::new_tag();
-    let pid = spawn_with(&captures, entry, tag as i64, 0)?;
-    Ok((Process::from_pid(pid), Monitor { pid, tag }))
+    SpawnOptions::new().spawn_monitor(captures, entry)
 }
 
 fn spawn_with<C, M>(
     captures: &C,
     entry: fn(C, Mailbox<M>),
     monitor: i64,
-    flags: u32,
+    options: &SpawnOptions,
 ) -> Result<Pid, SpawnError>
 where
     C: Serialize + DeserializeOwned,
@@ -281,12 +345,19 @@ where
             args.as_ptr(),
             args.len() as u32,
             monitor,
-            flags,
+            if options.link { abi::SPAWN_LINK } else { 0 },
+            options
+                .max_memory
+                .map_or(0, |m| i64::try_from(m).unwrap_or(i64::MAX)),
+            options
+                .max_fuel
+                .map_or(0, |f| i64::try_from(f).unwrap_or(i64::MAX)),
         )
     };
     match pid {
         p if p >= 0 => Ok(p as Pid),
         abi::ERR_PROCESS_LIMIT => Err(SpawnError::ProcessLimit),
+        -3 => Err(SpawnError::BadOptions),
         code => Err(SpawnError::Failed(code)),
     }
 }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use warren::SpawnOptions;
 use warren::supervisor::{self, Child, Restart, Strategy, Supervise, Supervisor};
 use warren::{
     ExitReason, Mailbox, Monitor, Process, Reply, RequestError, Signal, SpawnError, spawn,
@@ -55,6 +56,7 @@ fn main() {
         "supervisor" => supervisor(),
         "compute_bomb" => compute_bomb(),
         "exit" => exit_reasons(),
+        "spawn_limits" => spawn_limits(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -236,7 +238,16 @@ mod raw {
     }
     #[link(wasm_import_module = "warren:process")]
     unsafe extern "C" {
-        pub fn spawn(t: u32, f: u32, p: *const u8, l: u32, m: i64, flags: u32) -> i64;
+        pub fn spawn(
+            t: u32,
+            f: u32,
+            p: *const u8,
+            l: u32,
+            m: i64,
+            flags: u32,
+            mem: i64,
+            fuel: i64,
+        ) -> i64;
         pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
         pub fn kill(pid: i64) -> i32;
     }
@@ -291,12 +302,12 @@ fn bad_call(case: usize) {
             ),
             2 => println!(
                 "{}",
-                raw::spawn(1, 1, 0xffff_fff0usize as *const u8, 64, 0, 0)
+                raw::spawn(1, 1, 0xffff_fff0usize as *const u8, 64, 0, 0, 0, 0)
             ),
             _ => {
                 // The host accepts any indices (it cannot know the table's types); the child
                 // traps on its first call through them, and only the child.
-                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, 0, 0);
+                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, 0, 0, 0, 0);
                 let child: Process<()> = Process::from_pid(pid as u64);
                 println!("garbage child: {}", child.monitor().wait());
             }
@@ -810,4 +821,45 @@ fn exit_reasons() {
     );
     plain.exit(&ExitReason::Limit("quota".into()));
     println!("abnormal signal: {}", strip_pids(&d2.wait().to_string()));
+}
+
+fn hoard(_: (), _m: Mailbox<()>) {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 256 * 1024]);
+    }
+}
+
+fn spin(_: (), _m: Mailbox<()>) {
+    let mut x = 0u64;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+/// Limits per spawn: a smaller memory limit, and a compute budget when the runtime counts fuel.
+fn spawn_limits() {
+    let (_p, d) = SpawnOptions::new()
+        .max_memory(4 << 20)
+        .spawn_monitor((), hoard)
+        .unwrap();
+    let reason = d.wait().to_string();
+    println!(
+        "small memory: {}",
+        reason.contains("exceeds the limit of 4194304 bytes")
+    );
+    println!(
+        "more than the runtime: {:?}",
+        SpawnOptions::new()
+            .max_memory(usize::MAX)
+            .spawn((), hoard)
+            .err()
+    );
+    match SpawnOptions::new()
+        .max_fuel(1_000_000)
+        .spawn_monitor((), spin)
+    {
+        Ok((_p, d)) => println!("fuel: {}", d.wait()),
+        Err(e) => println!("fuel: {e:?}"),
+    }
 }

@@ -19,6 +19,8 @@ use tokio::sync::Notify;
 pub enum SpawnError {
     #[error("process limit reached: {limit} processes are alive{hint}")]
     ProcessLimit { limit: usize, hint: String },
+    #[error("invalid spawn options: {0}")]
+    BadOptions(String),
     #[error("cannot create process: {0}")]
     Other(String),
 }

@@ -28,6 +28,10 @@ pub struct SpawnRequest {
     pub monitor: Option<u64>,
     /// Link the spawner and the child before the child runs.
     pub link: bool,
+    /// The child's own memory limit in bytes (at most the runtime's), if not the runtime's.
+    pub max_memory: Option<u64>,
+    /// The child's own compute budget, if not the runtime's (needs fuel counting on).
+    pub max_fuel: Option<u64>,
 }
 
 /// Creates processes; implemented by the runtime that owns the engine and the store type.
@@ -130,10 +134,13 @@ pub fn add_to_linker<T: Send + 'static>(
         get(c.data_mut()).ctx.pid() as i64
     })?;
 
-    // spawn(trampoline, func, args_ptr, args_len, monitor_tag, flags) -> i64: the child's
-    // pid, or ERR_PROCESS_LIMIT / ERR_SPAWN_FAILED. A non-zero monitor_tag (from new_tag)
-    // makes the caller monitor the child with that reference before the child runs; flags
-    // bit 0 (SPAWN_LINK) links them before the child runs. Other flag bits must be 0.
+    // spawn(trampoline, func, args_ptr, args_len, monitor_tag, flags, max_memory, max_fuel)
+    // -> i64: the child's pid, or ERR_PROCESS_LIMIT / ERR_SPAWN_FAILED. A non-zero
+    // monitor_tag (from new_tag) makes the caller monitor the child with that reference
+    // before the child runs; flags bit 0 (SPAWN_LINK) links them before the child runs
+    // (other bits must be 0). max_memory / max_fuel > 0 set the child's own limits (at most
+    // the runtime's memory limit; fuel only if the runtime counts fuel), else
+    // ERR_BAD_ARGUMENT; 0 means the runtime's.
     linker.func_wrap(
         m,
         "spawn",
@@ -143,8 +150,10 @@ pub fn add_to_linker<T: Send + 'static>(
               ptr: u32,
               len: u32,
               tag: i64,
-              flags: u32| {
-            if flags & !SPAWN_LINK != 0 {
+              flags: u32,
+              max_memory: i64,
+              max_fuel: i64| {
+            if flags & !SPAWN_LINK != 0 || max_memory < 0 || max_fuel < 0 {
                 return Ok(ERR_BAD_ARGUMENT as i64);
             }
             const CALL: &str = "warren:process.spawn";
@@ -159,10 +168,13 @@ pub fn add_to_linker<T: Send + 'static>(
                 args,
                 monitor,
                 link: flags & SPAWN_LINK != 0,
+                max_memory: (max_memory > 0).then_some(max_memory as u64),
+                max_fuel: (max_fuel > 0).then_some(max_fuel as u64),
             };
             let code = match ctx.spawner.spawn(parent, request) {
                 Ok(pid) => pid as i64,
                 Err(SpawnError::ProcessLimit { .. }) => ERR_PROCESS_LIMIT as i64,
+                Err(SpawnError::BadOptions(_)) => ERR_BAD_ARGUMENT as i64,
                 Err(e) => {
                     tracing::warn!(parent, "spawn failed: {e}");
                     ERR_SPAWN_FAILED as i64
