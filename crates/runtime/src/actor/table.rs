@@ -335,14 +335,7 @@ impl ProcessTable {
 
     /// Remove an exited process and notify its monitors.
     pub fn exit(&self, pid: Pid, reason: &ExitReason) {
-        let removed = {
-            let mut procs = self.procs();
-            let p = procs.remove(&pid);
-            if procs.is_empty() {
-                self.emptied.notify_waiters();
-            }
-            p
-        };
+        let removed = self.procs().remove(&pid);
         let Some(p) = removed else { return };
         p.alive.store(false, Ordering::Release);
         // Unread messages die with the process (others may still hold this ProcessRef).
@@ -362,18 +355,21 @@ impl ProcessTable {
                 self.exit_signal(&l, pid, reason);
             }
         }
-        if monitors.is_empty() {
-            return;
+        if !monitors.is_empty() {
+            let data = reason.encode();
+            for (watcher, tag) in monitors {
+                self.send(
+                    watcher,
+                    Message {
+                        tag,
+                        data: data.clone(),
+                    },
+                );
+            }
         }
-        let data = reason.encode();
-        for (watcher, tag) in monitors {
-            self.send(
-                watcher,
-                Message {
-                    tag,
-                    data: data.clone(),
-                },
-            );
+        // Only now, with names, links and monitors unwound, may "no process left" be seen.
+        if self.is_empty() {
+            self.emptied.notify_waiters();
         }
     }
 
