@@ -6,7 +6,11 @@ mod common;
 use std::time::Duration;
 use warren_runtime::{ExitReason, Runtime, RuntimeConfig};
 
-async fn run_to_the_end(guest: &str, args: &[&str]) -> Runtime {
+/// Start a guest's root process in a fresh runtime.
+async fn start(
+    guest: &str,
+    args: &[&str],
+) -> (Runtime, tokio::sync::oneshot::Receiver<ExitReason>) {
     let config = RuntimeConfig {
         max_processes: Some(3000),
         args: std::iter::once(guest)
@@ -19,6 +23,12 @@ async fn run_to_the_end(guest: &str, args: &[&str]) -> Runtime {
     let module = Runtime::load(&engine, &common::guest(guest)).unwrap();
     let runtime = Runtime::new(engine, &plan, &module, config).unwrap();
     let (_pid, exit) = runtime.start().unwrap();
+    (runtime, exit)
+}
+
+/// Run a guest until its root ends normally and every other process has ended too.
+async fn run_to_the_end(guest: &str, args: &[&str]) -> Runtime {
+    let (runtime, exit) = start(guest, args).await;
     assert_eq!(
         exit.await.unwrap(),
         ExitReason::Normal,
@@ -64,5 +74,22 @@ fn churn_leaves_nothing_behind() {
             assert_eq!(runtime.pending_timers(), 0, "{guest}");
             assert_no_tasks_left().await;
         }
+    });
+}
+
+#[test]
+fn shutdown_stops_processes_left_running() {
+    let scheduler = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    scheduler.block_on(async {
+        // spawn_many's root ends while its 200 idle processes still wait in receive.
+        let (runtime, exit) = start("spawn_many", &["200"]).await;
+        assert_eq!(exit.await.unwrap(), ExitReason::Normal);
+        assert_eq!(runtime.process_count(), 200);
+        assert_eq!(runtime.shutdown(Duration::from_secs(10)).await, 0);
+        assert_eq!(runtime.process_count(), 0);
+        assert_no_tasks_left().await;
     });
 }

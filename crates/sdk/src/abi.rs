@@ -1,8 +1,14 @@
 //! The raw imports of `docs/abi.md`. Private: safe code reaches them only through the SDK,
 //! which is what keeps arbitrary integers from ever being called as functions.
 
-pub const ERR_TIMEOUT: i64 = -1;
-pub const ERR_PROCESS_LIMIT: i64 = -4;
+// Error codes (docs/abi.md, "Conventions"), all in one place. Calls returning i64 compare
+// against them widened.
+pub const ERR_TIMEOUT: i32 = -1;
+pub const ERR_NO_PROCESS: i32 = -2;
+pub const ERR_BAD_ARGUMENT: i32 = -3;
+pub const ERR_PROCESS_LIMIT: i32 = -4;
+pub const ERR_NAME_TAKEN: i32 = -6;
+
 pub const SPAWN_LINK: u32 = 1;
 pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
 pub const EXIT_TAG: u64 = 1;
@@ -40,8 +46,6 @@ unsafe extern "C" {
     pub fn take(ptr: *mut u8, len: u32) -> i32;
     pub fn new_tag() -> i64;
 }
-
-pub const ERR_NAME_TAKEN: i32 = -6;
 
 #[link(wasm_import_module = "warren:registry")]
 unsafe extern "C" {

@@ -356,8 +356,8 @@ where
     };
     match pid {
         p if p >= 0 => Ok(p as Pid),
-        abi::ERR_PROCESS_LIMIT => Err(SpawnError::ProcessLimit),
-        -3 => Err(SpawnError::BadOptions),
+        p if p == abi::ERR_PROCESS_LIMIT as i64 => Err(SpawnError::ProcessLimit),
+        p if p == abi::ERR_BAD_ARGUMENT as i64 => Err(SpawnError::BadOptions),
         code => Err(SpawnError::Failed(code)),
     }
 }

@@ -57,7 +57,7 @@ fn receive_filtered<R>(
         // u64; the host writes at most `cap` bytes and 8 bytes into them, during the call only.
         let n =
             unsafe { abi::receive(filter, buf.as_mut_ptr(), cap, timeout_ms(timeout), &mut tag) };
-        if n == abi::ERR_TIMEOUT {
+        if n == abi::ERR_TIMEOUT as i64 {
             return None;
         }
         assert!(n >= 0, "warren: receive failed with host error {n}");

@@ -35,7 +35,7 @@ impl<M: Serialize> Process<M> {
         match unsafe { abi::register(name.as_ptr(), name.len() as u32, self.pid() as i64) } {
             0 => Ok(()),
             abi::ERR_NAME_TAKEN => Err(RegisterError::Taken),
-            -2 => Err(RegisterError::NoProcess),
+            abi::ERR_NO_PROCESS => Err(RegisterError::NoProcess),
             _ => Err(RegisterError::BadName),
         }
     }
