@@ -4,6 +4,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use warren_runtime::io::NetPolicy;
 use warren_runtime::{ExitReason, GrantedDir, Runtime, RuntimeConfig, engine};
 
 /// Exit code for problems with the command line or the module (missing, not wasm, invalid).
@@ -37,10 +38,19 @@ struct RunArgs {
     /// Set an environment variable for every process (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
-    /// Grant a host directory, visible to guests at GUEST (default: the same path).
-    /// Repeatable. Nothing of the host file system is visible without it.
+    /// Grant a host directory, visible to guests at GUEST (default: the same path), both to
+    /// std::fs (WASI) and to warren's file API. Repeatable. Nothing of the host file system
+    /// is visible without it, and no path may escape a granted directory (`..`, symlinks).
     #[arg(long = "dir", value_name = "HOST[:GUEST]")]
     dirs: Vec<String>,
+    /// Allow network access (connect, bind, send) to these addresses. Repeatable. A rule is
+    /// `*` (anything), an address (`10.0.0.5`, `[::1]`), a CIDR block (`10.0.0.0/8`) or a
+    /// host name, each with an optional `:port` (`10.0.0.5:80`, `localhost:6379`).
+    /// Default, when none is given: loopback only (127.0.0.0/8 and ::1, any port). Binding
+    /// 0.0.0.0 needs `*` or `0.0.0.0`. A denied operation fails in the guest with a clear
+    /// error.
+    #[arg(long = "allow-net", value_name = "HOST:PORT|CIDR")]
+    allow_net: Vec<String>,
     /// Most processes alive at once. Default: 100,000, or as many as the OS's
     /// vm.max_map_count allows if fewer (about 10,000 with Linux's default of 65530). Up to
     /// hundreds of thousands work once vm.max_map_count is raised; warren warns at start if the OS cannot
@@ -132,6 +142,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         args: guest_args,
         env,
         dirs,
+        net: NetPolicy::from_rules(&args.allow_net)?,
     };
 
     let (engine, plan) = Runtime::engine(&config)?;

@@ -8,15 +8,21 @@
 //! Layers, bottom up:
 //! - [`actor`]: pids, mailboxes, the process table, monitors — no wasm in sight.
 //! - [`engine`]: wasmtime configuration (pooling, copy-on-write, epochs) and module loading.
-//! - [`host`]: the host modules guests import (`warren:process`, `warren:message`), each
-//!   added to a linker through a getter returning its view.
+//! - [`resources`]: per-process handle tables over reference-counted host objects.
+//! - [`io`]: the objects behind I/O handles (sockets, files, pipes, streams, futures, pumps)
+//!   and the policies that bound them (network allow-list, granted directories).
+//! - [`host`]: the host modules guests import (`warren:process`, `warren:message`,
+//!   `warren:net`, `warren:fs`, `warren:stream`, ...), each added to a linker through a
+//!   getter returning its view.
 //! - [`process`]: how one process runs and how its end becomes an [`ExitReason`].
 //! - [`runtime`]: the [`Runtime`] that ties them together; the `warren` CLI is one embedder.
 
 pub mod actor;
 pub mod engine;
 pub mod host;
+pub mod io;
 pub mod process;
+pub mod resources;
 pub mod runtime;
 
 pub use actor::{ExitReason, Pid};

@@ -13,6 +13,8 @@
 use crate::actor::{ExitReason, ProcessRef};
 use crate::host::process::{ProcessCtx, ProcessExited, ProcessKilled, SpawnRequest};
 use crate::host::wasi::LazyWasi;
+use crate::io::IoShared;
+use crate::resources::ResourceTable;
 use crate::runtime::RuntimeInner;
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -24,6 +26,10 @@ pub struct ProcessData {
     pub wasi: LazyWasi,
     pub actor: ProcessCtx,
     pub limits: ProcessLimits,
+    /// The process's handles.
+    pub resources: ResourceTable,
+    /// The runtime's network allow-list, granted directories and pumps.
+    pub io: Arc<IoShared>,
 }
 
 /// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`].
@@ -105,8 +111,10 @@ async fn execute(
     let pid = me.pid();
     let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.timers.clone(), rt.clone());
     let (mut max_memory, mut fuel) = (rt.config.max_memory, rt.config.max_fuel);
+    let mut resources = ResourceTable::new();
     if let Entry::Spawned(req) = &entry {
         actor.spawn_args = Some(req.args.clone());
+        resources.set_inbox(req.resources.clone());
         // Checked against the runtime's limits by the spawner.
         if let Some(m) = req.max_memory {
             max_memory = m as usize;
@@ -117,6 +125,8 @@ async fn execute(
         wasi: LazyWasi::new(rt.wasi.clone()),
         actor,
         limits: ProcessLimits { max_memory },
+        resources,
+        io: rt.io.clone(),
     };
     let mut store = Store::new(&rt.engine, data);
     store.limiter(|d| &mut d.limits);
@@ -136,10 +146,17 @@ async fn execute(
         Ok(i) => i,
         Err(e) => return Ok(instantiate_failure(rt, pid, e)),
     };
+    let me = store.data().actor.me.clone();
+    // A kill ends the process wherever it is: at its next epoch check when it computes, or
+    // here, by dropping the call (wasmtime unwinds the suspended fiber) when it waits in any
+    // host call — warren's or an embedder's.
     let result = match entry {
         Entry::Start => {
             let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-            f.call_async(&mut store, ()).await
+            tokio::select! {
+                r = f.call_async(&mut store, ()) => r,
+                () = me.killed() => Err(wasmtime::Error::new(ProcessKilled(me.pid()))),
+            }
         }
         Entry::Spawned(req) => {
             let f = instance.get_typed_func::<(u32, u32, u32), ()>(
@@ -147,8 +164,10 @@ async fn execute(
                 crate::host::abi::ENTRY_EXPORT,
             )?;
             let len = u32::try_from(req.args.len())?;
-            f.call_async(&mut store, (req.trampoline, req.func, len))
-                .await
+            tokio::select! {
+                r = f.call_async(&mut store, (req.trampoline, req.func, len)) => r,
+                () = me.killed() => Err(wasmtime::Error::new(ProcessKilled(me.pid()))),
+            }
         }
     };
     let panic = store.data_mut().actor.panic_message.take();

@@ -10,7 +10,8 @@ use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError, Timers};
 use crate::engine::{self, EngineConfig};
 use crate::host::process::{SpawnRequest, Spawner};
 use crate::host::wasi::WasiConfig;
-use crate::host::{message, process, registry, timer, wasi};
+use crate::host::{fs, message, net, process, registry, resource, select, stream, timer, wasi};
+use crate::io::{Grants, IoShared, NetPolicy, Pumps};
 use crate::process::{Entry, ProcessData};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -65,8 +66,10 @@ pub struct RuntimeConfig {
     pub args: Vec<String>,
     /// Environment seen by every process.
     pub env: Vec<(String, String)>,
-    /// Directories granted to every process through WASI.
+    /// Directories granted to every process, through WASI and `warren:fs`.
     pub dirs: Vec<GrantedDir>,
+    /// Which addresses processes may connect to, bind and send to (default: loopback).
+    pub net: NetPolicy,
 }
 
 impl Default for RuntimeConfig {
@@ -78,6 +81,7 @@ impl Default for RuntimeConfig {
             args: Vec::new(),
             env: Vec::new(),
             dirs: Vec::new(),
+            net: NetPolicy::default(),
         }
     }
 }
@@ -136,6 +140,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) timers: Arc<Timers>,
     pub(crate) config: RuntimeConfig,
     pub(crate) wasi: Arc<WasiConfig>,
+    pub(crate) io: Arc<IoShared>,
     handle: tokio::runtime::Handle,
     this: Weak<RuntimeInner>,
 }
@@ -190,15 +195,44 @@ impl Runtime {
         wasi::add_to_linker(&mut linker, |d: &mut ProcessData| &mut d.wasi)?;
         process::add_to_linker(&mut linker, |d: &mut ProcessData| process::ProcessView {
             ctx: &mut d.actor,
+            resources: &mut d.resources,
         })?;
         message::add_to_linker(&mut linker, |d: &mut ProcessData| message::MessageView {
             ctx: &mut d.actor,
+            resources: &mut d.resources,
         })?;
         registry::add_to_linker(&mut linker, |d: &mut ProcessData| registry::RegistryView {
             ctx: &mut d.actor,
         })?;
         timer::add_to_linker(&mut linker, |d: &mut ProcessData| timer::TimerView {
             ctx: &mut d.actor,
+            resources: &mut d.resources,
+        })?;
+        resource::add_to_linker(&mut linker, |d: &mut ProcessData| resource::ResourceView {
+            table: &mut d.resources,
+            memory: &mut d.actor.memory,
+        })?;
+        stream::add_to_linker(&mut linker, |d: &mut ProcessData| stream::StreamView {
+            table: &mut d.resources,
+            memory: &mut d.actor.memory,
+            pumps: &d.io.pumps,
+        })?;
+        net::add_to_linker(&mut linker, |d: &mut ProcessData| net::NetView {
+            table: &mut d.resources,
+            memory: &mut d.actor.memory,
+            policy: &d.io.policy,
+            pumps: &d.io.pumps,
+        })?;
+        fs::add_to_linker(&mut linker, |d: &mut ProcessData| fs::FsView {
+            table: &mut d.resources,
+            memory: &mut d.actor.memory,
+            grants: &d.io.grants,
+            pumps: &d.io.pumps,
+        })?;
+        select::add_to_linker(&mut linker, |d: &mut ProcessData| select::SelectView {
+            table: &mut d.resources,
+            memory: &mut d.actor.memory,
+            me: &d.actor.me,
         })?;
         let pre = linker
             .instantiate_pre(module)
@@ -208,6 +242,17 @@ impl Runtime {
                 bail!("--dir {}: not a directory", dir.host.display());
             }
         }
+        let grants = Grants::open(
+            config
+                .dirs
+                .iter()
+                .map(|d| (d.host.as_path(), d.guest.as_str())),
+        )?;
+        let io = Arc::new(IoShared {
+            policy: config.net.clone(),
+            grants: Arc::new(grants),
+            pumps: Arc::new(Pumps::new()),
+        });
         let table = Arc::new(ProcessTable::new(plan.limit, plan.hint.clone()));
         let handle = tokio::runtime::Handle::try_current()
             .context("warren's Runtime needs a tokio runtime")?;
@@ -219,6 +264,7 @@ impl Runtime {
                 env: config.env.clone(),
                 dirs: config.dirs.clone(),
             }),
+            io,
             table,
             timers: Arc::new(Timers::default()),
             config,
@@ -242,6 +288,11 @@ impl Runtime {
         self.inner.timers.len()
     }
 
+    /// Host pumps (splices) still copying.
+    pub fn pump_count(&self) -> usize {
+        self.inner.io.pumps.len()
+    }
+
     /// How many processes are alive.
     pub fn process_count(&self) -> usize {
         self.inner.table.len()
@@ -255,6 +306,8 @@ impl Runtime {
     /// Kill every process and wait up to `grace` for them to end. Returns how many are
     /// still alive after that (stuck in a host call that cannot be interrupted).
     pub async fn shutdown(&self, grace: Duration) -> usize {
+        // Host pumps hold sockets and files of processes that may be gone: stop them too.
+        self.inner.io.pumps.abort_all();
         self.inner.table.kill_all();
         let _ = tokio::time::timeout(grace, self.inner.table.wait_empty()).await;
         self.inner.table.len()

@@ -7,8 +7,10 @@
 //!
 //! Only the owning process receives, so there is at most one waiter; senders push and wake it.
 
+use crate::resources::Resource;
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -19,6 +21,19 @@ pub struct Message {
     pub tag: u64,
     /// The payload (for guests: postcard bytes of the message type).
     pub data: Vec<u8>,
+    /// Resources (handles) moved with the message; dropped with it if nobody receives it.
+    pub resources: Vec<Resource>,
+}
+
+impl Message {
+    /// A message without resources.
+    pub fn new(tag: u64, data: Vec<u8>) -> Self {
+        Message {
+            tag,
+            data,
+            resources: Vec::new(),
+        }
+    }
 }
 
 /// Result of a receive with a deadline.
@@ -32,6 +47,9 @@ pub enum Received {
 pub struct Mailbox {
     queue: Mutex<VecDeque<Message>>,
     wake: Notify,
+    /// Set when the owner has exited: later messages are dropped at once, with their
+    /// resources, instead of waiting in a mailbox nobody reads.
+    closed: AtomicBool,
 }
 
 impl Mailbox {
@@ -39,9 +57,44 @@ impl Mailbox {
         Self::default()
     }
 
-    /// Queue a message and wake the owner if it waits.
-    pub fn push(&self, message: Message) {
-        self.lock().push_back(message);
+    /// Queue a message and wake the owner if it waits. Returns false (and drops the
+    /// message) if the mailbox is closed.
+    pub fn push(&self, message: Message) -> bool {
+        {
+            let mut q = self.lock();
+            if self.closed.load(Ordering::Acquire) {
+                drop(q);
+                return false;
+            }
+            q.push_back(message);
+        }
+        self.wake.notify_one();
+        true
+    }
+
+    /// Close the mailbox: drop every queued message and refuse new ones.
+    pub fn close(&self) {
+        let drained: VecDeque<Message> = {
+            let mut q = self.lock();
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *q)
+        };
+        // Resources are dropped outside the lock (their Drop may close sockets).
+        drop(drained);
+    }
+
+    /// Whether a message whose tag satisfies `wanted` is queued (it stays queued).
+    pub fn has(&self, wanted: impl Fn(u64) -> bool) -> bool {
+        self.lock().iter().any(|m| wanted(m.tag))
+    }
+
+    /// Resolves when a message whose tag satisfies `wanted` is queued (without taking it).
+    pub async fn ready(&self, wanted: impl Fn(u64) -> bool) {
+        while !self.has(&wanted) {
+            self.wake.notified().await;
+        }
+        // The permit consumed above belonged to this message; leave one for the receive
+        // that will take it.
         self.wake.notify_one();
     }
 
@@ -118,7 +171,7 @@ mod tests {
     use std::time::Duration;
 
     fn msg(tag: u64, b: u8) -> Message {
-        Message { tag, data: vec![b] }
+        Message::new(tag, vec![b])
     }
 
     #[test]

@@ -158,10 +158,7 @@ impl ProcessTable {
     /// as Erlang drops messages to dead pids).
     pub fn send(&self, to: Pid, message: Message) -> bool {
         match self.get(to) {
-            Some(p) => {
-                p.mailbox.push(message);
-                true
-            }
+            Some(p) => p.mailbox.push(message),
             None => false,
         }
     }
@@ -190,10 +187,7 @@ impl ProcessTable {
         }
         self.send(
             watcher,
-            Message {
-                tag,
-                data: ExitReason::NoProc.encode(),
-            },
+            Message::new(tag, ExitReason::NoProc.encode()),
         );
     }
 
@@ -316,10 +310,7 @@ impl ProcessTable {
         if to.traps_exit() {
             let mut data = from.to_le_bytes().to_vec();
             data.extend(reason.encode());
-            to.mailbox.push(Message {
-                tag: EXIT_TAG,
-                data,
-            });
+            to.mailbox.push(Message::new(EXIT_TAG, data));
         } else if !reason.is_normal() {
             Self::terminate(to, ExitReason::Linked(from, Box::new(reason.clone())));
         }
@@ -339,7 +330,7 @@ impl ProcessTable {
         let Some(p) = removed else { return };
         p.alive.store(false, Ordering::Release);
         // Unread messages die with the process (others may still hold this ProcessRef).
-        while p.mailbox.try_take_any().is_some() {}
+        p.mailbox.close();
         let (monitors, links) = {
             let mut s = p.signals();
             s.dead = true;
@@ -360,10 +351,7 @@ impl ProcessTable {
             for (watcher, tag) in monitors {
                 self.send(
                     watcher,
-                    Message {
-                        tag,
-                        data: data.clone(),
-                    },
+                    Message::new(tag, data.clone()),
                 );
             }
         }
@@ -508,10 +496,7 @@ mod tests {
         t.exit(p.pid(), &ExitReason::Normal);
         assert!(!t.send(
             p.pid(),
-            Message {
-                tag: 0,
-                data: vec![]
-            }
+            Message::new(0, vec![])
         ));
     }
 

@@ -88,10 +88,7 @@ mod tests {
         let timers = Arc::new(Timers::default());
         let p = table.register().unwrap();
         let handle = tokio::runtime::Handle::current();
-        let msg = |b| Message {
-            tag: 0,
-            data: vec![b],
-        };
+        let msg = |b| Message::new(0, vec![b]);
         let a = timers.send_after(
             9,
             &table,

@@ -9,14 +9,21 @@
 use super::abi::*;
 use super::guest_memory::{self, GuestFault};
 use super::process::{ProcessCtx, ProcessKilled};
+use super::io_bridge::bad_handle;
 use crate::actor::{Message, Received};
+use crate::resources::ResourceTable;
 use std::time::Duration;
 use wasmtime::{AsContextMut, Caller, Linker};
 
-/// The view `warren:message` needs: the same per-process actor state as `warren:process`.
+/// The view `warren:message` needs: the same per-process actor state as `warren:process`,
+/// and the resource table that handles move out of and into with messages.
 pub struct MessageView<'a> {
     pub ctx: &'a mut ProcessCtx,
+    pub resources: &'a mut ResourceTable,
 }
+
+/// Most handles one message may carry.
+pub const MAX_ATTACHED: u32 = 1024;
 
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
@@ -33,7 +40,11 @@ pub fn add_to_linker<T: Send + 'static>(
             const CALL: &str = "warren:message.send";
             let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
             let data = guest_memory::read(&c, mem, ptr, len, CALL)?;
-            let ctx = get(c.data_mut()).ctx;
+            let view = get(c.data_mut());
+            // Attached handles go with this message, delivered or not (a message to a dead
+            // process is dropped with its resources).
+            let resources = view.resources.take_outbox();
+            let ctx = view.ctx;
             let Ok(to) = u64::try_from(pid) else {
                 return Ok(ERR_NO_PROCESS);
             };
@@ -50,11 +61,12 @@ pub fn add_to_linker<T: Send + 'static>(
                     }
                 },
             };
-            peer.mailbox.push(Message {
+            let delivered = peer.mailbox.push(Message {
                 tag: tag as u64,
                 data,
+                resources,
             });
-            wasmtime::Result::Ok(0)
+            wasmtime::Result::Ok(if delivered { 0 } else { ERR_NO_PROCESS })
         },
     )?;
 
@@ -85,7 +97,10 @@ pub fn add_to_linker<T: Send + 'static>(
                 }
                 let tag = tag as u64;
                 let wanted = move |t: u64| t == tag || (with_exits && (t == 0 || t == EXIT_TAG));
-                let ctx = get(c.data_mut()).ctx;
+                let view = get(c.data_mut());
+                // The handles of the previous message that were not claimed are dropped now.
+                view.resources.set_inbox(Vec::new());
+                let ctx = view.ctx;
                 if ctx.pending.is_some() {
                     return Err(GuestFault::trap(
                         CALL,
@@ -93,7 +108,7 @@ pub fn add_to_linker<T: Send + 'static>(
                     ));
                 }
                 let me = ctx.me.clone();
-                let message = match me.mailbox.try_take_where(wanted) {
+                let mut message = match me.mailbox.try_take_where(wanted) {
                     Some(msg) => msg,
                     None => {
                         let deadline = u64::try_from(timeout_ms)
@@ -118,6 +133,8 @@ pub fn add_to_linker<T: Send + 'static>(
                     guest_memory::write(&mut c, mem, tag_out, &message.tag.to_le_bytes(), CALL)?;
                 }
                 let len = message.data.len();
+                let view = get(c.data_mut());
+                view.resources.set_inbox(std::mem::take(&mut message.resources));
                 if len <= cap as usize {
                     guest_memory::write(&mut c, mem, ptr, &message.data, CALL)?;
                 } else {
@@ -148,6 +165,45 @@ pub fn add_to_linker<T: Send + 'static>(
             wasmtime::Result::Ok(0)
         },
     )?;
+
+    // attach(handles_ptr, count) -> i32: move `count` handles (u32 each) out of the caller's
+    // table into the next message it sends (send, spawn captures, send_after). All or none:
+    // ERR_BAD_HANDLE if one is not open or is listed twice, and nothing moves.
+    linker.func_wrap(
+        m,
+        "attach",
+        move |mut c: Caller<'_, T>, ptr: u32, count: u32| {
+            const CALL: &str = "warren:message.attach";
+            if count > MAX_ATTACHED {
+                return Err(GuestFault::trap(
+                    CALL,
+                    format!("{count} handles in one message (at most {MAX_ATTACHED})"),
+                ));
+            }
+            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
+            let raw = guest_memory::read(&c, mem, ptr, count * 4, CALL)?;
+            let handles: Vec<u32> = raw
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect();
+            let table = get(c.data_mut()).resources;
+            wasmtime::Result::Ok(match table.detach(&handles) {
+                Ok(()) => 0,
+                Err(e) => bad_handle(table, CALL, e) as i32,
+            })
+        },
+    )?;
+
+    // claim(index) -> i64: install resource `index` of the last received message (or of the
+    // spawn captures) in the caller's table; its new handle. ERR_BAD_HANDLE if the message
+    // carries no such resource or it was claimed already.
+    linker.func_wrap(m, "claim", move |mut c: Caller<'_, T>, index: u32| -> i64 {
+        let table = get(c.data_mut()).resources;
+        match table.claim(index) {
+            Ok(h) => h as i64,
+            Err(e) => bad_handle(table, "warren:message.claim", e),
+        }
+    })?;
 
     // new_tag() -> i64: a reference unique within the runtime, for a selective receive.
     linker.func_wrap(m, "new_tag", move |mut c: Caller<'_, T>| -> i64 {

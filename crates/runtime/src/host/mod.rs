@@ -10,9 +10,15 @@
 //! contract, with the error codes of [`abi`], is `docs/abi.md`.
 
 pub mod abi;
+pub mod fs;
 pub mod guest_memory;
+pub mod io_bridge;
 pub mod message;
+pub mod net;
 pub mod process;
 pub mod registry;
+pub mod resource;
+pub mod select;
+pub mod stream;
 pub mod timer;
 pub mod wasi;

@@ -32,6 +32,8 @@ pub struct SpawnRequest {
     pub max_memory: Option<u64>,
     /// The child's own compute budget, if not the runtime's (needs fuel counting on).
     pub max_fuel: Option<u64>,
+    /// Handles moved into the captures (`warren:message.attach`), claimed by the child.
+    pub resources: Vec<crate::resources::Resource>,
 }
 
 /// Creates processes; implemented by the runtime that owns the engine and the store type.
@@ -83,9 +85,11 @@ impl ProcessCtx {
     }
 }
 
-/// The view `warren:process` needs of the store data.
+/// The view `warren:process` needs of the store data: the actor state, and the resource
+/// table (handles attached to a spawn move into the child).
 pub struct ProcessView<'a> {
     pub ctx: &'a mut ProcessCtx,
+    pub resources: &'a mut crate::resources::ResourceTable,
 }
 
 /// The process ended itself with `exit(reason)`; raised as a trap to unwind it.
@@ -159,7 +163,9 @@ pub fn add_to_linker<T: Send + 'static>(
             const CALL: &str = "warren:process.spawn";
             let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
             let args = guest_memory::read(&c, mem, ptr, len, CALL)?;
-            let ctx = get(c.data_mut()).ctx;
+            let view = get(c.data_mut());
+            let resources = view.resources.take_outbox();
+            let ctx = view.ctx;
             let parent = ctx.pid();
             let monitor = (tag != 0).then_some(tag as u64);
             let request = SpawnRequest {
@@ -170,6 +176,7 @@ pub fn add_to_linker<T: Send + 'static>(
                 link: flags & SPAWN_LINK != 0,
                 max_memory: (max_memory > 0).then_some(max_memory as u64),
                 max_fuel: (max_fuel > 0).then_some(max_fuel as u64),
+                resources,
             };
             let code = match ctx.spawner.spawn(parent, request) {
                 Ok(pid) => pid as i64,

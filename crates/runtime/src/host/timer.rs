@@ -8,9 +8,11 @@ use crate::actor::Message;
 use std::time::Duration;
 use wasmtime::{AsContextMut, Caller, Linker};
 
-/// The view `warren:timer` needs: the process's actor state.
+/// The view `warren:timer` needs: the process's actor state, and its resource table
+/// (handles attached to a delayed message travel with it).
 pub struct TimerView<'a> {
     pub ctx: &'a mut ProcessCtx,
+    pub resources: &'a mut crate::resources::ResourceTable,
 }
 
 pub fn add_to_linker<T: Send + 'static>(
@@ -47,13 +49,19 @@ pub fn add_to_linker<T: Send + 'static>(
             let (Ok(delay), Ok(to)) = (u64::try_from(delay_ms), u64::try_from(pid)) else {
                 return Ok(ERR_BAD_ARGUMENT as i64);
             };
-            let ctx = get(c.data_mut()).ctx;
+            let view = get(c.data_mut());
+            let resources = view.resources.take_outbox();
+            let ctx = view.ctx;
             let id = ctx.timers.send_after(
                 ctx.pid(),
                 &ctx.table,
                 &tokio::runtime::Handle::current(),
                 to,
-                Message { tag: 0, data },
+                Message {
+                    tag: 0,
+                    data,
+                    resources,
+                },
                 Duration::from_millis(delay),
             );
             wasmtime::Result::Ok(id as i64)

@@ -1,0 +1,82 @@
+//! [`IoFuture`]: a one-shot result the host sets and processes wait for or poll.
+//!
+//! It tells how a stream ended (`Ok` at its end, `Err` on an error) or how a splice went
+//! (`Ok(bytes copied)`). It is a resource like any other: it can be waited on by whoever
+//! holds its handle, moved in a message, or dropped without anyone looking.
+
+use super::IoFailure;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+/// What a future resolves to: a count (bytes copied; 0 where nothing is counted) or a failure.
+pub type Outcome = Result<u64, IoFailure>;
+
+#[derive(Debug, Default)]
+pub struct IoFuture {
+    value: Mutex<Option<Outcome>>,
+    done: Notify,
+}
+
+impl IoFuture {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set the outcome; only the first call counts. Returns whether this call set it.
+    pub fn resolve(&self, outcome: Outcome) -> bool {
+        let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
+        if v.is_some() {
+            return false;
+        }
+        *v = Some(outcome);
+        drop(v);
+        self.done.notify_waiters();
+        true
+    }
+
+    /// The outcome, if resolved.
+    pub fn poll(&self) -> Option<Outcome> {
+        self.value
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        self.value
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Wait for the outcome.
+    pub async fn wait(&self) -> Outcome {
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(v) = self.poll() {
+                return v;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn first_resolution_wins_and_wakes_waiters() {
+        let f = Arc::new(IoFuture::new());
+        let w = f.clone();
+        let waiter = tokio::spawn(async move { w.wait().await });
+        tokio::task::yield_now().await;
+        assert!(f.resolve(Ok(5)));
+        assert!(!f.resolve(Err(IoFailure::new(-11, "late"))));
+        assert_eq!(waiter.await.unwrap(), Ok(5));
+        assert_eq!(f.poll(), Some(Ok(5)));
+    }
+}

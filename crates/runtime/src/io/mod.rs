@@ -1,0 +1,96 @@
+//! The host objects behind I/O handles, free of wasmtime.
+//!
+//! Every object here is shared by `Arc` (see [`crate::resources`]): a handle, a stream
+//! derived from it, a message in flight or a host pump each hold one reference, and the OS
+//! resource closes when the last goes.
+//!
+//! Reading and writing go through two small traits, [`ReadSource`] and [`WriteSink`]: a
+//! non-blocking `try_read`/`try_write` on a borrowed slice, and a readiness wait. A host call
+//! that reads into guest memory tries the slice, waits for readiness while the process is
+//! suspended, and tries again — so bytes go straight between the kernel and guest memory,
+//! with no buffer in between (design rule 1).
+//!
+//! - [`tcp`], [`udp`]: sockets; [`file`]: files with advisory locks;
+//! - [`pipe`]: in-memory byte pipes between processes; [`stream`]: [`ByteStream`], the
+//!   readable end of anything, with the [`IoFuture`] that tells how it ended;
+//! - [`splice`]: host pumps that copy a stream into a sink after the caller has gone;
+//! - [`policy`]: the network allow-list; [`dirs`]: the granted directories.
+
+pub mod dirs;
+pub mod error;
+pub mod file;
+pub mod future;
+pub mod pipe;
+pub mod policy;
+pub mod splice;
+pub mod stream;
+pub mod tcp;
+pub mod udp;
+
+pub use dirs::Grants;
+pub use error::{IoFailure, code_of};
+pub use future::IoFuture;
+pub use policy::NetPolicy;
+pub use splice::Pumps;
+pub use stream::ByteStream;
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+
+/// A boxed readiness future.
+pub type Ready<'a> = Pin<Box<dyn Future<Output = io::Result<()>> + Send + 'a>>;
+
+/// Something bytes can be read from.
+pub trait ReadSource: Send + Sync {
+    /// Read what is available into `buf` without blocking: `Ok(0)` at the end,
+    /// `ErrorKind::WouldBlock` if nothing is available yet.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Resolves when `try_read` may make progress (data, end, or error).
+    fn ready(&self) -> Ready<'_>;
+}
+
+/// Something bytes can be written to.
+pub trait WriteSink: Send + Sync {
+    /// Write some of `buf` without blocking; `ErrorKind::WouldBlock` if no room yet.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Resolves when `try_write` may make progress.
+    fn ready(&self) -> Ready<'_>;
+    /// The data is complete (a splice reached its source's end): e.g. shut down a socket's
+    /// sending side. The default does nothing.
+    fn finish(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Read into `buf`, waiting for readiness as needed.
+pub async fn read(src: &dyn ReadSource, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match src.try_read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => src.ready().await?,
+            r => return r,
+        }
+    }
+}
+
+/// Write all of `buf`, waiting for room as needed.
+pub async fn write_all(sink: &dyn WriteSink, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match sink.try_write(buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => sink.ready().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What the I/O host modules of one runtime share: the network allow-list, the granted
+/// directories and the live host pumps.
+#[derive(Debug, Default)]
+pub struct IoShared {
+    pub policy: NetPolicy,
+    pub grants: std::sync::Arc<Grants>,
+    pub pumps: std::sync::Arc<Pumps>,
+}

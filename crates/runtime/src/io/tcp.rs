@@ -1,0 +1,161 @@
+//! TCP: listeners, the stream of connections they accept, and connections.
+//!
+//! A [`TcpConn`] is read and written through `&self` (readiness + non-blocking syscalls), so
+//! a connection can be read by its owner, written by a splice and shut down by a third holder
+//! at once. The listening socket closes — and its port is free again — when the last of the
+//! listener handle and the [`Incoming`] streams derived from it is gone.
+
+use super::{Ready, ReadSource, WriteSink};
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::sync::{Arc, Mutex};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A bound, listening TCP socket.
+#[derive(Debug)]
+pub struct TcpListenerObj {
+    listener: TcpListener,
+    local: SocketAddr,
+    /// A connection accepted while waiting for readiness (a `select`), kept for the next
+    /// `accept`.
+    early: Mutex<Option<(TcpStream, SocketAddr)>>,
+}
+
+impl TcpListenerObj {
+    pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        Ok(TcpListenerObj {
+            listener,
+            local,
+            early: Mutex::new(None),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Wait for the next connection.
+    pub async fn accept(&self) -> io::Result<TcpConn> {
+        if let Some((stream, peer)) = self.early().take() {
+            return TcpConn::new(stream, Some(peer));
+        }
+        let (stream, peer) = self.listener.accept().await?;
+        TcpConn::new(stream, Some(peer))
+    }
+
+    /// Resolves when a connection is waiting to be accepted (it is accepted and kept for
+    /// the next [`accept`](Self::accept): tokio has no accept-readiness without accepting).
+    pub async fn ready(&self) -> io::Result<()> {
+        std::future::poll_fn(|cx| {
+            let mut early = self.early();
+            if early.is_some() {
+                return std::task::Poll::Ready(Ok(()));
+            }
+            match self.listener.poll_accept(cx) {
+                std::task::Poll::Ready(Ok(conn)) => {
+                    *early = Some(conn);
+                    std::task::Poll::Ready(Ok(()))
+                }
+                std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    fn early(&self) -> std::sync::MutexGuard<'_, Option<(TcpStream, SocketAddr)>> {
+        self.early.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The connections a listener accepts, as a resource of its own: it keeps the listener (and
+/// its port) alive even after the listener's own handle is dropped.
+#[derive(Debug)]
+pub struct Incoming {
+    pub listener: Arc<TcpListenerObj>,
+}
+
+/// A TCP connection.
+#[derive(Debug)]
+pub struct TcpConn {
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+impl TcpConn {
+    pub fn new(stream: TcpStream, peer: Option<SocketAddr>) -> io::Result<Self> {
+        let peer = match peer {
+            Some(p) => p,
+            None => stream.peer_addr()?,
+        };
+        let local = stream.local_addr()?;
+        // Small request/response exchanges must not wait for Nagle.
+        stream.set_nodelay(true)?;
+        Ok(TcpConn {
+            stream,
+            peer,
+            local,
+        })
+    }
+
+    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        TcpConn::new(stream, Some(addr))
+    }
+
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match socket2::SockRef::from(&self.stream).shutdown(how) {
+            // Already shut down or reset by the peer: the goal is reached.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        }
+    }
+}
+
+impl ReadSource for TcpConn {
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.stream.try_read(buf)
+    }
+
+    fn ready(&self) -> Ready<'_> {
+        Box::pin(async move { self.stream.readable().await })
+    }
+}
+
+impl WriteSink for TcpConn {
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.try_write(buf)
+    }
+
+    fn ready(&self) -> Ready<'_> {
+        Box::pin(async move { self.stream.writable().await })
+    }
+
+    fn finish(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+}
+
+/// The read side of a shared connection, as a stream source.
+pub struct TcpReadSide(pub Arc<TcpConn>);
+
+impl ReadSource for TcpReadSide {
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+
+    fn ready(&self) -> Ready<'_> {
+        ReadSource::ready(&*self.0)
+    }
+}

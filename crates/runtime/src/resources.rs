@@ -1,0 +1,264 @@
+//! Per-process handle tables and the reference-counted objects behind them.
+//!
+//! The model (design rule 2): a *handle* is a small integer in one process's
+//! [`ResourceTable`]; it names an `Arc` of a host object (a socket, a file, a pipe end, a
+//! future). The handle is a capability: no other process can name it. The object lives as
+//! long as anything refers to it — a handle in any process, a stream or future derived from
+//! it, a message in flight, a host pump — and the OS resource (file descriptor, bound port,
+//! advisory lock) is released exactly when the last reference goes, by the object's `Drop`.
+//!
+//! Handles are never reused within a process: a handle that was dropped or moved away
+//! stays invalid, so a stale handle can never reach a newer object.
+//!
+//! Handles travel in messages. Sending *moves* them: [`ResourceTable::detach`] takes them
+//! out of the sender's table into an outbox that the next message (or spawn) carries; the
+//! receiver's [`ResourceTable::claim`] installs them in its own table while it decodes the
+//! message. Resources of a message nobody receives, or that the receiver does not claim,
+//! are dropped with it.
+//!
+//! Any `Send + Sync + 'static` type can be a resource: warren's own (`crate::io`) and an
+//! embedder's share one table, each checked by type on every access.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A handle: an index into one process's resource table.
+pub type Handle = u32;
+
+/// Most handles one process may hold at once.
+pub const MAX_HANDLES: usize = 1 << 16;
+
+/// A reference to a host object, of any type, with the name of its kind for error messages.
+#[derive(Clone)]
+pub struct Resource {
+    object: Arc<dyn Any + Send + Sync>,
+    kind: &'static str,
+}
+
+impl Resource {
+    /// Wrap an object. `kind` names it in errors ("tcp-stream", "file", ...).
+    pub fn new<T: Any + Send + Sync>(kind: &'static str, object: Arc<T>) -> Self {
+        Resource { object, kind }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The object, if it is a `T`.
+    pub fn downcast<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.object.clone().downcast::<T>().ok()
+    }
+
+    /// Whether two resources are the same object.
+    pub fn same(&self, other: &Resource) -> bool {
+        Arc::ptr_eq(&self.object, &other.object)
+    }
+}
+
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Resource({})", self.kind)
+    }
+}
+
+impl PartialEq for Resource {
+    fn eq(&self, other: &Self) -> bool {
+        self.same(other)
+    }
+}
+
+impl Eq for Resource {}
+
+/// Why a handle could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    #[error("handle {0} is not open in this process (never opened, dropped, or sent away)")]
+    NoSuchHandle(Handle),
+    #[error("handle {handle} is a {found}, expected {expected}")]
+    WrongKind {
+        handle: Handle,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("handle {0} is listed twice in one message")]
+    Duplicate(Handle),
+    #[error("the process holds {MAX_HANDLES} handles, the most it may")]
+    TooMany,
+    #[error("this message carries no resource #{0} (or it was already claimed)")]
+    NotInMessage(u32),
+}
+
+/// One process's handles, plus the resources of the message it is sending and of the one it
+/// last received.
+#[derive(Debug, Default)]
+pub struct ResourceTable {
+    next: Handle,
+    entries: HashMap<Handle, Resource>,
+    /// Detached for the next outgoing message or spawn.
+    outbox: Vec<Resource>,
+    /// Carried by the last received message (or the spawn captures), until claimed.
+    inbox: Vec<Option<Resource>>,
+    /// The text of the last I/O error, for `warren:resource.last_error`.
+    pub last_error: String,
+}
+
+impl ResourceTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Install a resource; returns its new handle.
+    pub fn push(&mut self, resource: Resource) -> Result<Handle, HandleError> {
+        if self.entries.len() >= MAX_HANDLES {
+            return Err(HandleError::TooMany);
+        }
+        // Handles are never reused; 2^32 handles in one process's life is out of reach, but
+        // running out is an error, not a wrap-around onto live handles.
+        self.next = self.next.checked_add(1).ok_or(HandleError::TooMany)?;
+        self.entries.insert(self.next, resource);
+        Ok(self.next)
+    }
+
+    pub fn get(&self, handle: Handle) -> Result<&Resource, HandleError> {
+        self.entries
+            .get(&handle)
+            .ok_or(HandleError::NoSuchHandle(handle))
+    }
+
+    /// The object behind `handle`, which must be a `T` (named `expected` in the error).
+    pub fn get_as<T: Any + Send + Sync>(
+        &self,
+        handle: Handle,
+        expected: &'static str,
+    ) -> Result<Arc<T>, HandleError> {
+        let r = self.get(handle)?;
+        r.downcast::<T>().ok_or(HandleError::WrongKind {
+            handle,
+            expected,
+            found: r.kind,
+        })
+    }
+
+    /// Remove a handle; the object lives on if something else refers to it.
+    pub fn remove(&mut self, handle: Handle) -> Result<Resource, HandleError> {
+        self.entries
+            .remove(&handle)
+            .ok_or(HandleError::NoSuchHandle(handle))
+    }
+
+    /// Move `handles` into the outbox, all or none: if one is invalid or repeated, nothing
+    /// changes.
+    pub fn detach(&mut self, handles: &[Handle]) -> Result<(), HandleError> {
+        for (i, h) in handles.iter().enumerate() {
+            self.get(*h)?;
+            if handles[..i].contains(h) {
+                return Err(HandleError::Duplicate(*h));
+            }
+        }
+        for h in handles {
+            if let Some(r) = self.entries.remove(h) {
+                self.outbox.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// The resources detached for the message being sent (empty for most messages).
+    pub fn take_outbox(&mut self) -> Vec<Resource> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Set the resources of the message just received; unclaimed ones of the previous
+    /// message are dropped.
+    pub fn set_inbox(&mut self, resources: Vec<Resource>) {
+        self.inbox.clear();
+        self.inbox.extend(resources.into_iter().map(Some));
+    }
+
+    /// Install resource `index` of the last received message; returns its handle.
+    pub fn claim(&mut self, index: u32) -> Result<Handle, HandleError> {
+        let slot = self
+            .inbox
+            .get_mut(index as usize)
+            .ok_or(HandleError::NotInMessage(index))?;
+        let r = slot.take().ok_or(HandleError::NotInMessage(index))?;
+        match self.push(r.clone()) {
+            Ok(h) => Ok(h),
+            Err(e) => {
+                self.inbox[index as usize] = Some(r);
+                Err(e)
+            }
+        }
+    }
+
+    /// How many handles are open.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Drop every handle, the outbox and the inbox (the process is ending).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.outbox.clear();
+        self.inbox.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Thing(u32);
+
+    #[test]
+    fn handles_are_typed_and_never_reused() {
+        let mut t = ResourceTable::new();
+        let a = t.push(Resource::new("thing", Arc::new(Thing(1)))).unwrap();
+        assert_eq!(t.get_as::<Thing>(a, "thing").unwrap().0, 1);
+        assert_eq!(
+            t.get_as::<String>(a, "string").unwrap_err(),
+            HandleError::WrongKind {
+                handle: a,
+                expected: "string",
+                found: "thing"
+            }
+        );
+        t.remove(a).unwrap();
+        let b = t.push(Resource::new("thing", Arc::new(Thing(2)))).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(t.get(a).unwrap_err(), HandleError::NoSuchHandle(a));
+    }
+
+    #[test]
+    fn detach_is_all_or_nothing_and_claim_moves_once() {
+        let obj = Arc::new(Thing(7));
+        let mut sender = ResourceTable::new();
+        let a = sender.push(Resource::new("thing", obj.clone())).unwrap();
+        assert_eq!(sender.detach(&[a, 99]), Err(HandleError::NoSuchHandle(99)));
+        assert_eq!(sender.detach(&[a, a]), Err(HandleError::Duplicate(a)));
+        assert_eq!(sender.len(), 1);
+        sender.detach(&[a]).unwrap();
+        assert!(sender.is_empty());
+        let carried = sender.take_outbox();
+        assert_eq!(Arc::strong_count(&obj), 2);
+
+        let mut receiver = ResourceTable::new();
+        receiver.set_inbox(carried);
+        let h = receiver.claim(0).unwrap();
+        assert_eq!(receiver.get_as::<Thing>(h, "thing").unwrap().0, 7);
+        assert_eq!(receiver.claim(0), Err(HandleError::NotInMessage(0)));
+        // Unclaimed resources go with the next message.
+        receiver.set_inbox(vec![Resource::new("thing", obj.clone())]);
+        receiver.set_inbox(Vec::new());
+        assert_eq!(Arc::strong_count(&obj), 2);
+        receiver.clear();
+        assert_eq!(Arc::strong_count(&obj), 1);
+    }
+}
