@@ -8,6 +8,24 @@ pub const ERR_NO_PROCESS: i32 = -2;
 pub const ERR_BAD_ARGUMENT: i32 = -3;
 pub const ERR_PROCESS_LIMIT: i32 = -4;
 pub const ERR_NAME_TAKEN: i32 = -6;
+pub const ERR_BAD_HANDLE: i32 = -8;
+pub const ERR_WRONG_HANDLE: i32 = -9;
+pub const ERR_DENIED: i32 = -10;
+pub const ERR_IO: i32 = -11;
+pub const ERR_NOT_FOUND: i32 = -12;
+pub const ERR_EXISTS: i32 = -13;
+pub const ERR_CONNECTION_REFUSED: i32 = -14;
+pub const ERR_CONNECTION_RESET: i32 = -15;
+pub const ERR_NOT_CONNECTED: i32 = -16;
+pub const ERR_ADDR_IN_USE: i32 = -17;
+pub const ERR_ADDR_NOT_AVAILABLE: i32 = -18;
+pub const ERR_WOULD_BLOCK: i32 = -19;
+pub const ERR_CLOSED: i32 = -20;
+pub const ERR_PENDING: i32 = -21;
+pub const ERR_IS_DIRECTORY: i32 = -22;
+pub const ERR_NOT_DIRECTORY: i32 = -23;
+pub const ERR_NOT_EMPTY: i32 = -24;
+pub const ERR_TOO_MANY_HANDLES: i32 = -25;
 
 pub const SPAWN_LINK: u32 = 1;
 pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
@@ -45,6 +63,74 @@ unsafe extern "C" {
     pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64) -> i64;
     pub fn take(ptr: *mut u8, len: u32) -> i32;
     pub fn new_tag() -> i64;
+    pub fn attach(handles: *const u32, count: u32) -> i32;
+    pub fn claim(index: u32) -> i64;
+}
+
+#[link(wasm_import_module = "warren:resource")]
+unsafe extern "C" {
+    #[link_name = "drop"]
+    pub fn drop_handle(h: u32) -> i32;
+    pub fn last_error(ptr: *mut u8, cap: u32) -> i64;
+}
+
+#[link(wasm_import_module = "warren:stream")]
+unsafe extern "C" {
+    pub fn read(h: u32, ptr: *mut u8, cap: u32) -> i64;
+    pub fn write(h: u32, ptr: *const u8, len: u32) -> i64;
+    pub fn pipe(out: *mut u32) -> i32;
+    pub fn close_writer(h: u32) -> i32;
+    pub fn copy(src: u32, dst: u32) -> i64;
+    pub fn future_wait(h: u32, timeout_ms: i64, out: *mut u64) -> i32;
+    pub fn future_poll(h: u32, out: *mut u64) -> i32;
+}
+
+#[link(wasm_import_module = "warren:net")]
+unsafe extern "C" {
+    pub fn tcp_bind(addr: *const u8, len: u32) -> i64;
+    pub fn tcp_incoming(listener: u32) -> i64;
+    pub fn tcp_accept(h: u32) -> i64;
+    pub fn tcp_connect(addr: *const u8, len: u32) -> i64;
+    pub fn tcp_receive(h: u32, out: *mut u32) -> i32;
+    pub fn tcp_send(h: u32, stream: u32) -> i64;
+    pub fn tcp_shutdown(h: u32, how: u32) -> i32;
+    pub fn local_addr(h: u32, ptr: *mut u8, cap: u32) -> i64;
+    pub fn peer_addr(h: u32, ptr: *mut u8, cap: u32) -> i64;
+    pub fn udp_bind(addr: *const u8, len: u32) -> i64;
+    pub fn udp_send_to(h: u32, ptr: *const u8, len: u32, addr: *const u8, addr_len: u32)
+    -> i64;
+    pub fn udp_recv_from(
+        h: u32,
+        ptr: *mut u8,
+        cap: u32,
+        addr: *mut u8,
+        addr_cap: u32,
+        addr_len: *mut u32,
+    ) -> i64;
+}
+
+#[link(wasm_import_module = "warren:fs")]
+unsafe extern "C" {
+    pub fn open(path: *const u8, len: u32, flags: u32) -> i64;
+    pub fn seek(h: u32, offset: i64, whence: u32) -> i64;
+    pub fn stat(h: u32, out: *mut u8) -> i32;
+    pub fn stat_path(path: *const u8, len: u32, out: *mut u8) -> i32;
+    pub fn read_dir(path: *const u8, len: u32, buf: *mut u8, cap: u32) -> i64;
+    pub fn create_dir(path: *const u8, len: u32) -> i32;
+    pub fn remove_file(path: *const u8, len: u32) -> i32;
+    pub fn remove_dir(path: *const u8, len: u32) -> i32;
+    pub fn rename(from: *const u8, from_len: u32, to: *const u8, to_len: u32) -> i32;
+    pub fn read_via_stream(h: u32, offset: u64, out: *mut u32) -> i32;
+    pub fn write_via_stream(h: u32, stream: u32, offset: u64) -> i64;
+    pub fn append_via_stream(h: u32, stream: u32) -> i64;
+    pub fn lock(h: u32, exclusive: u32) -> i32;
+    pub fn try_lock(h: u32, exclusive: u32) -> i32;
+    pub fn unlock(h: u32) -> i32;
+}
+
+#[link(wasm_import_module = "warren:select")]
+unsafe extern "C" {
+    pub fn wait(entries: *const u8, count: u32, timeout_ms: i64) -> i32;
 }
 
 #[link(wasm_import_module = "warren:registry")]

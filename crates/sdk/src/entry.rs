@@ -33,7 +33,7 @@ pub(crate) fn trampoline<C: DeserializeOwned, M: DeserializeOwned>(func: usize, 
     // SAFETY: `func` is the index `spawn::<C, M>` took from a `fn(C, Mailbox<M>)`; this
     // trampoline was chosen by the same call, so the types agree.
     let entry: fn(C, Mailbox<M>) = unsafe { std::mem::transmute(func) };
-    let captures: C = match postcard::from_bytes(&args) {
+    let captures: C = match crate::handle::decode_message(&args) {
         Ok(c) => c,
         Err(e) => panic!(
             "warren: cannot decode the captures as `{}`: {e}",

@@ -40,12 +40,19 @@
 mod abi;
 mod entry;
 mod exit;
+pub mod fs;
+mod handle;
 mod mailbox;
+pub mod net;
 mod process;
 mod raw;
 mod registry;
+pub mod select;
+pub mod stream;
 pub mod supervisor;
 mod timer;
+
+pub use handle::{Readable, Resource, Writable};
 
 pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};

@@ -90,7 +90,7 @@ fn decode_signal<M: DeserializeOwned>(tag: u64, bytes: &[u8]) -> Signal<M> {
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> T {
-    match postcard::from_bytes(bytes) {
+    match crate::handle::decode_message(bytes) {
         Ok(v) => v,
         Err(e) => panic!(
             "warren: received a message that is not a `{}` ({} bytes): {e}",

@@ -75,8 +75,22 @@ impl<M: Serialize> Process<M> {
 
     /// Send a message. Like Erlang's `!`, it never fails: a message to a process that has
     /// ended is dropped. Returns whether the process was alive to receive it.
+    ///
+    /// Handles in the message (sockets, files, streams...) move with it: the receiver owns
+    /// them, and the sender's copies are dead. A message to a process that has ended is
+    /// dropped with its handles. Panics if the message holds a handle this process does
+    /// not own (already sent away); [`Process::try_send`] returns that as an error.
     pub fn send(&self, message: &M) -> bool {
         raw::send(self.pid, 0, &encode(message))
+    }
+
+    /// [`Process::send`], returning an error instead of panicking when the message cannot
+    /// be encoded or holds a handle this process does not own (nothing is sent then, and no
+    /// handle moves). `Ok(false)`: the process was not alive (the message and its handles
+    /// are dropped).
+    pub fn try_send(&self, message: &M) -> std::io::Result<bool> {
+        let bytes = crate::handle::encode_message(message)?;
+        Ok(raw::send(self.pid, 0, &bytes))
     }
 
     /// Watch this process: the returned [`Monitor`] yields its exit reason
@@ -120,13 +134,12 @@ impl<M: Serialize> Process<M> {
     }
 }
 
+/// Encode a message (moving the handles it holds into it); panics with the reason if it
+/// cannot be.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    match postcard::to_stdvec(value) {
+    match crate::handle::encode_message(value) {
         Ok(bytes) => bytes,
-        Err(e) => panic!(
-            "warren: cannot serialize a `{}`: {e}",
-            std::any::type_name::<T>()
-        ),
+        Err(e) => panic!("warren: cannot send a `{}`: {e}", std::any::type_name::<T>()),
     }
 }
 

@@ -14,6 +14,10 @@ pub const GUESTS: &[&str] = &[
     "ring",
     "spawn_many",
     "plain",
+    "echo",
+    "chat",
+    "proxy",
+    "kv",
     "test_guest",
 ];
 

@@ -4,7 +4,9 @@
 //! A process is single-threaded, so `select` is how one process waits on several things at
 //! once (an Erlang `receive` that also watches sockets). It only reports readiness; the
 //! process then makes the call (`receive`, `read`, `accept`, `future_poll`), which will not
-//! block for long.
+//! block for long. Readable readiness is exact (the kernel is asked with a peek), so a
+//! `read` after `select` said "readable" returns at once. Writable readiness is tokio's:
+//! it can be stale after a write that filled the socket buffer, so a `write` may still wait.
 
 use super::abi::*;
 use super::guest_memory::{self, GuestFault};
@@ -65,13 +67,14 @@ impl Source {
                     .await
             }
             Source::Read(s) => {
-                let _ = s.ready().await;
+                let _ = s.ready_exact().await;
             }
             Source::Accept(l) => {
                 let _ = l.ready().await;
             }
             Source::Udp(u) => {
-                let _ = u.socket.readable().await;
+                // As for TCP, a cached readiness may be stale: ask the kernel.
+                let _ = u.socket.peek_sender().await;
             }
             Source::Write(s) => {
                 let _ = s.ready().await;

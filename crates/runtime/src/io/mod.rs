@@ -46,8 +46,14 @@ pub trait ReadSource: Send + Sync {
     /// Read what is available into `buf` without blocking: `Ok(0)` at the end,
     /// `ErrorKind::WouldBlock` if nothing is available yet.
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
-    /// Resolves when `try_read` may make progress (data, end, or error).
+    /// Resolves when `try_read` may make progress (data, end, or error). May resolve
+    /// spuriously (a cached readiness): callers loop on `try_read`.
     fn ready(&self) -> Ready<'_>;
+    /// Resolves only when a read would really return at once: what `select` reports. The
+    /// default is [`ReadSource::ready`], for sources whose readiness is never stale.
+    fn ready_exact(&self) -> Ready<'_> {
+        self.ready()
+    }
 }
 
 /// Something bytes can be written to.

@@ -65,6 +65,13 @@ impl ReadSource for ByteStream {
     fn ready(&self) -> Ready<'_> {
         self.source.ready()
     }
+
+    fn ready_exact(&self) -> Ready<'_> {
+        if self.end.is_resolved() {
+            return Box::pin(async { Ok(()) });
+        }
+        self.source.ready_exact()
+    }
 }
 
 impl Drop for ByteStream {

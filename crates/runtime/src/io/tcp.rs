@@ -131,6 +131,19 @@ impl ReadSource for TcpConn {
     fn ready(&self) -> Ready<'_> {
         Box::pin(async move { self.stream.readable().await })
     }
+
+    fn ready_exact(&self) -> Ready<'_> {
+        // tokio keeps a socket "readable" until a read hits WouldBlock, so after a read
+        // that drained it, `readable()` answers at once. A peek asks the kernel.
+        Box::pin(async move {
+            let mut byte = [0u8; 1];
+            match self.stream.peek(&mut byte).await {
+                Ok(_) => Ok(()),
+                // An error is "ready" too: the read will report it.
+                Err(_) => Ok(()),
+            }
+        })
+    }
 }
 
 impl WriteSink for TcpConn {
@@ -157,5 +170,9 @@ impl ReadSource for TcpReadSide {
 
     fn ready(&self) -> Ready<'_> {
         ReadSource::ready(&*self.0)
+    }
+
+    fn ready_exact(&self) -> Ready<'_> {
+        self.0.ready_exact()
     }
 }
