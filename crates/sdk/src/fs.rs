@@ -23,7 +23,11 @@ const APPEND: u32 = 16;
 const CREATE_NEW: u32 = 32;
 
 fn status(rc: i32) -> io::Result<()> {
-    if rc < 0 { Err(error(rc as i64)) } else { Ok(()) }
+    if rc < 0 {
+        Err(error(rc as i64))
+    } else {
+        Ok(())
+    }
 }
 
 /// An open file.
@@ -328,7 +332,14 @@ pub fn remove_dir(path: &str) -> io::Result<()> {
 
 pub fn rename(from: &str, to: &str) -> io::Result<()> {
     // SAFETY: both strings are live across the call, which only reads them.
-    status(unsafe { abi::rename(from.as_ptr(), from.len() as u32, to.as_ptr(), to.len() as u32) })
+    status(unsafe {
+        abi::rename(
+            from.as_ptr(),
+            from.len() as u32,
+            to.as_ptr(),
+            to.len() as u32,
+        )
+    })
 }
 
 /// The whole file.

@@ -80,7 +80,9 @@ impl<'de> Deserialize<'de> for Handle {
         // SAFETY: plain integer argument.
         let r = unsafe { abi::claim(index) };
         Handle::from_result(r).map_err(|e| {
-            de::Error::custom(format!("cannot claim resource #{index} of the message: {e}"))
+            de::Error::custom(format!(
+                "cannot claim resource #{index} of the message: {e}"
+            ))
         })
     }
 }
@@ -177,8 +179,12 @@ pub(crate) fn bytes(mut call: impl FnMut(*mut u8, u32) -> i64) -> io::Result<Vec
 
 /// Read text the host writes into a buffer.
 pub(crate) fn text(call: impl FnMut(*mut u8, u32) -> i64) -> io::Result<String> {
-    String::from_utf8(bytes(call)?)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the host sent text that is not UTF-8"))
+    String::from_utf8(bytes(call)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the host sent text that is not UTF-8",
+        )
+    })
 }
 
 mod sealed {

@@ -139,7 +139,10 @@ impl<M: Serialize> Process<M> {
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     match crate::handle::encode_message(value) {
         Ok(bytes) => bytes,
-        Err(e) => panic!("warren: cannot send a `{}`: {e}", std::any::type_name::<T>()),
+        Err(e) => panic!(
+            "warren: cannot send a `{}`: {e}",
+            std::any::type_name::<T>()
+        ),
     }
 }
 

@@ -23,10 +23,21 @@ use warren::{Mailbox, Pid, Process, Signal};
 /// What sessions tell the hub.
 #[derive(Serialize, Deserialize)]
 enum ToHub {
-    Join { session: Process<ToSession>, name: String },
-    Say { from: Pid, text: String },
-    Rename { from: Pid, name: String },
-    Leave { from: Pid },
+    Join {
+        session: Process<ToSession>,
+        name: String,
+    },
+    Say {
+        from: Pid,
+        text: String,
+    },
+    Rename {
+        from: Pid,
+        name: String,
+    },
+    Leave {
+        from: Pid,
+    },
 }
 
 /// What the hub tells a session.
@@ -86,7 +97,9 @@ fn hub(mailbox: Mailbox<ToHub>) {
 
 /// Turn a line from the client into a message for the hub.
 fn said(me: Pid, line: &[u8]) -> ToHub {
-    let text = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
+    let text = String::from_utf8_lossy(line)
+        .trim_end_matches('\r')
+        .to_string();
     match text.strip_prefix("/nick ") {
         Some(name) if !name.trim().is_empty() => ToHub::Rename {
             from: me,
@@ -148,7 +161,10 @@ fn main() {
     });
     let hub = warren::spawn!(|mailbox: Mailbox<ToHub>| hub(mailbox)).expect("spawn the hub");
     hub.register("hub").expect("register the hub");
-    println!("chat: listening on {}", listener.local_addr().expect("bound"));
+    println!(
+        "chat: listening on {}",
+        listener.local_addr().expect("bound")
+    );
     for conn in listener.incoming().expect("incoming connections") {
         let Ok(conn) = conn else { continue };
         let hub = hub.clone();

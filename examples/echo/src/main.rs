@@ -37,7 +37,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!("echo: listening on {}", listener.local_addr().expect("bound"));
+    println!(
+        "echo: listening on {}",
+        listener.local_addr().expect("bound")
+    );
     for conn in listener.incoming().expect("incoming connections") {
         match conn {
             Ok(conn) => {

@@ -65,7 +65,10 @@ fn shard(mailbox: Mailbox<ShardRequest>) {
         }
         match request {
             ShardRequest::Get(k, reply) => {
-                let v = data.get(&k).filter(|e| e.live(now)).map(|e| e.value.clone());
+                let v = data
+                    .get(&k)
+                    .filter(|e| e.live(now))
+                    .map(|e| e.value.clone());
                 reply.send(&v);
             }
             ShardRequest::Set(k, value, ttl, reply) => {
@@ -143,8 +146,16 @@ impl Shards {
         let mut groups: HashMap<u64, (usize, Vec<(usize, &[u8])>)> = HashMap::new();
         for (i, k) in keys.iter().enumerate() {
             let shard = self.of(k);
-            let idx = self.0.iter().position(|p| p.pid() == shard.pid()).unwrap_or(0);
-            groups.entry(shard.pid()).or_insert((idx, Vec::new())).1.push((i, k));
+            let idx = self
+                .0
+                .iter()
+                .position(|p| p.pid() == shard.pid())
+                .unwrap_or(0);
+            groups
+                .entry(shard.pid())
+                .or_insert((idx, Vec::new()))
+                .1
+                .push((i, k));
         }
         groups
     }
@@ -185,7 +196,10 @@ fn execute(shards: &Shards, args: &[Vec<u8>]) -> Option<Reply> {
         ("command", _) => Reply::Array(Vec::new()),
         ("select", 2) if args[1] == b"0" => Reply::Simple("OK".into()),
         ("select", 2) => Reply::Error("ERR DB index is out of range".into()),
-        ("get", 2) => match shards.of(&args[1]).request(|r| ShardRequest::Get(args[1].clone(), r)) {
+        ("get", 2) => match shards
+            .of(&args[1])
+            .request(|r| ShardRequest::Get(args[1].clone(), r))
+        {
             Ok(v) => Reply::Bulk(v),
             Err(e) => unavailable(e),
         },
@@ -193,7 +207,9 @@ fn execute(shards: &Shards, args: &[Vec<u8>]) -> Option<Reply> {
             let ttl = match &args[3..] {
                 [] => None,
                 [opt, t] => {
-                    let t = std::str::from_utf8(t).ok().and_then(|t| t.parse::<u64>().ok());
+                    let t = std::str::from_utf8(t)
+                        .ok()
+                        .and_then(|t| t.parse::<u64>().ok());
                     match (lower(opt).as_str(), t) {
                         ("ex", Some(s)) if s > 0 => Some(s.saturating_mul(1000)),
                         ("px", Some(ms)) if ms > 0 => Some(ms),
@@ -208,14 +224,20 @@ fn execute(shards: &Shards, args: &[Vec<u8>]) -> Option<Reply> {
                 _ => return Some(Reply::Error("ERR syntax error".into())),
             };
             let (k, v) = (args[1].clone(), args[2].clone());
-            match shards.of(&k).request(|r| ShardRequest::Set(k.clone(), v, ttl, r)) {
+            match shards
+                .of(&k)
+                .request(|r| ShardRequest::Set(k.clone(), v, ttl, r))
+            {
                 Ok(()) => Reply::Simple("OK".into()),
                 Err(e) => unavailable(e),
             }
         }
         ("del", n) if n >= 2 => shards.count(&args[1..], ShardRequest::Del),
         ("exists", n) if n >= 2 => shards.count(&args[1..], ShardRequest::Exists),
-        ("incr", 2) => match shards.of(&args[1]).request(|r| ShardRequest::Incr(args[1].clone(), r)) {
+        ("incr", 2) => match shards
+            .of(&args[1])
+            .request(|r| ShardRequest::Incr(args[1].clone(), r))
+        {
             Ok(Ok(n)) => Reply::Integer(n),
             Ok(Err(e)) => Reply::Error(format!("ERR {e}")),
             Err(e) => unavailable(e),
@@ -224,7 +246,10 @@ fn execute(shards: &Shards, args: &[Vec<u8>]) -> Option<Reply> {
             let keys = &args[1..];
             let mut values = vec![Reply::Bulk(None); keys.len()];
             for k in 0..keys.len() {
-                match shards.of(&keys[k]).request(|r| ShardRequest::Get(keys[k].clone(), r)) {
+                match shards
+                    .of(&keys[k])
+                    .request(|r| ShardRequest::Get(keys[k].clone(), r))
+                {
                     Ok(v) => values[k] = Reply::Bulk(v),
                     Err(e) => return Some(unavailable(e)),
                 }
@@ -234,7 +259,10 @@ fn execute(shards: &Shards, args: &[Vec<u8>]) -> Option<Reply> {
         ("mset", n) if n >= 3 && n % 2 == 1 => {
             for pair in args[1..].chunks_exact(2) {
                 let (k, v) = (pair[0].clone(), pair[1].clone());
-                if let Err(e) = shards.of(&k).request(|r| ShardRequest::Set(k.clone(), v, None, r)) {
+                if let Err(e) = shards
+                    .of(&k)
+                    .request(|r| ShardRequest::Set(k.clone(), v, None, r))
+                {
                     return Some(unavailable(e));
                 }
             }
@@ -270,8 +298,8 @@ fn execute(shards: &Shards, args: &[Vec<u8>]) -> Option<Reply> {
             Reply::Simple("OK".into())
         }
         (
-            "ping" | "echo" | "get" | "set" | "del" | "exists" | "incr" | "mget" | "mset"
-            | "keys" | "dbsize" | "select",
+            "ping" | "echo" | "get" | "set" | "del" | "exists" | "incr" | "mget" | "mset" | "keys"
+            | "dbsize" | "select",
             _,
         ) => wrong_args(&cmd),
         _ => {
@@ -346,7 +374,9 @@ fn main() {
         std::process::exit(1);
     });
     let shards: Vec<Process<ShardRequest>> = (0..n)
-        .map(|_| warren::spawn!(|mailbox: Mailbox<ShardRequest>| shard(mailbox)).expect("spawn a shard"))
+        .map(|_| {
+            warren::spawn!(|mailbox: Mailbox<ShardRequest>| shard(mailbox)).expect("spawn a shard")
+        })
         .collect();
     for s in &shards {
         s.link();
@@ -358,7 +388,9 @@ fn main() {
     for conn in listener.incoming().expect("incoming connections") {
         let Ok(conn) = conn else { continue };
         let shards = shards.clone();
-        if let Err(e) = warren::spawn!(conn, shards; |_mailbox: Mailbox<()>| connection(conn, shards)) {
+        if let Err(e) =
+            warren::spawn!(conn, shards; |_mailbox: Mailbox<()>| connection(conn, shards))
+        {
             eprintln!("kv: cannot start a connection process: {e}");
         }
     }

@@ -105,7 +105,10 @@ impl Reply {
             }
             Reply::Error(s) => {
                 out.push(b'-');
-                out.extend(s.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+                out.extend(
+                    s.bytes()
+                        .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+                );
             }
             Reply::Integer(n) => out.extend_from_slice(format!(":{n}").as_bytes()),
             Reply::Bulk(None) => out.extend_from_slice(b"$-1"),

@@ -55,12 +55,16 @@ fn main() {
             Err(e) => eprintln!("proxy: cannot start a handler: {e}"),
         }
         // Report the handlers that are done (they are, almost at once).
-        handlers.retain(|(n, m)| match m.wait_timeout(std::time::Duration::from_millis(100)) {
-            Some(reason) => {
-                println!("proxy: handler of connection {n} exited ({reason}); its copies run on");
-                false
-            }
-            None => true,
-        });
+        handlers.retain(
+            |(n, m)| match m.wait_timeout(std::time::Duration::from_millis(100)) {
+                Some(reason) => {
+                    println!(
+                        "proxy: handler of connection {n} exited ({reason}); its copies run on"
+                    );
+                    false
+                }
+                None => true,
+            },
+        );
     }
 }

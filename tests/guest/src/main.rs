@@ -34,8 +34,13 @@ enum Server {
     Ignore(Reply<i64>),
 }
 
+mod io;
+
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
+    if io::run(&scenario) {
+        return;
+    }
     match scenario.as_str() {
         "captures" => captures(),
         "messages" => messages(),

@@ -185,10 +185,7 @@ impl ProcessTable {
                 return;
             }
         }
-        self.send(
-            watcher,
-            Message::new(tag, ExitReason::NoProc.encode()),
-        );
+        self.send(watcher, Message::new(tag, ExitReason::NoProc.encode()));
     }
 
     /// Remove the monitor `tag` of `watcher` on `target`, and drop any message tagged `tag`
@@ -349,10 +346,7 @@ impl ProcessTable {
         if !monitors.is_empty() {
             let data = reason.encode();
             for (watcher, tag) in monitors {
-                self.send(
-                    watcher,
-                    Message::new(tag, data.clone()),
-                );
+                self.send(watcher, Message::new(tag, data.clone()));
             }
         }
         // Only now, with names, links and monitors unwound, may "no process left" be seen.
@@ -494,10 +488,7 @@ mod tests {
         let t = ProcessTable::new(10, "");
         let p = t.register().unwrap();
         t.exit(p.pid(), &ExitReason::Normal);
-        assert!(!t.send(
-            p.pid(),
-            Message::new(0, vec![])
-        ));
+        assert!(!t.send(p.pid(), Message::new(0, vec![])));
     }
 
     #[tokio::test]

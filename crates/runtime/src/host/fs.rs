@@ -55,7 +55,10 @@ fn path_arg<T>(
         None => Ok(Err(failed(
             get(c.data_mut()).table,
             call,
-            IoFailure::new(ERR_BAD_ARGUMENT, "the path is not UTF-8 text of at most 4 KiB"),
+            IoFailure::new(
+                ERR_BAD_ARGUMENT,
+                "the path is not UTF-8 text of at most 4 KiB",
+            ),
         ))),
     }
 }
@@ -126,7 +129,10 @@ pub fn add_to_linker<T: Send + 'static>(
         move |mut c: Caller<'_, T>, ptr: u32, len: u32, flags: u32| {
             const CALL: &str = "warren:fs.open";
             if flags & !OPEN_ALL != 0 {
-                return Err(io_bridge::trap(CALL, format!("unknown open flags {flags:#x}")));
+                return Err(io_bridge::trap(
+                    CALL,
+                    format!("unknown open flags {flags:#x}"),
+                ));
             }
             let (_, path) = match path_arg(&mut c, get, ptr, len, CALL)? {
                 Ok(p) => p,
@@ -323,7 +329,9 @@ pub fn add_to_linker<T: Send + 'static>(
             };
             let v = get(c.data_mut());
             let grants = v.grants.clone();
-            let resolved = grants.resolve(&from).and_then(|a| Ok((a, grants.resolve(&to)?)));
+            let resolved = grants
+                .resolve(&from)
+                .and_then(|a| Ok((a, grants.resolve(&to)?)));
             let ((fd, fp), (td, tp)) = match resolved {
                 Ok(x) => x,
                 Err(f) => return Ok(failed(v.table, CALL, f) as i32),
@@ -364,7 +372,14 @@ pub fn add_to_linker<T: Send + 'static>(
         m,
         "write_via_stream",
         move |mut c: Caller<'_, T>, h: u32, stream: u32, offset: u64| {
-            let r = via_stream(&mut c, get, "warren:fs.write_via_stream", h, stream, Some(offset));
+            let r = via_stream(
+                &mut c,
+                get,
+                "warren:fs.write_via_stream",
+                h,
+                stream,
+                Some(offset),
+            );
             wasmtime::Result::Ok(r)
         },
     )?;
@@ -393,10 +408,12 @@ pub fn add_to_linker<T: Send + 'static>(
                 let r = f.lock(kind).await;
                 Ok(match r {
                     Ok(()) => 0,
-                    Err(e) => {
-                        io_failed(get(c.data_mut()).table, CALL, format!("locking {}", f.path), &e)
-                            as i32
-                    }
+                    Err(e) => io_failed(
+                        get(c.data_mut()).table,
+                        CALL,
+                        format!("locking {}", f.path),
+                        &e,
+                    ) as i32,
                 })
             })
         },
@@ -442,7 +459,10 @@ fn lock_kind(exclusive: u32, call: &'static str) -> wasmtime::Result<LockKind> {
     match exclusive {
         0 => Ok(LockKind::Shared),
         1 => Ok(LockKind::Exclusive),
-        _ => Err(io_bridge::trap(call, format!("invalid lock mode {exclusive}"))),
+        _ => Err(io_bridge::trap(
+            call,
+            format!("invalid lock mode {exclusive}"),
+        )),
     }
 }
 

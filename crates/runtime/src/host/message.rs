@@ -8,8 +8,8 @@
 
 use super::abi::*;
 use super::guest_memory::{self, GuestFault};
-use super::process::{ProcessCtx, ProcessKilled};
 use super::io_bridge::bad_handle;
+use super::process::{ProcessCtx, ProcessKilled};
 use crate::actor::{Message, Received};
 use crate::resources::ResourceTable;
 use std::time::Duration;
@@ -134,7 +134,8 @@ pub fn add_to_linker<T: Send + 'static>(
                 }
                 let len = message.data.len();
                 let view = get(c.data_mut());
-                view.resources.set_inbox(std::mem::take(&mut message.resources));
+                view.resources
+                    .set_inbox(std::mem::take(&mut message.resources));
                 if len <= cap as usize {
                     guest_memory::write(&mut c, mem, ptr, &message.data, CALL)?;
                 } else {

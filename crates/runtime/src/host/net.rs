@@ -51,10 +51,19 @@ async fn allowed_addrs(
                     format!("{text:?} is not an address (expected host:port)"),
                 ));
             }
-            Err(e) => return Err(IoFailure::new(ERR_NOT_FOUND, format!("resolving {text}: {e}"))),
+            Err(e) => {
+                return Err(IoFailure::new(
+                    ERR_NOT_FOUND,
+                    format!("resolving {text}: {e}"),
+                ));
+            }
         },
     };
-    let allowed: Vec<SocketAddr> = addrs.iter().copied().filter(|a| policy.allows(*a)).collect();
+    let allowed: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| policy.allows(*a))
+        .collect();
     if allowed.is_empty() {
         let shown = addrs.first().map_or(text.to_string(), |a| a.to_string());
         return Err(IoFailure::new(
@@ -82,7 +91,10 @@ fn addr_arg<T>(
         None => Ok(Err(failed(
             get(c.data_mut()).table,
             call,
-            IoFailure::new(ERR_BAD_ARGUMENT, "the address is not UTF-8 text of at most 1 KiB"),
+            IoFailure::new(
+                ERR_BAD_ARGUMENT,
+                "the address is not UTF-8 text of at most 1 KiB",
+            ),
         ))),
     }
 }
@@ -120,7 +132,12 @@ pub fn add_to_linker<T: Send + 'static>(
                     }
                 }
                 let (addr, e) = last.expect("at least one address");
-                Ok(io_failed(get(c.data_mut()).table, CALL, format!("binding {addr}"), &e))
+                Ok(io_failed(
+                    get(c.data_mut()).table,
+                    CALL,
+                    format!("binding {addr}"),
+                    &e,
+                ))
             })
         },
     )?;
@@ -140,27 +157,31 @@ pub fn add_to_linker<T: Send + 'static>(
 
     // tcp_accept(h) -> i64: wait for the next connection on a tcp-listener or tcp-incoming;
     // a tcp-stream handle.
-    linker.func_wrap_async(m, "tcp_accept", move |mut c: Caller<'_, T>, (h,): (u32,)| {
-        Box::new(async move {
-            const CALL: &str = "warren:net.tcp_accept";
-            let table = get(c.data_mut()).table;
-            let listener = match listener_of(table, h) {
-                Ok(l) => l,
-                Err(e) => return Ok(bad_handle(table, CALL, e)),
-            };
-            let r = listener.accept().await;
-            let table = get(c.data_mut()).table;
-            Ok(match r {
-                Ok(conn) => install(table, CALL, Resource::new(TCP_STREAM, Arc::new(conn))),
-                Err(e) => io_failed(
-                    table,
-                    CALL,
-                    format!("accepting on {}", listener.local_addr()),
-                    &e,
-                ),
+    linker.func_wrap_async(
+        m,
+        "tcp_accept",
+        move |mut c: Caller<'_, T>, (h,): (u32,)| {
+            Box::new(async move {
+                const CALL: &str = "warren:net.tcp_accept";
+                let table = get(c.data_mut()).table;
+                let listener = match listener_of(table, h) {
+                    Ok(l) => l,
+                    Err(e) => return Ok(bad_handle(table, CALL, e)),
+                };
+                let r = listener.accept().await;
+                let table = get(c.data_mut()).table;
+                Ok(match r {
+                    Ok(conn) => install(table, CALL, Resource::new(TCP_STREAM, Arc::new(conn))),
+                    Err(e) => io_failed(
+                        table,
+                        CALL,
+                        format!("accepting on {}", listener.local_addr()),
+                        &e,
+                    ),
+                })
             })
-        })
-    })?;
+        },
+    )?;
 
     // tcp_connect(addr_ptr, addr_len) -> i64: a tcp-stream handle connected to the address
     // (a name is resolved; the first allowed address that accepts wins).
@@ -190,7 +211,12 @@ pub fn add_to_linker<T: Send + 'static>(
                     }
                 }
                 let (addr, e) = last.expect("at least one address");
-                Ok(io_failed(get(c.data_mut()).table, CALL, format!("connecting to {addr}"), &e))
+                Ok(io_failed(
+                    get(c.data_mut()).table,
+                    CALL,
+                    format!("connecting to {addr}"),
+                    &e,
+                ))
             })
         },
     )?;
@@ -198,60 +224,81 @@ pub fn add_to_linker<T: Send + 'static>(
     // tcp_receive(h, out) -> i32: (byte-stream, future) of the connection's incoming bytes,
     // written as two u32 at `out`. The future resolves when the stream reaches the peer's
     // end (or an error).
-    linker.func_wrap(m, "tcp_receive", move |mut c: Caller<'_, T>, h: u32, out: u32| {
-        const CALL: &str = "warren:net.tcp_receive";
-        let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
-        let table = get(c.data_mut()).table;
-        let conn = match table.get_as::<TcpConn>(h, TCP_STREAM) {
-            Ok(x) => x,
-            Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
-        };
-        let what = format!("tcp {}", conn.peer_addr());
-        super::stream::install_stream(
-            &mut c,
-            |d| get(d).table,
-            mem,
-            out,
-            TcpReadSide(conn),
-            what,
-            CALL,
-        )
-    })?;
+    linker.func_wrap(
+        m,
+        "tcp_receive",
+        move |mut c: Caller<'_, T>, h: u32, out: u32| {
+            const CALL: &str = "warren:net.tcp_receive";
+            let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
+            let table = get(c.data_mut()).table;
+            let conn = match table.get_as::<TcpConn>(h, TCP_STREAM) {
+                Ok(x) => x,
+                Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
+            };
+            let what = format!("tcp {}", conn.peer_addr());
+            super::stream::install_stream(
+                &mut c,
+                |d| get(d).table,
+                mem,
+                out,
+                TcpReadSide(conn),
+                what,
+                CALL,
+            )
+        },
+    )?;
 
     // tcp_send(h, stream) -> i64: a future. A host pump sends the byte-stream (which moves
     // into it) over the connection, then shuts down the sending side; the future resolves
     // with the bytes sent. The connection handle stays usable.
-    linker.func_wrap(m, "tcp_send", move |mut c: Caller<'_, T>, h: u32, stream: u32| {
-        const CALL: &str = "warren:net.tcp_send";
-        let v = get(c.data_mut());
-        let conn = match v.table.get_as::<TcpConn>(h, TCP_STREAM) {
-            Ok(x) => x,
-            Err(e) => return Ok(bad_handle(v.table, CALL, e)),
-        };
-        let what = format!("sending to {}", conn.peer_addr());
-        wasmtime::Result::Ok(start_copy(v.table, v.pumps, CALL, stream, conn, what))
-    })?;
+    linker.func_wrap(
+        m,
+        "tcp_send",
+        move |mut c: Caller<'_, T>, h: u32, stream: u32| {
+            const CALL: &str = "warren:net.tcp_send";
+            let v = get(c.data_mut());
+            let conn = match v.table.get_as::<TcpConn>(h, TCP_STREAM) {
+                Ok(x) => x,
+                Err(e) => return Ok(bad_handle(v.table, CALL, e)),
+            };
+            let what = format!("sending to {}", conn.peer_addr());
+            wasmtime::Result::Ok(start_copy(v.table, v.pumps, CALL, stream, conn, what))
+        },
+    )?;
 
     // tcp_shutdown(h, how) -> i32: how 0 = read, 1 = write, 2 = both.
-    linker.func_wrap(m, "tcp_shutdown", move |mut c: Caller<'_, T>, h: u32, how: u32| {
-        const CALL: &str = "warren:net.tcp_shutdown";
-        let table = get(c.data_mut()).table;
-        let how = match how {
-            0 => Shutdown::Read,
-            1 => Shutdown::Write,
-            2 => Shutdown::Both,
-            _ => return Err(io_bridge::trap(CALL, format!("invalid shutdown mode {how}"))),
-        };
-        let conn = match table.get_as::<TcpConn>(h, TCP_STREAM) {
-            Ok(x) => x,
-            Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
-        };
-        Ok(match conn.shutdown(how) {
-            Ok(()) => 0,
-            Err(e) => io_failed(table, CALL, format!("shutting down {}", conn.peer_addr()), &e)
-                as i32,
-        })
-    })?;
+    linker.func_wrap(
+        m,
+        "tcp_shutdown",
+        move |mut c: Caller<'_, T>, h: u32, how: u32| {
+            const CALL: &str = "warren:net.tcp_shutdown";
+            let table = get(c.data_mut()).table;
+            let how = match how {
+                0 => Shutdown::Read,
+                1 => Shutdown::Write,
+                2 => Shutdown::Both,
+                _ => {
+                    return Err(io_bridge::trap(
+                        CALL,
+                        format!("invalid shutdown mode {how}"),
+                    ));
+                }
+            };
+            let conn = match table.get_as::<TcpConn>(h, TCP_STREAM) {
+                Ok(x) => x,
+                Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
+            };
+            Ok(match conn.shutdown(how) {
+                Ok(()) => 0,
+                Err(e) => io_failed(
+                    table,
+                    CALL,
+                    format!("shutting down {}", conn.peer_addr()),
+                    &e,
+                ) as i32,
+            })
+        },
+    )?;
 
     // local_addr(h, ptr, cap) -> i64 / peer_addr(h, ptr, cap) -> i64: the address as text at
     // ptr (if it fits in cap) and its length. local_addr takes any socket handle; peer_addr a
@@ -364,7 +411,10 @@ pub fn add_to_linker<T: Send + 'static>(
                     Err(e) => return Ok(bad_handle(table, CALL, e)),
                 };
                 let r = loop {
-                    match sock.socket.try_recv_from(&mut mem.data_mut(&mut c)[range.clone()]) {
+                    match sock
+                        .socket
+                        .try_recv_from(&mut mem.data_mut(&mut c)[range.clone()])
+                    {
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                             if let Err(e) = sock.socket.readable().await {
                                 break Err(e);
@@ -376,8 +426,15 @@ pub fn add_to_linker<T: Send + 'static>(
                 match r {
                     Ok((n, from)) => {
                         let text = from.to_string();
-                        let l = io_bridge::write_text(&mut c, mem, aptr, acap, text.as_bytes(), CALL)?;
-                        guest_memory::write(&mut c, mem, alen_out, &(l as u32).to_le_bytes(), CALL)?;
+                        let l =
+                            io_bridge::write_text(&mut c, mem, aptr, acap, text.as_bytes(), CALL)?;
+                        guest_memory::write(
+                            &mut c,
+                            mem,
+                            alen_out,
+                            &(l as u32).to_le_bytes(),
+                            CALL,
+                        )?;
                         Ok(n as i64)
                     }
                     Err(e) => Ok(io_failed(
@@ -419,7 +476,11 @@ fn socket_addr(
 ) -> Result<SocketAddr, crate::resources::HandleError> {
     let r = table.get(h)?;
     if let Some(conn) = r.downcast::<TcpConn>() {
-        return Ok(if peer { conn.peer_addr() } else { conn.local_addr() });
+        return Ok(if peer {
+            conn.peer_addr()
+        } else {
+            conn.local_addr()
+        });
     }
     if !peer {
         if let Ok(l) = listener_of(table, h) {

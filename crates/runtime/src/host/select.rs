@@ -137,7 +137,10 @@ pub fn add_to_linker<T: Send + 'static>(
                         SELECT_WRITABLE => io_bridge::writable(v.table, h).map(Source::Write),
                         SELECT_FUTURE => v.table.get_as::<IoFuture>(h, FUTURE).map(Source::Future),
                         _ => {
-                            return Err(GuestFault::trap(CALL, format!("unknown entry kind {kind}")));
+                            return Err(GuestFault::trap(
+                                CALL,
+                                format!("unknown entry kind {kind}"),
+                            ));
                         }
                     };
                     match source {

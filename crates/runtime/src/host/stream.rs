@@ -160,16 +160,20 @@ pub fn add_to_linker<T: Send + 'static>(
     // copy(src, dst) -> i64: a future handle. A host pump copies src (readable) into dst
     // (writable) until src ends, then finishes dst (shuts down a socket's sending side,
     // closes a pipe writer); the future resolves with the bytes copied.
-    linker.func_wrap(m, "copy", move |mut c: Caller<'_, T>, src: u32, dst: u32| {
-        const CALL: &str = "warren:stream.copy";
-        let v = get(c.data_mut());
-        let sink = match io_bridge::writable(v.table, dst) {
-            Ok(s) => s,
-            Err(e) => return Ok(bad_handle(v.table, CALL, e)),
-        };
-        let what = format!("copying handle {src} to handle {dst}");
-        wasmtime::Result::Ok(start_copy(v.table, v.pumps, CALL, src, sink, what))
-    })?;
+    linker.func_wrap(
+        m,
+        "copy",
+        move |mut c: Caller<'_, T>, src: u32, dst: u32| {
+            const CALL: &str = "warren:stream.copy";
+            let v = get(c.data_mut());
+            let sink = match io_bridge::writable(v.table, dst) {
+                Ok(s) => s,
+                Err(e) => return Ok(bad_handle(v.table, CALL, e)),
+            };
+            let what = format!("copying handle {src} to handle {dst}");
+            wasmtime::Result::Ok(start_copy(v.table, v.pumps, CALL, src, sink, what))
+        },
+    )?;
 
     // future_wait(h, timeout_ms, out) -> i32: wait for the future (timeout_ms < 0: forever);
     // 0 and its value (u64) at `out` if out != 0, its failure's code, or ERR_TIMEOUT.
@@ -203,22 +207,26 @@ pub fn add_to_linker<T: Send + 'static>(
     )?;
 
     // future_poll(h, out) -> i32: like future_wait without waiting: ERR_PENDING if unresolved.
-    linker.func_wrap(m, "future_poll", move |mut c: Caller<'_, T>, h: u32, out: u32| {
-        const CALL: &str = "warren:stream.future_poll";
-        let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
-        if out != 0 {
-            guest_memory::range(mem.data_size(&c), out, 8, CALL)?;
-        }
-        let table = get(c.data_mut()).table;
-        let f = match table.get_as::<IoFuture>(h, FUTURE) {
-            Ok(f) => f,
-            Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
-        };
-        match f.poll() {
-            None => Ok(ERR_PENDING),
-            Some(outcome) => report(&mut c, get, mem, out, outcome, CALL),
-        }
-    })?;
+    linker.func_wrap(
+        m,
+        "future_poll",
+        move |mut c: Caller<'_, T>, h: u32, out: u32| {
+            const CALL: &str = "warren:stream.future_poll";
+            let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
+            if out != 0 {
+                guest_memory::range(mem.data_size(&c), out, 8, CALL)?;
+            }
+            let table = get(c.data_mut()).table;
+            let f = match table.get_as::<IoFuture>(h, FUTURE) {
+                Ok(f) => f,
+                Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
+            };
+            match f.poll() {
+                None => Ok(ERR_PENDING),
+                Some(outcome) => report(&mut c, get, mem, out, outcome, CALL),
+            }
+        },
+    )?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@
 //! cache and copy straight into guest memory. Waiting for a lock polls, so a process blocked
 //! on a lock never holds a worker.
 
-use super::{Ready, ReadSource, WriteSink};
+use super::{ReadSource, Ready, WriteSink};
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;

@@ -36,10 +36,7 @@ impl IoFuture {
 
     /// The outcome, if resolved.
     pub fn poll(&self) -> Option<Outcome> {
-        self.value
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.value.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn is_resolved(&self) -> bool {

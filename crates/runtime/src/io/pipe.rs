@@ -5,7 +5,7 @@
 //! data. When every reference to the writer is gone the reader sees the end after the
 //! buffered bytes; when the reader is gone, writes fail with "broken pipe".
 
-use super::{Ready, ReadSource, WriteSink};
+use super::{ReadSource, Ready, WriteSink};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -155,7 +155,10 @@ fn parse_rule(spec: &str) -> Result<Vec<Rule>, PolicyError> {
     };
     let port = match port {
         None | Some("*") => None,
-        Some(p) => Some(p.parse::<u16>().map_err(|_| err("the port is not a number 0-65535"))?),
+        Some(p) => Some(
+            p.parse::<u16>()
+                .map_err(|_| err("the port is not a number 0-65535"))?,
+        ),
     };
     if host.is_empty() {
         return Err(err("no address"));
@@ -235,7 +238,11 @@ mod tests {
         assert!(!p.allows(a("127.0.0.1:80")));
         assert!(p.allows(a("[::ffff:10.1.1.1]:443")));
         assert!(NetPolicy::allow_all().allows(a("0.0.0.0:1")));
-        assert!(NetPolicy::from_rules(&["localhost:6379"]).unwrap().allows(a("127.0.0.1:6379")));
+        assert!(
+            NetPolicy::from_rules(&["localhost:6379"])
+                .unwrap()
+                .allows(a("127.0.0.1:6379"))
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub struct ByteStream {
 
 impl ByteStream {
     /// A stream over `source`, and its end future.
-    pub fn new(source: impl ReadSource + 'static, what: impl Into<String>) -> (Self, Arc<IoFuture>) {
+    pub fn new(
+        source: impl ReadSource + 'static,
+        what: impl Into<String>,
+    ) -> (Self, Arc<IoFuture>) {
         let end = Arc::new(IoFuture::new());
         let stream = ByteStream {
             source: Box::new(source),

@@ -5,7 +5,7 @@
 //! at once. The listening socket closes — and its port is free again — when the last of the
 //! listener handle and the [`Incoming`] streams derived from it is gone.
 
-use super::{Ready, ReadSource, WriteSink};
+use super::{ReadSource, Ready, WriteSink};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
