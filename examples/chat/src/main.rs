@@ -167,7 +167,6 @@ fn main() {
     );
     for conn in listener.incoming().expect("incoming connections") {
         let Ok(conn) = conn else { continue };
-        let hub = hub.clone();
         if let Err(e) = warren::spawn!(conn, hub; |mailbox: Mailbox<ToSession>| {
             session(conn, hub, mailbox)
         }) {

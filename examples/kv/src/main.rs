@@ -133,38 +133,31 @@ struct Shards(Vec<Process<ShardRequest>>);
 
 impl Shards {
     fn of(&self, key: &[u8]) -> &Process<ShardRequest> {
+        &self.0[self.index_of(key)]
+    }
+
+    fn index_of(&self, key: &[u8]) -> usize {
         // FNV-1a: stable across processes (std's hasher is randomly seeded per process).
         let mut h: u64 = 0xcbf29ce484222325;
         for b in key {
             h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
         }
-        &self.0[(h % self.0.len() as u64) as usize]
+        (h % self.0.len() as u64) as usize
     }
 
-    /// Group keys by shard, keeping each key's position in the command.
-    fn group<'k>(&self, keys: &'k [Vec<u8>]) -> HashMap<u64, (usize, Vec<(usize, &'k [u8])>)> {
-        let mut groups: HashMap<u64, (usize, Vec<(usize, &[u8])>)> = HashMap::new();
-        for (i, k) in keys.iter().enumerate() {
-            let shard = self.of(k);
-            let idx = self
-                .0
-                .iter()
-                .position(|p| p.pid() == shard.pid())
-                .unwrap_or(0);
-            groups
-                .entry(shard.pid())
-                .or_insert((idx, Vec::new()))
-                .1
-                .push((i, k));
-        }
-        groups
-    }
-
+    /// Ask each shard holding some of `keys` to count them (`make` builds the request);
+    /// the total as an integer reply.
     fn count(&self, keys: &[Vec<u8>], make: fn(Vec<Key>, Answer<u64>) -> ShardRequest) -> Reply {
+        let mut groups: Vec<Vec<Key>> = vec![Vec::new(); self.0.len()];
+        for k in keys {
+            groups[self.index_of(k)].push(k.clone());
+        }
         let mut total = 0;
-        for (_, (idx, ks)) in self.group(keys) {
-            let ks: Vec<Key> = ks.iter().map(|(_, k)| k.to_vec()).collect();
-            match self.0[idx].request(|r| make(ks, r)) {
+        for (shard, ks) in self.0.iter().zip(groups) {
+            if ks.is_empty() {
+                continue;
+            }
+            match shard.request(|r| make(ks, r)) {
                 Ok(n) => total += n,
                 Err(e) => return Reply::Error(format!("ERR shard unavailable: {e}")),
             }

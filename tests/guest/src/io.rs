@@ -44,7 +44,7 @@ fn handle_passing() {
     // The acceptor gets the incoming stream in its captures, accepts, and hands the
     // connection to the server in a message.
     let (acceptor, done) = spawn_monitor(
-        (incoming, server.clone()),
+        (incoming, server),
         |(incoming, server): (Incoming, Process<TcpStream>), _: Mailbox<()>| {
             let conn = incoming.accept().unwrap();
             server.send(&conn);
