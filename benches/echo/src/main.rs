@@ -11,7 +11,8 @@
 //! connections, each sending a SIZE-byte message and reading the echo back, as fast as it
 //! can, for SECONDS. The client runs on one thread (a bounded load: it cannot take both
 //! cores from the server). It prints requests/s and MB/s (payload one way) per run, then a
-//! Markdown table of medians with min-max and the warren/native ratio.
+//! Markdown table of medians with min-max and the warren/native ratio. `--addr ADDR` only
+//! loads a server that is already running (to profile one side).
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader};
@@ -26,6 +27,8 @@ struct Options {
     reps: usize,
     warren: String,
     wasm: String,
+    /// Only load this server (for profiling one side).
+    addr: Option<String>,
 }
 
 fn parse() -> anyhow::Result<Options> {
@@ -36,6 +39,7 @@ fn parse() -> anyhow::Result<Options> {
         reps: 3,
         warren: "target/release/warren".into(),
         wasm: "target/guests/wasm32-wasip1/release/echo.wasm".into(),
+        addr: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -47,6 +51,7 @@ fn parse() -> anyhow::Result<Options> {
             "--reps" => o.reps = value()?.parse()?,
             "--warren" => o.warren = value()?,
             "--wasm" => o.wasm = value()?,
+            "--addr" => o.addr = Some(value()?),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -159,6 +164,14 @@ fn main() -> anyhow::Result<()> {
         return serve_native(args.get(2).map_or("127.0.0.1:0", String::as_str));
     }
     let o = parse()?;
+    if let Some(addr) = &o.addr {
+        let rps = load(addr, &o)?;
+        println!(
+            "{addr}: {rps:.0} req/s {:.1} MB/s",
+            rps * o.size as f64 / 1e6
+        );
+        return Ok(());
+    }
     let me = std::env::current_exe()?;
     let mut native = Vec::new();
     let mut warren = Vec::new();

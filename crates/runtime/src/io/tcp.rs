@@ -125,7 +125,23 @@ impl TcpConn {
 
 impl ReadSource for TcpConn {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.try_read(buf)
+        // A read that returns less than asked has drained the socket. Tell tokio (as its own
+        // `AsyncRead` does), or the next read would spend a syscall to learn it: reporting
+        // WouldBlock from inside `try_io` clears the cached readiness, and the bytes read
+        // are handed back all the same.
+        let mut short = None;
+        let r = self.stream.try_io(tokio::io::Interest::READABLE, || {
+            let n = io::Read::read(&mut &*socket2::SockRef::from(&self.stream), buf)?;
+            if n > 0 && n < buf.len() {
+                short = Some(n);
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        });
+        match short {
+            Some(n) => Ok(n),
+            None => r,
+        }
     }
 
     fn ready(&self) -> Ready<'_> {
