@@ -17,6 +17,7 @@ use crate::io::IoShared;
 use crate::resources::ResourceTable;
 use crate::runtime::RuntimeInner;
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::sync::oneshot;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
@@ -153,10 +154,7 @@ async fn execute(
     let result = match entry {
         Entry::Start => {
             let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-            tokio::select! {
-                r = f.call_async(&mut store, ()) => r,
-                () = me.killed() => Err(wasmtime::Error::new(ProcessKilled(me.pid()))),
-            }
+            until_killed(&me, f.call_async(&mut store, ())).await
         }
         Entry::Spawned(req) => {
             let f = instance.get_typed_func::<(u32, u32, u32), ()>(
@@ -164,16 +162,44 @@ async fn execute(
                 crate::host::abi::ENTRY_EXPORT,
             )?;
             let len = u32::try_from(req.args.len())?;
-            tokio::select! {
-                r = f.call_async(&mut store, (req.trampoline, req.func, len)) => r,
-                () = me.killed() => Err(wasmtime::Error::new(ProcessKilled(me.pid()))),
-            }
+            until_killed(
+                &me,
+                f.call_async(&mut store, (req.trampoline, req.func, len)),
+            )
+            .await
         }
     };
     let panic = store.data_mut().actor.panic_message.take();
     let signalled = store.data().actor.me.exit_reason();
     drop(store);
     Ok(exit_reason(result, panic, signalled))
+}
+
+/// Run `call` until it returns or the process is killed. Cheap on the hot path: an atomic
+/// load per poll, and the kill waker is only re-registered when the task's waker changes.
+async fn until_killed(
+    me: &ProcessRef,
+    call: impl std::future::Future<Output = wasmtime::Result<()>>,
+) -> wasmtime::Result<()> {
+    let mut call = std::pin::pin!(call);
+    let mut registered: Option<std::task::Waker> = None;
+    std::future::poll_fn(|cx| {
+        if me.is_killed() {
+            return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
+        }
+        if let Poll::Ready(r) = call.as_mut().poll(cx) {
+            return Poll::Ready(r);
+        }
+        if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            me.on_kill(cx.waker());
+            registered = Some(cx.waker().clone());
+            if me.is_killed() {
+                return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 fn instantiate_failure(rt: &RuntimeInner, pid: u64, e: wasmtime::Error) -> ExitReason {

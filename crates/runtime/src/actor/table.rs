@@ -12,6 +12,7 @@ use super::{ExitReason, Mailbox, Message, Pid, RegisterError, Registry};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use tokio::sync::Notify;
 
 /// Why a process could not be created.
@@ -32,7 +33,8 @@ pub struct ProcessRef {
     pub mailbox: Mailbox,
     state: Mutex<Signals>,
     killed: AtomicBool,
-    kill_wake: Notify,
+    /// Woken when the process is killed: the task running it (one waiter).
+    kill_waker: Mutex<Option<Waker>>,
     alive: AtomicBool,
     trap_exit: AtomicBool,
 }
@@ -85,11 +87,31 @@ impl ProcessRef {
         self.killed.load(Ordering::Acquire)
     }
 
-    /// Resolves once the process is killed. Only the process itself waits on this.
-    pub async fn killed(&self) {
-        while !self.is_killed() {
-            self.kill_wake.notified().await;
+    /// Wake `waker` when this process is killed (replacing the previous one: the task that
+    /// runs the process is the only waiter). Call [`ProcessRef::is_killed`] after
+    /// registering, or a kill in between is missed.
+    pub fn on_kill(&self, waker: &Waker) {
+        let mut w = self.kill_waker.lock().unwrap_or_else(|p| p.into_inner());
+        if !w.as_ref().is_some_and(|old| old.will_wake(waker)) {
+            *w = Some(waker.clone());
         }
+    }
+
+    /// Resolves once the process is killed. Only the task running the process may wait on
+    /// this (it takes the one waker slot).
+    pub async fn killed(&self) {
+        std::future::poll_fn(|cx| {
+            if self.is_killed() {
+                return Poll::Ready(());
+            }
+            self.on_kill(cx.waker());
+            if self.is_killed() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
     }
 
     fn signals(&self) -> MutexGuard<'_, Signals> {
@@ -142,7 +164,7 @@ impl ProcessTable {
             mailbox: Mailbox::new(),
             state: Mutex::new(Signals::default()),
             killed: AtomicBool::new(false),
-            kill_wake: Notify::new(),
+            kill_waker: Mutex::new(None),
             alive: AtomicBool::new(true),
             trap_exit: AtomicBool::new(false),
         });
@@ -247,7 +269,14 @@ impl ProcessTable {
     fn terminate(p: &ProcessRef, reason: ExitReason) {
         p.signals().exit_reason.get_or_insert(reason);
         p.killed.store(true, Ordering::Release);
-        p.kill_wake.notify_one();
+        let waker = p
+            .kill_waker
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     /// Link `a` and `b`: when one exits abnormally, the other exits too (reason

@@ -9,7 +9,7 @@
 use super::abi::*;
 use super::guest_memory::{self, GuestFault};
 use super::io_bridge::bad_handle;
-use super::process::{ProcessCtx, ProcessKilled};
+use super::process::ProcessCtx;
 use crate::actor::{Message, Received};
 use crate::resources::ResourceTable;
 use std::time::Duration;
@@ -114,14 +114,10 @@ pub fn add_to_linker<T: Send + 'static>(
                         let deadline = u64::try_from(timeout_ms)
                             .ok()
                             .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
-                        let waited = tokio::select! {
-                            r = me.mailbox.take_where(wanted, deadline) => match r {
-                                Received::Message(msg) => msg,
-                                Received::TimedOut => return Ok(ERR_TIMEOUT as i64),
-                            },
-                            () = me.killed() => {
-                                return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
-                            }
+                        // A kill while waiting drops this call (see `crate::process`).
+                        let waited = match me.mailbox.take_where(wanted, deadline).await {
+                            Received::Message(msg) => msg,
+                            Received::TimedOut => return Ok(ERR_TIMEOUT as i64),
                         };
                         // Time spent waiting is not computing: give the process a fresh
                         // time slice, or its first loop back-edge would yield again.
