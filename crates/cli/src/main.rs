@@ -145,25 +145,19 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         net: NetPolicy::from_rules(&args.allow_net)?,
     };
 
-    let (engine, plan) = Runtime::engine(&config)?;
-    if let Some(w) = &plan.warning {
-        eprintln!("warren: {w}");
-    }
-    let module = Runtime::load(&engine, &args.app)?;
-    engine::check_exports(&module, &name, "_start")?;
-
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("warren-worker")
-        .build()
-        .context("starting the scheduler")?;
+    let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
     let code = tokio.block_on(async move {
-        let runtime = Runtime::new(engine, &plan, &module, config)
+        let runtime = Runtime::builder()
+            .config(config)
+            .build_file(&args.app)
             .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
-        let (pid, exit) = runtime.start()?;
-        let reason = exit
-            .await
-            .context("the root process vanished without an exit reason")?;
+        if let Some(w) = runtime.warning() {
+            eprintln!("warren: {w}");
+        }
+        engine::check_exports(runtime.module(), &name, "_start")?;
+        let root = runtime.start()?;
+        let pid = root.pid;
+        let reason = root.exited().await;
         if args.wait {
             runtime.table().wait_empty().await;
         } else {

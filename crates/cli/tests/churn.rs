@@ -4,33 +4,24 @@
 
 mod common;
 use std::time::Duration;
-use warren_runtime::{ExitReason, Runtime, RuntimeConfig};
+use warren_runtime::{ExitReason, Runtime, Started};
 
 /// Start a guest's root process in a fresh runtime.
-async fn start(
-    guest: &str,
-    args: &[&str],
-) -> (Runtime, tokio::sync::oneshot::Receiver<ExitReason>) {
-    let config = RuntimeConfig {
-        max_processes: Some(3000),
-        args: std::iter::once(guest)
-            .chain(args.iter().copied())
-            .map(String::from)
-            .collect(),
-        ..RuntimeConfig::default()
-    };
-    let (engine, plan) = Runtime::engine(&config).unwrap();
-    let module = Runtime::load(&engine, &common::guest(guest)).unwrap();
-    let runtime = Runtime::new(engine, &plan, &module, config).unwrap();
-    let (_pid, exit) = runtime.start().unwrap();
-    (runtime, exit)
+async fn start(guest: &str, args: &[&str]) -> (Runtime, Started) {
+    let mut builder = Runtime::builder().max_processes(3000).arg(guest);
+    for a in args {
+        builder = builder.arg(*a);
+    }
+    let runtime = builder.build_file(&common::guest(guest)).unwrap();
+    let root = runtime.start().unwrap();
+    (runtime, root)
 }
 
 /// Run a guest until its root ends normally and every other process has ended too.
 async fn run_to_the_end(guest: &str, args: &[&str]) -> Runtime {
-    let (runtime, exit) = start(guest, args).await;
+    let (runtime, root) = start(guest, args).await;
     assert_eq!(
-        exit.await.unwrap(),
+        root.exited().await,
         ExitReason::Normal,
         "{guest} ended abnormally"
     );
@@ -85,8 +76,8 @@ fn shutdown_stops_processes_left_running() {
         .unwrap();
     scheduler.block_on(async {
         // spawn_many's root ends while its 200 idle processes still wait in receive.
-        let (runtime, exit) = start("spawn_many", &["200"]).await;
-        assert_eq!(exit.await.unwrap(), ExitReason::Normal);
+        let (runtime, root) = start("spawn_many", &["200"]).await;
+        assert_eq!(root.exited().await, ExitReason::Normal);
         assert_eq!(runtime.process_count(), 200);
         assert_eq!(runtime.shutdown(Duration::from_secs(10)).await, 0);
         assert_eq!(runtime.process_count(), 0);

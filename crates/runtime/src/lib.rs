@@ -18,13 +18,20 @@
 //! - [`runtime`]: the [`Runtime`] that ties them together; the `warren` CLI is one embedder.
 
 pub mod actor;
+pub mod builder;
 pub mod engine;
 pub mod host;
+pub mod host_mailbox;
 pub mod io;
 pub mod process;
 pub mod resources;
 pub mod runtime;
 
 pub use actor::{ExitReason, Pid};
-pub use process::ProcessData;
-pub use runtime::{GrantedDir, ProcessLimitPlan, Runtime, RuntimeConfig};
+pub use builder::{RuntimeBuilder, scheduler};
+pub use host_mailbox::{HostMailbox, ReceiveError};
+pub use process::{ProcessData, StoreData};
+pub use resources::{Handle, Resource, ResourceTable};
+pub use runtime::{
+    GrantedDir, ProcessLimitPlan, Runtime, RuntimeConfig, Started, add_to_linker,
+};

@@ -1,6 +1,8 @@
 //! Running one process: its store, its instance, its task, and how it ends.
 //!
-//! A process is a tokio task that owns a wasmtime `Store<ProcessData>`: it instantiates the
+//! A process is a tokio task that owns a wasmtime `Store<T>`, where `T` is the embedder's
+//! store type (warren's own [`ProcessData`] by default) holding warren's per-process state
+//! (see [`StoreData`]): it instantiates the
 //! runtime's module from the cached `InstancePre` (a pooling slot and a copy-on-write memory
 //! image), calls either `_start` (the root process) or `warren_entry` (a spawned one) on a
 //! fiber, and when the call returns or traps turns the outcome into an [`ExitReason`], drops
@@ -22,7 +24,8 @@ use tokio::sync::oneshot;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
-/// The store data of every process: what each host module's view projects from.
+/// warren's per-process state: what each of warren's host modules' views projects from.
+/// An embedder's store type holds one (see [`StoreData`]); warren's own store type is this.
 pub struct ProcessData {
     pub wasi: LazyWasi,
     pub actor: ProcessCtx,
@@ -31,6 +34,37 @@ pub struct ProcessData {
     pub resources: ResourceTable,
     /// The runtime's network allow-list, granted directories and pumps.
     pub io: Arc<IoShared>,
+}
+
+/// A store type warren can run processes in: it holds warren's [`ProcessData`] next to
+/// whatever the embedder's own host modules need.
+///
+/// This is the only thing the runner needs of the store type (to install the memory limiter,
+/// check for kills, read the panic message). Host modules — warren's and the embedder's — do
+/// not use it: each reaches its part of the store through its own getter and view.
+///
+/// ```
+/// use warren_runtime::{ProcessData, StoreData};
+///
+/// struct MyData {
+///     warren: ProcessData,
+///     requests: u64,
+/// }
+///
+/// impl StoreData for MyData {
+///     fn warren(&mut self) -> &mut ProcessData {
+///         &mut self.warren
+///     }
+/// }
+/// ```
+pub trait StoreData: Send + 'static {
+    fn warren(&mut self) -> &mut ProcessData;
+}
+
+impl StoreData for ProcessData {
+    fn warren(&mut self) -> &mut ProcessData {
+        self
+    }
 }
 
 /// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`].
@@ -81,11 +115,13 @@ pub enum Entry {
     Start,
     /// A spawned process: `warren_entry(trampoline, func, args_len)`.
     Spawned(SpawnRequest),
+    /// Any exported `() -> ()` function, in a fresh instance (an embedder's entry point).
+    Export(String),
 }
 
 /// Run one process to its end. `on_exit` receives the exit reason after the table is updated.
-pub(crate) async fn run(
-    rt: Arc<RuntimeInner>,
+pub(crate) async fn run<T: StoreData>(
+    rt: Arc<RuntimeInner<T>>,
     me: Arc<ProcessRef>,
     entry: Entry,
     on_exit: Option<oneshot::Sender<ExitReason>>,
@@ -104,8 +140,8 @@ pub(crate) async fn run(
     }
 }
 
-async fn execute(
-    rt: &Arc<RuntimeInner>,
+async fn execute<T: StoreData>(
+    rt: &Arc<RuntimeInner<T>>,
     me: Arc<ProcessRef>,
     entry: Entry,
 ) -> anyhow::Result<ExitReason> {
@@ -129,10 +165,10 @@ async fn execute(
         resources,
         io: rt.io.clone(),
     };
-    let mut store = Store::new(&rt.engine, data);
-    store.limiter(|d| &mut d.limits);
-    store.epoch_deadline_callback(|ctx| {
-        let me = &ctx.data().actor.me;
+    let mut store = Store::new(&rt.engine, (rt.make_data)(data));
+    store.limiter(|d| &mut d.warren().limits);
+    store.epoch_deadline_callback(|mut ctx| {
+        let me = &ctx.data_mut().warren().actor.me;
         if me.is_killed() {
             return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
         }
@@ -147,7 +183,7 @@ async fn execute(
         Ok(i) => i,
         Err(e) => return Ok(instantiate_failure(rt, pid, e)),
     };
-    let me = store.data().actor.me.clone();
+    let me = store.data_mut().warren().actor.me.clone();
     // A kill ends the process wherever it is: at its next epoch check when it computes, or
     // here, by dropping the call (wasmtime unwinds the suspended fiber) when it waits in any
     // host call — warren's or an embedder's.
@@ -168,9 +204,17 @@ async fn execute(
             )
             .await
         }
+        Entry::Export(name) => {
+            let f = instance
+                .get_typed_func::<(), ()>(&mut store, &name)
+                .map_err(|e| {
+                    anyhow::anyhow!("entering process {pid} through export `{name}`: {e:#}")
+                })?;
+            until_killed(&me, f.call_async(&mut store, ())).await
+        }
     };
-    let panic = store.data_mut().actor.panic_message.take();
-    let signalled = store.data().actor.me.exit_reason();
+    let panic = store.data_mut().warren().actor.panic_message.take();
+    let signalled = store.data_mut().warren().actor.me.exit_reason();
     drop(store);
     Ok(exit_reason(result, panic, signalled))
 }
@@ -202,7 +246,11 @@ async fn until_killed(
     .await
 }
 
-fn instantiate_failure(rt: &RuntimeInner, pid: u64, e: wasmtime::Error) -> ExitReason {
+fn instantiate_failure<T: StoreData>(
+    rt: &RuntimeInner<T>,
+    pid: u64,
+    e: wasmtime::Error,
+) -> ExitReason {
     let text = format!("{e:#}");
     let exhausted = e.is::<wasmtime::PoolConcurrencyLimitError>()
         || e.chain().any(|c| {

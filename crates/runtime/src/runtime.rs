@@ -1,21 +1,25 @@
 //! The runtime: one engine, one guest module, a table of processes running it.
 //!
-//! [`Runtime::new`] compiles nothing itself: it takes a [`Module`] (see
-//! [`crate::engine::load_module`]), links warren's host modules and WASI preview 1 into one
-//! `Linker<ProcessData>`, pre-instantiates the module once (`InstancePre`), and starts the
-//! epoch ticker. [`Runtime::start`] runs the root process (`_start`); guests spawn the rest.
-//! Every process is its own tokio task, the root included, on the ambient tokio runtime.
+//! A [`Runtime`] is made by a [`RuntimeBuilder`]: it compiles (or loads from the cache) the
+//! module, links warren's host modules and the embedder's into one `Linker<T>`,
+//! pre-instantiates the module once (`InstancePre`), and starts the epoch ticker.
+//! [`Runtime::start`] runs the root process (`_start`), [`Runtime::start_export`] any other
+//! exported entry; guests spawn the rest. Every process is its own tokio task on the
+//! scheduler the builder was given. The host talks to processes through [`Runtime::send`]
+//! and [`HostMailbox`]es, and [`Runtime::shutdown`] stops everything.
 
 use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError, Timers};
+use crate::builder::RuntimeBuilder;
 use crate::engine::{self, EngineConfig};
 use crate::host::process::{SpawnRequest, Spawner};
 use crate::host::wasi::WasiConfig;
 use crate::host::{fs, message, net, process, registry, resource, select, stream, timer, wasi};
+use crate::host_mailbox::HostMailbox;
 use crate::io::{Grants, IoShared, NetPolicy, Pumps};
-use crate::process::{Entry, ProcessData};
+use crate::process::{Entry, ProcessData, StoreData};
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use wasmtime::{Engine, InstancePre, Linker, Module};
@@ -133,25 +137,69 @@ pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -
     }
 }
 
-pub(crate) struct RuntimeInner {
+pub(crate) struct RuntimeInner<T: StoreData> {
     pub(crate) engine: Engine,
-    pub(crate) pre: InstancePre<ProcessData>,
+    pub(crate) pre: InstancePre<T>,
     pub(crate) table: Arc<ProcessTable>,
     pub(crate) timers: Arc<Timers>,
     pub(crate) config: RuntimeConfig,
     pub(crate) wasi: Arc<WasiConfig>,
     pub(crate) io: Arc<IoShared>,
-    handle: tokio::runtime::Handle,
-    this: Weak<RuntimeInner>,
+    /// Builds each process's store data around warren's part.
+    pub(crate) make_data: MakeData<T>,
+    /// Host mailboxes (pids without an instance), closed at shutdown.
+    pub(crate) host_mailboxes: Mutex<Vec<Weak<crate::actor::ProcessRef>>>,
+    pub(crate) handle: tokio::runtime::Handle,
+    /// Said once when the runtime was made: the OS cannot support the process limit.
+    warning: Option<String>,
+    this: Weak<RuntimeInner<T>>,
 }
 
-/// A warren runtime running one guest module.
-#[derive(Clone)]
-pub struct Runtime {
-    inner: Arc<RuntimeInner>,
+/// How a runtime builds each process's store data from warren's part.
+pub type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
+
+/// A warren runtime running one guest module: an engine, a table of processes, the host
+/// modules they import, and the tokio runtime that schedules them.
+///
+/// Build one with [`Runtime::builder`]. `T` is the store type of every process: warren's
+/// [`ProcessData`] unless the embedder brings its own (see [`RuntimeBuilder::store_data`]).
+/// Cloning a `Runtime` clones a handle to the same runtime.
+pub struct Runtime<T: StoreData = ProcessData> {
+    inner: Arc<RuntimeInner<T>>,
 }
 
-impl Runtime {
+impl<T: StoreData> Clone for Runtime<T> {
+    fn clone(&self) -> Self {
+        Runtime {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// A process started by the host, and its end.
+#[derive(Debug)]
+pub struct Started {
+    pub pid: Pid,
+    exit: oneshot::Receiver<ExitReason>,
+}
+
+impl Started {
+    /// Wait for the process to end and say why.
+    pub async fn exited(self) -> ExitReason {
+        self.exit
+            .await
+            .unwrap_or_else(|_| ExitReason::Trap("the runtime was dropped".into()))
+    }
+}
+
+impl Runtime<ProcessData> {
+    /// A builder for a runtime whose processes use warren's own store type.
+    pub fn builder() -> RuntimeBuilder<ProcessData> {
+        RuntimeBuilder::new()
+    }
+}
+
+impl<T: StoreData> Runtime<T> {
     /// The engine for a configuration. Returns the engine and the process-limit plan (whose
     /// warning, if any, the caller should show once).
     pub fn engine(config: &RuntimeConfig) -> anyhow::Result<(Engine, ProcessLimitPlan)> {
@@ -183,57 +231,17 @@ impl Runtime {
         )?)
     }
 
-    /// A runtime for `module`. Must be called inside a tokio runtime, whose handle runs
-    /// every process.
-    pub fn new(
+    /// A runtime for `module`, with `linker` holding every host module the guest imports
+    /// (see [`add_to_linker`]); processes run on `handle`.
+    pub(crate) fn new(
         engine: Engine,
         plan: &ProcessLimitPlan,
         module: &Module,
+        linker: &Linker<T>,
         config: RuntimeConfig,
-    ) -> anyhow::Result<Runtime> {
-        let mut linker: Linker<ProcessData> = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker, |d: &mut ProcessData| &mut d.wasi)?;
-        process::add_to_linker(&mut linker, |d: &mut ProcessData| process::ProcessView {
-            ctx: &mut d.actor,
-            resources: &mut d.resources,
-        })?;
-        message::add_to_linker(&mut linker, |d: &mut ProcessData| message::MessageView {
-            ctx: &mut d.actor,
-            resources: &mut d.resources,
-        })?;
-        registry::add_to_linker(&mut linker, |d: &mut ProcessData| registry::RegistryView {
-            ctx: &mut d.actor,
-        })?;
-        timer::add_to_linker(&mut linker, |d: &mut ProcessData| timer::TimerView {
-            ctx: &mut d.actor,
-            resources: &mut d.resources,
-        })?;
-        resource::add_to_linker(&mut linker, |d: &mut ProcessData| resource::ResourceView {
-            table: &mut d.resources,
-            memory: &mut d.actor.memory,
-        })?;
-        stream::add_to_linker(&mut linker, |d: &mut ProcessData| stream::StreamView {
-            table: &mut d.resources,
-            memory: &mut d.actor.memory,
-            pumps: &d.io.pumps,
-        })?;
-        net::add_to_linker(&mut linker, |d: &mut ProcessData| net::NetView {
-            table: &mut d.resources,
-            memory: &mut d.actor.memory,
-            policy: &d.io.policy,
-            pumps: &d.io.pumps,
-        })?;
-        fs::add_to_linker(&mut linker, |d: &mut ProcessData| fs::FsView {
-            table: &mut d.resources,
-            memory: &mut d.actor.memory,
-            grants: &d.io.grants,
-            pumps: &d.io.pumps,
-        })?;
-        select::add_to_linker(&mut linker, |d: &mut ProcessData| select::SelectView {
-            table: &mut d.resources,
-            memory: &mut d.actor.memory,
-            me: &d.actor.me,
-        })?;
+        make_data: MakeData<T>,
+        handle: tokio::runtime::Handle,
+    ) -> anyhow::Result<Runtime<T>> {
         let pre = linker
             .instantiate_pre(module)
             .map_err(|e| anyhow::anyhow!("{}", one_line(&e)))?;
@@ -254,8 +262,6 @@ impl Runtime {
             pumps: Arc::new(Pumps::new()),
         });
         let table = Arc::new(ProcessTable::new(plan.limit, plan.hint.clone()));
-        let handle = tokio::runtime::Handle::try_current()
-            .context("warren's Runtime needs a tokio runtime")?;
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             engine: engine.clone(),
             pre,
@@ -268,7 +274,10 @@ impl Runtime {
             table,
             timers: Arc::new(Timers::default()),
             config,
+            make_data,
+            host_mailboxes: Mutex::new(Vec::new()),
             handle,
+            warning: plan.warning.clone(),
             this: this.clone(),
         });
         let alive = Arc::downgrade(&inner);
@@ -276,11 +285,81 @@ impl Runtime {
         Ok(Runtime { inner })
     }
 
-    /// Start the root process (`_start`). The receiver yields its exit reason.
-    pub fn start(&self) -> Result<(Pid, oneshot::Receiver<ExitReason>), SpawnError> {
+    /// Start the root process: the module's `_start` (a guest's `main`).
+    pub fn start(&self) -> Result<Started, SpawnError> {
+        self.start_entry(Entry::Start)
+    }
+
+    /// Start a process entered through any exported `() -> ()` function of the module, in a
+    /// fresh instance (`_start` is not run first). Fails with the export's name if the module
+    /// has no such function.
+    pub fn start_export(&self, name: &str) -> Result<Started, SpawnError> {
+        if !self
+            .inner
+            .pre
+            .module()
+            .get_export(name)
+            .is_some_and(|e| e.func().is_some())
+        {
+            return Err(SpawnError::Other(format!(
+                "the module exports no function `{name}`"
+            )));
+        }
+        self.start_entry(Entry::Export(name.to_string()))
+    }
+
+    fn start_entry(&self, entry: Entry) -> Result<Started, SpawnError> {
         let (tx, rx) = oneshot::channel();
-        let pid = self.inner.start(Entry::Start, Some(tx))?;
-        Ok((pid, rx))
+        let pid = self.inner.start_monitored(entry, Some(tx), None, None)?;
+        Ok(Started { pid, exit: rx })
+    }
+
+    /// A mailbox for the host: a pid that processes can send to (and link to, monitor,
+    /// register a name for) without an instance behind it. See [`HostMailbox`].
+    pub fn host_mailbox(&self) -> Result<HostMailbox, SpawnError> {
+        let me = self.inner.table.register()?;
+        self.inner
+            .host_mailboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(&me));
+        Ok(HostMailbox::new(me, self.inner.table.clone()))
+    }
+
+    /// Send `message` to process `pid`, encoded as the guest SDK decodes it (postcard).
+    /// Returns false if no such process is alive (the message is dropped, as between
+    /// processes).
+    pub fn send<M: serde::Serialize + ?Sized>(&self, pid: Pid, message: &M) -> anyhow::Result<bool> {
+        let data = postcard::to_stdvec(message).with_context(|| {
+            format!("encoding a `{}` for process {pid}", std::any::type_name::<M>())
+        })?;
+        Ok(self.inner.table.send(pid, crate::actor::Message::new(0, data)))
+    }
+
+    /// Kill process `pid`. Returns false if it was not alive.
+    pub fn kill(&self, pid: Pid) -> bool {
+        self.inner.table.kill(pid)
+    }
+
+    /// The pid registered under `name`, if any.
+    pub fn whereis(&self, name: &str) -> Option<Pid> {
+        self.inner.table.whereis(name)
+    }
+
+    /// The guest module.
+    pub fn module(&self) -> &Module {
+        self.inner.pre.module()
+    }
+
+    /// A warning about the configuration, if the OS cannot support the process limit
+    /// (`vm.max_map_count` too low), with what to raise. Worth showing once.
+    pub fn warning(&self) -> Option<&str> {
+        self.inner.warning.as_deref()
+    }
+
+    /// The wasmtime engine (one per runtime).
+    pub fn wasm_engine(&self) -> &Engine {
+        &self.inner.engine
     }
 
     /// Timers set by processes and not yet fired or cancelled.
@@ -293,9 +372,14 @@ impl Runtime {
         self.inner.io.pumps.len()
     }
 
-    /// How many processes are alive.
+    /// How many processes are alive (host mailboxes included).
     pub fn process_count(&self) -> usize {
         self.inner.table.len()
+    }
+
+    /// The most processes alive at once.
+    pub fn process_limit(&self) -> usize {
+        self.inner.table.limit()
     }
 
     /// The table of live processes (for sending from the host, monitoring, inspection).
@@ -303,26 +387,30 @@ impl Runtime {
         &self.inner.table
     }
 
-    /// Kill every process and wait up to `grace` for them to end. Returns how many are
-    /// still alive after that (stuck in a host call that cannot be interrupted).
+    /// Stop everything: host pumps, then every process (killed where it is, so its store,
+    /// its handles and the sockets, files and locks behind them are dropped), then the host
+    /// mailboxes. Waits up to `grace` and returns how many processes are still alive (0
+    /// unless one is stuck in a host call that cannot be interrupted).
     pub async fn shutdown(&self, grace: Duration) -> usize {
         // Host pumps hold sockets and files of processes that may be gone: stop them too.
         self.inner.io.pumps.abort_all();
+        let host: Vec<_> = std::mem::take(
+            &mut *self
+                .inner
+                .host_mailboxes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for m in host.iter().filter_map(Weak::upgrade) {
+            self.inner.table.exit(m.pid(), &ExitReason::Killed);
+        }
         self.inner.table.kill_all();
         let _ = tokio::time::timeout(grace, self.inner.table.wait_empty()).await;
         self.inner.table.len()
     }
 }
 
-impl RuntimeInner {
-    fn start(
-        &self,
-        entry: Entry,
-        on_exit: Option<oneshot::Sender<ExitReason>>,
-    ) -> Result<Pid, SpawnError> {
-        self.start_monitored(entry, on_exit, None, None)
-    }
-
+impl<T: StoreData> RuntimeInner<T> {
     fn start_monitored(
         &self,
         entry: Entry,
@@ -348,7 +436,7 @@ impl RuntimeInner {
     }
 }
 
-impl Spawner for RuntimeInner {
+impl<T: StoreData> Spawner for RuntimeInner<T> {
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError> {
         if let Some(m) = request.max_memory
             && m > self.config.max_memory as u64
@@ -367,6 +455,80 @@ impl Spawner for RuntimeInner {
         let link = request.link.then_some(parent);
         self.start_monitored(Entry::Spawned(request), None, monitor, link)
     }
+}
+
+/// Add all of warren's host modules — WASI preview 1, `warren:process`, `message`,
+/// `registry`, `timer`, `resource`, `stream`, `net`, `fs`, `select` — to a linker over any
+/// [`StoreData`] type. Each is added with a getter projecting the store onto its view; an
+/// embedder adds its own modules next to them (see [`RuntimeBuilder::host_module`]).
+pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    wasi::add_to_linker(linker, |d: &mut T| &mut d.warren().wasi)?;
+    process::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        process::ProcessView {
+            ctx: &mut w.actor,
+            resources: &mut w.resources,
+        }
+    })?;
+    message::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        message::MessageView {
+            ctx: &mut w.actor,
+            resources: &mut w.resources,
+        }
+    })?;
+    registry::add_to_linker(linker, |d: &mut T| registry::RegistryView {
+        ctx: &mut d.warren().actor,
+    })?;
+    timer::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        timer::TimerView {
+            ctx: &mut w.actor,
+            resources: &mut w.resources,
+        }
+    })?;
+    resource::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        resource::ResourceView {
+            table: &mut w.resources,
+            memory: &mut w.actor.memory,
+        }
+    })?;
+    stream::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        stream::StreamView {
+            table: &mut w.resources,
+            memory: &mut w.actor.memory,
+            pumps: &w.io.pumps,
+        }
+    })?;
+    net::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        net::NetView {
+            table: &mut w.resources,
+            memory: &mut w.actor.memory,
+            policy: &w.io.policy,
+            pumps: &w.io.pumps,
+        }
+    })?;
+    fs::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        fs::FsView {
+            table: &mut w.resources,
+            memory: &mut w.actor.memory,
+            grants: &w.io.grants,
+            pumps: &w.io.pumps,
+        }
+    })?;
+    select::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        select::SelectView {
+            table: &mut w.resources,
+            memory: &mut w.actor.memory,
+            me: &w.actor.me,
+        }
+    })?;
+    Ok(())
 }
 
 fn one_line(e: &wasmtime::Error) -> String {

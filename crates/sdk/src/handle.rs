@@ -21,17 +21,49 @@ thread_local! {
     static INCOMING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// One entry of the calling process's handle table.
+/// One entry of the calling process's handle table: an owned capability to a host object.
+///
+/// The SDK's socket, file and stream types wrap one. It is public so that a guest crate for
+/// an embedder's own host module can wrap its own resources the same way, and have them move
+/// in messages like warren's:
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+///
+/// #[link(wasm_import_module = "embed:counter")]
+/// unsafe extern "C" {
+///     fn open(name: *const u8, len: u32) -> i64;
+/// }
+///
+/// #[derive(Serialize, Deserialize)]
+/// #[serde(transparent)]
+/// pub struct Counter {
+///     handle: warren::Handle,
+/// }
+///
+/// impl Counter {
+///     pub fn open(name: &str) -> std::io::Result<Counter> {
+///         // SAFETY: pointer and length of `name`, read during the call.
+///         let r = unsafe { open(name.as_ptr(), name.len() as u32) };
+///         Ok(Counter { handle: warren::Handle::from_result(r)? })
+///     }
+/// }
+/// ```
+///
+/// Dropping it drops the handle (`warren:resource.drop`). Serializing it is only possible
+/// inside a message or spawn captures, and moves it.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Handle(u32);
+pub struct Handle(u32);
 
 impl Handle {
-    pub(crate) fn from_raw(raw: u32) -> Self {
+    /// Take ownership of a handle number a host call returned.
+    pub fn from_raw(raw: u32) -> Self {
         Handle(raw)
     }
 
-    /// A handle from a host call's result, or the error it reported.
-    pub(crate) fn from_result(r: i64) -> io::Result<Self> {
+    /// A handle from a host call's result, or — for a negative result — the error it
+    /// reported (with the host's text from `warren:resource.last_error`).
+    pub fn from_result(r: i64) -> io::Result<Self> {
         if r < 0 {
             Err(error(r))
         } else {
@@ -39,7 +71,8 @@ impl Handle {
         }
     }
 
-    pub(crate) fn raw(&self) -> u32 {
+    /// The handle number, to pass to host calls.
+    pub fn raw(&self) -> u32 {
         self.0
     }
 }
@@ -119,8 +152,9 @@ pub(crate) fn decode_message<T: de::DeserializeOwned>(bytes: &[u8]) -> postcard:
     r
 }
 
-/// The error a host call reported with `code`, with the host's text for it.
-pub(crate) fn error(code: i64) -> io::Error {
+/// The error a host call reported with `code` (a negative result), with the host's text for
+/// it. For guest crates of embedders' host modules that report errors warren's way.
+pub fn error(code: i64) -> io::Error {
     let kind = match code as i32 {
         abi::ERR_TIMEOUT => io::ErrorKind::TimedOut,
         abi::ERR_BAD_ARGUMENT => io::ErrorKind::InvalidInput,

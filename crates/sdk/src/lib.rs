@@ -52,7 +52,7 @@ pub mod stream;
 pub mod supervisor;
 mod timer;
 
-pub use handle::{Readable, Resource, Writable};
+pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
 
 pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};

@@ -2,59 +2,12 @@
 //! run the real `warren` binary with a time limit.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Every guest the tests use. Built together, once, into `target/guests`.
-pub const GUESTS: &[&str] = &[
-    "hello",
-    "ping_pong",
-    "ring",
-    "spawn_many",
-    "plain",
-    "echo",
-    "chat",
-    "proxy",
-    "kv",
-    "test_guest",
-];
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-/// Path of a guest's `.wasm`, building all guests first (once per test binary; cargo makes it
-/// a no-op when they are fresh). The guest target dir is separate from the one `cargo test`
-/// holds locked.
-pub fn guest(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let root = repo_root();
-        let target = root.join("target/guests");
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.current_dir(&root)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip1",
-                "--target-dir",
-            ])
-            .arg(&target);
-        for g in GUESTS {
-            cmd.args(["-p", g]);
-        }
-        let status = cmd.status().expect("running cargo to build the guests");
-        assert!(status.success(), "building the guests failed");
-        target.join("wasm32-wasip1/release")
-    });
-    dir.join(format!("{name}.wasm"))
-}
+mod guests;
+pub use guests::{GUESTS, guest, repo_root};
 
 pub fn warren() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));

@@ -1,0 +1,59 @@
+//! Building the guest programs once per test binary. Shared by this crate's tests and
+//! `examples/embed-host`'s (which includes this file by path): nothing here depends on the
+//! test binary's package.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Every guest the tests use. Built together, once, into `target/guests`.
+pub const GUESTS: &[&str] = &[
+    "hello",
+    "ping_pong",
+    "ring",
+    "spawn_many",
+    "plain",
+    "echo",
+    "chat",
+    "proxy",
+    "kv",
+    "embed-guest",
+    "test_guest",
+];
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// Path of a guest's `.wasm`, building all guests first (once per test binary; cargo makes it
+/// a no-op when they are fresh). The guest target dir is separate from the one `cargo test`
+/// holds locked.
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = repo_root();
+        let target = root.join("target/guests");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(&root)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip1",
+                "--target-dir",
+            ])
+            .arg(&target);
+        for g in GUESTS {
+            cmd.args(["-p", g]);
+        }
+        let status = cmd.status().expect("running cargo to build the guests");
+        assert!(status.success(), "building the guests failed");
+        target.join("wasm32-wasip1/release")
+    });
+    dir.join(format!("{name}.wasm"))
+}
+

@@ -1,0 +1,203 @@
+//! [`RuntimeBuilder`]: everything that makes a [`Runtime`], in one place.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use warren_runtime::Runtime;
+//!
+//! let runtime = Runtime::builder()
+//!     .max_processes(10_000)
+//!     .max_memory(16 << 20)
+//!     .arg("app.wasm")
+//!     .build_file("app.wasm".as_ref())?;
+//! let root = runtime.start()?;
+//! println!("root exited: {}", root.exited().await);
+//! # Ok(()) }
+//! ```
+//!
+//! An embedder with host modules of its own brings its own store type (see
+//! [`RuntimeBuilder::store_data`]) and adds each module with [`RuntimeBuilder::host_module`],
+//! the same way warren adds its own (`add_to_linker(linker, getter)`).
+
+use crate::io::NetPolicy;
+use crate::process::{ProcessData, StoreData};
+use crate::runtime::{GrantedDir, MakeData, Runtime, RuntimeConfig};
+use crate::{engine, runtime};
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::{Linker, Module};
+
+type HostModule<T> = Box<dyn FnOnce(&mut Linker<T>) -> anyhow::Result<()>>;
+
+/// Builds a [`Runtime`]. Start with [`Runtime::builder`].
+pub struct RuntimeBuilder<T: StoreData> {
+    config: RuntimeConfig,
+    scheduler: Option<tokio::runtime::Handle>,
+    make_data: MakeData<T>,
+    host_modules: Vec<HostModule<T>>,
+    cache: bool,
+}
+
+impl RuntimeBuilder<ProcessData> {
+    pub(crate) fn new() -> Self {
+        RuntimeBuilder {
+            config: RuntimeConfig::default(),
+            scheduler: None,
+            make_data: Arc::new(|d| d),
+            host_modules: Vec::new(),
+            cache: true,
+        }
+    }
+
+    /// Use the embedder's own store type `U` for every process: `make` wraps warren's
+    /// per-process state into a `U` (the embedder's fields start fresh for each process).
+    /// Call it before [`RuntimeBuilder::host_module`].
+    pub fn store_data<U: StoreData>(
+        self,
+        make: impl Fn(ProcessData) -> U + Send + Sync + 'static,
+    ) -> RuntimeBuilder<U> {
+        RuntimeBuilder {
+            config: self.config,
+            scheduler: self.scheduler,
+            make_data: Arc::new(make),
+            host_modules: Vec::new(),
+            cache: self.cache,
+        }
+    }
+}
+
+impl<T: StoreData> RuntimeBuilder<T> {
+    /// The whole configuration at once (what the `warren` CLI does).
+    pub fn config(mut self, config: RuntimeConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Most processes alive at once (default: 100,000, or what `vm.max_map_count` allows).
+    pub fn max_processes(mut self, n: usize) -> Self {
+        self.config.max_processes = Some(n);
+        self
+    }
+
+    /// Most linear memory per process, in bytes (default 64 MiB).
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.config.max_memory = bytes;
+        self
+    }
+
+    /// A compute budget per process, in fuel units (turns fuel counting on).
+    pub fn max_fuel(mut self, fuel: u64) -> Self {
+        self.config.max_fuel = Some(fuel);
+        self
+    }
+
+    /// Append a program argument (the first is the program's name, `args[0]`).
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.config.args.push(arg.into());
+        self
+    }
+
+    /// Set an environment variable for every process.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Grant the host directory `host` to guests as `guest` (WASI and `warren:fs`).
+    pub fn dir(mut self, host: impl AsRef<Path>, guest: impl Into<String>) -> Self {
+        self.config.dirs.push(GrantedDir {
+            host: host.as_ref().to_path_buf(),
+            guest: guest.into(),
+        });
+        self
+    }
+
+    /// The network allow-list (default: loopback only).
+    pub fn allow_net(mut self, policy: NetPolicy) -> Self {
+        self.config.net = policy;
+        self
+    }
+
+    /// Run processes on this tokio runtime (default: the one `build_*` is called in). See
+    /// [`crate::scheduler`] for one set up as the `warren` CLI sets up its own.
+    pub fn scheduler(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.scheduler = Some(handle);
+        self
+    }
+
+    /// Do not read or write the compiled-module cache for `build_file`.
+    pub fn no_cache(mut self) -> Self {
+        self.cache = false;
+        self
+    }
+
+    /// Add a host module: `add` receives the linker (after warren's own modules are in it)
+    /// and adds functions, typically a module's `add_to_linker(linker, getter)`.
+    pub fn host_module(
+        mut self,
+        add: impl FnOnce(&mut Linker<T>) -> anyhow::Result<()> + 'static,
+    ) -> Self {
+        self.host_modules.push(Box::new(add));
+        self
+    }
+
+    /// Build a runtime for the module in `path` (binary or text format), through the
+    /// compiled-module cache.
+    pub fn build_file(self, path: &Path) -> anyhow::Result<Runtime<T>> {
+        let cache = self.cache;
+        self.build(|engine| {
+            let dir = if cache {
+                engine::default_cache_dir()
+            } else {
+                None
+            };
+            Ok(engine::load_module(engine, path, dir.as_deref())?)
+        })
+    }
+
+    /// Build a runtime for a module given as bytes (binary or text format).
+    pub fn build_bytes(self, bytes: &[u8]) -> anyhow::Result<Runtime<T>> {
+        self.build(|engine| {
+            Module::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the module: {e:#}"))
+        })
+    }
+
+    fn build(
+        self,
+        load: impl FnOnce(&wasmtime::Engine) -> anyhow::Result<Module>,
+    ) -> anyhow::Result<Runtime<T>> {
+        let handle = match self.scheduler {
+            Some(h) => h,
+            None => tokio::runtime::Handle::try_current().context(
+                "a warren Runtime needs a tokio runtime: build it inside one, or pass \
+                 RuntimeBuilder::scheduler(handle)",
+            )?,
+        };
+        // A warning in the plan is kept for `Runtime::warning`.
+        let (engine, plan) = Runtime::<T>::engine(&self.config)?;
+        let module = load(&engine)?;
+        let mut linker = Linker::new(&engine);
+        runtime::add_to_linker(&mut linker)?;
+        for add in self.host_modules {
+            add(&mut linker)?;
+        }
+        Runtime::new(
+            engine,
+            &plan,
+            &module,
+            &linker,
+            self.config,
+            self.make_data,
+            handle,
+        )
+    }
+}
+
+/// A multi-threaded tokio runtime set up as the `warren` CLI runs processes on (one worker
+/// per core, named `warren-worker`), for embedders without a tokio runtime of their own.
+pub fn scheduler() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("warren-worker")
+        .build()
+}
