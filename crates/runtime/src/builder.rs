@@ -97,6 +97,12 @@ impl<T: StoreData> RuntimeBuilder<T> {
         self
     }
 
+    /// Append several program arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
+        self.config.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
     /// Set an environment variable for every process.
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.config.env.push((key.into(), value.into()));

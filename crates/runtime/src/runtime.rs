@@ -294,13 +294,8 @@ impl<T: StoreData> Runtime<T> {
     /// fresh instance (`_start` is not run first). Fails with the export's name if the module
     /// has no such function.
     pub fn start_export(&self, name: &str) -> Result<Started, SpawnError> {
-        if !self
-            .inner
-            .pre
-            .module()
-            .get_export(name)
-            .is_some_and(|e| e.func().is_some())
-        {
+        let export = self.inner.pre.module().get_export(name);
+        if export.is_none_or(|e| e.func().is_none()) {
             return Err(SpawnError::Other(format!(
                 "the module exports no function `{name}`"
             )));
@@ -329,11 +324,21 @@ impl<T: StoreData> Runtime<T> {
     /// Send `message` to process `pid`, encoded as the guest SDK decodes it (postcard).
     /// Returns false if no such process is alive (the message is dropped, as between
     /// processes).
-    pub fn send<M: serde::Serialize + ?Sized>(&self, pid: Pid, message: &M) -> anyhow::Result<bool> {
+    pub fn send<M: serde::Serialize + ?Sized>(
+        &self,
+        pid: Pid,
+        message: &M,
+    ) -> anyhow::Result<bool> {
         let data = postcard::to_stdvec(message).with_context(|| {
-            format!("encoding a `{}` for process {pid}", std::any::type_name::<M>())
+            format!(
+                "encoding a `{}` for process {pid}",
+                std::any::type_name::<M>()
+            )
         })?;
-        Ok(self.inner.table.send(pid, crate::actor::Message::new(0, data)))
+        Ok(self
+            .inner
+            .table
+            .send(pid, crate::actor::Message::new(0, data)))
     }
 
     /// Kill process `pid`. Returns false if it was not alive.

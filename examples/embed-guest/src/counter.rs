@@ -21,7 +21,11 @@ pub struct Counter {
 
 /// The host returns a value, or a negative error code (warren's codes, with a text).
 fn value(r: i64) -> io::Result<i64> {
-    if r < 0 { Err(warren::host_error(r)) } else { Ok(r) }
+    if r < 0 {
+        Err(warren::host_error(r))
+    } else {
+        Ok(r)
+    }
 }
 
 impl Counter {

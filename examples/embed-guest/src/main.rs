@@ -10,9 +10,13 @@ use embed_types::{COUNTER, Command, HOST_MAILBOX, Report};
 use warren::{Mailbox, Process};
 
 fn main() {
-    let host: Process<Report> = warren::whereis(HOST_MAILBOX).expect("the host registered its mailbox");
+    let host: Process<Report> =
+        warren::whereis(HOST_MAILBOX).expect("the host registered its mailbox");
     let mailbox: Mailbox<Command> = Mailbox::this();
-    let Command::Work { workers, increments } = mailbox.receive();
+    let Command::Work {
+        workers,
+        increments,
+    } = mailbox.receive();
     let monitors: Vec<_> = (0..workers)
         .map(|_| {
             // A handle of the host's own resource type, moved into the worker.
@@ -31,6 +35,8 @@ fn main() {
     for m in monitors {
         assert!(m.wait().is_normal());
     }
-    let total = Counter::open(COUNTER).and_then(|c| c.get()).expect("read the counter");
+    let total = Counter::open(COUNTER)
+        .and_then(|c| c.get())
+        .expect("read the counter");
     host.send(&Report::Finished { total });
 }

@@ -96,12 +96,16 @@ pub fn add_to_linker<T: Send + 'static>(
     )?;
 
     // get(h) -> i64: the value.
-    linker.func_wrap("embed:counter", "get", move |mut c: Caller<'_, T>, h: u32| {
-        let v = get(c.data_mut());
-        wasmtime::Result::Ok(match v.table.get_as::<Counter>(h, COUNTER) {
-            Ok(counter) => counter.value.load(Ordering::SeqCst),
-            Err(e) => bad_handle(v.table, "embed:counter.get", e),
-        })
-    })?;
+    linker.func_wrap(
+        "embed:counter",
+        "get",
+        move |mut c: Caller<'_, T>, h: u32| {
+            let v = get(c.data_mut());
+            wasmtime::Result::Ok(match v.table.get_as::<Counter>(h, COUNTER) {
+                Ok(counter) => counter.value.load(Ordering::SeqCst),
+                Err(e) => bad_handle(v.table, "embed:counter.get", e),
+            })
+        },
+    )?;
     Ok(())
 }

@@ -54,7 +54,13 @@ async fn main() -> anyhow::Result<()> {
     let host = runtime.host_mailbox()?;
     host.register(HOST_MAILBOX)?;
     let root = runtime.start()?;
-    runtime.send(root.pid, &Command::Work { workers: 4, increments: 1000 })?;
+    runtime.send(
+        root.pid,
+        &Command::Work {
+            workers: 4,
+            increments: 1000,
+        },
+    )?;
     loop {
         match host.receive::<Report>().await? {
             Report::WorkerDone { worker, seen } => {

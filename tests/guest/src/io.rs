@@ -21,6 +21,13 @@ pub fn run(scenario: &str) -> bool {
         "io_file_lock" => file_lock(),
         "io_splice_file" => splice_file(),
         "io_kill_blocked" => kill_blocked(),
+        "embed_spawn" => embed_spawn(
+            std::env::args()
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(10),
+        ),
+        "embed_hold" => embed_hold(),
         _ => return false,
     }
     true
@@ -422,4 +429,53 @@ fn kill_blocked() {
         "its port after the kill: {:?}",
         TcpListener::bind(addr).map(drop).map_err(|e| e.kind())
     );
+}
+
+/// For crates/cli/tests/embedding.rs: report to the host's mailbox ("host") how many idle
+/// processes could be spawned, whether a granted file is readable, and hold on.
+pub fn embed_spawn(n: usize) {
+    let host: Process<(String, u64)> = warren::whereis("host").expect("a host mailbox");
+    let children = (0..n)
+        .map_while(|_| spawn((), |(), mb: Mailbox<()>| mb.receive()).ok())
+        .count();
+    host.send(&("spawned".to_string(), children as u64));
+    let readable = fs::read("/data/hello.txt").is_ok();
+    host.send(&("file readable".to_string(), readable as u64));
+    let me: Process<()> = Process::from_pid(warren::this());
+    host.send(&(
+        "registered svc".to_string(),
+        me.register("svc").is_ok() as u64,
+    ));
+    Mailbox::<()>::this().receive();
+}
+
+/// For crates/cli/tests/embedding.rs: hold a listening port, an advisory lock (in a child
+/// process) and a host pump, tell the host, and wait to be shut down.
+pub fn embed_hold() {
+    let host: Process<(String, u64)> = warren::whereis("host").expect("a host mailbox");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let file = File::create("/data/held.txt").unwrap();
+    file.lock_exclusive().unwrap();
+    let (_, locked) = spawn_monitor(file, |file: File, mb: Mailbox<()>| {
+        let _keep = file;
+        mb.receive();
+    })
+    .unwrap();
+    let (writer, reader) = pipe().unwrap();
+    let sink = OpenOptions::new()
+        .append(true)
+        .open("/data/held.txt")
+        .unwrap();
+    let _pump = copy(reader, &sink).unwrap();
+    host.send(&("ready".to_string(), port as u64));
+    let _keep = (listener, writer, locked);
+    Mailbox::<()>::this().receive();
+}
+
+/// An entry the host starts by name (`Runtime::start_export`), without `_start`.
+#[unsafe(no_mangle)]
+pub extern "C" fn embed_entry() {
+    let host: Process<(String, u64)> = warren::whereis("host").expect("a host mailbox");
+    host.send(&("entered by export".to_string(), warren::this()));
 }

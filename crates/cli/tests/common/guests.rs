@@ -56,4 +56,3 @@ pub fn guest(name: &str) -> PathBuf {
     });
     dir.join(format!("{name}.wasm"))
 }
-

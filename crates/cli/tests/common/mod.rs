@@ -7,7 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod guests;
-pub use guests::{GUESTS, guest, repo_root};
+#[allow(unused_imports)]
+pub use guests::{guest, repo_root};
 
 pub fn warren() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));

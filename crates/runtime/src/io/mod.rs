@@ -10,7 +10,7 @@
 //! suspended, and tries again — so bytes go straight between the kernel and guest memory,
 //! with no buffer in between (design rule 1).
 //!
-//! - [`tcp`], [`udp`]: sockets; [`file`]: files with advisory locks;
+//! - [`tcp`], [`udp`]: sockets; [`file`](mod@file): files with advisory locks;
 //! - [`pipe`]: in-memory byte pipes between processes; [`stream`]: [`ByteStream`], the
 //!   readable end of anything, with the [`IoFuture`] that tells how it ended;
 //! - [`splice`]: host pumps that copy a stream into a sink after the caller has gone;
