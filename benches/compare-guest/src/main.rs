@@ -1,0 +1,158 @@
+//! The warren side of warren's benchmark comparison (`benches/compare`), a guest:
+//!
+//! ```text
+//! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | pingpong N | ring N LAPS | maxn BUDGET_MIB
+//! ```
+//!
+//! Each workload prints `result NAME VALUE UNIT`, like the Erlang module and the tokio
+//! program doing the same work (the TCP echo server is `examples/echo`). Memory is the warren
+//! host process's resident set, read from `/proc/self/status` (granted with `--dir`).
+
+use std::time::Instant;
+use warren::{Mailbox, Process, spawn};
+
+fn result(name: &str, value: f64, unit: &str) {
+    println!("result {name} {value:.3} {unit}");
+}
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status (run with --dir /proc:/proc)");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+fn spawn_n(n: usize) {
+    let me: Process<()> = Process::this();
+    let mailbox: Mailbox<()> = Mailbox::this();
+    let t0 = Instant::now();
+    for _ in 0..n {
+        spawn!(me; |_mailbox: Mailbox<()>| { me.send(&()); }).expect("spawn");
+    }
+    for _ in 0..n {
+        mailbox.receive();
+    }
+    result(
+        "spawn",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/spawn",
+    );
+}
+
+/// An idle process: it says it is up (a process is instantiated after `spawn` returns, so
+/// memory is read only once all have said so), then waits in its mailbox.
+fn idle_process(parent: Process<()>) -> Option<Process<()>> {
+    spawn!(parent; |mailbox: Mailbox<()>| {
+        parent.send(&());
+        mailbox.receive();
+    })
+    .ok()
+}
+
+/// Spawn up to `n` idle processes and wait until they are all up.
+fn spawn_idle(n: usize) -> Vec<Process<()>> {
+    let me: Process<()> = Process::this();
+    let processes: Vec<_> = (0..n).map_while(|_| idle_process(me)).collect();
+    let mailbox: Mailbox<()> = Mailbox::this();
+    for _ in 0..processes.len() {
+        mailbox.receive();
+    }
+    processes
+}
+
+fn idle(n: usize) {
+    let before = rss_bytes();
+    let processes = spawn_idle(n);
+    assert_eq!(processes.len(), n, "spawn failed (raise --max-processes)");
+    let after = rss_bytes();
+    result("idle", (after - before) as f64 / n as f64, "bytes/process");
+}
+
+fn pingpong(n: usize) {
+    let me: Process<()> = Process::this();
+    let mailbox: Mailbox<()> = Mailbox::this();
+    let pong = spawn!(me; |mailbox: Mailbox<()>| loop {
+        mailbox.receive();
+        me.send(&());
+    })
+    .expect("spawn");
+    // Warm up: the partner is instantiated after spawn returns.
+    pong.send(&());
+    mailbox.receive();
+    let t0 = Instant::now();
+    for _ in 0..n {
+        pong.send(&());
+        mailbox.receive();
+    }
+    result(
+        "pingpong",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/round-trip",
+    );
+}
+
+fn ring(n: usize, laps: usize) {
+    let mailbox: Mailbox<u64> = Mailbox::this();
+    let mut next: Process<u64> = Process::this();
+    for _ in 1..n {
+        next = spawn!(next; |mailbox: Mailbox<u64>| loop {
+            next.send(&mailbox.receive());
+        })
+        .expect("spawn a ring member");
+    }
+    // One untimed lap, so that every member is up.
+    next.send(&0);
+    mailbox.receive();
+    let t0 = Instant::now();
+    for lap in 0..laps as u64 {
+        next.send(&lap);
+        mailbox.receive();
+    }
+    result(
+        "ring",
+        t0.elapsed().as_secs_f64() * 1e6 / (n * laps) as f64,
+        "us/hop",
+    );
+}
+
+fn maxn(budget_mib: u64) {
+    let budget = budget_mib << 20;
+    let base = rss_bytes();
+    let mut processes = Vec::new();
+    loop {
+        let batch = spawn_idle(1_000);
+        let limited = batch.len() < 1_000;
+        if rss_bytes() - base > budget {
+            break;
+        }
+        processes.extend(batch);
+        if limited {
+            eprintln!("compare-guest: maxn stopped by the process limit, not memory");
+            break;
+        }
+    }
+    result("maxn", processes.len() as f64, "processes");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize| -> usize {
+        args.get(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("argument {i} must be a number: {args:?}"))
+    };
+    match args.first().map(String::as_str) {
+        Some("spawn") => spawn_n(num(1)),
+        Some("idle") => idle(num(1)),
+        Some("pingpong") => pingpong(num(1)),
+        Some("ring") => ring(num(1), num(2)),
+        Some("maxn") => maxn(num(1) as u64),
+        _ => {
+            eprintln!("usage: compare-guest spawn N | idle N | pingpong N | ring N LAPS | maxn MIB")
+        }
+    }
+}

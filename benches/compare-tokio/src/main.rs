@@ -1,0 +1,191 @@
+//! The native tokio side of warren's benchmark comparison (`benches/compare`).
+//!
+//! ```text
+//! compare-tokio spawn N | idle N | pingpong N | ring N LAPS | echo ADDR | maxn BUDGET_MIB
+//! ```
+//!
+//! Each workload prints `result NAME VALUE UNIT`, like the warren guest and the Erlang module
+//! doing the same work. Written as a tokio programmer would: a task per process, an
+//! unbounded mpsc channel as its mailbox, the multi-threaded runtime with a worker per core.
+//! Everything runs in spawned tasks (a future driven by `block_on` runs on the calling
+//! thread, not on a worker, which would handicap tokio).
+
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+fn result(name: &str, value: f64, unit: &str) {
+    println!("result {name} {value:.3} {unit}");
+}
+
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+async fn spawn(n: usize) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(());
+        });
+    }
+    for _ in 0..n {
+        rx.recv().await;
+    }
+    result(
+        "spawn",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/spawn",
+    );
+}
+
+/// An idle process: a task waiting on its mailbox.
+fn idle_task() -> mpsc::UnboundedSender<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    tokio::spawn(async move {
+        rx.recv().await;
+    });
+    tx
+}
+
+async fn idle(n: usize) {
+    let before = rss_bytes();
+    let tasks: Vec<_> = (0..n).map(|_| idle_task()).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let after = rss_bytes();
+    result("idle", (after - before) as f64 / n as f64, "bytes/process");
+    drop(tasks);
+}
+
+async fn pingpong(n: usize) {
+    let (ping_tx, mut ping_rx) = mpsc::unbounded_channel::<()>();
+    let (pong_tx, mut pong_rx) = mpsc::unbounded_channel::<()>();
+    tokio::spawn(async move {
+        while ping_rx.recv().await.is_some() {
+            let _ = pong_tx.send(());
+        }
+    });
+    let t0 = Instant::now();
+    for _ in 0..n {
+        ping_tx.send(()).unwrap();
+        pong_rx.recv().await.unwrap();
+    }
+    result(
+        "pingpong",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/round-trip",
+    );
+}
+
+async fn ring(n: usize, laps: usize) {
+    let (first_tx, mut back_rx) = {
+        let (last_tx, back_rx) = mpsc::unbounded_channel::<u64>();
+        let mut next = last_tx;
+        for _ in 0..n - 1 {
+            let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+            let to = next;
+            tokio::spawn(async move {
+                while let Some(token) = rx.recv().await {
+                    if to.send(token).is_err() {
+                        return;
+                    }
+                }
+            });
+            next = tx;
+        }
+        (next, back_rx)
+    };
+    // One untimed lap, as the others do.
+    first_tx.send(0).unwrap();
+    back_rx.recv().await.unwrap();
+    let t0 = Instant::now();
+    for lap in 0..laps {
+        first_tx.send(lap as u64).unwrap();
+        back_rx.recv().await.unwrap();
+    }
+    result(
+        "ring",
+        t0.elapsed().as_secs_f64() * 1e6 / (n * laps) as f64,
+        "us/hop",
+    );
+}
+
+async fn echo(addr: String) {
+    let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+    println!(
+        "tokio: listening on {}",
+        listener.local_addr().expect("bound")
+    );
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = conn.set_nodelay(true);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if conn.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn maxn(budget_mib: u64) {
+    let budget = budget_mib << 20;
+    let base = rss_bytes();
+    let mut tasks = Vec::new();
+    loop {
+        let batch: Vec<_> = (0..1_000).map(|_| idle_task()).collect();
+        tokio::task::yield_now().await;
+        if rss_bytes() - base > budget {
+            break;
+        }
+        tasks.extend(batch);
+    }
+    result("maxn", tasks.len() as f64, "processes");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let workload = args.first().cloned().unwrap_or_default();
+    let nums: Vec<usize> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let num = move |i: usize| -> usize {
+        *nums
+            .get(i)
+            .unwrap_or_else(|| panic!("argument {} must be a number", i + 1))
+    };
+    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:0".into());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let work = async move {
+        match workload.as_str() {
+            "spawn" => spawn(num(0)).await,
+            "idle" => idle(num(0)).await,
+            "pingpong" => pingpong(num(0)).await,
+            "ring" => ring(num(0), num(1)).await,
+            "echo" => echo(addr).await,
+            "maxn" => maxn(num(0) as u64).await,
+            _ => eprintln!(
+                "usage: compare-tokio spawn N | idle N | pingpong N | ring N LAPS | echo ADDR | maxn MIB"
+            ),
+        }
+    };
+    rt.block_on(rt.spawn(work)).expect("the workload panicked");
+}

@@ -1,0 +1,126 @@
+%% The Erlang/OTP side of warren's benchmark comparison (benches/compare).
+%%
+%%   erl -noshell -pa DIR +P 10000000 -s bench main WORKLOAD ARGS... -s init stop
+%%
+%% Each workload prints `result NAME VALUE UNIT` lines, like the warren guest and the tokio
+%% program doing the same work. Written as an Erlang programmer would: plain processes,
+%% `!` and `receive`, gen_tcp with a process per connection.
+-module(bench).
+-export([main/1]).
+
+main([Workload | Args]) ->
+    run(Workload, [list_to_integer(atom_to_list(A)) || A <- Args]),
+    ok.
+
+now_us() -> erlang:monotonic_time(microsecond).
+
+result(Name, Value, Unit) ->
+    io:format("result ~s ~.3f ~s~n", [Name, float(Value), Unit]).
+
+rss_bytes() ->
+    {ok, Status} = file:read_file("/proc/self/status"),
+    [Line] = [L || L <- binary:split(Status, <<"\n">>, [global]),
+                   binary:part(L, 0, min(6, byte_size(L))) =:= <<"VmRSS:">>],
+    [_, Kb | _] = binary:split(Line, [<<" ">>, <<"\t">>], [global, trim_all]),
+    binary_to_integer(Kb) * 1024.
+
+%% spawn N processes that each reply once.
+run(spawn, [N]) ->
+    Parent = self(),
+    T0 = now_us(),
+    spawn_n(N, fun() -> Parent ! done end),
+    collect(N),
+    result(spawn, (now_us() - T0) / N, "us/spawn");
+
+%% hold N idle processes: resident bytes per process.
+run(idle, [N]) ->
+    erlang:garbage_collect(),
+    Before = rss_bytes(),
+    Pids = [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, N)],
+    timer:sleep(200),
+    After = rss_bytes(),
+    result(idle, (After - Before) / N, "bytes/process"),
+    [P ! stop || P <- Pids];
+
+%% ping-pong: N round trips between two processes.
+run(pingpong, [N]) ->
+    Pong = spawn(fun pong/0),
+    T0 = now_us(),
+    ping(Pong, N),
+    result(pingpong, (now_us() - T0) / N, "us/round-trip"),
+    Pong ! stop;
+
+%% ring: N processes, Laps laps of one token.
+run(ring, [N, Laps]) ->
+    Self = self(),
+    First = lists:foldl(fun(_, Next) -> spawn(fun() -> relay(Next) end) end, Self, lists:seq(1, N - 1)),
+    lap(First, 1),  % one untimed lap, as the others do
+    T0 = now_us(),
+    lap(First, Laps),
+    result(ring, (now_us() - T0) / (N * Laps), "us/hop"),
+    First ! stop;
+
+%% TCP echo server on Port (0: any), a process per connection; runs until killed.
+run(echo, [Port]) ->
+    {ok, L} = gen_tcp:listen(Port, [binary, {active, false}, {reuseaddr, true},
+                                     {nodelay, true}, {backlog, 1024}, {ip, {127,0,0,1}}]),
+    {ok, P} = inet:port(L),
+    io:format("erlang: listening on 127.0.0.1:~p~n", [P]),
+    accept(L);
+
+%% the most idle processes that fit in BudgetMiB of resident memory.
+run(maxn, [BudgetMiB]) ->
+    Budget = BudgetMiB * 1024 * 1024,
+    Base = rss_bytes(),
+    N = grow(Base, Budget, 0),
+    result(maxn, N, "processes").
+
+spawn_n(0, _) -> ok;
+spawn_n(N, F) -> spawn(F), spawn_n(N - 1, F).
+
+collect(0) -> ok;
+collect(N) -> receive done -> collect(N - 1) end.
+
+pong() ->
+    receive
+        {ping, From} -> From ! pong, pong();
+        stop -> ok
+    end.
+
+ping(_, 0) -> ok;
+ping(Pong, N) ->
+    Pong ! {ping, self()},
+    receive pong -> ping(Pong, N - 1) end.
+
+relay(Next) ->
+    receive
+        stop -> Next ! stop;
+        Token -> Next ! Token, relay(Next)
+    end.
+
+lap(_, 0) -> ok;
+lap(First, Laps) ->
+    First ! token,
+    receive token -> lap(First, Laps - 1) end.
+
+accept(L) ->
+    {ok, S} = gen_tcp:accept(L),
+    Pid = spawn(fun() -> receive go -> echo_loop(S) end end),
+    ok = gen_tcp:controlling_process(S, Pid),
+    Pid ! go,
+    accept(L).
+
+echo_loop(S) ->
+    case gen_tcp:recv(S, 0) of
+        {ok, Data} -> ok = gen_tcp:send(S, Data), echo_loop(S);
+        {error, _} -> gen_tcp:close(S)
+    end.
+
+%% Spawn idle processes in batches of 1,000 until resident memory grows past the budget;
+%% the count before the batch that crossed it.
+grow(Base, Budget, N) ->
+    [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 1000)],
+    case rss_bytes() - Base of
+        Used when Used > Budget -> N;
+        _ -> grow(Base, Budget, N + 1000)
+    end.
