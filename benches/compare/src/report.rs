@@ -343,8 +343,8 @@ pub fn svg(results: &[Measured]) -> String {
         (System::Beam, "#7b4b94"),
         (System::Tokio, "#2e86ab"),
     ];
-    let (left, bar_h, gap, width) = (230.0, 16.0, 14.0, 900.0);
-    let plot_w = width - left - 170.0;
+    let (left, bar_h, gap, width) = (300.0, 16.0, 14.0, 1100.0);
+    let plot_w = width - left - 260.0;
     let max_rel = results
         .iter()
         .flat_map(|m| System::ALL.iter().map(|&s| m.relative(s)))

@@ -41,7 +41,7 @@ const OPEN_ALL: u32 = 63;
 /// Longest path accepted.
 const MAX_PATH: u32 = 4096;
 
-/// Read a path argument and resolve it; `Err(code)` if it is not text or not granted.
+/// Read a path argument; `Err(code)` if it is not text.
 fn path_arg<T>(
     c: &mut Caller<'_, T>,
     get: fn(&mut T) -> FsView<'_>,
@@ -49,18 +49,14 @@ fn path_arg<T>(
     len: u32,
     call: &'static str,
 ) -> wasmtime::Result<Result<(Memory, String), i64>> {
-    let mem = guest_memory::memory(c, |d| get(d).memory, call)?;
-    match io_bridge::read_str(c, mem, ptr, len, MAX_PATH, call)? {
-        Some(s) => Ok(Ok((mem, s))),
-        None => Ok(Err(failed(
-            get(c.data_mut()).table,
-            call,
-            IoFailure::new(
-                ERR_BAD_ARGUMENT,
-                "the path is not UTF-8 text of at most 4 KiB",
-            ),
-        ))),
-    }
+    io_bridge::text_arg(
+        c,
+        |d| get(d).memory,
+        |d| get(d).table,
+        (ptr, len, MAX_PATH),
+        "path",
+        call,
+    )
 }
 
 /// Run `f` on the directory and relative path a guest path resolves to; failures become

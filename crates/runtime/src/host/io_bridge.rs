@@ -180,6 +180,31 @@ pub fn read_str<T>(
     Ok(String::from_utf8(bytes).ok())
 }
 
+/// Read a text argument (an address, a path) for a call: `Ok(Err(code))` if it is not UTF-8
+/// text of at most `max` bytes (recorded for `last_error` as ERR_BAD_ARGUMENT, naming
+/// `what`); a bad pointer traps.
+pub fn text_arg<T>(
+    c: &mut Caller<'_, T>,
+    memory: impl Fn(&mut T) -> &mut Option<Memory>,
+    table: impl Fn(&mut T) -> &mut ResourceTable,
+    (ptr, len, max): (u32, u32, u32),
+    what: &str,
+    call: &'static str,
+) -> wasmtime::Result<Result<(Memory, String), i64>> {
+    let mem = guest_memory::memory(c, memory, call)?;
+    match read_str(c, mem, ptr, len, max, call)? {
+        Some(s) => Ok(Ok((mem, s))),
+        None => Ok(Err(failed(
+            table(c.data_mut()),
+            call,
+            IoFailure::new(
+                ERR_BAD_ARGUMENT,
+                format!("the {what} is not UTF-8 text of at most {max} bytes"),
+            ),
+        ))),
+    }
+}
+
 /// Write `text` to `[ptr, ptr + cap)` if it fits; returns its length either way (a length
 /// above `cap` tells the guest to retry with a larger buffer).
 pub fn write_text<T>(

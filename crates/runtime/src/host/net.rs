@@ -85,18 +85,55 @@ fn addr_arg<T>(
     len: u32,
     call: &'static str,
 ) -> wasmtime::Result<Result<(Memory, String), i64>> {
-    let mem = guest_memory::memory(c, |d| get(d).memory, call)?;
-    match io_bridge::read_str(c, mem, ptr, len, MAX_ADDR, call)? {
-        Some(s) => Ok(Ok((mem, s))),
-        None => Ok(Err(failed(
-            get(c.data_mut()).table,
-            call,
-            IoFailure::new(
-                ERR_BAD_ARGUMENT,
-                "the address is not UTF-8 text of at most 1 KiB",
-            ),
-        ))),
+    io_bridge::text_arg(
+        c,
+        |d| get(d).memory,
+        |d| get(d).table,
+        (ptr, len, MAX_ADDR),
+        "address",
+        call,
+    )
+}
+
+/// Resolve the address argument, and open a socket on the first allowed address that works
+/// (`open`); install it as a `kind` handle. `what` names the act in errors ("binding").
+async fn open_socket<T, O, F>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> NetView<'_>,
+    (ptr, len): (u32, u32),
+    (what, kind, call): (&str, &'static str, &'static str),
+    open: impl Fn(SocketAddr) -> F,
+) -> wasmtime::Result<i64>
+where
+    O: Send + Sync + 'static,
+    F: std::future::Future<Output = std::io::Result<O>>,
+{
+    let (_, text) = match addr_arg(c, get, ptr, len, call)? {
+        Ok(a) => a,
+        Err(code) => return Ok(code),
+    };
+    let policy = get(c.data_mut()).policy.clone();
+    let addrs = match allowed_addrs(&policy, &text, what).await {
+        Ok(a) => a,
+        Err(f) => return Ok(failed(get(c.data_mut()).table, call, f)),
+    };
+    let mut last = None;
+    for addr in addrs {
+        match open(addr).await {
+            Ok(socket) => {
+                let r = Resource::new(kind, Arc::new(socket));
+                return Ok(install(get(c.data_mut()).table, call, r));
+            }
+            Err(e) => last = Some((addr, e)),
+        }
     }
+    let (addr, e) = last.expect("allowed_addrs returns at least one address");
+    Ok(io_failed(
+        get(c.data_mut()).table,
+        call,
+        format!("{what} {addr}"),
+        &e,
+    ))
 }
 
 pub fn add_to_linker<T: Send + 'static>(
@@ -111,33 +148,8 @@ pub fn add_to_linker<T: Send + 'static>(
         "tcp_bind",
         move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
             Box::new(async move {
-                const CALL: &str = "warren:net.tcp_bind";
-                let (_, text) = match addr_arg(&mut c, get, ptr, len, CALL)? {
-                    Ok(a) => a,
-                    Err(code) => return Ok(code),
-                };
-                let policy = get(c.data_mut()).policy.clone();
-                let addrs = match allowed_addrs(&policy, &text, "binding").await {
-                    Ok(a) => a,
-                    Err(f) => return Ok(failed(get(c.data_mut()).table, CALL, f)),
-                };
-                let mut last = None;
-                for addr in addrs {
-                    match TcpListenerObj::bind(addr).await {
-                        Ok(l) => {
-                            let r = Resource::new(TCP_LISTENER, Arc::new(l));
-                            return Ok(install(get(c.data_mut()).table, CALL, r));
-                        }
-                        Err(e) => last = Some((addr, e)),
-                    }
-                }
-                let (addr, e) = last.expect("at least one address");
-                Ok(io_failed(
-                    get(c.data_mut()).table,
-                    CALL,
-                    format!("binding {addr}"),
-                    &e,
-                ))
+                let act = ("binding", TCP_LISTENER, "warren:net.tcp_bind");
+                open_socket(&mut c, get, (ptr, len), act, TcpListenerObj::bind).await
             })
         },
     )?;
@@ -190,33 +202,8 @@ pub fn add_to_linker<T: Send + 'static>(
         "tcp_connect",
         move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
             Box::new(async move {
-                const CALL: &str = "warren:net.tcp_connect";
-                let (_, text) = match addr_arg(&mut c, get, ptr, len, CALL)? {
-                    Ok(a) => a,
-                    Err(code) => return Ok(code),
-                };
-                let policy = get(c.data_mut()).policy.clone();
-                let addrs = match allowed_addrs(&policy, &text, "connecting to").await {
-                    Ok(a) => a,
-                    Err(f) => return Ok(failed(get(c.data_mut()).table, CALL, f)),
-                };
-                let mut last = None;
-                for addr in addrs {
-                    match TcpConn::connect(addr).await {
-                        Ok(conn) => {
-                            let r = Resource::new(TCP_STREAM, Arc::new(conn));
-                            return Ok(install(get(c.data_mut()).table, CALL, r));
-                        }
-                        Err(e) => last = Some((addr, e)),
-                    }
-                }
-                let (addr, e) = last.expect("at least one address");
-                Ok(io_failed(
-                    get(c.data_mut()).table,
-                    CALL,
-                    format!("connecting to {addr}"),
-                    &e,
-                ))
+                let act = ("connecting to", TCP_STREAM, "warren:net.tcp_connect");
+                open_socket(&mut c, get, (ptr, len), act, TcpConn::connect).await
             })
         },
     )?;
@@ -330,22 +317,8 @@ pub fn add_to_linker<T: Send + 'static>(
         "udp_bind",
         move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
             Box::new(async move {
-                const CALL: &str = "warren:net.udp_bind";
-                let (_, text) = match addr_arg(&mut c, get, ptr, len, CALL)? {
-                    Ok(a) => a,
-                    Err(code) => return Ok(code),
-                };
-                let policy = get(c.data_mut()).policy.clone();
-                let addr = match allowed_addrs(&policy, &text, "binding").await {
-                    Ok(a) => a[0],
-                    Err(f) => return Ok(failed(get(c.data_mut()).table, CALL, f)),
-                };
-                let r = UdpObj::bind(addr).await;
-                let table = get(c.data_mut()).table;
-                Ok(match r {
-                    Ok(s) => install(table, CALL, Resource::new(UDP_SOCKET, Arc::new(s))),
-                    Err(e) => io_failed(table, CALL, format!("binding {addr}"), &e),
-                })
+                let act = ("binding", UDP_SOCKET, "warren:net.udp_bind");
+                open_socket(&mut c, get, (ptr, len), act, UdpObj::bind).await
             })
         },
     )?;
