@@ -432,6 +432,8 @@ fn a_splice_into_a_file_outlives_the_process_that_started_it() {
             "starter exited: normal",
             "copied: Ok(8890)",
             "lines in the file: 1000 last: Some(\"line 999\")",
+            "written at offset 5: Ok(4)",
+            "first line now: Some(\"line ZEROne 1\")",
         ]
     );
 }

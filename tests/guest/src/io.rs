@@ -411,6 +411,21 @@ fn splice_file() {
         text.lines().count(),
         text.lines().last()
     );
+    // write_via_stream at an offset overwrites in place ("line 0\nline 1" -> "line ZEROne 1").
+    let file = OpenOptions::new()
+        .write(true)
+        .open("/data/spliced.txt")
+        .unwrap();
+    let (mut writer, reader) = pipe().unwrap();
+    let done = file.write_via_stream(reader, 5).unwrap();
+    writer.write_all(b"ZERO").unwrap();
+    drop(writer);
+    println!(
+        "written at offset 5: {:?}",
+        done.wait().map_err(|e| e.kind())
+    );
+    let text = String::from_utf8(fs::read("/data/spliced.txt").unwrap()).unwrap();
+    println!("first line now: {:?}", text.lines().next());
 }
 
 /// A process blocked in a host call (accept) is killed there, and what it held is released.
