@@ -101,6 +101,35 @@ pub fn writable(table: &ResourceTable, h: Handle) -> Result<Arc<dyn WriteSink>, 
     })
 }
 
+/// Make a non-blocking `attempt` on guest memory until it does not say WouldBlock, waiting
+/// for `ready` in between (with the process suspended, so its buffer cannot change). After a
+/// wait the process gets a fresh time slice: waiting is not computing.
+pub async fn retry_in_guest<'c, T, R, F>(
+    c: &mut Caller<'c, T>,
+    mut attempt: impl FnMut(&mut Caller<'c, T>) -> io::Result<R>,
+    ready: impl Fn() -> F,
+) -> io::Result<R>
+where
+    F: std::future::Future<Output = io::Result<()>>,
+{
+    let mut waited = false;
+    let r = loop {
+        match attempt(c) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if let Err(e) = ready().await {
+                    break Err(e);
+                }
+                waited = true;
+            }
+            r => break r,
+        }
+    };
+    if waited {
+        c.as_context_mut().set_epoch_deadline(1);
+    }
+    r
+}
+
 /// Read from `src` straight into guest memory `[ptr, ptr + cap)`, waiting (suspended) until
 /// some bytes, the end (0) or an error come. Traps if the buffer is outside memory.
 pub async fn read_into_guest<T: Send>(
@@ -112,24 +141,8 @@ pub async fn read_into_guest<T: Send>(
     call: &'static str,
 ) -> wasmtime::Result<io::Result<usize>> {
     let range = guest_memory::range(mem.data_size(&*c), ptr, cap, call)?;
-    let mut waited = false;
-    let r = loop {
-        let r = src.try_read(&mut mem.data_mut(&mut *c)[range.clone()]);
-        match r {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if let Err(e) = src.ready().await {
-                    break Err(e);
-                }
-                waited = true;
-            }
-            r => break r,
-        }
-    };
-    if waited {
-        // Waiting is not computing: a fresh time slice.
-        c.as_context_mut().set_epoch_deadline(1);
-    }
-    Ok(r)
+    let read = |c: &mut Caller<'_, T>| src.try_read(&mut mem.data_mut(c)[range.clone()]);
+    Ok(retry_in_guest(c, read, || src.ready()).await)
 }
 
 /// Write guest memory `[ptr, ptr + len)` straight to `sink`, waiting (suspended) for room;
@@ -143,23 +156,8 @@ pub async fn write_from_guest<T: Send>(
     call: &'static str,
 ) -> wasmtime::Result<io::Result<usize>> {
     let range = guest_memory::range(mem.data_size(&*c), ptr, len, call)?;
-    let mut waited = false;
-    let r = loop {
-        let r = sink.try_write(&mem.data(&*c)[range.clone()]);
-        match r {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if let Err(e) = sink.ready().await {
-                    break Err(e);
-                }
-                waited = true;
-            }
-            r => break r,
-        }
-    };
-    if waited {
-        c.as_context_mut().set_epoch_deadline(1);
-    }
-    Ok(r)
+    let write = |c: &mut Caller<'_, T>| sink.try_write(&mem.data(&*c)[range.clone()]);
+    Ok(retry_in_guest(c, write, || sink.ready()).await)
 }
 
 /// Read a UTF-8 string argument (an address or a path) of at most `max` bytes. A bad

@@ -345,16 +345,10 @@ pub fn add_to_linker<T: Send + 'static>(
                     Err(f) => return Ok(failed(get(c.data_mut()).table, CALL, f)),
                 };
                 let range = guest_memory::range(mem.data_size(&c), ptr, len, CALL)?;
-                let r = loop {
-                    match sock.socket.try_send_to(&mem.data(&c)[range.clone()], to) {
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            if let Err(e) = sock.socket.writable().await {
-                                break Err(e);
-                            }
-                        }
-                        r => break r,
-                    }
+                let send = |c: &mut Caller<'_, T>| {
+                    sock.socket.try_send_to(&mem.data(&*c)[range.clone()], to)
                 };
+                let r = io_bridge::retry_in_guest(&mut c, send, || sock.socket.writable()).await;
                 let table = get(c.data_mut()).table;
                 Ok(match r {
                     Ok(n) => n as i64,
@@ -383,19 +377,11 @@ pub fn add_to_linker<T: Send + 'static>(
                     Ok(s) => s,
                     Err(e) => return Ok(bad_handle(table, CALL, e)),
                 };
-                let r = loop {
-                    match sock
-                        .socket
-                        .try_recv_from(&mut mem.data_mut(&mut c)[range.clone()])
-                    {
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            if let Err(e) = sock.socket.readable().await {
-                                break Err(e);
-                            }
-                        }
-                        r => break r,
-                    }
+                let recv = |c: &mut Caller<'_, T>| {
+                    sock.socket
+                        .try_recv_from(&mut mem.data_mut(c)[range.clone()])
                 };
+                let r = io_bridge::retry_in_guest(&mut c, recv, || sock.socket.readable()).await;
                 match r {
                     Ok((n, from)) => {
                         let text = from.to_string();
