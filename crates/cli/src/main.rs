@@ -66,6 +66,31 @@ struct RunArgs {
     /// fuel slows all wasm code somewhat, so it is only on when this is given.
     #[arg(long, value_name = "FUEL")]
     max_fuel: Option<u64>,
+    /// Most bytes of messages queued in one process's mailbox (each message counts its size
+    /// plus 64 bytes). A process whose mailbox would grow beyond it ends with
+    /// `limit: mailbox`; its pending timers' messages count against it too.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    max_mailbox: usize,
+    /// Most references one process holds: monitors it set, and reply tags of requests in
+    /// progress. Beyond it the process ends with `limit: references`.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::actor::DEFAULT_REFERENCES)]
+    max_references: usize,
+    /// Most timers (send_after) one process has pending; beyond it the process ends with
+    /// `limit: timers`. A process's timers are cancelled when it exits.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::actor::DEFAULT_TIMERS)]
+    max_timers: usize,
+    /// Most names registered to one process; registering one more fails.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::actor::DEFAULT_NAMES)]
+    max_names: usize,
+    /// Most handles (sockets, files, pipes, streams, futures) one process holds, counting
+    /// those in a message it is sending or has received and not yet claimed.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::resources::MAX_HANDLES)]
+    max_handles: usize,
+    /// Most host copies (stream::copy, send/write via stream) one process has running; they
+    /// count while they run, also after the process exits. The runtime runs at most 64
+    /// times this many at once, and no more than 16,384.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS)]
+    max_copies: usize,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -143,6 +168,18 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         env,
         dirs,
         net: NetPolicy::from_rules(&args.allow_net)?,
+        quotas: warren_runtime::actor::Quotas {
+            mailbox_bytes: args.max_mailbox,
+            references: args.max_references,
+            timers: args.max_timers,
+            names: args.max_names,
+        },
+        max_handles: args.max_handles,
+        max_pumps_per_process: args.max_copies,
+        max_pumps: args
+            .max_copies
+            .saturating_mul(64)
+            .min(warren_runtime::io::splice::DEFAULT_MAX_PUMPS),
     };
 
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;

@@ -136,7 +136,7 @@ fn host_enters_a_guest_through_an_export() {
         );
         // The host can monitor processes too.
         let watched = runtime.start_export("embed_entry").unwrap();
-        let monitor = host.monitor(watched.pid);
+        let monitor = host.monitor(watched.pid).unwrap();
         note(&host).await;
         assert_eq!(host.wait_exit(monitor).await, ExitReason::Normal);
         assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);

@@ -342,6 +342,25 @@ fn network_outside_the_allow_list_is_denied() {
     assert!(lines[2].starts_with("udp to 192.0.2.1:53: PermissionDenied"));
     assert!(lines[3].starts_with("connect nonsense: InvalidInput"));
     assert_eq!(lines[4], "loopback: allowed");
+    // A host name no rule names is refused before any DNS query (which could leak data).
+    assert!(
+        lines[5].starts_with("connect by name: PermissionDenied")
+            && lines[5].contains("not looked up"),
+        "{}",
+        lines[5]
+    );
+    assert!(lines[6].starts_with("connect 0.0.0.0: PermissionDenied"));
+
+    // A rule for 0.0.0.0 allows binding it, never connecting to it (Linux would route
+    // that to this host).
+    let run = scenario(&["--allow-net", "0.0.0.0"], "io_net_denied");
+    let lines = run.stdout_lines();
+    assert_eq!(lines[1], "bind 0.0.0.0: allowed");
+    assert!(
+        lines[6].starts_with("connect 0.0.0.0: PermissionDenied"),
+        "{}",
+        lines[6]
+    );
 
     // With rules, loopback is no longer implied, and the rules are named.
     let run = scenario(&["--allow-net", "192.168.77.0/24:80"], "io_net_denied");

@@ -199,7 +199,7 @@ fn links_propagate_trap_exit_and_kill() {
             "unlinked: normal",
             "link to dead: linked process _ exited: noproc",
             "kill a trapping process: killed",
-            "chain: linked process _ exited: linked process _ exited: trap: wasm trap: wasm `unreachable` instruction executed (in core::ops::function::FnOnce::call_once <- warren::entry::trampoline <- warren_entry)",
+            "chain: linked process _ exited: trap: wasm trap: wasm `unreachable` instruction executed (in core::ops::function::FnOnce::call_once <- warren::entry::trampoline <- warren_entry)",
         ]
     );
 }
@@ -263,7 +263,8 @@ fn limits_per_spawn() {
         [
             "small memory: true",
             "more than the runtime: Some(BadOptions)",
-            "fuel: BadOptions"
+            "fuel: BadOptions",
+            "more fuel than the runtime: Some(BadOptions)"
         ]
     );
     let with_fuel = run_guest(
@@ -273,7 +274,10 @@ fn limits_per_spawn() {
     );
     with_fuel.assert_code(0);
     assert_eq!(
-        with_fuel.stdout_lines()[2],
-        "fuel: limit: compute: the process used up its fuel budget"
+        with_fuel.stdout_lines()[2..],
+        [
+            "fuel: limit: compute: the process used up its fuel budget",
+            "more fuel than the runtime: Some(BadOptions)"
+        ]
     );
 }

@@ -149,16 +149,33 @@ impl<T: StoreData> RuntimeBuilder<T> {
 
     /// Build a runtime for the module in `path` (binary or text format), through the
     /// compiled-module cache.
+    ///
+    /// The cache holds native code, so it is not used if it lies inside (or contains) a
+    /// directory granted to guests, who could otherwise replace an entry (a warning says so).
     pub fn build_file(self, path: &Path) -> anyhow::Result<Runtime<T>> {
-        let cache = self.cache;
-        self.build(|engine| {
-            let dir = if cache {
-                engine::default_cache_dir()
-            } else {
-                None
-            };
-            Ok(engine::load_module(engine, path, dir.as_deref())?)
-        })
+        let dir = if self.cache {
+            engine::default_cache_dir()
+        } else {
+            None
+        };
+        let dir = dir.filter(|cache| {
+            let granted = self
+                .config
+                .dirs
+                .iter()
+                .find(|d| engine::dirs_overlap(cache, &d.host));
+            if let Some(d) = granted {
+                tracing::warn!(
+                    "not using the compiled-module cache {}: it overlaps the granted directory \
+                     {}, where a guest could replace compiled code; set WARREN_CACHE_DIR to a \
+                     directory outside every --dir",
+                    cache.display(),
+                    d.host.display()
+                );
+            }
+            granted.is_none()
+        });
+        self.build(|engine| Ok(engine::load_module(engine, path, dir.as_deref())?))
     }
 
     /// Build a runtime for a module given as bytes (binary or text format).
@@ -179,6 +196,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
                  RuntimeBuilder::scheduler(handle)",
             )?,
         };
+        raise_fd_limit();
         // A warning in the plan is kept for `Runtime::warning`.
         let (engine, plan) = Runtime::<T>::engine(&self.config)?;
         let module = load(&engine)?;
@@ -197,6 +215,29 @@ impl<T: StoreData> RuntimeBuilder<T> {
             handle,
         )
     }
+}
+
+/// Raise this process's soft limit on open files to its hard limit, once: every socket, file
+/// and granted directory a process holds is a descriptor, and Linux's default soft limit
+/// (1,024) would be reached by about a thousand processes.
+fn raise_fd_limit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+                let old = lim.rlim_cur;
+                lim.rlim_cur = lim.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                    tracing::debug!("raised the open-file limit from {old} to {}", lim.rlim_max);
+                }
+            }
+        }
+    });
 }
 
 /// A multi-threaded tokio runtime set up as the `warren` CLI runs processes on (one worker

@@ -193,13 +193,18 @@ pub fn compile_module(
     } else if !looks_like_wat(bytes) {
         return Err(LoadError::NotWasm { path });
     }
-    let key = cache_dir.map(|dir| cache_path(engine, bytes, dir));
+    let key = cache_dir
+        .filter(|dir| private_cache_dir(dir))
+        .map(|dir| cache_path(engine, bytes, dir));
     if let Some(file) = &key
-        && file.exists()
+        && owned_private_file(file)
     {
         // SAFETY: the file was written by `Module::serialize` of an engine with the same
-        // compatibility hash (it is in the key) into warren's own cache directory.
-        // wasmtime still checks its header and rejects a mismatched or truncated file.
+        // compatibility hash (it is in the key) into warren's own cache directory, which is
+        // checked to be this user's, private (0700), and outside every directory granted to
+        // guests (see `private_cache_dir` and `RuntimeBuilder::build_file`), and the file
+        // itself is this user's and not writable by others. wasmtime still checks its header
+        // and rejects a mismatched or truncated file.
         match unsafe { Module::deserialize_file(engine, file) } {
             Ok(m) => return Ok(m),
             Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
@@ -230,8 +235,44 @@ pub fn compile_module(
     Ok(module)
 }
 
+/// Whether `bytes` read as the text format: UTF-8 whose first token, after white space and
+/// comments (`;; line`, `(; block ;)`, nested), opens a parenthesis.
 fn looks_like_wat(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok_and(|s| s.trim_start().starts_with('('))
+    let Ok(mut s) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    loop {
+        s = s.trim_start();
+        if let Some(rest) = s.strip_prefix(";;") {
+            s = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if s.starts_with("(;") {
+            let mut depth = 0usize;
+            let mut i = 0;
+            let b = s.as_bytes();
+            loop {
+                if i + 1 >= b.len() {
+                    return false; // an unterminated block comment
+                }
+                match (b[i], b[i + 1]) {
+                    (b'(', b';') => {
+                        depth += 1;
+                        i += 2;
+                    }
+                    (b';', b')') => {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            s = &s[i..];
+        } else {
+            return s.starts_with('(');
+        }
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -256,13 +297,71 @@ fn cache_path(engine: &Engine, bytes: &[u8], dir: &Path) -> PathBuf {
 }
 
 fn store_in_cache(module: &Module, file: &Path) -> anyhow::Result<()> {
-    let dir = file.parent().context("cache path has no parent")?;
-    std::fs::create_dir_all(dir)?;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let bytes = module.serialize()?;
     let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(&bytes)?;
+    drop(f);
     std::fs::rename(&tmp, file)?;
     Ok(())
+}
+
+/// Make sure `dir` exists as a cache directory only this user can write: created with mode
+/// 0700 if missing; an existing one must be owned by this user and not writable by group or
+/// others. Compiled modules are native code: whoever can write the cache can run code in the
+/// host. `false` (and a warning) if it cannot be used.
+pub fn private_cache_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    if !dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true).mode(0o700);
+        if let Err(e) = b.create(dir) {
+            tracing::debug!("cannot create the module cache {}: {e}", dir.display());
+            return false;
+        }
+    }
+    match std::fs::symlink_metadata(dir) {
+        // SAFETY: geteuid has no preconditions.
+        Ok(m) if m.is_dir() && m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o022 == 0 => {
+            true
+        }
+        Ok(_) => {
+            tracing::warn!(
+                "not using the compiled-module cache {}: it must be a directory owned by this \
+                 user and writable by nobody else (chmod 700 it, or set WARREN_CACHE_DIR)",
+                dir.display()
+            );
+            false
+        }
+        Err(e) => {
+            tracing::debug!("cannot use the module cache {}: {e}", dir.display());
+            false
+        }
+    }
+}
+
+/// A cache entry is loaded only if it is a regular file of this user's, writable by nobody
+/// else.
+fn owned_private_file(file: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(file).is_ok_and(|m| {
+        // SAFETY: geteuid has no preconditions.
+        m.is_file() && m.uid() == unsafe { libc::geteuid() } && m.mode() & 0o022 == 0
+    })
+}
+
+/// Whether two directories overlap: one is the other or contains it (after resolving
+/// symlinks; a path that does not exist yet is compared as given).
+pub fn dirs_overlap(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let (a, b) = (canon(a), canon(b));
+    a.starts_with(&b) || b.starts_with(&a)
 }
 
 /// Check that a module can run as warren processes: it must export `memory` and `entry`.
@@ -273,4 +372,28 @@ pub fn check_exports(module: &Module, name: &str, entry: &str) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_modules_may_start_with_comments() {
+        assert!(looks_like_wat(b"(module)"));
+        assert!(looks_like_wat(b";; a guest\n  (module)"));
+        assert!(looks_like_wat(
+            b"(; block (; nested ;) ;)\n;; line\n(module)"
+        ));
+        assert!(!looks_like_wat(b";; only a comment"));
+        assert!(!looks_like_wat(b"(; unterminated"));
+        assert!(!looks_like_wat(b"hello"));
+    }
+
+    #[test]
+    fn overlapping_directories() {
+        assert!(dirs_overlap(Path::new("/tmp"), Path::new("/tmp/x/cache")));
+        assert!(dirs_overlap(Path::new("/tmp/x/cache"), Path::new("/tmp")));
+        assert!(!dirs_overlap(Path::new("/tmp/a"), Path::new("/tmp/b")));
+    }
 }

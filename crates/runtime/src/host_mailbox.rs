@@ -73,8 +73,9 @@ impl HostMailbox {
     }
 
     /// Watch process `pid`; [`HostMailbox::wait_exit`] with the returned reference says why
-    /// it ended (`noproc` if it was not alive).
-    pub fn monitor(&self, pid: Pid) -> u64 {
+    /// it ended (`noproc` if it was not alive). Fails if this mailbox holds as many monitors
+    /// as the runtime's reference quota allows.
+    pub fn monitor(&self, pid: Pid) -> Result<u64, crate::actor::QuotaError> {
         self.table.monitor(self.pid(), pid)
     }
 
@@ -88,10 +89,16 @@ impl HostMailbox {
     }
 }
 
+/// Decode exactly one `M`: bytes left over mean the message was of another type.
 fn decode<M: DeserializeOwned>(m: &Message) -> Result<M, ReceiveError> {
-    postcard::from_bytes(&m.data).map_err(|e| ReceiveError::Decode {
+    let problem = match postcard::take_from_bytes(&m.data) {
+        Ok((value, [])) => return Ok(value),
+        Ok((_, rest)) => format!("{} bytes are left over after one value", rest.len()),
+        Err(e) => e.to_string(),
+    };
+    Err(ReceiveError::Decode {
         type_name: std::any::type_name::<M>(),
-        problem: e.to_string(),
+        problem,
     })
 }
 

@@ -127,10 +127,18 @@ pub(crate) async fn run<T: StoreData>(
     on_exit: Option<oneshot::Sender<ExitReason>>,
 ) {
     let pid = me.pid();
-    let reason = match execute(&rt, me, entry).await {
-        Ok(reason) => reason,
-        Err(e) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
-    };
+    // A panic in a host function (warren's or an embedder's) unwinds out of the call: catch
+    // it here, so the process still leaves the table with a reason and its monitors and links
+    // still fire, and nothing else is affected.
+    let reason = match catch_panic(execute(&rt, me, entry)).await {
+        Ok(Ok(reason)) => reason,
+        Ok(Err(e)) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
+        Err(panic) => {
+            tracing::error!(pid, "a host function panicked: {panic}");
+            ExitReason::Trap(format!("host function panicked: {panic}"))
+        }
+    }
+    .bounded();
     if !reason.is_normal() {
         tracing::debug!(pid, "process exited: {reason}");
     }
@@ -146,20 +154,27 @@ async fn execute<T: StoreData>(
     entry: Entry,
 ) -> anyhow::Result<ExitReason> {
     let pid = me.pid();
-    let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.timers.clone(), rt.clone());
+    let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.clone());
     let (mut max_memory, mut fuel) = (rt.config.max_memory, rt.config.max_fuel);
-    let mut resources = ResourceTable::new();
-    if let Entry::Spawned(req) = &entry {
-        actor.spawn_args = Some(req.args.clone());
-        resources.set_inbox(req.resources.clone());
+    let mut resources = ResourceTable::with_limit(rt.config.max_handles);
+    resources.pumps = crate::io::PumpCharge::new(rt.config.max_pumps_per_process);
+    let mut entry = entry;
+    if let Entry::Spawned(req) = &mut entry {
+        // Moved, not copied: the captures live only until the child fetches them, and a
+        // handle in them is the child's alone (dropping it releases its port or lock).
+        actor.spawn_args = Some(std::mem::take(&mut req.args));
+        resources.set_inbox(std::mem::take(&mut req.resources));
         // Checked against the runtime's limits by the spawner.
         if let Some(m) = req.max_memory {
             max_memory = m as usize;
         }
         fuel = req.max_fuel.or(fuel);
     }
+    let (table, failing) = (rt.table.clone(), pid);
     let data = ProcessData {
-        wasi: LazyWasi::new(rt.wasi.clone()),
+        wasi: LazyWasi::new(rt.wasi.clone()).on_failure(Box::new(move |why| {
+            table.fail(failing, ExitReason::Trap(format!("WASI: {why}")));
+        })),
         actor,
         limits: ProcessLimits { max_memory },
         resources,
@@ -179,11 +194,23 @@ async fn execute<T: StoreData>(
         store.set_fuel(fuel)?;
     }
 
-    let instance = match rt.pre.instantiate_async(&mut store).await {
-        Ok(i) => i,
-        Err(e) => return Ok(instantiate_failure(rt, pid, e)),
-    };
     let me = store.data_mut().warren().actor.me.clone();
+    // Instantiation runs the module's `start` function, which may call into the host (and
+    // wait there): a kill must end it too.
+    let instance = match until_killed(&me, rt.pre.instantiate_async(&mut store)).await {
+        Ok(i) => i,
+        Err(e) if e.is::<ProcessKilled>() => {
+            let signalled = me.exit_reason();
+            return Ok(signalled);
+        }
+        Err(e) => {
+            let panic = store.data_mut().warren().actor.panic_message.take();
+            if panic.is_some() || e.is::<ProcessExited>() || e.is::<wasmtime::Trap>() {
+                return Ok(exit_reason(Err(e), panic, me.exit_reason()));
+            }
+            return Ok(instantiate_failure(rt, pid, e));
+        }
+    };
     // A kill ends the process wherever it is: at its next epoch check when it computes, or
     // here, by dropping the call (wasmtime unwinds the suspended fiber) when it waits in any
     // host call — warren's or an embedder's.
@@ -197,7 +224,15 @@ async fn execute<T: StoreData>(
                 &mut store,
                 crate::host::abi::ENTRY_EXPORT,
             )?;
-            let len = u32::try_from(req.args.len())?;
+            let len = u32::try_from(
+                store
+                    .data_mut()
+                    .warren()
+                    .actor
+                    .spawn_args
+                    .as_ref()
+                    .map_or(0, Vec::len),
+            )?;
             until_killed(
                 &me,
                 f.call_async(&mut store, (req.trampoline, req.func, len)),
@@ -221,10 +256,10 @@ async fn execute<T: StoreData>(
 
 /// Run `call` until it returns or the process is killed. Cheap on the hot path: an atomic
 /// load per poll, and the kill waker is only re-registered when the task's waker changes.
-async fn until_killed(
+async fn until_killed<R>(
     me: &ProcessRef,
-    call: impl std::future::Future<Output = wasmtime::Result<()>>,
-) -> wasmtime::Result<()> {
+    call: impl std::future::Future<Output = wasmtime::Result<R>>,
+) -> wasmtime::Result<R> {
     let mut call = std::pin::pin!(call);
     let mut registered: Option<std::task::Waker> = None;
     std::future::poll_fn(|cx| {
@@ -244,6 +279,29 @@ async fn until_killed(
         Poll::Pending
     })
     .await
+}
+
+/// Run `f` to its end, or to the panic that ends it (with the panic's message).
+async fn catch_panic<R>(f: impl std::future::Future<Output = R>) -> Result<R, String> {
+    let mut f = std::pin::pin!(f);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.as_mut().poll(cx))) {
+            Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_text(&*payload))),
+        }
+    })
+    .await
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic without a message)".into()
+    }
 }
 
 fn instantiate_failure<T: StoreData>(
@@ -294,6 +352,9 @@ pub(crate) fn exit_reason(
     }
     if let Some(limit) = e.downcast_ref::<MemoryLimitExceeded>() {
         return ExitReason::Limit(limit.to_string());
+    }
+    if let Some(q) = e.downcast_ref::<crate::actor::QuotaError>() {
+        return ExitReason::Limit(q.to_string());
     }
     if e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::OutOfFuel) {
         return ExitReason::Limit("compute: the process used up its fuel budget".into());

@@ -85,7 +85,7 @@ pub enum HandleError {
     },
     #[error("handle {0} is listed twice in one message")]
     Duplicate(Handle),
-    #[error("the process holds {MAX_HANDLES} handles, the most it may")]
+    #[error("the process holds as many handles as it may")]
     TooMany,
     #[error("this message carries no resource #{0} (or it was already claimed)")]
     NotInMessage(u32),
@@ -93,9 +93,14 @@ pub enum HandleError {
 
 /// One process's handles, plus the resources of the message it is sending and of the one it
 /// last received.
-#[derive(Debug, Default)]
+///
+/// Every resource the process holds counts against its handle limit: open handles, those
+/// detached for a message not sent yet, and those of the last received message not claimed
+/// yet. So detaching handles and never sending them cannot be used to hold more.
+#[derive(Debug)]
 pub struct ResourceTable {
     next: Handle,
+    max: usize,
     entries: HashMap<Handle, Resource>,
     /// Detached for the next outgoing message or spawn.
     outbox: Vec<Resource>,
@@ -103,6 +108,14 @@ pub struct ResourceTable {
     inbox: Vec<Option<Resource>>,
     /// The text of the last I/O error, for `warren:resource.last_error`.
     pub last_error: String,
+    /// The host copies this process started that still run (see [`crate::io::splice`]).
+    pub pumps: crate::io::PumpCharge,
+}
+
+impl Default for ResourceTable {
+    fn default() -> Self {
+        ResourceTable::with_limit(MAX_HANDLES)
+    }
 }
 
 impl ResourceTable {
@@ -110,9 +123,27 @@ impl ResourceTable {
         Self::default()
     }
 
+    /// A table holding at most `max` resources.
+    pub fn with_limit(max: usize) -> Self {
+        ResourceTable {
+            next: 0,
+            max,
+            entries: HashMap::new(),
+            outbox: Vec::new(),
+            inbox: Vec::new(),
+            last_error: String::new(),
+            pumps: crate::io::PumpCharge::default(),
+        }
+    }
+
+    /// Resources held: open handles, detached ones not sent yet, received ones not claimed.
+    pub fn held(&self) -> usize {
+        self.entries.len() + self.outbox.len() + self.inbox.iter().flatten().count()
+    }
+
     /// Install a resource; returns its new handle.
     pub fn push(&mut self, resource: Resource) -> Result<Handle, HandleError> {
-        if self.entries.len() >= MAX_HANDLES {
+        if self.held() >= self.max {
             return Err(HandleError::TooMany);
         }
         // Handles are never reused; 2^32 handles in one process's life is out of reach, but
@@ -185,13 +216,10 @@ impl ResourceTable {
             .get_mut(index as usize)
             .ok_or(HandleError::NotInMessage(index))?;
         let r = slot.take().ok_or(HandleError::NotInMessage(index))?;
-        match self.push(r.clone()) {
-            Ok(h) => Ok(h),
-            Err(e) => {
-                self.inbox[index as usize] = Some(r);
-                Err(e)
-            }
-        }
+        // Moving from the inbox to the table does not change what the process holds.
+        self.next = self.next.checked_add(1).ok_or(HandleError::TooMany)?;
+        self.entries.insert(self.next, r);
+        Ok(self.next)
     }
 
     /// How many handles are open.
@@ -260,5 +288,19 @@ mod tests {
         assert_eq!(Arc::strong_count(&obj), 2);
         receiver.clear();
         assert_eq!(Arc::strong_count(&obj), 1);
+    }
+
+    #[test]
+    fn detached_handles_still_count_against_the_limit() {
+        let mut t = ResourceTable::with_limit(2);
+        let a = t.push(Resource::new("thing", Arc::new(Thing(1)))).unwrap();
+        t.push(Resource::new("thing", Arc::new(Thing(2)))).unwrap();
+        t.detach(&[a]).unwrap();
+        assert_eq!(
+            t.push(Resource::new("thing", Arc::new(Thing(3)))),
+            Err(HandleError::TooMany)
+        );
+        t.take_outbox();
+        t.push(Resource::new("thing", Arc::new(Thing(3)))).unwrap();
     }
 }

@@ -8,7 +8,7 @@
 //! scheduler the builder was given. The host talks to processes through [`Runtime::send`]
 //! and [`HostMailbox`]es, and [`Runtime::shutdown`] stops everything.
 
-use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError, Timers};
+use crate::actor::{ExitReason, Pid, ProcessTable, Quotas, SpawnError};
 use crate::builder::RuntimeBuilder;
 use crate::engine::{self, EngineConfig};
 use crate::host::process::{SpawnRequest, Spawner};
@@ -74,6 +74,16 @@ pub struct RuntimeConfig {
     pub dirs: Vec<GrantedDir>,
     /// Which addresses processes may connect to, bind and send to (default: loopback).
     pub net: NetPolicy,
+    /// What one process may make the runtime hold for it: queued message bytes,
+    /// references, timers, names (see [`Quotas`]).
+    pub quotas: Quotas,
+    /// Most resources (handles) one process holds.
+    pub max_handles: usize,
+    /// Most host copies one process has running (they count while they run, also after the
+    /// process exits).
+    pub max_pumps_per_process: usize,
+    /// Most host copies running at once in the runtime.
+    pub max_pumps: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -86,6 +96,10 @@ impl Default for RuntimeConfig {
             env: Vec::new(),
             dirs: Vec::new(),
             net: NetPolicy::default(),
+            quotas: Quotas::default(),
+            max_handles: crate::resources::MAX_HANDLES,
+            max_pumps_per_process: crate::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS,
+            max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
         }
     }
 }
@@ -141,7 +155,6 @@ pub(crate) struct RuntimeInner<T: StoreData> {
     pub(crate) engine: Engine,
     pub(crate) pre: InstancePre<T>,
     pub(crate) table: Arc<ProcessTable>,
-    pub(crate) timers: Arc<Timers>,
     pub(crate) config: RuntimeConfig,
     pub(crate) wasi: Arc<WasiConfig>,
     pub(crate) io: Arc<IoShared>,
@@ -259,9 +272,13 @@ impl<T: StoreData> Runtime<T> {
         let io = Arc::new(IoShared {
             policy: config.net.clone(),
             grants: Arc::new(grants),
-            pumps: Arc::new(Pumps::new()),
+            pumps: Arc::new(Pumps::new(config.max_pumps)),
         });
-        let table = Arc::new(ProcessTable::new(plan.limit, plan.hint.clone()));
+        let table = Arc::new(ProcessTable::with_quotas(
+            plan.limit,
+            plan.hint.clone(),
+            config.quotas.clone(),
+        ));
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             engine: engine.clone(),
             pre,
@@ -272,7 +289,6 @@ impl<T: StoreData> Runtime<T> {
             }),
             io,
             table,
-            timers: Arc::new(Timers::default()),
             config,
             make_data,
             host_mailboxes: Mutex::new(Vec::new()),
@@ -369,7 +385,7 @@ impl<T: StoreData> Runtime<T> {
 
     /// Timers set by processes and not yet fired or cancelled.
     pub fn pending_timers(&self) -> usize {
-        self.inner.timers.len()
+        self.inner.table.timers().len()
     }
 
     /// Host pumps (splices) still copying.
@@ -451,10 +467,18 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
                 self.config.max_memory
             )));
         }
-        if request.max_fuel.is_some() && self.config.max_fuel.is_none() {
-            return Err(SpawnError::BadOptions(
-                "a fuel budget needs a runtime that counts fuel (--max-fuel)".into(),
-            ));
+        match (request.max_fuel, self.config.max_fuel) {
+            (Some(_), None) => {
+                return Err(SpawnError::BadOptions(
+                    "a fuel budget needs a runtime that counts fuel (--max-fuel)".into(),
+                ));
+            }
+            (Some(f), Some(max)) if f > max => {
+                return Err(SpawnError::BadOptions(format!(
+                    "max_fuel {f} exceeds the runtime's budget of {max}"
+                )));
+            }
+            _ => {}
         }
         let monitor = request.monitor.map(|tag| (parent, tag));
         let link = request.link.then_some(parent);

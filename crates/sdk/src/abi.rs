@@ -26,6 +26,7 @@ pub const ERR_IS_DIRECTORY: i32 = -22;
 pub const ERR_NOT_DIRECTORY: i32 = -23;
 pub const ERR_NOT_EMPTY: i32 = -24;
 pub const ERR_TOO_MANY_HANDLES: i32 = -25;
+pub const ERR_LIMIT: i32 = -26;
 
 pub const SPAWN_LINK: u32 = 1;
 pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
@@ -83,6 +84,8 @@ unsafe extern "C" {
     pub fn copy(src: u32, dst: u32) -> i64;
     pub fn future_wait(h: u32, timeout_ms: i64, out: *mut u64) -> i32;
     pub fn future_poll(h: u32, out: *mut u64) -> i32;
+    #[link_name = "cancel"]
+    pub fn future_cancel(h: u32) -> i32;
 }
 
 #[link(wasm_import_module = "warren:net")]

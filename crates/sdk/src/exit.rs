@@ -20,7 +20,9 @@ pub enum ExitReason {
     Limit(String),
     /// It was not alive when the monitor or link was set up.
     NoProc,
-    /// A process linked to it exited abnormally (and it did not trap exits): which, and why.
+    /// A process linked to it exited abnormally (and it did not trap exits): the process
+    /// where the failure started, and its own reason (never itself `Linked`: a failure
+    /// travelling along a chain of links keeps its origin).
     Linked(crate::Pid, Box<ExitReason>),
 }
 
@@ -49,34 +51,49 @@ impl ExitReason {
                 v
             }
             ExitReason::Linked(pid, r) => {
+                // Reasons are flat (docs/abi.md): carry the innermost, original reason.
+                let mut inner: &ExitReason = r;
+                while let ExitReason::Linked(_, deeper) = inner {
+                    inner = deeper;
+                }
                 let mut v = vec![7];
                 v.extend_from_slice(&pid.to_le_bytes());
-                v.extend(r.encode());
+                v.extend(inner.encode());
                 v
             }
         }
     }
 
-    /// Decode the host's encoding: a kind byte, then text or a little-endian i32.
+    /// Decode the host's encoding: a kind byte, then text or a little-endian i32; a `linked`
+    /// reason holds one flat reason (the host never nests them). Never recurses.
     pub(crate) fn decode(bytes: &[u8]) -> Option<ExitReason> {
         let (&kind, rest) = bytes.split_first()?;
-        let text = || String::from_utf8(rest.to_vec()).ok();
-        Some(match kind {
-            0 => ExitReason::Normal,
-            1 => ExitReason::Panic(text()?),
-            2 => ExitReason::Trap(text()?),
-            3 => ExitReason::Killed,
-            4 => ExitReason::NoProc,
-            5 => ExitReason::Limit(text()?),
-            6 => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
-            7 if rest.len() > 8 => {
-                let (pid, inner) = rest.split_at(8);
-                let pid = u64::from_le_bytes(pid.try_into().ok()?);
-                ExitReason::Linked(pid, Box::new(ExitReason::decode(inner)?))
-            }
-            _ => return None,
-        })
+        if kind != 7 {
+            return decode_flat(kind, rest);
+        }
+        let (pid, inner) = rest.split_at_checked(8)?;
+        let pid = u64::from_le_bytes(pid.try_into().ok()?);
+        let (&inner_kind, inner_rest) = inner.split_first()?;
+        Some(ExitReason::Linked(
+            pid,
+            Box::new(decode_flat(inner_kind, inner_rest)?),
+        ))
     }
+}
+
+/// Decode one reason that is not `linked`.
+fn decode_flat(kind: u8, rest: &[u8]) -> Option<ExitReason> {
+    let text = || String::from_utf8(rest.to_vec()).ok();
+    Some(match kind {
+        0 if rest.is_empty() => ExitReason::Normal,
+        1 => ExitReason::Panic(text()?),
+        2 => ExitReason::Trap(text()?),
+        3 if rest.is_empty() => ExitReason::Killed,
+        4 if rest.is_empty() => ExitReason::NoProc,
+        5 => ExitReason::Limit(text()?),
+        6 => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
+        _ => return None,
+    })
 }
 
 impl fmt::Display for ExitReason {

@@ -144,12 +144,22 @@ pub(crate) fn encode_message<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec
     Ok(bytes)
 }
 
-/// Decode a received message (or spawn captures), claiming the handles it carries.
-pub(crate) fn decode_message<T: de::DeserializeOwned>(bytes: &[u8]) -> postcard::Result<T> {
+/// Decode a received message (or spawn captures), claiming the handles it carries. The
+/// bytes must be exactly one `T`: postcard would accept a longer message of another type
+/// whose first bytes happen to decode (a `u8` from the front of a struct), so bytes left
+/// over are an error too.
+pub(crate) fn decode_message<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let previous = INCOMING.with(|i| i.replace(true));
-    let r = postcard::from_bytes(bytes);
+    let r = postcard::take_from_bytes(bytes);
     INCOMING.with(|i| i.set(previous));
-    r
+    match r {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!(
+            "{} bytes are left over after one value of the type: the message is of another type",
+            rest.len()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The error a host call reported with `code` (a negative result), with the host's text for
@@ -172,7 +182,7 @@ pub fn error(code: i64) -> io::Error {
         abi::ERR_IS_DIRECTORY => io::ErrorKind::IsADirectory,
         abi::ERR_NOT_DIRECTORY => io::ErrorKind::NotADirectory,
         abi::ERR_NOT_EMPTY => io::ErrorKind::DirectoryNotEmpty,
-        abi::ERR_TOO_MANY_HANDLES => io::ErrorKind::QuotaExceeded,
+        abi::ERR_TOO_MANY_HANDLES | abi::ERR_LIMIT => io::ErrorKind::QuotaExceeded,
         abi::ERR_IO => io::ErrorKind::Other,
         _ => io::ErrorKind::Other,
     };

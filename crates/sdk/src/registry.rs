@@ -14,6 +14,8 @@ pub enum RegisterError {
     NoProcess,
     /// The name is empty or longer than 256 bytes.
     BadName,
+    /// The process has as many names as the runtime's quota allows.
+    TooMany,
 }
 
 impl fmt::Display for RegisterError {
@@ -22,6 +24,7 @@ impl fmt::Display for RegisterError {
             RegisterError::Taken => write!(f, "the name is registered to another process"),
             RegisterError::NoProcess => write!(f, "the process is not alive"),
             RegisterError::BadName => write!(f, "names are 1 to 256 bytes"),
+            RegisterError::TooMany => write!(f, "the process has as many names as it may"),
         }
     }
 }
@@ -36,6 +39,7 @@ impl<M: Serialize> Process<M> {
             0 => Ok(()),
             abi::ERR_NAME_TAKEN => Err(RegisterError::Taken),
             abi::ERR_NO_PROCESS => Err(RegisterError::NoProcess),
+            abi::ERR_LIMIT => Err(RegisterError::TooMany),
             _ => Err(RegisterError::BadName),
         }
     }

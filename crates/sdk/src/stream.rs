@@ -187,13 +187,23 @@ impl<T: FutureValue> Future<T> {
         }
         Some(Self::outcome(rc, value))
     }
+
+    /// Stop the host work behind this future (a [`copy`] still running): its ends are
+    /// released and the future resolves with an error. Returns false if it had already
+    /// ended. (Dropping a copy's future does not stop the copy: it runs on by design.)
+    pub fn cancel(&self) -> bool {
+        // SAFETY: plain integer argument.
+        unsafe { abi::future_cancel(self.handle.raw()) == 0 }
+    }
 }
 
 /// Copy everything `from` yields into `to`, in the host: returns at once with a future of
 /// the byte count. When `from` ends, `to` is finished (a socket's sending side is shut
 /// down, a pipe writer closed). The copy keeps both ends alive and runs on even if this
 /// process exits. A [`ByteStream`] source moves into the copy; a socket or file source
-/// stays yours.
+/// stays yours. Fails (`InvalidInput`) if `to` writes into what `from` reads (the same pipe
+/// or file: the copy would never end), and (`QuotaExceeded`) when this process or the
+/// runtime runs as many copies as it may. [`Future::cancel`] stops a copy.
 pub fn copy(from: impl Readable, to: &impl Writable) -> io::Result<Future<u64>> {
     // SAFETY: plain integer arguments.
     let r = unsafe { abi::copy(from.raw_handle(), to.raw_handle()) };

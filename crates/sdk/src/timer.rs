@@ -34,7 +34,9 @@ impl Timer {
 
 impl<M: Serialize> Process<M> {
     /// Send `message` after `delay`. It is encoded now; if the process has ended by then,
-    /// the message is dropped.
+    /// the message is dropped. The timer belongs to the calling process: it is cancelled if
+    /// the caller exits first. A process that sets more timers than its quota allows (see
+    /// `warren run --help`) ends with a `limit: timers` reason.
     pub fn send_after(&self, message: &M, delay: Duration) -> Timer {
         let bytes = encode(message);
         // SAFETY: pointer and length of `bytes`, read during the call only.
@@ -46,6 +48,13 @@ impl<M: Serialize> Process<M> {
                 millis(delay),
             )
         };
+        if id == abi::ERR_LIMIT as i64 {
+            let why = crate::handle::error(id).to_string();
+            let why = why
+                .strip_prefix("warren:timer.send_after: ")
+                .unwrap_or(&why);
+            crate::exit(crate::ExitReason::Limit(why.to_string()));
+        }
         Timer { id }
     }
 }

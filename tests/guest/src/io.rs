@@ -256,6 +256,14 @@ fn net_denied() {
         "loopback: {}",
         show(TcpListener::bind("127.0.0.1:0").map(drop))
     );
+    println!(
+        "connect by name: {}",
+        show(TcpStream::connect("warren-test.invalid:80").map(drop))
+    );
+    println!(
+        "connect 0.0.0.0: {}",
+        show(TcpStream::connect("0.0.0.0:9").map(drop))
+    );
 }
 
 /// Files under `--dir HOST:/data`, and refusals outside it.

@@ -34,11 +34,12 @@ enum Server {
     Ignore(Reply<i64>),
 }
 
+mod hostile;
 mod io;
 
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
-    if io::run(&scenario) {
+    if io::run(&scenario) || hostile::run(&scenario) {
         return;
     }
     match scenario.as_str() {
@@ -867,4 +868,8 @@ fn spawn_limits() {
         Ok((_p, d)) => println!("fuel: {}", d.wait()),
         Err(e) => println!("fuel: {e:?}"),
     }
+    println!(
+        "more fuel than the runtime: {:?}",
+        SpawnOptions::new().max_fuel(u64::MAX).spawn((), spin).err()
+    );
 }

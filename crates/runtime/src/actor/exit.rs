@@ -1,4 +1,12 @@
 //! Exit reasons and their encoding in DOWN messages (documented in `docs/abi.md`).
+//!
+//! Reasons are *flat*: a `linked` reason names the process where the failure started and
+//! that process's own reason, never another `linked` reason. A process that dies because a
+//! linked process died of `linked(origin, r)` carries `linked(origin, r)` on, as Erlang
+//! passes the original reason along a chain of links. So the depth of a reason never grows
+//! with the length of a chain, and nothing here recurses: a hostile guest that encodes a
+//! deeply nested reason gets a decode error, not a host stack overflow. Texts are cut at
+//! [`MAX_REASON_TEXT`] bytes.
 
 use std::fmt;
 
@@ -20,9 +28,15 @@ pub enum ExitReason {
     /// Only in DOWN messages and exit signals: the process did not exist (already gone or
     /// never was).
     NoProc,
-    /// A linked process exited abnormally (and this one did not trap exits): which, and why.
+    /// A linked process exited abnormally (and this one did not trap exits): the process
+    /// where the failure started, and its reason — never itself `Linked` (see the module
+    /// docs; build one with [`ExitReason::linked`]).
     Linked(super::Pid, Box<ExitReason>),
 }
+
+/// Longest reason text kept (panic messages, trap texts, limits), in bytes; longer texts are
+/// cut at a character boundary.
+pub const MAX_REASON_TEXT: usize = 16 * 1024;
 
 const NORMAL: u8 = 0;
 const PANIC: u8 = 1;
@@ -34,6 +48,39 @@ const EXIT: u8 = 6;
 const LINKED: u8 = 7;
 
 impl ExitReason {
+    /// The reason of a process that dies because the linked process `from` exited with
+    /// `reason`. Flat: if `reason` is itself a linked exit, its origin and original reason are
+    /// carried on unchanged.
+    pub fn linked(from: super::Pid, reason: &ExitReason) -> ExitReason {
+        match reason {
+            ExitReason::Linked(origin, original) => {
+                ExitReason::Linked(*origin, Box::new(original.flat()))
+            }
+            other => ExitReason::Linked(from, Box::new(other.clone())),
+        }
+    }
+
+    /// This reason with any nesting below a `linked` level removed (only reasons built by
+    /// hand can nest), without recursion.
+    fn flat(&self) -> ExitReason {
+        let mut r = self;
+        while let ExitReason::Linked(_, inner) = r {
+            r = inner;
+        }
+        r.clone()
+    }
+
+    /// A reason whose text is cut to [`MAX_REASON_TEXT`] bytes.
+    pub fn bounded(self) -> ExitReason {
+        match self {
+            ExitReason::Panic(m) => ExitReason::Panic(cut(m)),
+            ExitReason::Trap(m) => ExitReason::Trap(cut(m)),
+            ExitReason::Limit(m) => ExitReason::Limit(cut(m)),
+            ExitReason::Linked(pid, r) => ExitReason::Linked(pid, Box::new(r.flat().bounded())),
+            other => other,
+        }
+    }
+
     /// True for exits that are not errors: `Normal` and `Exit(0)`.
     pub fn is_normal(&self) -> bool {
         matches!(self, ExitReason::Normal | ExitReason::Exit(0))
@@ -57,7 +104,8 @@ impl ExitReason {
             ExitReason::Linked(pid, reason) => {
                 let mut v = vec![LINKED];
                 v.extend_from_slice(&pid.to_le_bytes());
-                v.extend(reason.encode());
+                // Flat by construction; a hand-built nested reason is flattened here.
+                v.extend(reason.flat().encode());
                 return v;
             }
         };
@@ -67,26 +115,53 @@ impl ExitReason {
         v
     }
 
-    /// Decode what [`ExitReason::encode`] produced; `None` for anything else.
+    /// Decode what [`ExitReason::encode`] produced; `None` for anything else, including a
+    /// `linked` reason inside a `linked` reason (reasons are flat) or a text over
+    /// [`MAX_REASON_TEXT`] bytes. Never recurses.
     pub fn decode(bytes: &[u8]) -> Option<ExitReason> {
         let (&kind, rest) = bytes.split_first()?;
-        let text = || String::from_utf8(rest.to_vec()).ok();
-        Some(match kind {
-            NORMAL if rest.is_empty() => ExitReason::Normal,
-            PANIC => ExitReason::Panic(text()?),
-            TRAP => ExitReason::Trap(text()?),
-            KILLED if rest.is_empty() => ExitReason::Killed,
-            NOPROC if rest.is_empty() => ExitReason::NoProc,
-            LIMIT => ExitReason::Limit(text()?),
-            EXIT => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
-            LINKED if rest.len() > 8 => {
-                let (pid, inner) = rest.split_at(8);
-                let pid = u64::from_le_bytes(pid.try_into().ok()?);
-                ExitReason::Linked(pid, Box::new(ExitReason::decode(inner)?))
-            }
-            _ => return None,
-        })
+        if kind != LINKED {
+            return decode_flat(kind, rest);
+        }
+        let (pid, inner) = rest.split_at_checked(8)?;
+        let pid = u64::from_le_bytes(pid.try_into().ok()?);
+        let (&inner_kind, inner_rest) = inner.split_first()?;
+        // `decode_flat` refuses LINKED: a nested linked reason is not an encoding.
+        let inner = decode_flat(inner_kind, inner_rest)?;
+        Some(ExitReason::Linked(pid, Box::new(inner)))
     }
+}
+
+/// Decode one reason that is not `linked`.
+fn decode_flat(kind: u8, rest: &[u8]) -> Option<ExitReason> {
+    let text = || {
+        if rest.len() > MAX_REASON_TEXT {
+            return None;
+        }
+        String::from_utf8(rest.to_vec()).ok()
+    };
+    Some(match kind {
+        NORMAL if rest.is_empty() => ExitReason::Normal,
+        PANIC => ExitReason::Panic(text()?),
+        TRAP => ExitReason::Trap(text()?),
+        KILLED if rest.is_empty() => ExitReason::Killed,
+        NOPROC if rest.is_empty() => ExitReason::NoProc,
+        LIMIT => ExitReason::Limit(text()?),
+        EXIT => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
+        _ => return None,
+    })
+}
+
+/// Cut `text` to at most [`MAX_REASON_TEXT`] bytes, at a character boundary.
+fn cut(mut text: String) -> String {
+    if text.len() > MAX_REASON_TEXT {
+        let mut end = MAX_REASON_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 impl fmt::Display for ExitReason {
@@ -118,18 +193,49 @@ mod tests {
             ExitReason::Killed,
             ExitReason::Limit("memory".into()),
             ExitReason::NoProc,
-            ExitReason::Linked(
-                5,
-                Box::new(ExitReason::Linked(
-                    6,
-                    Box::new(ExitReason::Trap("x".into())),
-                )),
-            ),
+            ExitReason::Linked(5, Box::new(ExitReason::Trap("x".into()))),
         ] {
             assert_eq!(ExitReason::decode(&r.encode()), Some(r));
         }
         assert_eq!(ExitReason::decode(&[]), None);
         assert_eq!(ExitReason::decode(&[99]), None);
         assert_eq!(ExitReason::decode(&[EXIT, 1]), None);
+    }
+
+    #[test]
+    fn linked_reasons_stay_flat_along_a_chain() {
+        let origin = ExitReason::Panic("boom".into());
+        let mut r = ExitReason::linked(1, &origin);
+        for from in 2..10_000 {
+            r = ExitReason::linked(from, &r);
+        }
+        assert_eq!(r, ExitReason::Linked(1, Box::new(origin)));
+    }
+
+    #[test]
+    fn deeply_nested_encodings_are_refused_without_recursion() {
+        // [7, pid x 8] repeated, then normal: what a hostile guest passes to `exit`.
+        let mut bytes = Vec::new();
+        for _ in 0..100_000 {
+            bytes.push(LINKED);
+            bytes.extend_from_slice(&[0; 8]);
+        }
+        bytes.push(NORMAL);
+        assert_eq!(ExitReason::decode(&bytes), None);
+        let two = [&bytes[..18], &[NORMAL]].concat();
+        assert_eq!(ExitReason::decode(&two), None);
+        let too_long = [&[PANIC][..], &vec![b'x'; MAX_REASON_TEXT + 1]].concat();
+        assert_eq!(ExitReason::decode(&too_long), None);
+        // A hand-built nested reason encodes flat.
+        let nested = ExitReason::Linked(
+            1,
+            Box::new(ExitReason::Linked(2, Box::new(ExitReason::Killed))),
+        );
+        assert_eq!(
+            ExitReason::decode(&nested.encode()),
+            Some(ExitReason::Linked(1, Box::new(ExitReason::Killed)))
+        );
+        let long = ExitReason::Trap("é".repeat(MAX_REASON_TEXT)).bounded();
+        assert!(matches!(&long, ExitReason::Trap(t) if t.len() <= MAX_REASON_TEXT));
     }
 }

@@ -5,7 +5,14 @@
 //! message of a monitor — and is only taken by a receive that names that tag. A selective
 //! receive leaves all other messages queued in their order.
 //!
-//! Only the owning process receives, so there is at most one waiter; senders push and wake it.
+//! Only the owning process receives, but it may wait for several things at once (`select`
+//! on ordinary messages and on exit signals): a push wakes every waiter, and each looks for
+//! what it wants.
+//!
+//! A mailbox holds at most a configured number of bytes (each message costs its payload plus
+//! [`MESSAGE_OVERHEAD`]); a push beyond that is refused with [`Refused::Full`], and the
+//! process table ends the owner with a `limit` reason (see
+//! [`crate::actor::ProcessTable::deliver`]).
 
 use crate::resources::Resource;
 use std::collections::VecDeque;
@@ -43,38 +50,107 @@ pub enum Received {
     TimedOut,
 }
 
+/// What a queued message costs beyond its payload, in bytes (the queue entry, the message
+/// header): so a flood of empty messages is bounded too.
+pub const MESSAGE_OVERHEAD: usize = 64;
+
+impl Message {
+    /// Bytes this message is charged in a mailbox.
+    pub fn cost(&self) -> usize {
+        self.data.len() + MESSAGE_OVERHEAD + self.resources.len() * 16
+    }
+}
+
+/// Why a push was refused (the message is dropped, with its resources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The owner has exited.
+    Closed,
+    /// The mailbox holds `queued` bytes; this message would take it over `limit`.
+    Full { queued: usize, limit: usize },
+}
+
 #[derive(Debug, Default)]
+struct Queue {
+    messages: VecDeque<Message>,
+    /// Sum of the queued messages' [`Message::cost`].
+    bytes: usize,
+}
+
+impl Queue {
+    fn remove(&mut self, i: usize) -> Option<Message> {
+        let m = self.messages.remove(i)?;
+        self.bytes -= m.cost();
+        Some(m)
+    }
+}
+
+#[derive(Debug)]
 pub struct Mailbox {
-    queue: Mutex<VecDeque<Message>>,
+    queue: Mutex<Queue>,
     wake: Notify,
+    /// Most bytes queued at once.
+    limit: usize,
     /// Set when the owner has exited: later messages are dropped at once, with their
     /// resources, instead of waiting in a mailbox nobody reads.
     closed: AtomicBool,
 }
 
+impl Default for Mailbox {
+    fn default() -> Self {
+        Mailbox::with_limit(usize::MAX)
+    }
+}
+
 impl Mailbox {
+    /// A mailbox without a byte limit.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Queue a message and wake the owner if it waits. Returns false (and drops the
-    /// message) if the mailbox is closed.
-    pub fn push(&self, message: Message) -> bool {
-        {
-            let mut q = self.lock();
-            if self.closed.load(Ordering::Acquire) {
-                drop(q);
-                return false;
-            }
-            q.push_back(message);
+    /// A mailbox holding at most `limit` bytes of messages.
+    pub fn with_limit(limit: usize) -> Self {
+        Mailbox {
+            queue: Mutex::new(Queue::default()),
+            wake: Notify::new(),
+            limit,
+            closed: AtomicBool::new(false),
         }
-        self.wake.notify_one();
-        true
+    }
+
+    /// Queue a message and wake the owner if it waits. Refused (and the message dropped)
+    /// if the mailbox is closed or full.
+    pub fn push(&self, message: Message) -> Result<(), Refused> {
+        let refused = {
+            let mut q = self.lock();
+            let cost = message.cost();
+            if self.closed.load(Ordering::Acquire) {
+                Refused::Closed
+            } else if q.bytes.saturating_add(cost) > self.limit {
+                Refused::Full {
+                    queued: q.bytes,
+                    limit: self.limit,
+                }
+            } else {
+                q.bytes += cost;
+                q.messages.push_back(message);
+                drop(q);
+                self.wake.notify_waiters();
+                return Ok(());
+            }
+        };
+        // The message (and the sockets or files it carries) is dropped outside the lock.
+        Err(refused)
+    }
+
+    /// Bytes queued (see [`Message::cost`]).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Close the mailbox: drop every queued message and refuse new ones.
     pub fn close(&self) {
-        let drained: VecDeque<Message> = {
+        let drained: Queue = {
             let mut q = self.lock();
             self.closed.store(true, Ordering::Release);
             std::mem::take(&mut *q)
@@ -85,17 +161,22 @@ impl Mailbox {
 
     /// Whether a message whose tag satisfies `wanted` is queued (it stays queued).
     pub fn has(&self, wanted: impl Fn(u64) -> bool) -> bool {
-        self.lock().iter().any(|m| wanted(m.tag))
+        self.lock().messages.iter().any(|m| wanted(m.tag))
     }
 
     /// Resolves when a message whose tag satisfies `wanted` is queued (without taking it).
+    /// Any number of these may wait at once: every push wakes them all.
     pub async fn ready(&self, wanted: impl Fn(u64) -> bool) {
-        while !self.has(&wanted) {
-            self.wake.notified().await;
+        loop {
+            // Registered before the check, so a push in between is not missed.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.has(&wanted) {
+                return;
+            }
+            notified.await;
         }
-        // The permit consumed above belonged to this message; leave one for the receive
-        // that will take it.
-        self.wake.notify_one();
     }
 
     /// Take the first message with this tag, if one is queued.
@@ -106,13 +187,13 @@ impl Mailbox {
     /// Take the first message whose tag satisfies `wanted`, if one is queued.
     pub fn try_take_where(&self, wanted: impl Fn(u64) -> bool) -> Option<Message> {
         let mut q = self.lock();
-        let i = q.iter().position(|m| wanted(m.tag))?;
+        let i = q.messages.iter().position(|m| wanted(m.tag))?;
         q.remove(i)
     }
 
     /// Take the oldest message, whatever its tag.
     pub fn try_take_any(&self) -> Option<Message> {
-        self.lock().pop_front()
+        self.lock().remove(0)
     }
 
     /// Wait for the first message with `tag`, until `deadline` if one is given.
@@ -126,19 +207,22 @@ impl Mailbox {
         wanted: impl Fn(u64) -> bool,
         deadline: Option<Instant>,
     ) -> Received {
+        if let Some(m) = self.try_take_where(&wanted) {
+            return Received::Message(m);
+        }
         loop {
+            // Registered before the check, so a push between the check and the wait is not
+            // missed: the wait returns at once and we look again.
+            let notified = self.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if let Some(m) = self.try_take_where(&wanted) {
                 return Received::Message(m);
             }
-            // `notify_one` leaves a permit when nobody waits, so a push between the check
-            // above and this wait is not lost: the wait returns at once and we look again.
             match deadline {
-                None => self.wake.notified().await,
+                None => notified.await,
                 Some(d) => {
-                    if tokio::time::timeout_at(d, self.wake.notified())
-                        .await
-                        .is_err()
-                    {
+                    if tokio::time::timeout_at(d, notified).await.is_err() {
                         return match self.try_take_where(&wanted) {
                             Some(m) => Received::Message(m),
                             None => Received::TimedOut,
@@ -150,16 +234,17 @@ impl Mailbox {
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().messages.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Message>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         // A panic while holding this lock cannot leave the queue inconsistent (every
-        // operation is a single VecDeque call), so a poisoned lock is still usable.
+        // operation is a single VecDeque call with its byte count), so a poisoned lock is
+        // still usable.
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -177,9 +262,9 @@ mod tests {
     #[test]
     fn selective_take_keeps_others_in_order() {
         let mb = Mailbox::new();
-        mb.push(msg(0, 1));
-        mb.push(msg(7, 2));
-        mb.push(msg(0, 3));
+        mb.push(msg(0, 1)).unwrap();
+        mb.push(msg(7, 2)).unwrap();
+        mb.push(msg(0, 3)).unwrap();
         assert_eq!(mb.try_take(7), Some(msg(7, 2)));
         assert_eq!(mb.try_take(7), None);
         assert_eq!(mb.try_take(0), Some(msg(0, 1)));
@@ -193,7 +278,7 @@ mod tests {
         let sender = mb.clone();
         let t = tokio::spawn(async move {
             tokio::task::yield_now().await;
-            sender.push(msg(0, 9));
+            sender.push(msg(0, 9)).unwrap();
         });
         assert_eq!(mb.take(0, None).await, Received::Message(msg(0, 9)));
         t.await.unwrap();
@@ -202,9 +287,51 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn take_times_out_and_leaves_other_tags() {
         let mb = Mailbox::new();
-        mb.push(msg(5, 1));
+        mb.push(msg(5, 1)).unwrap();
         let deadline = Instant::now() + Duration::from_millis(50);
         assert_eq!(mb.take(0, Some(deadline)).await, Received::TimedOut);
         assert_eq!(mb.len(), 1);
+    }
+
+    #[test]
+    fn a_full_mailbox_refuses_and_counts_bytes() {
+        let mb = Mailbox::with_limit(2 * MESSAGE_OVERHEAD + 10);
+        mb.push(Message::new(0, vec![0; 5])).unwrap();
+        mb.push(Message::new(0, vec![0; 5])).unwrap();
+        assert_eq!(
+            mb.push(msg(0, 1)),
+            Err(Refused::Full {
+                queued: 2 * MESSAGE_OVERHEAD + 10,
+                limit: 2 * MESSAGE_OVERHEAD + 10
+            })
+        );
+        mb.try_take(0).unwrap();
+        assert_eq!(mb.bytes(), MESSAGE_OVERHEAD + 5);
+        mb.push(msg(0, 1)).unwrap();
+        mb.close();
+        assert_eq!(mb.push(msg(0, 1)), Err(Refused::Closed));
+    }
+
+    #[tokio::test]
+    async fn two_waiters_for_different_tags_both_wake() {
+        // `select` on ordinary messages and on exit signals waits twice on one mailbox.
+        let mb = Arc::new(Mailbox::new());
+        let a = mb.clone();
+        let b = mb.clone();
+        let wa = tokio::spawn(async move { a.ready(|t| t == 0).await });
+        let wb = tokio::spawn(async move { b.ready(|t| t == 1).await });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        mb.push(msg(1, 1)).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), wb)
+            .await
+            .expect("the waiter for tag 1 wakes")
+            .unwrap();
+        assert!(!wa.is_finished());
+        mb.push(msg(0, 1)).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), wa)
+            .await
+            .expect("the waiter for tag 0 wakes")
+            .unwrap();
     }
 }

@@ -11,16 +11,21 @@
 //! - [`Mailbox`]: a process's queue with selective receive by tag.
 //! - [`ExitReason`]: why a process ended, and its wire encoding for guests.
 //! - [`Registry`]: names for processes, freed when they die.
-//! - [`Timers`]: messages delivered after a delay, cancellable.
+//! - [`Timers`]: messages delivered after a delay, cancellable, cancelled with their owner.
+//! - [`Quotas`]: what one process may make the runtime hold for it.
 
 mod exit;
 mod mailbox;
+mod quotas;
 mod registry;
 mod table;
 mod timers;
 
-pub use exit::ExitReason;
-pub use mailbox::{Mailbox, Message, Received};
+pub use exit::{ExitReason, MAX_REASON_TEXT};
+pub use mailbox::{MESSAGE_OVERHEAD, Mailbox, Message, Received, Refused};
+pub use quotas::{
+    DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS, QuotaError, Quotas,
+};
 pub use registry::{MAX_NAME, RegisterError, Registry};
 pub use table::{EXIT_TAG, ProcessRef, ProcessTable, SpawnError};
 pub use timers::Timers;

@@ -16,11 +16,21 @@ pub enum RegisterError {
     Taken(String, Pid),
     #[error("the name is empty or longer than {MAX_NAME} bytes")]
     BadName,
+    #[error(transparent)]
+    Quota(#[from] super::QuotaError),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
     inner: Mutex<Names>,
+    /// Most names one pid may have.
+    per_pid: usize,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::with_limit(super::quotas::DEFAULT_NAMES)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +40,14 @@ struct Names {
 }
 
 impl Registry {
+    /// A registry giving each pid at most `per_pid` names.
+    pub fn with_limit(per_pid: usize) -> Self {
+        Registry {
+            inner: Mutex::new(Names::default()),
+            per_pid,
+        }
+    }
+
     /// Register `name` for `pid`, which the caller has checked is alive.
     pub fn register(&self, name: &str, pid: Pid) -> Result<(), RegisterError> {
         if name.is_empty() || name.len() > MAX_NAME {
@@ -38,6 +56,13 @@ impl Registry {
         let mut n = self.lock();
         if let Some(&owner) = n.by_name.get(name) {
             return Err(RegisterError::Taken(name.to_string(), owner));
+        }
+        if n.by_pid.get(&pid).is_some_and(|v| v.len() >= self.per_pid) {
+            return Err(super::QuotaError::Names {
+                pid,
+                limit: self.per_pid,
+            }
+            .into());
         }
         n.by_name.insert(name.to_string(), pid);
         n.by_pid.entry(pid).or_default().push(name.to_string());
@@ -104,5 +129,11 @@ mod tests {
         assert_eq!(r.whereis("db"), None);
         assert!(r.is_empty());
         r.register("db", 8).unwrap();
+        let small = Registry::with_limit(1);
+        small.register("a", 1).unwrap();
+        assert!(matches!(
+            small.register("b", 1),
+            Err(RegisterError::Quota(_))
+        ));
     }
 }

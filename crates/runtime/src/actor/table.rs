@@ -7,8 +7,20 @@
 //! the table delivers DOWN with [`ExitReason::NoProc`] at once, as in Erlang; the `dead` flag,
 //! checked under the same lock that `exit` drains the monitors under, closes the race between
 //! the two.
+//!
+//! Every message into a mailbox — a guest's send, the host's, a timer's, a DOWN, an exit
+//! signal — goes through [`ProcessTable::deliver`]: the one place where the mailbox quota is
+//! enforced (and where tracing or distribution would hook in).
+//!
+//! References (tags for selective receive) are *unguessable*: a keyed permutation of a
+//! counter, so they are unique within the runtime but a process cannot predict another's.
+//! A process *holds* the references it was given (by `new_tag` or `monitor`) until it uses
+//! them up; a guest may send a tagged message only with a reference its receiver still
+//! holds (a reply to a request in progress), so late replies are dropped and a third party
+//! cannot forge a reply or a DOWN. Tag [`EXIT_TAG`] is the runtime's alone.
 
-use super::{ExitReason, Mailbox, Message, Pid, RegisterError, Registry};
+use super::quotas::{QuotaError, Quotas};
+use super::{ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +56,9 @@ struct Signals {
     dead: bool,
     /// (watcher, monitor reference)
     monitors: Vec<(Pid, u64)>,
+    /// References this process holds: tag -> the process it monitors with it (`None`: a
+    /// reply tag not used for a monitor yet).
+    refs: HashMap<u64, Option<Pid>>,
     /// Processes linked to this one (links are symmetric: each side lists the other).
     links: Vec<Pid>,
     /// Why this process is being made to exit (first signal wins); `killed` if unset.
@@ -72,6 +87,16 @@ impl ProcessRef {
 
     pub fn traps_exit(&self) -> bool {
         self.trap_exit.load(Ordering::Acquire)
+    }
+
+    /// Whether this process holds reference `tag` (so a tagged message may be sent to it).
+    pub fn holds(&self, tag: u64) -> bool {
+        self.signals().refs.contains_key(&tag)
+    }
+
+    /// How many references (monitors and reply tags) this process holds.
+    pub fn references(&self) -> usize {
+        self.signals().refs.len()
     }
 
     /// Why this process was made to exit: the first exit signal's reason, or `killed`.
@@ -123,30 +148,52 @@ impl ProcessRef {
 pub struct ProcessTable {
     next_pid: AtomicU64,
     next_tag: AtomicU64,
+    tag_keys: [u32; 4],
     limit: usize,
     limit_hint: String,
+    quotas: Quotas,
     procs: Mutex<HashMap<Pid, Arc<ProcessRef>>>,
     emptied: Notify,
     names: Registry,
+    timers: Arc<Timers>,
 }
 
 impl ProcessTable {
-    /// A table admitting at most `limit` live processes. `limit_hint` is appended to the
-    /// limit error (e.g. which OS setting bounds the limit and how to raise it).
+    /// A table admitting at most `limit` live processes, with the default quotas.
+    /// `limit_hint` is appended to the limit error (e.g. which OS setting bounds the limit
+    /// and how to raise it).
     pub fn new(limit: usize, limit_hint: impl Into<String>) -> Self {
+        Self::with_quotas(limit, limit_hint, Quotas::default())
+    }
+
+    /// [`ProcessTable::new`] with per-process quotas.
+    pub fn with_quotas(limit: usize, limit_hint: impl Into<String>, quotas: Quotas) -> Self {
         ProcessTable {
             next_pid: AtomicU64::new(1),
-            next_tag: AtomicU64::new(EXIT_TAG + 1),
+            next_tag: AtomicU64::new(0),
+            tag_keys: random_keys(),
             limit,
             limit_hint: limit_hint.into(),
+            names: Registry::with_limit(quotas.names),
+            quotas,
             procs: Mutex::new(HashMap::new()),
             emptied: Notify::new(),
-            names: Registry::default(),
+            timers: Arc::new(Timers::default()),
         }
     }
 
     pub fn limit(&self) -> usize {
         self.limit
+    }
+
+    /// The per-process quotas.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// The runtime's pending timers (cancelled with their owner).
+    pub fn timers(&self) -> &Arc<Timers> {
+        &self.timers
     }
 
     /// Allocate a pid and enter a new live process, unless the limit is reached.
@@ -161,7 +208,7 @@ impl ProcessTable {
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         let p = Arc::new(ProcessRef {
             pid,
-            mailbox: Mailbox::new(),
+            mailbox: Mailbox::with_limit(self.quotas.mailbox_bytes),
             state: Mutex::new(Signals::default()),
             killed: AtomicBool::new(false),
             kill_waker: Mutex::new(None),
@@ -180,34 +227,107 @@ impl ProcessTable {
     /// as Erlang drops messages to dead pids).
     pub fn send(&self, to: Pid, message: Message) -> bool {
         match self.get(to) {
-            Some(p) => p.mailbox.push(message),
+            Some(p) => self.deliver(&p, message),
             None => false,
         }
     }
 
-    /// A fresh reference, unique within this runtime, for selective receives.
+    /// Put a message into `to`'s mailbox: the one path every message takes. Returns false if
+    /// `to` has exited. If the mailbox is full, the message is dropped and `to` ends with
+    /// `limit: mailbox` (the sender is not told: as in Erlang, a send to a live process
+    /// succeeds).
+    pub fn deliver(&self, to: &ProcessRef, message: Message) -> bool {
+        match to.mailbox.push(message) {
+            Ok(()) => true,
+            Err(super::mailbox::Refused::Closed) => false,
+            Err(super::mailbox::Refused::Full { queued, limit }) => {
+                tracing::debug!(pid = to.pid, queued, limit, "mailbox full");
+                Self::terminate(
+                    to,
+                    ExitReason::Limit(format!(
+                        "mailbox: {queued} bytes of messages queued, a message more would \
+                         exceed the limit of {limit} bytes"
+                    )),
+                );
+                true
+            }
+        }
+    }
+
+    /// A fresh reference, unique within this runtime and unpredictable to processes.
+    /// Never 0 or [`EXIT_TAG`], and below 2^62 (positive as an i64).
     pub fn new_tag(&self) -> u64 {
-        self.next_tag.fetch_add(1, Ordering::Relaxed)
+        let n = self.next_tag.fetch_add(1, Ordering::Relaxed);
+        permute(n & ((1 << 62) - 1), &self.tag_keys) + EXIT_TAG + 1
+    }
+
+    /// A reference `owner` holds (a reply tag), until it monitors with it, gives it up with
+    /// [`ProcessTable::release`], or exits.
+    pub fn new_ref(&self, owner: &ProcessRef) -> Result<u64, QuotaError> {
+        let tag = self.new_tag();
+        let mut s = owner.signals();
+        if s.refs.len() >= self.quotas.references {
+            return Err(QuotaError::References {
+                pid: owner.pid,
+                limit: self.quotas.references,
+            });
+        }
+        s.refs.insert(tag, None);
+        Ok(tag)
+    }
+
+    /// `owner` gives up reference `tag` (if it monitors with it, see
+    /// [`ProcessTable::demonitor`]). Messages with it still queued are dropped.
+    pub fn release(&self, owner: &ProcessRef, tag: u64) {
+        owner.signals().refs.remove(&tag);
+        while owner.mailbox.try_take(tag).is_some() {}
     }
 
     /// `watcher` monitors `target`: when `target` exits, `watcher` receives a message tagged
     /// with the returned reference whose payload is the encoded exit reason.
-    pub fn monitor(&self, watcher: Pid, target: Pid) -> u64 {
-        let tag = self.new_tag();
+    pub fn monitor(&self, watcher: Pid, target: Pid) -> Result<u64, QuotaError> {
+        let tag = match self.get(watcher) {
+            Some(w) => self.new_ref(&w)?,
+            // A watcher that is gone gets nothing; the reference is never used.
+            None => return Ok(self.new_tag()),
+        };
         self.monitor_with_tag(watcher, target, tag);
-        tag
+        Ok(tag)
     }
 
-    /// [`ProcessTable::monitor`] with a reference the caller chose (from [`Self::new_tag`]).
-    pub fn monitor_with_tag(&self, watcher: Pid, target: Pid, tag: u64) {
+    /// [`ProcessTable::monitor`] with a reference `watcher` holds and monitors nothing with
+    /// yet (from [`Self::new_ref`]). Returns false, doing nothing, for any other tag.
+    pub fn monitor_with_tag(&self, watcher: Pid, target: Pid, tag: u64) -> bool {
+        let Some(w) = self.get(watcher) else {
+            return false;
+        };
+        match w.signals().refs.get_mut(&tag) {
+            Some(slot @ None) => *slot = Some(target),
+            _ => return false,
+        }
         if let Some(t) = self.get(target) {
             let mut s = t.signals();
             if !s.dead {
                 s.monitors.push((watcher, tag));
-                return;
+                return true;
             }
         }
-        self.send(watcher, Message::new(tag, ExitReason::NoProc.encode()));
+        self.down(&w, tag, ExitReason::NoProc.encode());
+        true
+    }
+
+    /// Whether `watcher` holds `tag` without monitoring anything with it yet (a tag
+    /// [`ProcessTable::monitor_with_tag`] accepts).
+    pub fn is_free_ref(&self, watcher: Pid, tag: u64) -> bool {
+        self.get(watcher)
+            .is_some_and(|w| matches!(w.signals().refs.get(&tag), Some(None)))
+    }
+
+    /// Deliver the DOWN of monitor `tag` to `watcher`, which stops holding the reference:
+    /// nothing else may arrive with it.
+    fn down(&self, watcher: &ProcessRef, tag: u64, data: Vec<u8>) {
+        watcher.signals().refs.remove(&tag);
+        self.deliver(watcher, Message::new(tag, data));
     }
 
     /// Remove the monitor `tag` of `watcher` on `target`, and drop any message tagged `tag`
@@ -219,7 +339,7 @@ impl ProcessTable {
                 .retain(|&(w, r)| !(w == watcher && r == tag));
         }
         if let Some(w) = self.get(watcher) {
-            while w.mailbox.try_take(tag).is_some() {}
+            self.release(&w, tag);
         }
     }
 
@@ -259,6 +379,18 @@ impl ProcessTable {
         match self.get(pid) {
             Some(p) => {
                 Self::terminate(&p, ExitReason::Killed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Make process `pid` exit with `reason`, as a kill does (untrappable). Returns false if
+    /// it is not alive.
+    pub fn fail(&self, pid: Pid, reason: ExitReason) -> bool {
+        match self.get(pid) {
+            Some(p) => {
+                Self::terminate(&p, reason);
                 true
             }
             None => false,
@@ -336,9 +468,9 @@ impl ProcessTable {
         if to.traps_exit() {
             let mut data = from.to_le_bytes().to_vec();
             data.extend(reason.encode());
-            to.mailbox.push(Message::new(EXIT_TAG, data));
+            self.deliver(to, Message::new(EXIT_TAG, data));
         } else if !reason.is_normal() {
-            Self::terminate(to, ExitReason::Linked(from, Box::new(reason.clone())));
+            Self::terminate(to, ExitReason::linked(from, reason));
         }
     }
 
@@ -357,15 +489,25 @@ impl ProcessTable {
         p.alive.store(false, Ordering::Release);
         // Unread messages die with the process (others may still hold this ProcessRef).
         p.mailbox.close();
-        let (monitors, links) = {
+        let (monitors, links, refs) = {
             let mut s = p.signals();
             s.dead = true;
             (
                 std::mem::take(&mut s.monitors),
                 std::mem::take(&mut s.links),
+                std::mem::take(&mut s.refs),
             )
         };
         self.names.remove_pid(pid);
+        self.timers.cancel_owner(pid);
+        // Monitors this process set on others die with it.
+        for (tag, target) in refs {
+            if let Some(t) = target.and_then(|t| self.get(t)) {
+                t.signals()
+                    .monitors
+                    .retain(|&(w, r)| !(w == pid && r == tag));
+            }
+        }
         for linked in links {
             if let Some(l) = self.get(linked) {
                 l.signals().links.retain(|&x| x != pid);
@@ -375,7 +517,9 @@ impl ProcessTable {
         if !monitors.is_empty() {
             let data = reason.encode();
             for (watcher, tag) in monitors {
-                self.send(watcher, Message::new(tag, data.clone()));
+                if let Some(w) = self.get(watcher) {
+                    self.down(&w, tag, data.clone());
+                }
             }
         }
         // Only now, with names, links and monitors unwound, may "no process left" be seen.
@@ -408,6 +552,31 @@ impl ProcessTable {
     }
 }
 
+/// Keys for the tag permutation, different in every runtime.
+fn random_keys() -> [u32; 4] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut keys = [0u32; 4];
+    for (i, k) in keys.iter_mut().enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        *k = h.finish() as u32;
+    }
+    keys
+}
+
+/// A keyed permutation of the 62-bit numbers (a four-round Feistel network over two 31-bit
+/// halves): distinct inputs give distinct outputs, and without the keys the next output
+/// cannot be told from the previous ones.
+fn permute(n: u64, keys: &[u32; 4]) -> u64 {
+    const HALF: u64 = (1 << 31) - 1;
+    let (mut l, mut r) = (n >> 31 & HALF, n & HALF);
+    for &k in keys {
+        let f = (r ^ k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33 & HALF;
+        (l, r) = (r, l ^ f);
+    }
+    l << 31 | r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,14 +601,14 @@ mod tests {
         let t = ProcessTable::new(10, "");
         let watcher = t.register().unwrap();
         let target = t.register().unwrap();
-        let r1 = t.monitor(watcher.pid(), target.pid());
+        let r1 = t.monitor(watcher.pid(), target.pid()).unwrap();
         t.exit(target.pid(), &ExitReason::Panic("boom".into()));
         let m = watcher.mailbox.try_take(r1).unwrap();
         assert_eq!(
             ExitReason::decode(&m.data),
             Some(ExitReason::Panic("boom".into()))
         );
-        let r2 = t.monitor(watcher.pid(), target.pid());
+        let r2 = t.monitor(watcher.pid(), target.pid()).unwrap();
         let m = watcher.mailbox.try_take(r2).unwrap();
         assert_eq!(ExitReason::decode(&m.data), Some(ExitReason::NoProc));
     }
@@ -449,11 +618,11 @@ mod tests {
         let t = ProcessTable::new(10, "");
         let w = t.register().unwrap();
         let a = t.register().unwrap();
-        let r = t.monitor(w.pid(), a.pid());
+        let r = t.monitor(w.pid(), a.pid()).unwrap();
         t.demonitor(w.pid(), a.pid(), r);
         t.exit(a.pid(), &ExitReason::Killed);
         assert!(w.mailbox.is_empty());
-        let r = t.monitor(w.pid(), a.pid()); // noproc, delivered at once
+        let r = t.monitor(w.pid(), a.pid()).unwrap(); // noproc, delivered at once
         t.demonitor(w.pid(), a.pid(), r);
         assert!(w.mailbox.is_empty());
     }
@@ -518,6 +687,58 @@ mod tests {
         let p = t.register().unwrap();
         t.exit(p.pid(), &ExitReason::Normal);
         assert!(!t.send(p.pid(), Message::new(0, vec![])));
+    }
+
+    #[test]
+    fn references_are_unique_unpredictable_and_held_until_used() {
+        let t = ProcessTable::new(10, "");
+        let tags: std::collections::HashSet<u64> = (0..10_000).map(|_| t.new_tag()).collect();
+        assert_eq!(tags.len(), 10_000);
+        assert!(tags.iter().all(|&x| x > EXIT_TAG && x < 1 << 63));
+        let mut sorted: Vec<u64> = (0..100).map(|_| t.new_tag()).collect();
+        let in_order = sorted.windows(2).all(|w| w[0] < w[1]);
+        sorted.dedup();
+        assert!(!in_order, "tags must not count up");
+
+        let a = t.register().unwrap();
+        let b = t.register().unwrap();
+        let r = t.new_ref(&a).unwrap();
+        assert!(a.holds(r) && !b.holds(r));
+        assert!(t.monitor_with_tag(a.pid(), b.pid(), r));
+        assert!(
+            !t.monitor_with_tag(a.pid(), b.pid(), r),
+            "a reference monitors once"
+        );
+        assert!(!t.monitor_with_tag(a.pid(), b.pid(), EXIT_TAG));
+        t.exit(b.pid(), &ExitReason::Killed);
+        assert!(!a.holds(r), "the DOWN uses the reference up");
+        assert!(a.mailbox.try_take(r).is_some());
+    }
+
+    #[test]
+    fn quotas_bound_references_and_mailboxes() {
+        let quotas = Quotas {
+            references: 2,
+            mailbox_bytes: 1000,
+            ..Quotas::default()
+        };
+        let t = ProcessTable::with_quotas(10, "", quotas);
+        let a = t.register().unwrap();
+        let b = t.register().unwrap();
+        t.new_ref(&a).unwrap();
+        t.monitor(a.pid(), b.pid()).unwrap();
+        assert!(matches!(
+            t.monitor(a.pid(), b.pid()),
+            Err(QuotaError::References { limit: 2, .. })
+        ));
+        // A watcher that exits takes its monitors with it.
+        t.exit(a.pid(), &ExitReason::Normal);
+        assert!(b.signals().monitors.is_empty());
+        assert!(t.send(b.pid(), Message::new(0, vec![0; 500])));
+        assert!(!b.is_killed());
+        assert!(t.send(b.pid(), Message::new(0, vec![0; 500])));
+        assert!(b.is_killed());
+        assert!(matches!(b.exit_reason(), ExitReason::Limit(m) if m.starts_with("mailbox")));
     }
 
     #[tokio::test]

@@ -77,6 +77,9 @@ pub const ERR_NOT_DIRECTORY: i32 = -23;
 pub const ERR_NOT_EMPTY: i32 = -24;
 /// The process holds as many handles as it may.
 pub const ERR_TOO_MANY_HANDLES: i32 = -25;
+/// A per-process or per-runtime limit is reached (queued message bytes, timers, monitors,
+/// names, host copies); `warren:resource.last_error` names which, where the call records it.
+pub const ERR_LIMIT: i32 = -26;
 
 /// `spawn` flag: link the caller and the child before the child runs.
 pub const SPAWN_LINK: u32 = 1;

@@ -135,6 +135,9 @@ pub fn add_to_linker<T: Send + 'static>(
                 Err(code) => return Ok(code),
             };
             let mut o = cap_std::fs::OpenOptions::new();
+            // Non-blocking, so that opening a FIFO without a writer (or a device) in a granted
+            // directory cannot block a worker thread; such files are then refused below.
+            cap_std::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NONBLOCK);
             let write = flags & (OPEN_WRITE | OPEN_APPEND) != 0;
             o.read(flags & OPEN_READ != 0 || !write)
                 .write(flags & OPEN_WRITE != 0)
@@ -148,6 +151,33 @@ pub fn add_to_linker<T: Send + 'static>(
                 Ok(f) => f.into_std(),
                 Err(code) => return Ok(code),
             };
+            match file.metadata() {
+                Ok(m) if m.is_file() || m.is_dir() => {}
+                Ok(m) => {
+                    return Ok(failed(
+                        get(c.data_mut()).table,
+                        CALL,
+                        IoFailure::new(
+                            ERR_DENIED,
+                            format!(
+                                "opening {path}: not a regular file ({:?}); FIFOs, devices and \
+                                 sockets cannot be opened",
+                                m.file_type()
+                            ),
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Ok(io_failed(
+                        get(c.data_mut()).table,
+                        CALL,
+                        format!("opening {path}"),
+                        &e,
+                    ));
+                }
+            }
+            // Regular files ignore O_NONBLOCK, but clear it so the description is as usual.
+            clear_nonblocking(&file);
             let obj = FileObj::new(file, path);
             wasmtime::Result::Ok(install(
                 get(c.data_mut()).table,
@@ -449,6 +479,18 @@ pub fn add_to_linker<T: Send + 'static>(
         })
     })?;
     Ok(())
+}
+
+fn clear_nonblocking(file: &std::fs::File) {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a file descriptor this function borrows open; no memory is passed.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
 }
 
 fn lock_kind(exclusive: u32, call: &'static str) -> wasmtime::Result<LockKind> {

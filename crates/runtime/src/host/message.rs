@@ -32,7 +32,10 @@ pub fn add_to_linker<T: Send + 'static>(
     let m = MESSAGE_MODULE;
 
     // send(pid, tag, ptr, len) -> i32: 0 if delivered, ERR_NO_PROCESS if no such process is
-    // alive (the message is dropped, as in Erlang).
+    // alive (the message is dropped, as in Erlang), ERR_BAD_ARGUMENT for the reserved tag
+    // EXIT_TAG. A message with a non-zero tag is delivered only if the receiver still holds
+    // that reference (a reply it waits for); otherwise it is dropped and 0 returned, as a
+    // late reply is.
     linker.func_wrap(
         m,
         "send",
@@ -45,6 +48,10 @@ pub fn add_to_linker<T: Send + 'static>(
             // process is dropped with its resources).
             let resources = view.resources.take_outbox();
             let ctx = view.ctx;
+            let tag = tag as u64;
+            if tag == EXIT_TAG {
+                return Ok(ERR_BAD_ARGUMENT);
+            }
             let Ok(to) = u64::try_from(pid) else {
                 return Ok(ERR_NO_PROCESS);
             };
@@ -61,11 +68,18 @@ pub fn add_to_linker<T: Send + 'static>(
                     }
                 },
             };
-            let delivered = peer.mailbox.push(Message {
-                tag: tag as u64,
-                data,
-                resources,
-            });
+            if tag != 0 && !peer.holds(tag) {
+                // Not (or no longer) awaited: dropped, with its resources, like a late reply.
+                return Ok(if peer.is_alive() { 0 } else { ERR_NO_PROCESS });
+            }
+            let delivered = ctx.table.deliver(
+                &peer,
+                Message {
+                    tag,
+                    data,
+                    resources,
+                },
+            );
             wasmtime::Result::Ok(if delivered { 0 } else { ERR_NO_PROCESS })
         },
     )?;
@@ -111,9 +125,10 @@ pub fn add_to_linker<T: Send + 'static>(
                 let mut message = match me.mailbox.try_take_where(wanted) {
                     Some(msg) => msg,
                     None => {
-                        let deadline = u64::try_from(timeout_ms)
-                            .ok()
-                            .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
+                        // A timeout too far away to represent waits forever.
+                        let deadline = u64::try_from(timeout_ms).ok().and_then(|ms| {
+                            tokio::time::Instant::now().checked_add(Duration::from_millis(ms))
+                        });
                         // A kill while waiting drops this call (see `crate::process`).
                         let waited = match me.mailbox.take_where(wanted, deadline).await {
                             Received::Message(msg) => msg,
@@ -202,9 +217,16 @@ pub fn add_to_linker<T: Send + 'static>(
         }
     })?;
 
-    // new_tag() -> i64: a reference unique within the runtime, for a selective receive.
-    linker.func_wrap(m, "new_tag", move |mut c: Caller<'_, T>| -> i64 {
-        get(c.data_mut()).ctx.table.new_tag() as i64
+    // new_tag() -> i64: a reference unique within the runtime and unpredictable, for a
+    // selective receive; the caller holds it (others may send to it with this tag) until it
+    // monitors with it and the DOWN comes, demonitors, or exits. Holding more references
+    // than the quota allows ends the caller with `limit: references`.
+    linker.func_wrap(m, "new_tag", move |mut c: Caller<'_, T>| {
+        let ctx = get(c.data_mut()).ctx;
+        match ctx.table.new_ref(&ctx.me) {
+            Ok(tag) => Ok(tag as i64),
+            Err(e) => Err(wasmtime::Error::new(e)),
+        }
     })?;
     Ok(())
 }

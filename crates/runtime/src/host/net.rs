@@ -32,37 +32,71 @@ pub const TCP_INCOMING: &str = "tcp-incoming";
 pub const TCP_STREAM: &str = "tcp-stream";
 pub const UDP_SOCKET: &str = "udp-socket";
 
+/// What `open_socket` calls binding (the one use where the unspecified address may be
+/// allowed).
+const BINDING: &str = "binding";
+
 /// Longest address text accepted.
 const MAX_ADDR: u32 = 1024;
 
-/// Resolve `text` to the addresses the policy allows, in resolution order.
+/// Resolve `text` to the addresses the policy allows, in resolution order. `bind`: the
+/// addresses are to be bound (the unspecified address may be allowed); otherwise they are
+/// destinations. A host name is looked up only if the policy may allow it (see
+/// [`NetPolicy::may_resolve`]); `localhost` is loopback without a lookup.
 async fn allowed_addrs(
     policy: &NetPolicy,
     text: &str,
     what: &str,
+    bind: bool,
 ) -> Result<Vec<SocketAddr>, IoFailure> {
     let addrs: Vec<SocketAddr> = match text.parse::<SocketAddr>() {
         Ok(a) => vec![a],
-        Err(_) => match tokio::net::lookup_host(text).await {
-            Ok(it) => it.collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+        Err(_) => match text.rsplit_once(':') {
+            Some((host, port)) if host.eq_ignore_ascii_case("localhost") => {
+                let port: u16 = port
+                    .parse()
+                    .map_err(|_| IoFailure::new(ERR_BAD_ARGUMENT, format!("{text:?}: bad port")))?;
+                vec![
+                    SocketAddr::from(([127, 0, 0, 1], port)),
+                    SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+                ]
+            }
+            Some((host, _)) if !policy.may_resolve(host) => {
                 return Err(IoFailure::new(
-                    ERR_BAD_ARGUMENT,
-                    format!("{text:?} is not an address (expected host:port)"),
+                    ERR_DENIED,
+                    format!(
+                        "{what} {text}: the network allow-list ({policy}) names no host {host}, \
+                         so it is not looked up; allow it with --allow-net {host}"
+                    ),
                 ));
             }
-            Err(e) => {
-                return Err(IoFailure::new(
-                    ERR_NOT_FOUND,
-                    format!("resolving {text}: {e}"),
-                ));
-            }
+            _ => match tokio::net::lookup_host(text).await {
+                Ok(it) => it.collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    return Err(IoFailure::new(
+                        ERR_BAD_ARGUMENT,
+                        format!("{text:?} is not an address (expected host:port)"),
+                    ));
+                }
+                Err(e) => {
+                    return Err(IoFailure::new(
+                        ERR_NOT_FOUND,
+                        format!("resolving {text}: {e}"),
+                    ));
+                }
+            },
         },
     };
     let allowed: Vec<SocketAddr> = addrs
         .iter()
         .copied()
-        .filter(|a| policy.allows(*a))
+        .filter(|a| {
+            if bind {
+                policy.allows(*a)
+            } else {
+                policy.allows_connect(*a)
+            }
+        })
         .collect();
     if allowed.is_empty() {
         let shown = addrs.first().map_or(text.to_string(), |a| a.to_string());
@@ -113,7 +147,7 @@ where
         Err(code) => return Ok(code),
     };
     let policy = get(c.data_mut()).policy.clone();
-    let addrs = match allowed_addrs(&policy, &text, what).await {
+    let addrs = match allowed_addrs(&policy, &text, what, what == BINDING).await {
         Ok(a) => a,
         Err(f) => return Ok(failed(get(c.data_mut()).table, call, f)),
     };
@@ -148,7 +182,7 @@ pub fn add_to_linker<T: Send + 'static>(
         "tcp_bind",
         move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
             Box::new(async move {
-                let act = ("binding", TCP_LISTENER, "warren:net.tcp_bind");
+                let act = (BINDING, TCP_LISTENER, "warren:net.tcp_bind");
                 open_socket(&mut c, get, (ptr, len), act, TcpListenerObj::bind).await
             })
         },
@@ -317,7 +351,7 @@ pub fn add_to_linker<T: Send + 'static>(
         "udp_bind",
         move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
             Box::new(async move {
-                let act = ("binding", UDP_SOCKET, "warren:net.udp_bind");
+                let act = (BINDING, UDP_SOCKET, "warren:net.udp_bind");
                 open_socket(&mut c, get, (ptr, len), act, UdpObj::bind).await
             })
         },
@@ -340,7 +374,7 @@ pub fn add_to_linker<T: Send + 'static>(
                     Err(e) => return Ok(bad_handle(table, CALL, e)),
                 };
                 let policy = get(c.data_mut()).policy.clone();
-                let to = match allowed_addrs(&policy, &text, "sending to").await {
+                let to = match allowed_addrs(&policy, &text, "sending to", false).await {
                     Ok(a) => a[0],
                     Err(f) => return Ok(failed(get(c.data_mut()).table, CALL, f)),
                 };

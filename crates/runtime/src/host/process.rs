@@ -10,7 +10,7 @@
 
 use super::abi::*;
 use super::guest_memory::{self, GuestFault};
-use crate::actor::{Message, Pid, ProcessRef, ProcessTable, SpawnError, Timers};
+use crate::actor::{Message, Pid, ProcessRef, ProcessTable, SpawnError};
 use std::sync::Arc;
 use wasmtime::{Caller, Linker};
 
@@ -45,7 +45,6 @@ pub trait Spawner: Send + Sync + 'static {
 pub struct ProcessCtx {
     pub me: Arc<ProcessRef>,
     pub table: Arc<ProcessTable>,
-    pub timers: Arc<Timers>,
     pub spawner: Arc<dyn Spawner>,
     /// The captures of a spawned process, until it fetches them.
     pub spawn_args: Option<Vec<u8>>,
@@ -61,16 +60,10 @@ pub struct ProcessCtx {
 }
 
 impl ProcessCtx {
-    pub fn new(
-        me: Arc<ProcessRef>,
-        table: Arc<ProcessTable>,
-        timers: Arc<Timers>,
-        spawner: Arc<dyn Spawner>,
-    ) -> Self {
+    pub fn new(me: Arc<ProcessRef>, table: Arc<ProcessTable>, spawner: Arc<dyn Spawner>) -> Self {
         ProcessCtx {
             me,
             table,
-            timers,
             spawner,
             spawn_args: None,
             panic_message: None,
@@ -123,8 +116,13 @@ fn read_reason<T>(
     }
     let mem = guest_memory::memory(c, |d| &mut get(d).ctx.memory, call)?;
     let bytes = guest_memory::read(c, mem, ptr, len, call)?;
-    crate::actor::ExitReason::decode(&bytes)
-        .ok_or_else(|| GuestFault::trap(call, "not an encoded exit reason (see docs/abi.md)"))
+    crate::actor::ExitReason::decode(&bytes).ok_or_else(|| {
+        GuestFault::trap(
+            call,
+            "not an encoded exit reason (see docs/abi.md: one kind byte, its data; a linked \
+             reason holds one flat reason; texts of at most 16 KiB)",
+        )
+    })
 }
 
 pub fn add_to_linker<T: Send + 'static>(
@@ -164,10 +162,21 @@ pub fn add_to_linker<T: Send + 'static>(
             let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
             let args = guest_memory::read(&c, mem, ptr, len, CALL)?;
             let view = get(c.data_mut());
-            let resources = view.resources.take_outbox();
             let ctx = view.ctx;
             let parent = ctx.pid();
             let monitor = (tag != 0).then_some(tag as u64);
+            // The monitor reference must be one the caller holds and monitors nothing with
+            // (from new_tag): anything else could forge a DOWN into another receive.
+            if let Some(t) = monitor
+                && !ctx.table.is_free_ref(parent, t)
+            {
+                view.resources.last_error = format!(
+                    "warren:process.spawn: monitor tag {tag} is not a reference from new_tag that \
+                     this process holds unused"
+                );
+                return Ok(ERR_BAD_ARGUMENT as i64);
+            }
+            let resources = view.resources.take_outbox();
             let request = SpawnRequest {
                 trampoline,
                 func,
@@ -228,7 +237,8 @@ pub fn add_to_linker<T: Send + 'static>(
     )?;
 
     // monitor(pid) -> i64: a reference; when `pid` exits (or if it is not alive) a message
-    // tagged with it arrives, whose payload is the encoded exit reason.
+    // tagged with it arrives, whose payload is the encoded exit reason. Holding more
+    // references than the quota allows ends the caller with `limit: references`.
     linker.func_wrap(m, "monitor", move |mut c: Caller<'_, T>, pid: i64| {
         let ctx = get(c.data_mut()).ctx;
         let Some(target) = pid_arg(pid) else {
@@ -237,7 +247,10 @@ pub fn add_to_linker<T: Send + 'static>(
                 format!("negative pid {pid}"),
             ));
         };
-        wasmtime::Result::Ok(ctx.table.monitor(ctx.pid(), target) as i64)
+        match ctx.table.monitor(ctx.pid(), target) {
+            Ok(tag) => Ok(tag as i64),
+            Err(e) => Err(wasmtime::Error::new(e)),
+        }
     })?;
 
     // demonitor(pid, tag): stop monitoring `pid` under `tag` and drop a DOWN (or any message

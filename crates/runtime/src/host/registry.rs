@@ -38,7 +38,8 @@ pub fn add_to_linker<T: Send + 'static>(
     let m = REGISTRY_MODULE;
 
     // register(name_ptr, name_len, pid) -> i32: 0; ERR_NAME_TAKEN; ERR_NO_PROCESS if `pid`
-    // is not alive; ERR_BAD_ARGUMENT if the name is empty, longer than 256 bytes or not UTF-8.
+    // is not alive; ERR_BAD_ARGUMENT if the name is empty, longer than 256 bytes or not UTF-8;
+    // ERR_LIMIT if `pid` has as many names as its quota allows.
     linker.func_wrap(
         m,
         "register",
@@ -56,6 +57,7 @@ pub fn add_to_linker<T: Send + 'static>(
                 Ok(false) => ERR_NO_PROCESS,
                 Err(RegisterError::Taken(..)) => ERR_NAME_TAKEN,
                 Err(RegisterError::BadName) => ERR_BAD_ARGUMENT,
+                Err(RegisterError::Quota(_)) => ERR_LIMIT,
             })
         },
     )?;

@@ -43,12 +43,23 @@ pub fn start_copy(
         Ok(s) => s,
         Err(e) => return bad_handle(table, call, e),
     };
-    // A byte-stream moves into the pump; sockets and files stay with the caller.
-    if table.get(src).is_ok_and(|r| r.kind() == BYTE_STREAM) {
-        let _ = table.remove(src);
+    let charge = table.pumps.clone();
+    match pumps.copy(
+        &tokio::runtime::Handle::current(),
+        &charge,
+        source,
+        dst,
+        what,
+    ) {
+        Ok(future) => {
+            // A byte-stream moves into the pump; sockets and files stay with the caller.
+            if table.get(src).is_ok_and(|r| r.kind() == BYTE_STREAM) {
+                let _ = table.remove(src);
+            }
+            install(table, call, Resource::new(FUTURE, future))
+        }
+        Err(f) => failed(table, call, f),
     }
-    let future = pumps.copy(&tokio::runtime::Handle::current(), source, dst, what);
-    install(table, call, Resource::new(FUTURE, future))
 }
 
 /// Write a future's value at `out` (if not 0) and return 0, or record its failure.
@@ -205,6 +216,17 @@ pub fn add_to_linker<T: Send + 'static>(
             })
         },
     )?;
+
+    // cancel(h) -> i32: stop the work behind a future (a host copy): 0 if this stopped it
+    // (the future then resolves with ERR_CLOSED), 1 if it had already ended.
+    linker.func_wrap(m, "cancel", move |mut c: Caller<'_, T>, h: u32| {
+        const CALL: &str = "warren:stream.cancel";
+        let table = get(c.data_mut()).table;
+        wasmtime::Result::Ok(match table.get_as::<IoFuture>(h, FUTURE) {
+            Ok(f) => i32::from(!f.cancel()),
+            Err(e) => bad_handle(table, CALL, e) as i32,
+        })
+    })?;
 
     // future_poll(h, out) -> i32: like future_wait without waiting: ERR_PENDING if unresolved.
     linker.func_wrap(

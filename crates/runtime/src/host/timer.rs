@@ -35,7 +35,9 @@ pub fn add_to_linker<T: Send + 'static>(
 
     // send_after(pid, ptr, len, delay_ms) -> i64: copy the message now, deliver it to `pid`
     // (as an ordinary message) after `delay_ms`; returns the timer id (> 0), or
-    // ERR_BAD_ARGUMENT for a negative delay. Delivery to a process that has ended is dropped.
+    // ERR_BAD_ARGUMENT for a negative delay, ERR_LIMIT if the caller has as many timers
+    // pending (or bytes in them) as its quota allows. Delivery to a process that has ended
+    // is dropped; the timer is cancelled if the caller exits first.
     linker.func_wrap(
         m,
         "send_after",
@@ -49,7 +51,7 @@ pub fn add_to_linker<T: Send + 'static>(
             let view = get(c.data_mut());
             let resources = view.resources.take_outbox();
             let ctx = view.ctx;
-            let id = ctx.timers.send_after(
+            let sent = ctx.table.timers().send_after(
                 ctx.pid(),
                 &ctx.table,
                 &tokio::runtime::Handle::current(),
@@ -61,7 +63,13 @@ pub fn add_to_linker<T: Send + 'static>(
                 },
                 Duration::from_millis(delay),
             );
-            wasmtime::Result::Ok(id as i64)
+            wasmtime::Result::Ok(match sent {
+                Ok(id) => id as i64,
+                Err(e) => {
+                    view.resources.last_error = format!("{CALL}: {e}");
+                    ERR_LIMIT as i64
+                }
+            })
         },
     )?;
 
@@ -69,7 +77,7 @@ pub fn add_to_linker<T: Send + 'static>(
     // be sent); ERR_NO_TIMER if it already fired, was cancelled, or is not the caller's.
     linker.func_wrap(m, "cancel", move |mut c: Caller<'_, T>, id: i64| -> i32 {
         let ctx = get(c.data_mut()).ctx;
-        if ctx.timers.cancel(ctx.pid(), id as u64) {
+        if ctx.table.timers().cancel(ctx.pid(), id as u64) {
             0
         } else {
             ERR_NO_TIMER

@@ -21,35 +21,66 @@ pub struct WasiConfig {
 }
 
 impl WasiConfig {
-    /// A fresh context: host stdio, the args, env and granted directories. A directory that
-    /// can no longer be opened is left out with a warning rather than failing the process.
-    pub fn build(&self) -> WasiP1Ctx {
+    /// A fresh context: host stdio, the args, env and granted directories, and what could
+    /// not be set up (a granted directory that can no longer be opened, e.g. for lack of file
+    /// descriptors: wasmtime-wasi opens each process's preopens anew).
+    pub fn build(&self) -> (WasiP1Ctx, Vec<String>) {
         tracing::trace!("building a WASI context");
         let mut b = WasiCtxBuilder::new();
         b.inherit_stdio().args(&self.args).envs(&self.env);
+        let mut failures = Vec::new();
         for d in &self.dirs {
             if let Err(e) = b.preopened_dir(&d.host, &d.guest, FsPerms::ReadWrite) {
-                tracing::warn!("cannot grant {} as {}: {e}", d.host.display(), d.guest);
+                failures.push(format!(
+                    "cannot open the granted directory {} (as {}): {e:#}",
+                    d.host.display(),
+                    d.guest
+                ));
             }
         }
-        b.build_p1()
+        (b.build_p1(), failures)
     }
 }
+
+/// Called when a process's WASI context could not be set up completely; ends the process.
+pub type OnWasiFailure = Box<dyn FnOnce(String) + Send>;
 
 /// A process's WASI context, built on first use.
 pub struct LazyWasi {
     config: Arc<WasiConfig>,
     ctx: Option<WasiP1Ctx>,
+    on_failure: Option<OnWasiFailure>,
 }
 
 impl LazyWasi {
     pub fn new(config: Arc<WasiConfig>) -> Self {
-        LazyWasi { config, ctx: None }
+        LazyWasi {
+            config,
+            ctx: None,
+            on_failure: None,
+        }
+    }
+
+    /// What to do if the context cannot be set up completely (the runner ends the process
+    /// with a clear reason rather than let it run without a directory it was granted).
+    pub fn on_failure(mut self, f: OnWasiFailure) -> Self {
+        self.on_failure = Some(f);
+        self
     }
 
     pub fn get(&mut self) -> &mut WasiP1Ctx {
-        let config = &self.config;
-        self.ctx.get_or_insert_with(|| config.build())
+        if self.ctx.is_none() {
+            let (ctx, failures) = self.config.build();
+            if !failures.is_empty() {
+                let why = failures.join("; ");
+                match self.on_failure.take() {
+                    Some(fail) => fail(why),
+                    None => tracing::warn!("{why}"),
+                }
+            }
+            self.ctx = Some(ctx);
+        }
+        self.ctx.as_mut().expect("built above")
     }
 }
 

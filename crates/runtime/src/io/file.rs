@@ -10,10 +10,11 @@
 //! cache and copy straight into guest memory. Waiting for a lock polls, so a process blocked
 //! on a lock never holds a worker.
 
-use super::{ReadSource, Ready, WriteSink};
+use super::{Backing, ReadSource, Ready, WriteSink};
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
+use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,6 +75,15 @@ impl FileObj {
     pub fn unlock(&self) -> io::Result<()> {
         self.file.unlock()
     }
+
+    /// The file on disk (device and inode), for refusing a copy of a file into itself.
+    pub fn backing(&self) -> Option<Backing> {
+        let m = self.file.metadata().ok()?;
+        Some(Backing::File {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
+    }
 }
 
 /// Reads and writes through a file handle use the file's cursor.
@@ -85,6 +95,10 @@ impl ReadSource for FileObj {
     fn ready(&self) -> Ready<'_> {
         ready_now()
     }
+
+    fn backing(&self) -> Option<Backing> {
+        FileObj::backing(self)
+    }
 }
 
 impl WriteSink for FileObj {
@@ -94,6 +108,10 @@ impl WriteSink for FileObj {
 
     fn ready(&self) -> Ready<'_> {
         ready_now()
+    }
+
+    fn backing(&self) -> Option<Backing> {
+        FileObj::backing(self)
     }
 }
 
@@ -113,6 +131,10 @@ impl ReadSource for FileReader {
 
     fn ready(&self) -> Ready<'_> {
         ready_now()
+    }
+
+    fn backing(&self) -> Option<Backing> {
+        self.file.backing()
     }
 }
 
@@ -142,5 +164,9 @@ impl WriteSink for FileWriter {
 
     fn ready(&self) -> Ready<'_> {
         ready_now()
+    }
+
+    fn backing(&self) -> Option<Backing> {
+        self.file.backing()
     }
 }

@@ -11,10 +11,22 @@ use tokio::sync::Notify;
 /// What a future resolves to: a count (bytes copied; 0 where nothing is counted) or a failure.
 pub type Outcome = Result<u64, IoFailure>;
 
-#[derive(Debug, Default)]
+/// Stops the work behind a future (a host pump), run at most once by [`IoFuture::cancel`].
+pub type Canceller = Box<dyn FnOnce() + Send + Sync>;
+
+#[derive(Default)]
 pub struct IoFuture {
     value: Mutex<Option<Outcome>>,
     done: Notify,
+    cancel: Mutex<Option<Canceller>>,
+}
+
+impl std::fmt::Debug for IoFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IoFuture")
+            .field("value", &self.poll())
+            .finish_non_exhaustive()
+    }
 }
 
 impl IoFuture {
@@ -32,6 +44,25 @@ impl IoFuture {
         drop(v);
         self.done.notify_waiters();
         true
+    }
+
+    /// What stops the work behind this future (see [`IoFuture::cancel`]).
+    pub fn on_cancel(&self, canceller: Canceller) {
+        *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(canceller);
+    }
+
+    /// Stop the work behind this future, if it has any and is still running: the future
+    /// resolves with `ERR_CLOSED` ("cancelled"). Returns whether this call resolved it.
+    pub fn cancel(&self) -> bool {
+        let canceller = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let resolved = self.resolve(Err(IoFailure::new(
+            crate::host::abi::ERR_CLOSED,
+            "cancelled",
+        )));
+        if let Some(stop) = canceller {
+            stop();
+        }
+        resolved
     }
 
     /// The outcome, if resolved.

@@ -31,7 +31,7 @@ pub use dirs::Grants;
 pub use error::{IoFailure, code_of};
 pub use future::IoFuture;
 pub use policy::NetPolicy;
-pub use splice::Pumps;
+pub use splice::{PumpCharge, Pumps};
 pub use stream::ByteStream;
 
 use std::future::Future;
@@ -40,6 +40,16 @@ use std::pin::Pin;
 
 /// A boxed readiness future.
 pub type Ready<'a> = Pin<Box<dyn Future<Output = io::Result<()>> + Send + 'a>>;
+
+/// What a source reads from or a sink writes to, where a host copy from one into the other
+/// would feed itself forever: a pipe's buffer, a file on disk (by device and inode, so two
+/// opens of one file are the same). Sockets have none: copying a connection into itself is
+/// an echo, which ends when the peer stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backing {
+    Pipe(usize),
+    File { dev: u64, ino: u64 },
+}
 
 /// Something bytes can be read from.
 pub trait ReadSource: Send + Sync {
@@ -54,6 +64,10 @@ pub trait ReadSource: Send + Sync {
     fn ready_exact(&self) -> Ready<'_> {
         self.ready()
     }
+    /// What this reads from, if a copy into it could loop (see [`Backing`]).
+    fn backing(&self) -> Option<Backing> {
+        None
+    }
 }
 
 /// Something bytes can be written to.
@@ -66,6 +80,10 @@ pub trait WriteSink: Send + Sync {
     /// sending side. The default does nothing.
     fn finish(&self) -> io::Result<()> {
         Ok(())
+    }
+    /// What this writes to, if a copy from it could loop (see [`Backing`]).
+    fn backing(&self) -> Option<Backing> {
+        None
     }
 }
 

@@ -5,7 +5,7 @@
 //! data. When every reference to the writer is gone the reader sees the end after the
 //! buffered bytes; when the reader is gone, writes fail with "broken pipe".
 
-use super::{ReadSource, Ready, WriteSink};
+use super::{Backing, ReadSource, Ready, WriteSink};
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -118,6 +118,10 @@ impl ReadSource for PipeReader {
             Ok(())
         })
     }
+
+    fn backing(&self) -> Option<Backing> {
+        Some(Backing::Pipe(Arc::as_ptr(&self.0) as usize))
+    }
 }
 
 impl WriteSink for PipeWriter {
@@ -163,6 +167,10 @@ impl WriteSink for PipeWriter {
     fn finish(&self) -> io::Result<()> {
         self.close();
         Ok(())
+    }
+
+    fn backing(&self) -> Option<Backing> {
+        Some(Backing::Pipe(Arc::as_ptr(&self.0) as usize))
     }
 }
 

@@ -4,7 +4,13 @@
 //! or a host name (`example.org`, resolved when the rule is parsed), each optionally with a
 //! port (`10.0.0.5:80`, `[::1]:7000`, `10.0.0.0/8:443`, `localhost:6379`). With no rules the
 //! default is loopback only: `127.0.0.0/8` and `::1`, any port. Binding the unspecified
-//! address (`0.0.0.0`) needs a rule that covers it (`*` or `0.0.0.0`).
+//! address (`0.0.0.0`) needs a rule that covers it (`*` or `0.0.0.0`); connecting or sending
+//! to an unspecified address is always refused (Linux would quietly route it to this host).
+//!
+//! Host names a process connects to are resolved only when a rule could allow them: `*`, or
+//! a name rule for that very name. Anything else is refused before any lookup, so a guest
+//! cannot leak data through DNS queries under a policy that does not allow it. `localhost`
+//! is always loopback and needs no lookup.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -57,6 +63,9 @@ fn in_block(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetPolicy {
     rules: Vec<Rule>,
+    /// Host names given as rules (lower case): the only names resolved for processes, unless
+    /// a rule allows everything.
+    names: Vec<String>,
     /// The rules as given, for messages.
     spec: Vec<String>,
 }
@@ -75,6 +84,7 @@ impl Default for NetPolicy {
                     port: None,
                 },
             ],
+            names: Vec::new(),
             spec: Vec::new(),
         }
     }
@@ -100,17 +110,34 @@ impl NetPolicy {
             return Ok(NetPolicy::default());
         }
         let mut rules = Vec::new();
+        let mut names = Vec::new();
         for spec in specs {
-            rules.extend(parse_rule(spec.as_ref())?);
+            let (parsed, name) = parse_rule(spec.as_ref())?;
+            rules.extend(parsed);
+            names.extend(name);
         }
         Ok(NetPolicy {
             rules,
+            names,
             spec: specs.iter().map(|s| s.as_ref().to_string()).collect(),
         })
     }
 
+    /// Whether binding `addr` is allowed.
     pub fn allows(&self, addr: SocketAddr) -> bool {
         self.rules.iter().any(|r| r.allows(addr))
+    }
+
+    /// Whether connecting or sending to `addr` is allowed: never to an unspecified address.
+    pub fn allows_connect(&self, addr: SocketAddr) -> bool {
+        !canonical(addr.ip()).is_unspecified() && self.allows(addr)
+    }
+
+    /// Whether a process may have host name `host` resolved: only if a rule allows everything
+    /// or names it.
+    pub fn may_resolve(&self, host: &str) -> bool {
+        self.rules.iter().any(|r| r.net.is_none())
+            || self.names.iter().any(|n| n.eq_ignore_ascii_case(host))
     }
 }
 
@@ -124,17 +151,21 @@ impl fmt::Display for NetPolicy {
     }
 }
 
-fn parse_rule(spec: &str) -> Result<Vec<Rule>, PolicyError> {
+/// The rules one spec makes, and the host name it names (if it is a name rule).
+fn parse_rule(spec: &str) -> Result<(Vec<Rule>, Option<String>), PolicyError> {
     let err = |problem: &str| PolicyError {
         spec: spec.to_string(),
         problem: problem.to_string(),
     };
     let spec = spec.trim();
     if spec == "*" {
-        return Ok(vec![Rule {
-            net: None,
-            port: None,
-        }]);
+        return Ok((
+            vec![Rule {
+                net: None,
+                port: None,
+            }],
+            None,
+        ));
     }
     // Split off a port: `[v6]:port`, `v4:port`, `cidr:port`, `name:port`; a bare IPv6
     // address has several colons and no port.
@@ -173,18 +204,35 @@ fn parse_rule(spec: &str) -> Result<Vec<Rule>, PolicyError> {
             .ok()
             .filter(|p| *p <= max)
             .ok_or_else(|| err("the prefix length is out of range"))?;
-        return Ok(vec![Rule {
-            net: Some((canonical(addr), prefix)),
-            port,
-        }]);
+        // An IPv4-mapped block (`::ffff:10.0.0.0/104`) is the IPv4 block it maps
+        // (`10.0.0.0/8`); it must cover no more than the mapped range.
+        let net = match (addr, canonical(addr)) {
+            (IpAddr::V6(_), v4 @ IpAddr::V4(_)) => {
+                let prefix = prefix.checked_sub(96).ok_or_else(|| {
+                    err("an IPv4-mapped block needs a prefix length of at least 96")
+                })?;
+                (v4, prefix)
+            }
+            _ => (addr, prefix),
+        };
+        return Ok((
+            vec![Rule {
+                net: Some(net),
+                port,
+            }],
+            None,
+        ));
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
         let ip = canonical(ip);
         let bits = if ip.is_ipv4() { 32 } else { 128 };
-        return Ok(vec![Rule {
-            net: Some((ip, bits)),
-            port,
-        }]);
+        return Ok((
+            vec![Rule {
+                net: Some((ip, bits)),
+                port,
+            }],
+            None,
+        ));
     }
     // A host name: every address it resolves to now.
     let addrs: Vec<SocketAddr> = (host, port.unwrap_or(0))
@@ -194,7 +242,7 @@ fn parse_rule(spec: &str) -> Result<Vec<Rule>, PolicyError> {
     if addrs.is_empty() {
         return Err(err(&format!("{host} resolves to no address")));
     }
-    Ok(addrs
+    let rules = addrs
         .into_iter()
         .map(|a| {
             let ip = canonical(a.ip());
@@ -203,7 +251,8 @@ fn parse_rule(spec: &str) -> Result<Vec<Rule>, PolicyError> {
                 port,
             }
         })
-        .collect())
+        .collect();
+    Ok((rules, Some(host.to_ascii_lowercase())))
 }
 
 #[cfg(test)]
@@ -243,6 +292,26 @@ mod tests {
                 .unwrap()
                 .allows(a("127.0.0.1:6379"))
         );
+    }
+
+    #[test]
+    fn mapped_blocks_bind_and_connect_and_names() {
+        // Once a debug-build panic (prefix underflow) and in release an allow-all.
+        let p = NetPolicy::from_rules(&["::ffff:10.0.0.0/104"]).unwrap();
+        assert!(p.allows(a("10.1.2.3:80")));
+        assert!(!p.allows(a("11.0.0.1:80")));
+        assert!(NetPolicy::from_rules(&["::ffff:10.0.0.0/90"]).is_err());
+        // Binding 0.0.0.0 may be allowed; connecting to it never is.
+        let p = NetPolicy::from_rules(&["0.0.0.0"]).unwrap();
+        assert!(p.allows(a("0.0.0.0:80")));
+        assert!(!p.allows_connect(a("0.0.0.0:80")));
+        assert!(!NetPolicy::allow_all().allows_connect(a("[::]:80")));
+        assert!(!NetPolicy::allow_all().allows_connect(a("[::ffff:0.0.0.0]:80")));
+        // Names are resolved only when a rule could allow them.
+        assert!(!NetPolicy::default().may_resolve("example.org"));
+        assert!(NetPolicy::allow_all().may_resolve("example.org"));
+        let p = NetPolicy::from_rules(&["localhost:6379"]).unwrap();
+        assert!(p.may_resolve("LOCALHOST") && !p.may_resolve("example.org"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! alive (a socket stays open, a file and its locks stay held) for as long as it exists.
 
 use super::future::IoFuture;
-use super::{IoFailure, ReadSource, Ready};
+use super::{Backing, IoFailure, ReadSource, Ready};
 use crate::host::abi::ERR_CLOSED;
 use std::io;
 use std::sync::Arc;
@@ -74,6 +74,10 @@ impl ReadSource for ByteStream {
             return Box::pin(async { Ok(()) });
         }
         self.source.ready_exact()
+    }
+
+    fn backing(&self) -> Option<Backing> {
+        self.source.backing()
     }
 }
 
