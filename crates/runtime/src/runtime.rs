@@ -414,7 +414,7 @@ impl<T: StoreData> Runtime<T> {
     /// unless one is stuck in a host call that cannot be interrupted).
     pub async fn shutdown(&self, grace: Duration) -> usize {
         // Host pumps hold sockets and files of processes that may be gone: stop them too.
-        self.inner.io.pumps.abort_all();
+        self.inner.io.pumps.close();
         let host: Vec<_> = std::mem::take(
             &mut *self
                 .inner
@@ -425,7 +425,7 @@ impl<T: StoreData> Runtime<T> {
         for m in host.iter().filter_map(Weak::upgrade) {
             self.inner.table.exit(m.pid(), &ExitReason::Killed);
         }
-        self.inner.table.kill_all();
+        self.inner.table.close();
         let _ = tokio::time::timeout(grace, self.inner.table.wait_empty()).await;
         self.inner.table.len()
     }

@@ -153,6 +153,8 @@ pub struct ProcessTable {
     limit_hint: String,
     quotas: Quotas,
     procs: Mutex<HashMap<Pid, Arc<ProcessRef>>>,
+    /// Set by [`ProcessTable::close`]: no process may be added.
+    closed: AtomicBool,
     emptied: Notify,
     names: Registry,
     timers: Arc<Timers>,
@@ -177,6 +179,7 @@ impl ProcessTable {
             names: Registry::with_limit(quotas.names),
             quotas,
             procs: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
             emptied: Notify::new(),
             timers: Arc::new(Timers::default()),
         }
@@ -199,6 +202,9 @@ impl ProcessTable {
     /// Allocate a pid and enter a new live process, unless the limit is reached.
     pub fn register(&self) -> Result<Arc<ProcessRef>, SpawnError> {
         let mut procs = self.procs();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(SpawnError::Other("the runtime is shutting down".into()));
+        }
         if procs.len() >= self.limit {
             return Err(SpawnError::ProcessLimit {
                 limit: self.limit,
@@ -480,6 +486,14 @@ impl ProcessTable {
         for pid in pids {
             self.kill(pid);
         }
+    }
+
+    /// Admit no new process from now on (spawns fail with [`SpawnError::Other`]), then kill
+    /// every live one: a process that spawns while the others are being killed cannot leave
+    /// a child behind.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.kill_all();
     }
 
     /// Remove an exited process and notify its monitors.

@@ -37,6 +37,8 @@ pub struct Pumps {
     next: AtomicU64,
     live: Mutex<HashMap<u64, AbortHandle>>,
     max: usize,
+    /// Set by [`Pumps::close`]: no copy may start.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Pumps {
@@ -98,6 +100,7 @@ impl Pumps {
             next: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             max,
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -123,6 +126,12 @@ impl Pumps {
         // Hold the lock across spawn so the task cannot finish and deregister before it is
         // registered.
         let mut live = self.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(IoFailure::new(
+                crate::host::abi::ERR_CLOSED,
+                format!("{what}: the runtime is shutting down"),
+            ));
+        }
         if live.len() >= self.max {
             return Err(IoFailure::new(
                 ERR_LIMIT,
@@ -186,6 +195,12 @@ impl Pumps {
         for (_, task) in self.lock().drain() {
             task.abort();
         }
+    }
+
+    /// Start no more pumps, and stop every running one (runtime shutdown).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.abort_all();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
