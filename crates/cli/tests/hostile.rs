@@ -214,6 +214,16 @@ fn the_module_cache_is_never_inside_a_granted_directory() {
         .assert_stderr_has("writable by nobody else");
 }
 
+/// Run `f` on a two-worker tokio runtime, as the CLI runs processes.
+fn on_tokio<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 /// A runtime for a hand-written module, on the test's tokio runtime.
 fn runtime_for(wat: &str) -> Runtime {
     Runtime::builder()
@@ -225,12 +235,7 @@ fn runtime_for(wat: &str) -> Runtime {
 
 #[test]
 fn a_kill_ends_a_process_waiting_in_its_start_function() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    on_tokio(async {
         // The module's `start` function sleeps for a day during instantiation.
         let runtime = runtime_for(
             r#"(module
@@ -253,12 +258,7 @@ fn a_kill_ends_a_process_waiting_in_its_start_function() {
 
 #[test]
 fn a_panicking_host_function_ends_only_its_caller() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    on_tokio(async {
         let runtime = Runtime::builder()
             .max_processes(100)
             .max_memory(1 << 20)
@@ -297,12 +297,7 @@ fn a_panicking_host_function_ends_only_its_caller() {
 
 #[test]
 fn timers_die_with_the_process_that_set_them() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    on_tokio(async {
         // A process sets a timer for a day, to itself and to another pid, then ends.
         let runtime = runtime_for(
             r#"(module

@@ -55,11 +55,16 @@ fn main() {
     let before = resident_bytes();
     let start = Instant::now();
     for i in 0..n {
-        spawn!(me, i; |mailbox: Mailbox<()>| {
+        if let Err(e) = spawn!(me, i; |mailbox: Mailbox<()>| {
             me.send(&i);
             mailbox.receive();
-        })
-        .expect("spawn an idle process");
+        }) {
+            eprintln!(
+                "spawn_many: idle process #{i} could not be spawned: {e}; raise --max-processes \
+                 (and vm.max_map_count)"
+            );
+            std::process::exit(1);
+        }
     }
     for _ in 0..n {
         mailbox.receive();
