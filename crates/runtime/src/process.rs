@@ -220,10 +220,8 @@ async fn execute<T: StoreData>(
             until_killed(&me, f.call_async(&mut store, ())).await
         }
         Entry::Spawned(req) => {
-            let f = instance.get_typed_func::<(u32, u32, u32), ()>(
-                &mut store,
-                crate::host::abi::ENTRY_EXPORT,
-            )?;
+            let f = instance
+                .get_typed_func::<(u32, u32, u32), ()>(&mut store, warren_abi::ENTRY_EXPORT)?;
             let len = u32::try_from(
                 store
                     .data_mut()

@@ -1,36 +1,14 @@
 //! The raw imports of `docs/abi.md`. Private: safe code reaches them only through the SDK,
 //! which is what keeps arbitrary integers from ever being called as functions.
 
-// Error codes (docs/abi.md, "Conventions"), all in one place. Calls returning i64 compare
-// against them widened.
-pub const ERR_TIMEOUT: i32 = -1;
-pub const ERR_NO_PROCESS: i32 = -2;
-pub const ERR_BAD_ARGUMENT: i32 = -3;
-pub const ERR_PROCESS_LIMIT: i32 = -4;
-pub const ERR_NAME_TAKEN: i32 = -6;
-pub const ERR_BAD_HANDLE: i32 = -8;
-pub const ERR_WRONG_HANDLE: i32 = -9;
-pub const ERR_DENIED: i32 = -10;
-pub const ERR_IO: i32 = -11;
-pub const ERR_NOT_FOUND: i32 = -12;
-pub const ERR_EXISTS: i32 = -13;
-pub const ERR_CONNECTION_REFUSED: i32 = -14;
-pub const ERR_CONNECTION_RESET: i32 = -15;
-pub const ERR_NOT_CONNECTED: i32 = -16;
-pub const ERR_ADDR_IN_USE: i32 = -17;
-pub const ERR_ADDR_NOT_AVAILABLE: i32 = -18;
-pub const ERR_WOULD_BLOCK: i32 = -19;
-pub const ERR_CLOSED: i32 = -20;
-pub const ERR_PENDING: i32 = -21;
-pub const ERR_IS_DIRECTORY: i32 = -22;
-pub const ERR_NOT_DIRECTORY: i32 = -23;
-pub const ERR_NOT_EMPTY: i32 = -24;
-pub const ERR_TOO_MANY_HANDLES: i32 = -25;
-pub const ERR_LIMIT: i32 = -26;
-
-pub const SPAWN_LINK: u32 = 1;
-pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
-pub const EXIT_TAG: u64 = 1;
+// Codes, flags, kinds and tags come from `warren-abi`, the crate the host uses too.
+pub use warren_abi::{
+    ERR_ADDR_IN_USE, ERR_ADDR_NOT_AVAILABLE, ERR_BAD_ARGUMENT, ERR_BAD_HANDLE, ERR_CLOSED,
+    ERR_CONNECTION_REFUSED, ERR_CONNECTION_RESET, ERR_DENIED, ERR_EXISTS, ERR_IO, ERR_IS_DIRECTORY,
+    ERR_LIMIT, ERR_NAME_TAKEN, ERR_NO_PROCESS, ERR_NOT_CONNECTED, ERR_NOT_DIRECTORY, ERR_NOT_EMPTY,
+    ERR_NOT_FOUND, ERR_PENDING, ERR_PROCESS_LIMIT, ERR_TIMEOUT, ERR_TOO_MANY_HANDLES,
+    ERR_WOULD_BLOCK, ERR_WRONG_HANDLE, EXIT_TAG, RECEIVE_MESSAGES_AND_EXITS, SPAWN_LINK,
+};
 
 #[link(wasm_import_module = "warren:process")]
 unsafe extern "C" {

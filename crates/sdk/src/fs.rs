@@ -15,12 +15,10 @@ use serde::{Deserialize, Serialize};
 use std::io;
 use std::time::{Duration, SystemTime};
 
-const READ: u32 = 1;
-const WRITE: u32 = 2;
-const CREATE: u32 = 4;
-const TRUNCATE: u32 = 8;
-const APPEND: u32 = 16;
-const CREATE_NEW: u32 = 32;
+use warren_abi::{
+    OPEN_APPEND as APPEND, OPEN_CREATE as CREATE, OPEN_CREATE_NEW as CREATE_NEW, OPEN_READ as READ,
+    OPEN_TRUNCATE as TRUNCATE, OPEN_WRITE as WRITE,
+};
 
 fn status(rc: i32) -> io::Result<()> {
     if rc < 0 {

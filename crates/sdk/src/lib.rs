@@ -39,7 +39,6 @@
 
 mod abi;
 mod entry;
-mod exit;
 pub mod fs;
 mod handle;
 mod mailbox;
@@ -54,7 +53,6 @@ mod timer;
 
 pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
 
-pub use exit::ExitReason;
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};
 pub use process::{
     Monitor, Pid, Process, SpawnError, SpawnOptions, exit, spawn, spawn_link, spawn_monitor, this,
@@ -62,6 +60,8 @@ pub use process::{
 };
 pub use registry::{RegisterError, unregister, whereis};
 pub use timer::{Timer, sleep};
+/// Why a process ended, as the host reports it in DOWN messages and exit signals.
+pub use warren_abi::ExitReason;
 
 // Re-exported for the macros.
 #[doc(hidden)]

@@ -112,7 +112,7 @@ pub struct Reply<T> {
 }
 
 /// The first byte of a reply, which tells it from the DOWN message that shares its reference.
-const REPLY_MARK: u8 = 0xff;
+use warren_abi::REPLY_MARK;
 
 impl<T: Serialize> Reply<T> {
     /// Answer the request. Returns false if the requester has ended.

@@ -6,7 +6,7 @@
 //! What it needs from the parent arrives as *captures*, which must be
 //! `Serialize + DeserializeOwned` — a capture that cannot be sent is a compile error.
 
-use crate::exit::ExitReason;
+use crate::ExitReason;
 use crate::mailbox::Mailbox;
 use crate::{abi, raw};
 use serde::de::DeserializeOwned;
@@ -122,7 +122,7 @@ impl<M: Serialize> Process<M> {
     /// [`ExitReason::Linked`] and a normal one is ignored. Unlike [`Process::kill`], it can be
     /// trapped. Returns false if the process was not alive.
     pub fn exit(&self, reason: &ExitReason) -> bool {
-        let bytes = reason.encode();
+        let bytes = reason.clone().bounded().encode();
         // SAFETY: pointer and length of `bytes`, read during the call only.
         unsafe { abi::exit_signal(self.pid as i64, bytes.as_ptr(), bytes.len() as u32) == 0 }
     }
@@ -303,15 +303,10 @@ where
 }
 
 /// End the calling process now with `reason`: its monitors see that reason, and an
-/// abnormal one propagates along its links. (Reason texts are cut at 64 KiB.)
+/// abnormal one propagates along its links. (Reason texts are cut at 16 KiB.)
 pub fn exit(reason: ExitReason) -> ! {
-    let mut bytes = reason.encode();
-    bytes.truncate(64 * 1024 - 8);
-    if std::str::from_utf8(&bytes[1..]).is_err() && matches!(bytes[0], 1 | 2 | 5) {
-        // Cut inside a character: drop the partial character.
-        let valid = std::str::from_utf8(&bytes[1..]).map_or_else(|e| e.valid_up_to(), |s| s.len());
-        bytes.truncate(1 + valid);
-    }
+    // Texts are cut to what the host accepts (at a character boundary).
+    let bytes = reason.bounded().encode();
     // SAFETY: pointer and length of `bytes`, read during the call, which does not return.
     unsafe { abi::exit(bytes.as_ptr(), bytes.len() as u32) }
 }

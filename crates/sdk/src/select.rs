@@ -17,6 +17,7 @@
 use crate::abi;
 use crate::handle::{Resource, error};
 use std::time::Duration;
+use warren_abi::{SELECT_FUTURE, SELECT_MAILBOX, SELECT_READABLE, SELECT_WRITABLE};
 
 /// Something to wait for.
 pub enum Source<'a> {
@@ -39,11 +40,11 @@ pub fn select(sources: &[Source<'_>], timeout: Option<Duration>) -> Option<usize
     let mut entries = Vec::with_capacity(sources.len() * 16);
     for s in sources {
         let (kind, handle, value): (u32, u32, i64) = match s {
-            Source::Messages => (1, 0, 0),
-            Source::Signals => (1, 0, abi::RECEIVE_MESSAGES_AND_EXITS),
-            Source::Readable(r) => (2, r.raw_handle(), 0),
-            Source::Writable(r) => (3, r.raw_handle(), 0),
-            Source::Future(r) => (4, r.raw_handle(), 0),
+            Source::Messages => (SELECT_MAILBOX, 0, 0),
+            Source::Signals => (SELECT_MAILBOX, 0, abi::RECEIVE_MESSAGES_AND_EXITS),
+            Source::Readable(r) => (SELECT_READABLE, r.raw_handle(), 0),
+            Source::Writable(r) => (SELECT_WRITABLE, r.raw_handle(), 0),
+            Source::Future(r) => (SELECT_FUTURE, r.raw_handle(), 0),
         };
         entries.extend_from_slice(&kind.to_le_bytes());
         entries.extend_from_slice(&handle.to_le_bytes());

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use warren_runtime::host::abi::ERR_BAD_ARGUMENT;
 use warren_runtime::host::guest_memory;
 use warren_runtime::host::io_bridge::{bad_handle, failed, install};
 use warren_runtime::io::IoFailure;
@@ -74,7 +75,7 @@ pub fn add_to_linker<T: Send + 'static>(
                 return Ok(failed(
                     v.table,
                     CALL,
-                    IoFailure::new(-3, "the counter's name is not UTF-8"),
+                    IoFailure::new(ERR_BAD_ARGUMENT, "the counter's name is not UTF-8"),
                 ));
             };
             let counter = v.counters.open(&name);

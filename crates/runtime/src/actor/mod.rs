@@ -14,22 +14,23 @@
 //! - [`Timers`]: messages delivered after a delay, cancellable, cancelled with their owner.
 //! - [`Quotas`]: what one process may make the runtime hold for it.
 
-mod exit;
 mod mailbox;
 mod quotas;
 mod registry;
 mod table;
 mod timers;
 
-pub use exit::{ExitReason, MAX_REASON_TEXT};
 pub use mailbox::{MESSAGE_OVERHEAD, Mailbox, Message, Received, Refused};
 pub use quotas::{
     DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS, QuotaError, Quotas,
 };
 pub use registry::{MAX_NAME, RegisterError, Registry};
-pub use table::{EXIT_TAG, ProcessRef, ProcessTable, SpawnError};
+pub use table::{ProcessRef, ProcessTable, SpawnError};
 pub use timers::Timers;
+pub use warren_abi::EXIT_TAG;
+/// Why a process ended, and its one encoding (shared with guests through `warren-abi`).
+pub use warren_abi::{ExitReason, MAX_REASON_TEXT};
 
 /// A process id. Allocated from a per-runtime counter starting at 1 and never reused within
 /// a runtime, so a stale pid can never address a newer process.
-pub type Pid = u64;
+pub use warren_abi::Pid;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// Longest name accepted, in bytes.
-pub const MAX_NAME: usize = 256;
+pub use warren_abi::MAX_NAME;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegisterError {

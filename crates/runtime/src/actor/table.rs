@@ -20,7 +20,7 @@
 //! cannot forge a reply or a DOWN. Tag [`EXIT_TAG`] is the runtime's alone.
 
 use super::quotas::{QuotaError, Quotas};
-use super::{ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
+use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -64,10 +64,6 @@ struct Signals {
     /// Why this process is being made to exit (first signal wins); `killed` if unset.
     exit_reason: Option<ExitReason>,
 }
-
-/// Tag of exit-signal messages (delivered instead of death to processes trapping exits).
-/// Payload: the sender's pid (u64 little-endian), then its encoded exit reason.
-pub const EXIT_TAG: u64 = 1;
 
 impl ProcessRef {
     pub fn pid(&self) -> Pid {

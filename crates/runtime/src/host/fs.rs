@@ -29,15 +29,6 @@ pub struct FsView<'a> {
 
 pub const FILE: &str = "file";
 
-/// `open` flags.
-pub const OPEN_READ: u32 = 1;
-pub const OPEN_WRITE: u32 = 2;
-pub const OPEN_CREATE: u32 = 4;
-pub const OPEN_TRUNCATE: u32 = 8;
-pub const OPEN_APPEND: u32 = 16;
-pub const OPEN_CREATE_NEW: u32 = 32;
-const OPEN_ALL: u32 = 63;
-
 /// Longest path accepted.
 const MAX_PATH: u32 = 4096;
 

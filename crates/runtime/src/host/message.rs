@@ -22,9 +22,6 @@ pub struct MessageView<'a> {
     pub resources: &'a mut ResourceTable,
 }
 
-/// Most handles one message may carry.
-pub const MAX_ATTACHED: u32 = 1024;
-
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> MessageView<'_>,

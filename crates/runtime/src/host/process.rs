@@ -14,9 +14,6 @@ use crate::actor::{Message, Pid, ProcessRef, ProcessTable, SpawnError};
 use std::sync::Arc;
 use wasmtime::{Caller, Linker};
 
-/// The longest panic message kept; longer ones are cut (at a char boundary).
-pub const MAX_PANIC_MESSAGE: usize = 16 * 1024;
-
 /// What a guest asked to spawn.
 #[derive(Debug, Clone)]
 pub struct SpawnRequest {
@@ -107,8 +104,7 @@ fn read_reason<T>(
     len: u32,
     call: &'static str,
 ) -> wasmtime::Result<crate::actor::ExitReason> {
-    const MAX_REASON: u32 = 64 * 1024;
-    if len > MAX_REASON {
+    if len as usize > MAX_EXIT_REASON {
         return Err(GuestFault::trap(
             call,
             format!("exit reason of {len} bytes is over 64 KiB"),

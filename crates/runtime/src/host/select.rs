@@ -31,16 +31,6 @@ pub struct SelectView<'a> {
     pub me: &'a Arc<ProcessRef>,
 }
 
-/// Entry kinds.
-pub const SELECT_MAILBOX: u32 = 1;
-pub const SELECT_READABLE: u32 = 2;
-pub const SELECT_WRITABLE: u32 = 3;
-pub const SELECT_FUTURE: u32 = 4;
-/// Size of one entry: kind u32, handle u32, value u64.
-pub const SELECT_ENTRY: u32 = 16;
-/// Most entries in one call.
-pub const MAX_SELECT: u32 = 1024;
-
 enum Source {
     Mailbox(Arc<ProcessRef>, i64),
     Read(Arc<dyn ReadSource>),

@@ -8,9 +8,9 @@
 //! pointing outside — with "a path led outside of the filesystem".
 
 use super::IoFailure;
-use crate::host::abi::ERR_DENIED;
 use cap_std::fs::Dir;
 use std::path::{Path, PathBuf};
+use warren_abi::ERR_DENIED;
 
 #[derive(Debug)]
 struct Grant {

@@ -1,7 +1,7 @@
 //! I/O errors as the guest sees them: a negative code (`docs/abi.md`) plus a message.
 
-use crate::host::abi::*;
 use std::io;
+use warren_abi::*;
 
 /// How an I/O operation failed, for a guest: the ABI error code and a message with context.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

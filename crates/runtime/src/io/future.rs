@@ -55,10 +55,7 @@ impl IoFuture {
     /// resolves with `ERR_CLOSED` ("cancelled"). Returns whether this call resolved it.
     pub fn cancel(&self) -> bool {
         let canceller = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let resolved = self.resolve(Err(IoFailure::new(
-            crate::host::abi::ERR_CLOSED,
-            "cancelled",
-        )));
+        let resolved = self.resolve(Err(IoFailure::new(warren_abi::ERR_CLOSED, "cancelled")));
         if let Some(stop) = canceller {
             stop();
         }

@@ -18,11 +18,11 @@
 
 use super::future::IoFuture;
 use super::{IoFailure, ReadSource, WriteSink};
-use crate::host::abi::{ERR_BAD_ARGUMENT, ERR_LIMIT};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::task::AbortHandle;
+use warren_abi::{ERR_BAD_ARGUMENT, ERR_LIMIT};
 
 /// Size of a pump's buffer.
 pub const PUMP_BUFFER: usize = 64 * 1024;
@@ -128,7 +128,7 @@ impl Pumps {
         let mut live = self.lock();
         if self.closed.load(Ordering::Acquire) {
             return Err(IoFailure::new(
-                crate::host::abi::ERR_CLOSED,
+                warren_abi::ERR_CLOSED,
                 format!("{what}: the runtime is shutting down"),
             ));
         }

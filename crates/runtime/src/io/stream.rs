@@ -9,9 +9,9 @@
 
 use super::future::IoFuture;
 use super::{Backing, IoFailure, ReadSource, Ready};
-use crate::host::abi::ERR_CLOSED;
 use std::io;
 use std::sync::Arc;
+use warren_abi::ERR_CLOSED;
 
 pub struct ByteStream {
     source: Box<dyn ReadSource>,

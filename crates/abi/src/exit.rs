@@ -1,4 +1,5 @@
-//! Exit reasons and their encoding in DOWN messages (documented in `docs/abi.md`).
+//! Exit reasons and their one encoding, in DOWN messages, exit signals and `exit` calls
+//! (documented in `docs/abi.md`, "Exit reasons").
 //!
 //! Reasons are *flat*: a `linked` reason names the process where the failure started and
 //! that process's own reason, never another `linked` reason. A process that dies because a
@@ -10,8 +11,15 @@
 
 use std::fmt;
 
+/// A process id: allocated from a per-runtime counter starting at 1, never reused.
+pub type Pid = u64;
+
+/// Longest encoded exit reason a guest may pass to `exit` or `exit_signal`.
+pub const MAX_EXIT_REASON: usize = 64 * 1024;
+
 /// Why a process ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ExitReason {
     /// The entry function returned (or the process called `proc_exit(0)`).
     Normal,
@@ -31,7 +39,7 @@ pub enum ExitReason {
     /// A linked process exited abnormally (and this one did not trap exits): the process
     /// where the failure started, and its reason — never itself `Linked` (see the module
     /// docs; build one with [`ExitReason::linked`]).
-    Linked(super::Pid, Box<ExitReason>),
+    Linked(Pid, Box<ExitReason>),
 }
 
 /// Longest reason text kept (panic messages, trap texts, limits), in bytes; longer texts are
@@ -51,7 +59,7 @@ impl ExitReason {
     /// The reason of a process that dies because the linked process `from` exited with
     /// `reason`. Flat: if `reason` is itself a linked exit, its origin and original reason are
     /// carried on unchanged.
-    pub fn linked(from: super::Pid, reason: &ExitReason) -> ExitReason {
+    pub fn linked(from: Pid, reason: &ExitReason) -> ExitReason {
         match reason {
             ExitReason::Linked(origin, original) => {
                 ExitReason::Linked(*origin, Box::new(original.flat()))

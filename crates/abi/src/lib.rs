@@ -1,0 +1,74 @@
+//! warren's ABI — the contract between the host (`warren-runtime`) and guests (the `warren`
+//! SDK, or any module written against `docs/abi.md`) — as constants and types both sides
+//! use, so they cannot drift apart: import module names, the error codes, flags, `select`
+//! kinds, reserved tags and sizes, and the one encoder and decoder of exit reasons.
+//!
+//! `docs/abi.md` is the prose; a test in `warren-runtime` checks its error-code table against
+//! [`ErrorCode::ALL`].
+
+mod errors;
+mod exit;
+
+pub use errors::*;
+pub use exit::{ExitReason, MAX_EXIT_REASON, MAX_REASON_TEXT, Pid};
+
+/// Import module of the process API (spawn, self, monitor, link, kill, exit, panic report).
+pub const PROCESS_MODULE: &str = "warren:process";
+/// Import module of the message API (send, receive, tags, handles in messages).
+pub const MESSAGE_MODULE: &str = "warren:message";
+/// Import module of the name registry (register, whereis, unregister).
+pub const REGISTRY_MODULE: &str = "warren:registry";
+/// Import module of timers (sleep, send_after, cancel).
+pub const TIMER_MODULE: &str = "warren:timer";
+/// Import module of handles in general (drop, last error text).
+pub const RESOURCE_MODULE: &str = "warren:resource";
+/// Import module of TCP and UDP sockets.
+pub const NET_MODULE: &str = "warren:net";
+/// Import module of files under granted directories.
+pub const FS_MODULE: &str = "warren:fs";
+/// Import module of byte streams, pipes, futures and host copies.
+pub const STREAM_MODULE: &str = "warren:stream";
+/// Import module of `select` over mailbox, streams, futures and a timeout.
+pub const SELECT_MODULE: &str = "warren:select";
+/// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
+pub const ENTRY_EXPORT: &str = "warren_entry";
+
+/// `spawn` flag: link the caller and the child before the child runs.
+pub const SPAWN_LINK: u32 = 1;
+
+/// Tag of exit-signal messages (delivered to processes trapping exits); reserved for the
+/// runtime: a guest's `send` with it is `ERR_BAD_ARGUMENT`. Payload: the sender's pid (u64
+/// little-endian), then its encoded exit reason.
+pub const EXIT_TAG: u64 = 1;
+/// `receive` / `select` tag filter: ordinary messages (tag 0) and exit signals together.
+pub const RECEIVE_MESSAGES_AND_EXITS: i64 = -1;
+/// First byte of a reply (SDK convention), which tells it from the DOWN message that shares
+/// its reference; a DOWN starts with an exit-reason kind.
+pub const REPLY_MARK: u8 = 0xff;
+
+/// `warren:fs.open` flags.
+pub const OPEN_READ: u32 = 1;
+pub const OPEN_WRITE: u32 = 2;
+pub const OPEN_CREATE: u32 = 4;
+pub const OPEN_TRUNCATE: u32 = 8;
+pub const OPEN_APPEND: u32 = 16;
+pub const OPEN_CREATE_NEW: u32 = 32;
+/// Every `open` flag; other bits trap.
+pub const OPEN_ALL: u32 = 63;
+
+/// `warren:select.wait` entry kinds.
+pub const SELECT_MAILBOX: u32 = 1;
+pub const SELECT_READABLE: u32 = 2;
+pub const SELECT_WRITABLE: u32 = 3;
+pub const SELECT_FUTURE: u32 = 4;
+/// Size of one `select` entry: kind u32, handle u32, value i64.
+pub const SELECT_ENTRY: u32 = 16;
+/// Most entries in one `select`.
+pub const MAX_SELECT: u32 = 1024;
+
+/// Most handles one message may carry (`attach`).
+pub const MAX_ATTACHED: u32 = 1024;
+/// Longest registered name, in bytes.
+pub const MAX_NAME: usize = 256;
+/// Longest panic message kept, in bytes.
+pub const MAX_PANIC_MESSAGE: usize = MAX_REASON_TEXT;
