@@ -170,11 +170,9 @@ async fn execute<T: StoreData>(
         }
         fuel = req.max_fuel.or(fuel);
     }
-    let (table, failing) = (rt.table.clone(), pid);
+    let wasi = LazyWasi::new(rt.wasi.clone()).owned_by(actor.me.clone());
     let data = ProcessData {
-        wasi: LazyWasi::new(rt.wasi.clone()).on_failure(Box::new(move |why| {
-            table.fail(failing, ExitReason::Trap(format!("WASI: {why}")));
-        })),
+        wasi,
         actor,
         limits: ProcessLimits { max_memory },
         resources,

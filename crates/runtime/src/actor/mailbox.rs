@@ -6,8 +6,11 @@
 //! receive leaves all other messages queued in their order.
 //!
 //! Only the owning process receives, but it may wait for several things at once (`select`
-//! on ordinary messages and on exit signals): a push wakes every waiter, and each looks for
-//! what it wants.
+//! on ordinary messages and on exit signals; a host mailbox's receive next to a wait for a
+//! DOWN): a push wakes every waiter, and each looks for what it wants. Waiters register
+//! their wakers under the queue's own lock, in the same critical section that found nothing
+//! for them, so no push can slip between the look and the wait — and a push with nobody
+//! waiting costs no more than the lock it takes anyway.
 //!
 //! A mailbox holds at most a configured number of bytes (each message costs its payload plus
 //! [`MESSAGE_OVERHEAD`]); a push beyond that is refused with [`Refused::Full`], and the
@@ -18,7 +21,7 @@ use crate::resources::Resource;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 use tokio::time::Instant;
 
 /// One queued message.
@@ -75,6 +78,11 @@ struct Queue {
     messages: VecDeque<Message>,
     /// Sum of the queued messages' [`Message::cost`].
     bytes: usize,
+    /// The task waiting for a message (almost always the only one), woken and forgotten by
+    /// the next push; kept apart so the common case never allocates.
+    waiter: Option<Waker>,
+    /// Further waiting tasks (a `select` on two filters, a host mailbox used from two tasks).
+    more_waiters: Vec<Waker>,
 }
 
 impl Queue {
@@ -83,12 +91,24 @@ impl Queue {
         self.bytes -= m.cost();
         Some(m)
     }
+
+    /// Wake `waker` at the next push (once, however often a task registers).
+    fn wait(&mut self, waker: &Waker) {
+        match &self.waiter {
+            None => self.waiter = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.more_waiters.iter().any(|w| w.will_wake(waker)) {
+                    self.more_waiters.push(waker.clone());
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct Mailbox {
     queue: Mutex<Queue>,
-    wake: Notify,
     /// Most bytes queued at once.
     limit: usize,
     /// Set when the owner has exited: later messages are dropped at once, with their
@@ -112,7 +132,6 @@ impl Mailbox {
     pub fn with_limit(limit: usize) -> Self {
         Mailbox {
             queue: Mutex::new(Queue::default()),
-            wake: Notify::new(),
             limit,
             closed: AtomicBool::new(false),
         }
@@ -134,8 +153,19 @@ impl Mailbox {
             } else {
                 q.bytes += cost;
                 q.messages.push_back(message);
+                let waiter = q.waiter.take();
+                let more = if q.more_waiters.is_empty() {
+                    Vec::new()
+                } else {
+                    std::mem::take(&mut q.more_waiters)
+                };
                 drop(q);
-                self.wake.notify_waiters();
+                if let Some(w) = waiter {
+                    w.wake();
+                }
+                for w in more {
+                    w.wake();
+                }
                 return Ok(());
             }
         };
@@ -167,16 +197,28 @@ impl Mailbox {
     /// Resolves when a message whose tag satisfies `wanted` is queued (without taking it).
     /// Any number of these may wait at once: every push wakes them all.
     pub async fn ready(&self, wanted: impl Fn(u64) -> bool) {
-        loop {
-            // Registered before the check, so a push in between is not missed.
-            let notified = self.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.has(&wanted) {
-                return;
+        std::future::poll_fn(|cx| {
+            let mut q = self.lock();
+            if q.messages.iter().any(|m| wanted(m.tag)) {
+                return Poll::Ready(());
             }
-            notified.await;
+            q.wait(cx.waker());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Take the first message whose tag satisfies `wanted`, or register to be woken by the
+    /// next push.
+    fn poll_take(&self, cx: &mut Context<'_>, wanted: &impl Fn(u64) -> bool) -> Poll<Message> {
+        let mut q = self.lock();
+        if let Some(i) = q.messages.iter().position(|m| wanted(m.tag))
+            && let Some(m) = q.remove(i)
+        {
+            return Poll::Ready(m);
         }
+        q.wait(cx.waker());
+        Poll::Pending
     }
 
     /// Take the first message with this tag, if one is queued.
@@ -210,26 +252,17 @@ impl Mailbox {
         if let Some(m) = self.try_take_where(&wanted) {
             return Received::Message(m);
         }
-        loop {
-            // Registered before the check, so a push between the check and the wait is not
-            // missed: the wait returns at once and we look again.
-            let notified = self.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if let Some(m) = self.try_take_where(&wanted) {
-                return Received::Message(m);
-            }
-            match deadline {
-                None => notified.await,
-                Some(d) => {
-                    if tokio::time::timeout_at(d, notified).await.is_err() {
-                        return match self.try_take_where(&wanted) {
-                            Some(m) => Received::Message(m),
-                            None => Received::TimedOut,
-                        };
-                    }
-                }
-            }
+        let take = std::future::poll_fn(|cx| self.poll_take(cx, &wanted));
+        match deadline {
+            None => Received::Message(take.await),
+            Some(d) => match tokio::time::timeout_at(d, take).await {
+                Ok(m) => Received::Message(m),
+                // One last look: a message that came as the deadline passed is taken.
+                Err(_) => match self.try_take_where(&wanted) {
+                    Some(m) => Received::Message(m),
+                    None => Received::TimedOut,
+                },
+            },
         }
     }
 

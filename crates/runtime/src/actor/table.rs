@@ -103,6 +103,12 @@ impl ProcessRef {
             .unwrap_or(ExitReason::Killed)
     }
 
+    /// Make this process exit with `reason`, as a kill does (untrappable; the first reason
+    /// given sticks).
+    pub fn fail(&self, reason: ExitReason) {
+        ProcessTable::terminate(self, reason);
+    }
+
     /// True once someone asked this process to die.
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Acquire)

@@ -19,6 +19,9 @@ use tokio::task::AbortHandle;
 #[derive(Debug, Default)]
 pub struct Timers {
     inner: Mutex<Pending>,
+    /// Processes with pending timers: lets the exit of a process that set none (almost every
+    /// exit) skip the lock.
+    owners: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -35,22 +38,22 @@ struct Owned {
     bytes: usize,
 }
 
-impl Pending {
-    /// Forget timer `id` (fired or cancelled); its task, if still pending.
-    fn remove(&mut self, id: u64) -> Option<AbortHandle> {
-        let (owner, bytes, task) = self.timers.remove(&id)?;
-        if let Some(o) = self.by_owner.get_mut(&owner) {
+impl Timers {
+    /// Forget timer `id` (fired or cancelled); its task, if it was pending.
+    fn remove(&self, pending: &mut Pending, id: u64) -> Option<AbortHandle> {
+        let (owner, bytes, task) = pending.timers.remove(&id)?;
+        if let Some(o) = pending.by_owner.get_mut(&owner) {
             o.ids.remove(&id);
             o.bytes -= bytes;
             if o.ids.is_empty() {
-                self.by_owner.remove(&owner);
+                pending.by_owner.remove(&owner);
+                self.owners
+                    .fetch_sub(1, std::sync::atomic::Ordering::Release);
             }
         }
         Some(task)
     }
-}
 
-impl Timers {
     /// For `owner`, send `message` to `to` after `delay`; returns the timer's id. Refused if
     /// `owner` has as many timers pending as `quotas` allow, or their messages would take
     /// more than its mailbox quota.
@@ -88,7 +91,7 @@ impl Timers {
         let task = handle.spawn(async move {
             tokio::time::sleep(delay).await;
             if let Some(timers) = timers.upgrade() {
-                timers.lock().remove(id);
+                timers.remove(&mut timers.lock(), id);
             }
             if let Some(table) = weak_table.upgrade() {
                 table.send(to, message);
@@ -97,7 +100,11 @@ impl Timers {
         pending
             .timers
             .insert(id, (owner, bytes, task.abort_handle()));
-        let o = pending.by_owner.entry(owner).or_default();
+        let o = pending.by_owner.entry(owner).or_insert_with(|| {
+            self.owners
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+            Owned::default()
+        });
         o.ids.insert(id);
         o.bytes += bytes;
         Ok(id)
@@ -111,7 +118,7 @@ impl Timers {
             Some((o, ..)) if *o == owner => {}
             _ => return false,
         }
-        match pending.remove(id) {
+        match self.remove(&mut pending, id) {
             Some(task) => {
                 task.abort();
                 true
@@ -122,10 +129,15 @@ impl Timers {
 
     /// Cancel every pending timer `owner` set (it exited).
     pub fn cancel_owner(&self, owner: Pid) {
+        if self.owners.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            return;
+        }
         let mut pending = self.lock();
         let Some(owned) = pending.by_owner.remove(&owner) else {
             return;
         };
+        self.owners
+            .fetch_sub(1, std::sync::atomic::Ordering::Release);
         for id in owned.ids {
             if let Some((_, _, task)) = pending.timers.remove(&id) {
                 task.abort();

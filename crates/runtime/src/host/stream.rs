@@ -43,14 +43,8 @@ pub fn start_copy(
         Ok(s) => s,
         Err(e) => return bad_handle(table, call, e),
     };
-    let charge = table.pumps.clone();
-    match pumps.copy(
-        &tokio::runtime::Handle::current(),
-        &charge,
-        source,
-        dst,
-        what,
-    ) {
+    let handle = tokio::runtime::Handle::current();
+    match pumps.copy(&handle, &mut table.pumps, source, dst, what) {
         Ok(future) => {
             // A byte-stream moves into the pump; sockets and files stay with the caller.
             if table.get(src).is_ok_and(|r| r.kind() == BYTE_STREAM) {

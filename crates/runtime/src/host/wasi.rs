@@ -6,6 +6,7 @@
 //! process holds a [`LazyWasi`]: the shared [`WasiConfig`] and, once the process makes its
 //! first WASI call, its own context.
 
+use crate::actor::{ExitReason, ProcessRef};
 use crate::runtime::GrantedDir;
 use std::sync::Arc;
 use wasmtime::Linker;
@@ -42,14 +43,12 @@ impl WasiConfig {
     }
 }
 
-/// Called when a process's WASI context could not be set up completely; ends the process.
-pub type OnWasiFailure = Box<dyn FnOnce(String) + Send>;
-
 /// A process's WASI context, built on first use.
 pub struct LazyWasi {
     config: Arc<WasiConfig>,
     ctx: Option<WasiP1Ctx>,
-    on_failure: Option<OnWasiFailure>,
+    /// The process to end if the context cannot be set up completely.
+    owner: Option<Arc<ProcessRef>>,
 }
 
 impl LazyWasi {
@@ -57,14 +56,14 @@ impl LazyWasi {
         LazyWasi {
             config,
             ctx: None,
-            on_failure: None,
+            owner: None,
         }
     }
 
-    /// What to do if the context cannot be set up completely (the runner ends the process
-    /// with a clear reason rather than let it run without a directory it was granted).
-    pub fn on_failure(mut self, f: OnWasiFailure) -> Self {
-        self.on_failure = Some(f);
+    /// The process this context belongs to: if the context cannot be set up completely, it
+    /// ends with a clear reason rather than run without a directory it was granted.
+    pub fn owned_by(mut self, owner: Arc<ProcessRef>) -> Self {
+        self.owner = Some(owner);
         self
     }
 
@@ -73,8 +72,8 @@ impl LazyWasi {
             let (ctx, failures) = self.config.build();
             if !failures.is_empty() {
                 let why = failures.join("; ");
-                match self.on_failure.take() {
-                    Some(fail) => fail(why),
+                match &self.owner {
+                    Some(p) => p.fail(ExitReason::Trap(format!("WASI: {why}"))),
                     None => tracing::warn!("{why}"),
                 }
             }

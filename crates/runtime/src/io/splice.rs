@@ -47,35 +47,40 @@ impl Default for Pumps {
     }
 }
 
-/// The pumps one process started, counted against its limit while they run.
+/// The pumps one process started, counted against its limit while they run (they may
+/// outlive the process: each holds a share of the count). The counter is made on the first
+/// copy, so a process that never copies costs nothing.
 #[derive(Debug, Clone)]
 pub struct PumpCharge {
-    running: Arc<AtomicUsize>,
+    running: Option<Arc<AtomicUsize>>,
     max: usize,
 }
 
 impl PumpCharge {
     /// A process's account: at most `max` of its pumps run at once.
     pub fn new(max: usize) -> Self {
-        PumpCharge {
-            running: Arc::new(AtomicUsize::new(0)),
-            max,
-        }
+        PumpCharge { running: None, max }
     }
 
     /// How many of this process's pumps are running.
     pub fn running(&self) -> usize {
-        self.running.load(Ordering::Acquire)
+        self.running
+            .as_ref()
+            .map_or(0, |r| r.load(Ordering::Acquire))
     }
 
     /// Take one unit if under the limit; the guard gives it back when dropped.
-    fn take(&self) -> Option<ChargeGuard> {
-        self.running
+    fn take(&mut self) -> Option<ChargeGuard> {
+        let max = self.max;
+        let running = self
+            .running
+            .get_or_insert_with(|| Arc::new(AtomicUsize::new(0)));
+        running
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max).then_some(n + 1)
+                (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| ChargeGuard(self.running.clone()))
+            .map(|_| ChargeGuard(running.clone()))
     }
 }
 
@@ -110,7 +115,7 @@ impl Pumps {
     pub fn copy(
         self: &Arc<Self>,
         handle: &tokio::runtime::Handle,
-        charge: &PumpCharge,
+        charge: &mut PumpCharge,
         from: Arc<dyn ReadSource>,
         to: Arc<dyn WriteSink>,
         what: String,
@@ -238,25 +243,31 @@ mod tests {
     async fn a_pipe_into_itself_is_refused_and_limits_hold() {
         let pumps = Arc::new(Pumps::new(2));
         let handle = tokio::runtime::Handle::current();
-        let charge = PumpCharge::new(1);
+        let mut charge = PumpCharge::new(1);
         let (w, r) = pipe();
         let w: Arc<dyn WriteSink> = Arc::new(w);
         let (stream, _end) = ByteStream::new(r, "a pipe");
         let stream: Arc<dyn ReadSource> = Arc::new(stream);
         let e = pumps
-            .copy(&handle, &charge, stream.clone(), w.clone(), "loop".into())
+            .copy(
+                &handle,
+                &mut charge,
+                stream.clone(),
+                w.clone(),
+                "loop".into(),
+            )
             .unwrap_err();
         assert_eq!(e.code, ERR_BAD_ARGUMENT);
 
         let (w2, r2) = pipe();
         let (s2, _e2) = ByteStream::new(r2, "b");
         let f = pumps
-            .copy(&handle, &charge, Arc::new(s2), w.clone(), "one".into())
+            .copy(&handle, &mut charge, Arc::new(s2), w.clone(), "one".into())
             .unwrap();
         let (_w3, r3) = pipe();
         let (s3, _e3) = ByteStream::new(r3, "c");
         let e = pumps
-            .copy(&handle, &charge, Arc::new(s3), w.clone(), "two".into())
+            .copy(&handle, &mut charge, Arc::new(s3), w.clone(), "two".into())
             .unwrap_err();
         assert_eq!(e.code, ERR_LIMIT);
         assert_eq!(charge.running(), 1);
