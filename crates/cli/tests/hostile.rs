@@ -331,3 +331,36 @@ fn select_on_messages_and_signals_wakes_for_a_signal() {
         ["select: Some(1)", "signal: true"]
     );
 }
+
+#[test]
+fn a_process_whose_granted_directory_cannot_be_opened_ends_with_the_reason() {
+    on_tokio(async {
+        let dir = tempfile::tempdir().unwrap();
+        let granted = dir.path().join("granted");
+        std::fs::create_dir(&granted).unwrap();
+        // Any WASI call builds the process's WASI context, preopens included.
+        let runtime = Runtime::builder()
+            .max_processes(10)
+            .max_memory(1 << 20)
+            .dir(&granted, "/data")
+            .build_bytes(
+                br#"(module
+                  (import "wasi_snapshot_preview1" "args_sizes_get"
+                    (func $sizes (param i32 i32) (result i32)))
+                  (memory (export "memory") 1)
+                  (func (export "_start")
+                    (drop (call $sizes (i32.const 0) (i32.const 4)))
+                    (loop $forever (br $forever))))"#,
+            )
+            .unwrap();
+        std::fs::remove_dir(&granted).unwrap();
+        let started = runtime.start().unwrap();
+        let reason = tokio::time::timeout(Duration::from_secs(10), started.exited())
+            .await
+            .expect("the process ends");
+        assert!(
+            matches!(&reason, ExitReason::Trap(t) if t.starts_with("WASI: cannot open the granted directory")),
+            "{reason}"
+        );
+    });
+}
