@@ -412,6 +412,10 @@ impl<T: StoreData> Runtime<T> {
     /// its handles and the sockets, files and locks behind them are dropped), then the host
     /// mailboxes. Waits up to `grace` and returns how many processes are still alive (0
     /// unless one is stuck in a host call that cannot be interrupted).
+    ///
+    /// From the start of the shutdown on, no process can be started or spawned and no host
+    /// copy begun (so a dying process cannot leave a child behind): a runtime is not
+    /// restarted after it.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         // Host pumps hold sockets and files of processes that may be gone: stop them too.
         self.inner.io.pumps.close();
