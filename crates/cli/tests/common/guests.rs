@@ -7,20 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Every guest the tests use. Built together, once, into `target/guests`.
-pub const GUESTS: &[&str] = &[
-    "hello",
-    "ping_pong",
-    "ring",
-    "spawn_many",
-    "plain",
-    "echo",
-    "chat",
-    "proxy",
-    "kv",
-    "embed-guest",
-    "test_guest",
-];
+/// Every guest program of the repository (`scripts/guests`, the one list the scripts read
+/// too). Built together, once, into `target/guests`.
+pub fn guests() -> impl Iterator<Item = &'static str> {
+    include_str!("../../../../scripts/guests")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,7 +41,7 @@ pub fn guest(name: &str) -> PathBuf {
                 "--target-dir",
             ])
             .arg(&target);
-        for g in GUESTS {
+        for g in guests() {
             cmd.args(["-p", g]);
         }
         let status = cmd.status().expect("running cargo to build the guests");
