@@ -128,16 +128,19 @@ fn host_enters_a_guest_through_an_export() {
         let started = runtime.start_export("embed_entry").unwrap();
         let (what, pid) = note(&host).await;
         assert_eq!((what.as_str(), pid), ("entered by export", started.pid));
+        runtime.send(started.pid, &()).unwrap();
         assert_eq!(started.exited().await, ExitReason::Normal);
         let missing = runtime.start_export("no_such_entry").unwrap_err();
         assert!(
             missing.to_string().contains("no function `no_such_entry`"),
             "{missing}"
         );
-        // The host can monitor processes too.
+        // The host can monitor processes too (the process waits for the host's word, so the
+        // monitor is in place before it can end).
         let watched = runtime.start_export("embed_entry").unwrap();
         let monitor = host.monitor(watched.pid).unwrap();
         note(&host).await;
+        runtime.send(watched.pid, &()).unwrap();
         assert_eq!(host.wait_exit(monitor).await, ExitReason::Normal);
         assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
     });

@@ -496,9 +496,11 @@ pub fn embed_hold() {
     Mailbox::<()>::this().receive();
 }
 
-/// An entry the host starts by name (`Runtime::start_export`), without `_start`.
+/// An entry the host starts by name (`Runtime::start_export`), without `_start`: it sends
+/// the host a note, then ends when the host answers (so the host can monitor it first).
 #[unsafe(no_mangle)]
 pub extern "C" fn embed_entry() {
     let host: Process<(String, u64)> = warren::whereis("host").expect("a host mailbox");
     host.send(&("entered by export".to_string(), warren::this()));
+    Mailbox::<()>::this().receive();
 }

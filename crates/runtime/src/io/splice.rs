@@ -92,6 +92,15 @@ impl Default for PumpCharge {
 
 struct ChargeGuard(Arc<AtomicUsize>);
 
+/// Gives a pump's unit back when dropped (by the pump's end or by its cancellation).
+struct Release(Arc<Mutex<Option<ChargeGuard>>>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
 impl Drop for ChargeGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
@@ -159,8 +168,12 @@ impl Pumps {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let pumps = Arc::downgrade(self);
         let result = done.clone();
+        // The process's unit goes back when the pump ends or is cancelled, whichever comes
+        // first (an aborted task is only dropped later, on its worker).
+        let guard = Arc::new(Mutex::new(Some(guard)));
+        let task_guard = guard.clone();
         let task = handle.spawn(async move {
-            let _guard = guard;
+            let _release = Release(task_guard);
             let outcome = pump(&*from, &*to)
                 .await
                 .map_err(|(n, e)| IoFailure::io(format!("{what} (after {n} bytes)"), &e));
@@ -177,6 +190,7 @@ impl Pumps {
         drop(live);
         let pumps = Arc::downgrade(self);
         done.on_cancel(Box::new(move || {
+            drop(Release(guard));
             if let Some(p) = pumps.upgrade()
                 && let Some(task) = p.lock().remove(&id)
             {
