@@ -271,14 +271,21 @@ fn a_panicking_host_function_ends_only_its_caller() {
             .build_bytes(
                 br#"(module
                   (import "test:host" "boom" (func $boom))
+                  (import "warren:message" "receive"
+                    (func $receive (param i64 i32 i32 i64 i32) (result i64)))
                   (memory (export "memory") 1)
-                  (func (export "_start") (call $boom))
+                  (func (export "_start")
+                    ;; Wait for the host's word (so its monitor is in place), then call.
+                    (drop (call $receive (i64.const 0) (i32.const 0) (i32.const 0)
+                                         (i64.const -1) (i32.const 0)))
+                    (call $boom))
                   (func (export "quiet")))"#,
             )
             .unwrap();
         let host = runtime.host_mailbox().unwrap();
         let started = runtime.start().unwrap();
         let watch = host.monitor(started.pid).unwrap();
+        runtime.send(started.pid, &()).unwrap();
         let reason = tokio::time::timeout(Duration::from_secs(10), started.exited())
             .await
             .expect("the process ends");
