@@ -185,6 +185,8 @@ fn first_words(s: &str, n: usize) -> String {
 unsafe extern "C" {
     #[link_name = "send"]
     fn raw_send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
+    #[link_name = "receive"]
+    fn raw_receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64) -> i64;
 }
 
 /// Tags the runtime gives meaning to cannot be forged.
@@ -196,11 +198,10 @@ fn tags() {
     // A tag this process does not hold (never given out, or guessed) is dropped.
     // SAFETY: as above.
     let rc = unsafe { raw_send(me, 12345, b"x".as_ptr(), 1) };
-    let mb = Mailbox::<u8>::this();
-    println!(
-        "unheld tag: sent {rc}, queued {}",
-        mb.receive_timeout(Duration::from_millis(50)).is_some()
-    );
+    let mut buf = [0u8; 8];
+    // SAFETY: `buf` is a live 8-byte buffer, written during the call only.
+    let got = unsafe { raw_receive(12345, buf.as_mut_ptr(), 8, 50, std::ptr::null_mut()) };
+    println!("unheld tag: sent {rc}, queued {}", got >= 0);
 }
 
 #[derive(Serialize, Deserialize)]
