@@ -288,7 +288,7 @@ fn recipe(rng: &mut Rng, out: &mut String) {
 }
 
 /// One call (maybe repeated in a loop), as WAT instructions.
-fn call(rng: &mut Rng, out: &mut String) {
+fn call(rng: &mut Rng, segments: &[(u32, Vec<u8>)], out: &mut String) {
     if rng.below(10) == 0 {
         return recipe(rng, out);
     }
@@ -297,7 +297,6 @@ fn call(rng: &mut Rng, out: &mut String) {
     // A pointer followed by a length is, two times in three, one of the data segments whole
     // (an address, a path, an exit reason, select entries): calls that get past the argument
     // checks reach deeper.
-    let segments = data();
     let mut args: Vec<String> = Vec::new();
     let mut j = 0;
     while j < f.params.len() {
@@ -361,7 +360,8 @@ pub fn generate(rng: &mut Rng, calls: usize) -> String {
         );
     }
     let _ = writeln!(m, "  (memory (export \"memory\") 2)");
-    for (offset, bytes) in data() {
+    let segments = data();
+    for (offset, bytes) in &segments {
         let text: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
         let _ = writeln!(m, "  (data (i32.const {offset}) \"{text}\")");
     }
@@ -372,7 +372,7 @@ pub fn generate(rng: &mut Rng, calls: usize) -> String {
         );
         let n = 1 + rng.below(calls as u64) as usize;
         for _ in 0..n {
-            call(rng, &mut m);
+            call(rng, &segments, &mut m);
         }
         let _ = writeln!(m, "  )");
     }

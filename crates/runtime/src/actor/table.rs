@@ -90,11 +90,6 @@ impl ProcessRef {
         self.signals().refs.contains_key(&tag)
     }
 
-    /// How many references (monitors and reply tags) this process holds.
-    pub fn references(&self) -> usize {
-        self.signals().refs.len()
-    }
-
     /// Why this process was made to exit: the first exit signal's reason, or `killed`.
     pub fn exit_reason(&self) -> ExitReason {
         self.signals()
@@ -387,18 +382,6 @@ impl ProcessTable {
         match self.get(pid) {
             Some(p) => {
                 Self::terminate(&p, ExitReason::Killed);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Make process `pid` exit with `reason`, as a kill does (untrappable). Returns false if
-    /// it is not alive.
-    pub fn fail(&self, pid: Pid, reason: ExitReason) -> bool {
-        match self.get(pid) {
-            Some(p) => {
-                Self::terminate(&p, reason);
                 true
             }
             None => false,
