@@ -155,7 +155,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     let dirs = args
         .dirs
         .iter()
-        .map(|d| GrantedDir::parse(d))
+        .map(|d| GrantedDir::parse(d).map_err(|e| anyhow::anyhow!("--dir: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let name = args.app.display().to_string();
     let mut guest_args = vec![name.clone()];

@@ -18,9 +18,11 @@
 //! [`RuntimeBuilder::store_data`]) and adds each module with [`RuntimeBuilder::host_module`],
 //! the same way warren adds its own (`add_to_linker(linker, getter)`).
 
+use crate::config::{GrantedDir, RuntimeConfig};
 use crate::io::NetPolicy;
+use crate::process::MakeData;
 use crate::process::{ProcessData, StoreData};
-use crate::runtime::{GrantedDir, MakeData, Runtime, RuntimeConfig};
+use crate::runtime::Runtime;
 use crate::{engine, runtime};
 use anyhow::Context;
 use std::path::Path;

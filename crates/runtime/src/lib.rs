@@ -63,6 +63,8 @@
 
 pub mod actor;
 pub mod builder;
+pub mod config;
+pub mod context;
 pub mod engine;
 pub mod host;
 pub mod host_mailbox;
@@ -73,7 +75,10 @@ pub mod runtime;
 
 pub use actor::{ExitReason, Pid};
 pub use builder::{RuntimeBuilder, scheduler};
+pub use config::{GrantedDir, ProcessLimitPlan, RuntimeConfig};
 pub use host_mailbox::{HostMailbox, ReceiveError};
 pub use process::{ProcessData, StoreData};
 pub use resources::{Handle, Resource, ResourceTable};
-pub use runtime::{GrantedDir, ProcessLimitPlan, Runtime, RuntimeConfig, Started, add_to_linker};
+pub use runtime::{Runtime, Started, add_to_linker};
+/// The wasmtime this runtime is built on, for host modules of embedders (and [`host_calls!`]).
+pub use wasmtime;

@@ -12,26 +12,50 @@
 //! Preemption: the store's epoch deadline is one tick; when it passes, the callback yields
 //! to tokio (or ends the process if it was killed), so a `loop {}` cannot hold a worker.
 
-use crate::actor::{ExitReason, ProcessRef};
-use crate::host::process::{ProcessCtx, ProcessExited, ProcessKilled, SpawnRequest};
-use crate::host::wasi::LazyWasi;
-use crate::io::IoShared;
+use crate::actor::{ExitReason, ProcessRef, ProcessTable};
+use crate::config::RuntimeConfig;
+use crate::context::{ProcessCtx, ProcessExited, ProcessKilled, SpawnRequest, Spawner};
+use crate::host::call::CallState;
+use crate::host::wasi::{LazyWasi, WasiConfig};
+use crate::io::{Copies, IoShared};
 use crate::resources::ResourceTable;
-use crate::runtime::RuntimeInner;
 use std::sync::Arc;
 use std::task::Poll;
 use tokio::sync::oneshot;
-use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
+
+/// How a runtime builds each process's store data from warren's part.
+pub type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
+
+/// What every process of a runtime is made of: the engine and pre-instantiated module, the
+/// process table, the configuration, and what the host modules share.
+pub(crate) struct ProcessEnv<T: StoreData> {
+    pub(crate) engine: Engine,
+    pub(crate) pre: InstancePre<T>,
+    pub(crate) table: Arc<ProcessTable>,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) wasi: Arc<WasiConfig>,
+    pub(crate) io: Arc<IoShared>,
+    /// Builds each process's store data around warren's part.
+    pub(crate) make_data: MakeData<T>,
+}
 
 /// warren's per-process state: what each of warren's host modules' views projects from.
 /// An embedder's store type holds one (see [`StoreData`]); warren's own store type is this.
 pub struct ProcessData {
+    /// WASI preview 1, built on first use.
     pub wasi: LazyWasi,
+    /// The actor state (`warren:process`, `message`, `registry`, `timer`).
     pub actor: ProcessCtx,
+    /// The memory limit.
     pub limits: ProcessLimits,
     /// The process's handles.
     pub resources: ResourceTable,
+    /// The guest memory and the last failed call, for every host call.
+    pub call: CallState,
+    /// The host copies this process started.
+    pub copies: Copies,
     /// The runtime's network allow-list, granted directories and pumps.
     pub io: Arc<IoShared>,
 }
@@ -70,6 +94,7 @@ impl StoreData for ProcessData {
 /// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`].
 #[derive(Debug, Clone)]
 pub struct ProcessLimits {
+    /// Most bytes of linear memory.
     pub max_memory: usize,
 }
 
@@ -120,8 +145,8 @@ pub enum Entry {
 }
 
 /// Run one process to its end. `on_exit` receives the exit reason after the table is updated.
-pub(crate) async fn run<T: StoreData>(
-    rt: Arc<RuntimeInner<T>>,
+pub(crate) async fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
+    rt: Arc<R>,
     me: Arc<ProcessRef>,
     entry: Entry,
     on_exit: Option<oneshot::Sender<ExitReason>>,
@@ -142,22 +167,22 @@ pub(crate) async fn run<T: StoreData>(
     if !reason.is_normal() {
         tracing::debug!(pid, "process exited: {reason}");
     }
-    rt.table.exit(pid, &reason);
+    (*rt).as_ref().table.exit(pid, &reason);
     if let Some(tx) = on_exit {
         let _ = tx.send(reason);
     }
 }
 
-async fn execute<T: StoreData>(
-    rt: &Arc<RuntimeInner<T>>,
+async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
+    spawner: &Arc<R>,
     me: Arc<ProcessRef>,
     entry: Entry,
 ) -> anyhow::Result<ExitReason> {
+    let rt: &ProcessEnv<T> = (**spawner).as_ref();
     let pid = me.pid();
-    let mut actor = ProcessCtx::new(me, rt.table.clone(), rt.clone());
+    let mut actor = ProcessCtx::new(me, rt.table.clone(), spawner.clone());
     let (mut max_memory, mut fuel) = (rt.config.max_memory, rt.config.max_fuel);
     let mut resources = ResourceTable::with_limit(rt.config.max_handles);
-    resources.pumps = crate::io::PumpCharge::new(rt.config.max_pumps_per_process);
     let mut entry = entry;
     if let Entry::Spawned(req) = &mut entry {
         // Moved, not copied: the captures live only until the child fetches them, and a
@@ -176,6 +201,8 @@ async fn execute<T: StoreData>(
         actor,
         limits: ProcessLimits { max_memory },
         resources,
+        call: CallState::default(),
+        copies: Copies::new(rt.io.pumps.clone(), rt.config.max_pumps_per_process),
         io: rt.io.clone(),
     };
     let mut store = Store::new(&rt.engine, (rt.make_data)(data));
@@ -301,7 +328,7 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 fn instantiate_failure<T: StoreData>(
-    rt: &RuntimeInner<T>,
+    rt: &ProcessEnv<T>,
     pid: u64,
     e: wasmtime::Error,
 ) -> ExitReason {

@@ -30,19 +30,49 @@ pub type Handle = u32;
 /// Most handles one process may hold at once.
 pub const MAX_HANDLES: usize = 1 << 16;
 
-/// A reference to a host object, of any type, with the name of its kind for error messages.
+/// A reference to a host object, of any type, with the name of its kind for error messages
+/// and the interfaces it offers.
+///
+/// An *interface* is a trait object the resource can be used through, declared when it is
+/// made: a socket is `dyn ReadSource` and `dyn WriteSink`, a listener is `dyn ReadReady`
+/// (see [`crate::io`]). Calls that take "anything readable" ask for the interface, not for a
+/// list of concrete types, so an embedder's own resources work with warren's `read`, `write`,
+/// `copy` and `select` by declaring the same interfaces.
 #[derive(Clone)]
 pub struct Resource {
     object: Arc<dyn Any + Send + Sync>,
     kind: &'static str,
+    /// Each an `Arc<I>` for an interface `I`, itself in an `Arc` as `Any`; shared by clones.
+    interfaces: Arc<[Arc<dyn Any + Send + Sync>]>,
 }
 
 impl Resource {
     /// Wrap an object. `kind` names it in errors ("tcp-stream", "file", ...).
     pub fn new<T: Any + Send + Sync>(kind: &'static str, object: Arc<T>) -> Self {
-        Resource { object, kind }
+        Resource {
+            object,
+            kind,
+            interfaces: Arc::new([]),
+        }
     }
 
+    /// Declare that the resource can be used through interface `I` (a trait object type such
+    /// as `dyn ReadSource`), given as the same object viewed as `I`.
+    pub fn with<I: ?Sized + Send + Sync + 'static>(mut self, interface: Arc<I>) -> Self {
+        let mut all: Vec<Arc<dyn Any + Send + Sync>> = self.interfaces.to_vec();
+        all.push(Arc::new(interface));
+        self.interfaces = all.into();
+        self
+    }
+
+    /// The resource as interface `I`, if it declared it.
+    pub fn interface<I: ?Sized + Send + Sync + 'static>(&self) -> Option<Arc<I>> {
+        self.interfaces
+            .iter()
+            .find_map(|i| i.downcast_ref::<Arc<I>>().cloned())
+    }
+
+    /// The name of its kind, e.g. "tcp-stream".
     pub fn kind(&self) -> &'static str {
         self.kind
     }
@@ -106,10 +136,6 @@ pub struct ResourceTable {
     outbox: Vec<Resource>,
     /// Carried by the last received message (or the spawn captures), until claimed.
     inbox: Vec<Option<Resource>>,
-    /// The text of the last I/O error, for `warren:resource.last_error`.
-    pub last_error: String,
-    /// The host copies this process started that still run (see [`crate::io::splice`]).
-    pub pumps: crate::io::PumpCharge,
 }
 
 impl Default for ResourceTable {
@@ -131,8 +157,6 @@ impl ResourceTable {
             entries: HashMap::new(),
             outbox: Vec::new(),
             inbox: Vec::new(),
-            last_error: String::new(),
-            pumps: crate::io::PumpCharge::default(),
         }
     }
 

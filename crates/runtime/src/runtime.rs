@@ -8,158 +8,29 @@
 //! scheduler the builder was given. The host talks to processes through [`Runtime::send`]
 //! and [`HostMailbox`]es, and [`Runtime::shutdown`] stops everything.
 
-use crate::actor::{ExitReason, Pid, ProcessTable, Quotas, SpawnError};
+use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError};
 use crate::builder::RuntimeBuilder;
+use crate::config::{ProcessLimitPlan, RuntimeConfig, plan_process_limit};
+use crate::context::{SpawnRequest, Spawner};
 use crate::engine::{self, EngineConfig};
-use crate::host::process::{SpawnRequest, Spawner};
 use crate::host::wasi::WasiConfig;
 use crate::host::{fs, message, net, process, registry, resource, select, stream, timer, wasi};
 use crate::host_mailbox::HostMailbox;
-use crate::io::{Grants, IoShared, NetPolicy, Pumps};
-use crate::process::{Entry, ProcessData, StoreData};
+use crate::io::{Grants, IoShared, Pumps};
+use crate::process::{Entry, MakeData, ProcessData, ProcessEnv, StoreData};
 use anyhow::{Context, bail};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::oneshot;
-use wasmtime::{Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, Linker, Module};
 
-/// Process limit used when none is configured and the OS allows it. Not higher by default:
-/// wasmtime sets up a guard page per pooled fiber stack at start, about 12 us per slot.
-pub const DEFAULT_MAX_PROCESSES: usize = 100_000;
-/// Default maximum linear memory per process.
-pub const DEFAULT_MAX_MEMORY: usize = 64 << 20;
 /// Address space the pooling allocator may reserve for linear memories.
 const MAX_RESERVATION: u128 = 96 << 40;
 
-/// A host directory made visible to guests.
-#[derive(Debug, Clone)]
-pub struct GrantedDir {
-    pub host: PathBuf,
-    pub guest: String,
-}
-
-impl GrantedDir {
-    /// Parse `host[:guest]`; the guest path defaults to the host path.
-    pub fn parse(spec: &str) -> anyhow::Result<GrantedDir> {
-        let (host, guest) = match spec.split_once(':') {
-            Some((h, g)) => (h, g),
-            None => (spec, spec),
-        };
-        if host.is_empty() || guest.is_empty() {
-            bail!("--dir {spec:?}: expected HOST[:GUEST]");
-        }
-        Ok(GrantedDir {
-            host: PathBuf::from(host),
-            guest: guest.to_string(),
-        })
-    }
-}
-
-/// How a runtime is set up.
-#[derive(Debug, Clone)]
-pub struct RuntimeConfig {
-    /// Most live processes; `None` picks the largest the OS allows, up to 100,000.
-    pub max_processes: Option<usize>,
-    /// Maximum linear memory per process, in bytes.
-    pub max_memory: usize,
-    /// Compute budget per process, in wasm fuel units (about one per instruction). A process
-    /// that uses it up ends with `limit(compute)`. `None`: unlimited (and fuel is not counted).
-    pub max_fuel: Option<u64>,
-    /// Program arguments seen by every process (`args[0]` is the program name).
-    pub args: Vec<String>,
-    /// Environment seen by every process.
-    pub env: Vec<(String, String)>,
-    /// Directories granted to every process, through WASI and `warren:fs`.
-    pub dirs: Vec<GrantedDir>,
-    /// Which addresses processes may connect to, bind and send to (default: loopback).
-    pub net: NetPolicy,
-    /// What one process may make the runtime hold for it: queued message bytes,
-    /// references, timers, names (see [`Quotas`]).
-    pub quotas: Quotas,
-    /// Most resources (handles) one process holds.
-    pub max_handles: usize,
-    /// Most host copies one process has running (they count while they run, also after the
-    /// process exits).
-    pub max_pumps_per_process: usize,
-    /// Most host copies running at once in the runtime.
-    pub max_pumps: usize,
-}
-
-impl Default for RuntimeConfig {
-    fn default() -> Self {
-        RuntimeConfig {
-            max_processes: None,
-            max_memory: DEFAULT_MAX_MEMORY,
-            max_fuel: None,
-            args: Vec::new(),
-            env: Vec::new(),
-            dirs: Vec::new(),
-            net: NetPolicy::default(),
-            quotas: Quotas::default(),
-            max_handles: crate::resources::MAX_HANDLES,
-            max_pumps_per_process: crate::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS,
-            max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
-        }
-    }
-}
-
-/// The effective process limit and, if the OS cannot support it, a one-line warning.
-#[derive(Debug, Clone)]
-pub struct ProcessLimitPlan {
-    pub limit: usize,
-    pub warning: Option<String>,
-    /// Appended to "process limit reached" errors.
-    pub hint: String,
-}
-
-/// Decide the process limit from the configuration and the OS's `vm.max_map_count`.
-pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -> ProcessLimitPlan {
-    let os_limit = os_map_count.map(engine::map_count_limit);
-    match (requested, os_limit, os_map_count) {
-        (Some(n), Some(l), Some(maps)) if n > l => ProcessLimitPlan {
-            limit: n,
-            warning: Some(format!(
-                "warning: {n} processes need vm.max_map_count >= {} but it is {maps}, so spawning \
-                 fails beyond about {l} processes; {}",
-                engine::map_count_needed(n),
-                engine::map_count_advice(n)
-            )),
-            hint: format!(
-                " (vm.max_map_count={maps} allows about {l}; {})",
-                engine::map_count_advice(n)
-            ),
-        },
-        (Some(n), ..) => ProcessLimitPlan {
-            limit: n,
-            warning: None,
-            hint: " (--max-processes)".into(),
-        },
-        (None, Some(l), Some(maps)) if l < DEFAULT_MAX_PROCESSES => ProcessLimitPlan {
-            limit: l.max(1),
-            warning: None,
-            hint: format!(
-                " (bounded by vm.max_map_count={maps}; for more, {})",
-                engine::map_count_advice(DEFAULT_MAX_PROCESSES)
-            ),
-        },
-        _ => ProcessLimitPlan {
-            limit: DEFAULT_MAX_PROCESSES,
-            warning: None,
-            hint: String::new(),
-        },
-    }
-}
-
 pub(crate) struct RuntimeInner<T: StoreData> {
-    pub(crate) engine: Engine,
-    pub(crate) pre: InstancePre<T>,
-    pub(crate) table: Arc<ProcessTable>,
-    pub(crate) config: RuntimeConfig,
-    pub(crate) wasi: Arc<WasiConfig>,
-    pub(crate) io: Arc<IoShared>,
-    /// Builds each process's store data around warren's part.
-    pub(crate) make_data: MakeData<T>,
+    /// What each process is made of.
+    pub(crate) env: ProcessEnv<T>,
     /// Host mailboxes (pids without an instance), closed at shutdown.
     pub(crate) host_mailboxes: Mutex<Vec<Weak<crate::actor::ProcessRef>>>,
     pub(crate) handle: tokio::runtime::Handle,
@@ -167,9 +38,6 @@ pub(crate) struct RuntimeInner<T: StoreData> {
     warning: Option<String>,
     this: Weak<RuntimeInner<T>>,
 }
-
-/// How a runtime builds each process's store data from warren's part.
-pub type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
 
 /// A warren runtime running one guest module: an engine, a table of processes, the host
 /// modules they import, and the tokio runtime that schedules them.
@@ -279,7 +147,7 @@ impl<T: StoreData> Runtime<T> {
             plan.hint.clone(),
             config.quotas.clone(),
         ));
-        let inner = Arc::new_cyclic(|this| RuntimeInner {
+        let env = ProcessEnv {
             engine: engine.clone(),
             pre,
             wasi: Arc::new(WasiConfig {
@@ -291,6 +159,9 @@ impl<T: StoreData> Runtime<T> {
             table,
             config,
             make_data,
+        };
+        let inner = Arc::new_cyclic(|this| RuntimeInner {
+            env,
             host_mailboxes: Mutex::new(Vec::new()),
             handle,
             warning: plan.warning.clone(),
@@ -310,7 +181,7 @@ impl<T: StoreData> Runtime<T> {
     /// fresh instance (`_start` is not run first). Fails with the export's name if the module
     /// has no such function.
     pub fn start_export(&self, name: &str) -> Result<Started, SpawnError> {
-        let export = self.inner.pre.module().get_export(name);
+        let export = self.inner.env.pre.module().get_export(name);
         if export.is_none_or(|e| e.func().is_none()) {
             return Err(SpawnError::Other(format!(
                 "the module exports no function `{name}`"
@@ -328,13 +199,13 @@ impl<T: StoreData> Runtime<T> {
     /// A mailbox for the host: a pid that processes can send to (and link to, monitor,
     /// register a name for) without an instance behind it. See [`HostMailbox`].
     pub fn host_mailbox(&self) -> Result<HostMailbox, SpawnError> {
-        let me = self.inner.table.register()?;
+        let me = self.inner.env.table.register()?;
         self.inner
             .host_mailboxes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Arc::downgrade(&me));
-        Ok(HostMailbox::new(me, self.inner.table.clone()))
+        Ok(HostMailbox::new(me, self.inner.env.table.clone()))
     }
 
     /// Send `message` to process `pid`, encoded as the guest SDK decodes it (postcard).
@@ -353,23 +224,24 @@ impl<T: StoreData> Runtime<T> {
         })?;
         Ok(self
             .inner
+            .env
             .table
             .send(pid, crate::actor::Message::new(0, data)))
     }
 
     /// Kill process `pid`. Returns false if it was not alive.
     pub fn kill(&self, pid: Pid) -> bool {
-        self.inner.table.kill(pid)
+        self.inner.env.table.kill(pid)
     }
 
     /// The pid registered under `name`, if any.
     pub fn whereis(&self, name: &str) -> Option<Pid> {
-        self.inner.table.whereis(name)
+        self.inner.env.table.whereis(name)
     }
 
     /// The guest module.
     pub fn module(&self) -> &Module {
-        self.inner.pre.module()
+        self.inner.env.pre.module()
     }
 
     /// A warning about the configuration, if the OS cannot support the process limit
@@ -380,32 +252,32 @@ impl<T: StoreData> Runtime<T> {
 
     /// The wasmtime engine (one per runtime).
     pub fn wasm_engine(&self) -> &Engine {
-        &self.inner.engine
+        &self.inner.env.engine
     }
 
     /// Timers set by processes and not yet fired or cancelled.
     pub fn pending_timers(&self) -> usize {
-        self.inner.table.timers().len()
+        self.inner.env.table.timers().len()
     }
 
     /// Host pumps (splices) still copying.
     pub fn pump_count(&self) -> usize {
-        self.inner.io.pumps.len()
+        self.inner.env.io.pumps.len()
     }
 
     /// How many processes are alive (host mailboxes included).
     pub fn process_count(&self) -> usize {
-        self.inner.table.len()
+        self.inner.env.table.len()
     }
 
     /// The most processes alive at once.
     pub fn process_limit(&self) -> usize {
-        self.inner.table.limit()
+        self.inner.env.table.limit()
     }
 
     /// The table of live processes (for sending from the host, monitoring, inspection).
     pub fn table(&self) -> &Arc<ProcessTable> {
-        &self.inner.table
+        &self.inner.env.table
     }
 
     /// Stop everything: host pumps, then every process (killed where it is, so its store,
@@ -418,7 +290,7 @@ impl<T: StoreData> Runtime<T> {
     /// restarted after it.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         // Host pumps hold sockets and files of processes that may be gone: stop them too.
-        self.inner.io.pumps.close();
+        self.inner.env.io.pumps.close();
         let host: Vec<_> = std::mem::take(
             &mut *self
                 .inner
@@ -427,11 +299,11 @@ impl<T: StoreData> Runtime<T> {
                 .unwrap_or_else(|p| p.into_inner()),
         );
         for m in host.iter().filter_map(Weak::upgrade) {
-            self.inner.table.exit(m.pid(), &ExitReason::Killed);
+            self.inner.env.table.exit(m.pid(), &ExitReason::Killed);
         }
-        self.inner.table.close();
-        let _ = tokio::time::timeout(grace, self.inner.table.wait_empty()).await;
-        self.inner.table.len()
+        self.inner.env.table.close();
+        let _ = tokio::time::timeout(grace, self.inner.env.table.wait_empty()).await;
+        self.inner.env.table.len()
     }
 }
 
@@ -447,13 +319,13 @@ impl<T: StoreData> RuntimeInner<T> {
             .this
             .upgrade()
             .ok_or_else(|| SpawnError::Other("runtime is shutting down".into()))?;
-        let me = self.table.register()?;
+        let me = self.env.table.register()?;
         let pid = me.pid();
         if let Some((watcher, tag)) = monitor {
-            self.table.monitor_with_tag(watcher, pid, tag);
+            self.env.table.monitor_with_tag(watcher, pid, tag);
         }
         if let Some(parent) = link {
-            self.table.link(parent, pid);
+            self.env.table.link(parent, pid);
         }
         self.handle
             .spawn(crate::process::run(rt, me, entry, on_exit));
@@ -461,17 +333,23 @@ impl<T: StoreData> RuntimeInner<T> {
     }
 }
 
+impl<T: StoreData> AsRef<ProcessEnv<T>> for RuntimeInner<T> {
+    fn as_ref(&self) -> &ProcessEnv<T> {
+        &self.env
+    }
+}
+
 impl<T: StoreData> Spawner for RuntimeInner<T> {
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError> {
         if let Some(m) = request.max_memory
-            && m > self.config.max_memory as u64
+            && m > self.env.config.max_memory as u64
         {
             return Err(SpawnError::BadOptions(format!(
                 "max_memory {m} exceeds the runtime's limit of {} bytes",
-                self.config.max_memory
+                self.env.config.max_memory
             )));
         }
-        match (request.max_fuel, self.config.max_fuel) {
+        match (request.max_fuel, self.env.config.max_fuel) {
             (Some(_), None) => {
                 return Err(SpawnError::BadOptions(
                     "a fuel budget needs a runtime that counts fuel (--max-fuel)".into(),
@@ -501,6 +379,7 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
         process::ProcessView {
             ctx: &mut w.actor,
             resources: &mut w.resources,
+            call: &mut w.call,
         }
     })?;
     message::add_to_linker(linker, |d: &mut T| {
@@ -508,56 +387,62 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
         message::MessageView {
             ctx: &mut w.actor,
             resources: &mut w.resources,
+            call: &mut w.call,
         }
     })?;
-    registry::add_to_linker(linker, |d: &mut T| registry::RegistryView {
-        ctx: &mut d.warren().actor,
+    registry::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        registry::RegistryView {
+            ctx: &mut w.actor,
+            call: &mut w.call,
+        }
     })?;
     timer::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         timer::TimerView {
             ctx: &mut w.actor,
             resources: &mut w.resources,
+            call: &mut w.call,
         }
     })?;
     resource::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         resource::ResourceView {
             table: &mut w.resources,
-            memory: &mut w.actor.memory,
+            call: &mut w.call,
         }
     })?;
     stream::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         stream::StreamView {
             table: &mut w.resources,
-            memory: &mut w.actor.memory,
-            pumps: &w.io.pumps,
+            call: &mut w.call,
+            copies: &mut w.copies,
         }
     })?;
     net::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         net::NetView {
             table: &mut w.resources,
-            memory: &mut w.actor.memory,
+            call: &mut w.call,
             policy: &w.io.policy,
-            pumps: &w.io.pumps,
+            copies: &mut w.copies,
         }
     })?;
     fs::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         fs::FsView {
             table: &mut w.resources,
-            memory: &mut w.actor.memory,
+            call: &mut w.call,
             grants: &w.io.grants,
-            pumps: &w.io.pumps,
+            copies: &mut w.copies,
         }
     })?;
     select::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         select::SelectView {
             table: &mut w.resources,
-            memory: &mut w.actor.memory,
+            call: &mut w.call,
             me: &w.actor.me,
         }
     })?;
@@ -571,48 +456,4 @@ fn one_line(e: &wasmtime::Error) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(": ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limit_follows_the_os_when_not_configured() {
-        let plan = plan_process_limit(None, Some(65530));
-        assert_eq!(plan.limit, engine::map_count_limit(65530));
-        assert!(plan.warning.is_none());
-        assert!(
-            plan.hint.contains("vm.max_map_count=65530"),
-            "{}",
-            plan.hint
-        );
-        let plan = plan_process_limit(None, Some(100_000_000));
-        assert_eq!(plan.limit, DEFAULT_MAX_PROCESSES);
-        assert_eq!(plan_process_limit(None, None).limit, DEFAULT_MAX_PROCESSES);
-    }
-
-    #[test]
-    fn asking_for_more_than_the_os_allows_warns_with_the_fix() {
-        let plan = plan_process_limit(Some(100_000), Some(65530));
-        assert_eq!(plan.limit, 100_000);
-        let warning = plan.warning.expect("a warning");
-        assert!(warning.contains("sysctl -w vm.max_map_count="), "{warning}");
-        assert_eq!(warning.lines().count(), 1);
-        let plan = plan_process_limit(Some(500), Some(65530));
-        assert!(plan.warning.is_none());
-    }
-
-    #[test]
-    fn granted_dir_specs() {
-        let d = GrantedDir::parse("/tmp/x:/data").unwrap();
-        assert_eq!(
-            (d.host.to_str().unwrap(), d.guest.as_str()),
-            ("/tmp/x", "/data")
-        );
-        let d = GrantedDir::parse("/tmp/x").unwrap();
-        assert_eq!(d.guest, "/tmp/x");
-        assert!(GrantedDir::parse(":/data").is_err());
-        assert!(GrantedDir::parse("/tmp/x:").is_err());
-    }
 }

@@ -5,16 +5,16 @@
 //! registry). A guest holds one through a handle in warren's per-process resource table, next
 //! to its sockets and files — so a counter handle moves between processes in messages like
 //! any warren handle, and errors are reported warren's way (codes and `last_error` text).
+//! Each call is a method on the view returning `HostResult`; `host_calls!` registers them
+//! and turns failures into error codes (recorded for `last_error`) or traps, exactly as for
+//! warren's own calls.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use warren_runtime::host::abi::ERR_BAD_ARGUMENT;
-use warren_runtime::host::guest_memory;
-use warren_runtime::host::io_bridge::{bad_handle, failed, install};
-use warren_runtime::io::IoFailure;
-use warren_runtime::{Resource, ResourceTable};
-use wasmtime::{Caller, Linker, Memory};
+use warren_runtime::host::call::{CallState, GuestMemory, HostResult};
+use warren_runtime::wasmtime::Linker;
+use warren_runtime::{Resource, ResourceTable, host_calls};
 
 /// One counter.
 #[derive(Debug)]
@@ -48,65 +48,49 @@ impl Counters {
 }
 
 /// What the module needs of the store: warren's resource table (shared with warren's own
-/// modules), the guest memory slot, and the registry.
+/// modules), warren's per-call state (guest memory, last error), and the registry.
 pub struct CounterView<'a> {
     pub table: &'a mut ResourceTable,
-    pub memory: &'a mut Option<Memory>,
+    pub call: &'a mut CallState,
     pub counters: &'a Counters,
 }
 
 /// The kind name of counter handles.
 pub const COUNTER: &str = "counter";
 
+impl CounterView<'_> {
+    /// `open`: a handle on the named counter.
+    fn open(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
+        let name = mem.text(ptr, len, 256, "counter's name")?;
+        let counter = self.counters.open(name);
+        Ok(self.table.push(Resource::new(COUNTER, counter))? as i64)
+    }
+
+    /// `add`: add to the counter; its new value.
+    fn add(&mut self, h: u32, by: i64) -> HostResult<i64> {
+        let counter = self.table.get_as::<Counter>(h, COUNTER)?;
+        Ok(counter.value.fetch_add(by, Ordering::SeqCst) + by)
+    }
+
+    /// `get`: the counter's value.
+    fn get(&mut self, h: u32) -> HostResult<i64> {
+        let counter = self.table.get_as::<Counter>(h, COUNTER)?;
+        Ok(counter.value.load(Ordering::SeqCst))
+    }
+}
+
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> CounterView<'_>,
 ) -> anyhow::Result<()> {
-    // open(name_ptr, name_len) -> i64: a counter handle.
-    linker.func_wrap(
-        "embed:counter",
-        "open",
-        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
-            const CALL: &str = "embed:counter.open";
-            let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
-            let bytes = guest_memory::read(&c, mem, ptr, len.min(256), CALL)?;
-            let v = get(c.data_mut());
-            let Ok(name) = String::from_utf8(bytes) else {
-                return Ok(failed(
-                    v.table,
-                    CALL,
-                    IoFailure::new(ERR_BAD_ARGUMENT, "the counter's name is not UTF-8"),
-                ));
-            };
-            let counter = v.counters.open(&name);
-            wasmtime::Result::Ok(install(v.table, CALL, Resource::new(COUNTER, counter)))
-        },
-    )?;
-
-    // add(h, by) -> i64: the new value.
-    linker.func_wrap(
-        "embed:counter",
-        "add",
-        move |mut c: Caller<'_, T>, h: u32, by: i64| {
-            let v = get(c.data_mut());
-            wasmtime::Result::Ok(match v.table.get_as::<Counter>(h, COUNTER) {
-                Ok(counter) => counter.value.fetch_add(by, Ordering::SeqCst) + by,
-                Err(e) => bad_handle(v.table, "embed:counter.add", e),
-            })
-        },
-    )?;
-
-    // get(h) -> i64: the value.
-    linker.func_wrap(
-        "embed:counter",
-        "get",
-        move |mut c: Caller<'_, T>, h: u32| {
-            let v = get(c.data_mut());
-            wasmtime::Result::Ok(match v.table.get_as::<Counter>(h, COUNTER) {
-                Ok(counter) => counter.value.load(Ordering::SeqCst),
-                Err(e) => bad_handle(v.table, "embed:counter.get", e),
-            })
-        },
-    )?;
+    host_calls!(linker: T, "embed:counter", get, {
+        // open(name_ptr, name_len) -> i64: a counter handle (ERR_BAD_ARGUMENT if the name is
+        // not UTF-8 of at most 256 bytes).
+        fn open(ptr: u32, len: u32) => |v, mem| v.open(mem, ptr, len);
+        // add(h, by) -> i64: the new value.
+        fn add(h: u32, by: i64) => |v| v.add(h, by);
+        // get(h) -> i64: the value.
+        fn get(h: u32) => |v| v.get(h);
+    });
     Ok(())
 }

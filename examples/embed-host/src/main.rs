@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
         .host_module(|linker| {
             counter::add_to_linker(linker, |d: &mut HostData| CounterView {
                 table: &mut d.warren.resources,
-                memory: &mut d.warren.actor.memory,
+                call: &mut d.warren.call,
                 counters: &d.counters,
             })
         })

@@ -7,223 +7,225 @@
 //! [`crate::actor::Mailbox`].
 
 use super::abi::*;
-use super::guest_memory::{self, GuestFault};
-use super::io_bridge::bad_handle;
-use super::process::ProcessCtx;
+use super::call::{self, CallState, GuestMemory, HostError, HostResult};
 use crate::actor::{Message, Received};
+use crate::context::ProcessCtx;
 use crate::resources::ResourceTable;
 use std::time::Duration;
-use wasmtime::{AsContextMut, Caller, Linker};
+use wasmtime::{Caller, Linker};
 
 /// The view `warren:message` needs: the same per-process actor state as `warren:process`,
 /// and the resource table that handles move out of and into with messages.
 pub struct MessageView<'a> {
+    /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
+    /// The process's handles.
     pub resources: &'a mut ResourceTable,
+    /// Memory and last error.
+    pub call: &'a mut CallState,
 }
 
+impl MessageView<'_> {
+    /// `send`: deliver a copy of the guest's bytes, with the attached handles.
+    pub fn send(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        pid: i64,
+        tag: i64,
+        ptr: u32,
+        len: u32,
+    ) -> HostResult<i32> {
+        let data = mem.read(ptr, len)?.to_vec();
+        // Attached handles go with this message, delivered or not (a message to a dead
+        // process is dropped with its resources).
+        let resources = self.resources.take_outbox();
+        let ctx = &mut *self.ctx;
+        let tag = tag as u64;
+        if tag == EXIT_TAG {
+            return Err(HostError::bad_argument(
+                "tag 1 (EXIT_TAG) is reserved for exit signals",
+            ));
+        }
+        let to = call::pid_arg(pid)?;
+        let peer = match &ctx.last_peer {
+            Some(p) if p.pid() == to && p.is_alive() => p.clone(),
+            _ => match ctx.table.get(to) {
+                Some(p) => {
+                    ctx.last_peer = Some(p.clone());
+                    p
+                }
+                None => {
+                    ctx.last_peer = None;
+                    return Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}")));
+                }
+            },
+        };
+        if tag != 0 && !peer.holds(tag) {
+            // Not (or no longer) awaited: dropped, with its resources, like a late reply.
+            return if peer.is_alive() {
+                Ok(0)
+            } else {
+                Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}")))
+            };
+        }
+        let message = Message {
+            tag,
+            data,
+            resources,
+        };
+        if ctx.table.deliver(&peer, message) {
+            Ok(0)
+        } else {
+            Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}")))
+        }
+    }
+
+    /// `take`: copy the pending message (exactly its length) and clear it.
+    pub fn take(&mut self, mem: &mut GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i32> {
+        match &self.ctx.pending {
+            Some(msg) if msg.data.len() == len as usize => mem.write(ptr, &msg.data)?,
+            Some(msg) => {
+                return Err(HostError::bad_argument(format!(
+                    "the pending message is {} bytes, not {len}",
+                    msg.data.len()
+                )));
+            }
+            None => return Err(HostError::bad_argument("no message is pending")),
+        }
+        self.ctx.pending = None;
+        Ok(0)
+    }
+
+    /// `attach`: move handles into the next message.
+    pub fn attach(&mut self, mem: &GuestMemory<'_>, ptr: u32, count: u32) -> HostResult<i32> {
+        if count > MAX_ATTACHED {
+            return Err(HostError::fault(format!(
+                "{count} handles in one message (at most {MAX_ATTACHED})"
+            )));
+        }
+        let handles: Vec<u32> = mem
+            .read(ptr, count * 4)?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        self.resources.detach(&handles)?;
+        Ok(0)
+    }
+
+    /// `claim`: install a resource of the last received message.
+    pub fn claim(&mut self, index: u32) -> HostResult<i64> {
+        Ok(self.resources.claim(index)? as i64)
+    }
+
+    /// `new_tag`: a fresh reference, held by the caller.
+    pub fn new_tag(&mut self) -> HostResult<i64> {
+        Ok(self.ctx.table.new_ref(&self.ctx.me)? as i64)
+    }
+}
+
+/// `receive`: wait for a message with the wanted tag and copy it into the guest.
+async fn receive<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> MessageView<'_>,
+    (tag, ptr, cap): (i64, u32, u32),
+    timeout_ms: i64,
+    tag_out: u32,
+) -> HostResult<i64> {
+    // Validate the buffers before waiting, so a bad call fails without consuming a message.
+    let (mem, data) = call::split(c, |d| get(d).call)?;
+    mem.range(ptr, cap)?;
+    if tag_out != 0 {
+        mem.range(tag_out, 8)?;
+    }
+    // Which tags this receive takes: exactly `tag`, or ordinary messages and exit signals.
+    let with_exits = tag == RECEIVE_MESSAGES_AND_EXITS;
+    if tag < 0 && !with_exits {
+        return Err(HostError::bad_argument(format!("invalid tag filter {tag}")));
+    }
+    let tag = tag as u64;
+    let wanted = move |t: u64| t == tag || (with_exits && (t == 0 || t == EXIT_TAG));
+    let view = get(data);
+    if view.ctx.pending.is_some() {
+        return Err(HostError::fault("a pending message was not taken first"));
+    }
+    // The handles of the previous message that were not claimed are dropped now.
+    view.resources.set_inbox(Vec::new());
+    let me = view.ctx.me.clone();
+    let mut message = match me.mailbox.try_take_where(wanted) {
+        Some(msg) => msg,
+        None => {
+            // A timeout too far away to represent waits forever.
+            let deadline = u64::try_from(timeout_ms)
+                .ok()
+                .and_then(|ms| tokio::time::Instant::now().checked_add(Duration::from_millis(ms)));
+            // A kill while waiting drops this call (see `crate::process`).
+            match me.mailbox.take_where(wanted, deadline).await {
+                Received::Message(msg) => msg,
+                Received::TimedOut => {
+                    return Err(HostError::fail(ERR_TIMEOUT, "no message came in time"));
+                }
+            }
+        }
+    };
+    let (mut mem, data) = call::split(c, |d| get(d).call)?;
+    if tag_out != 0 {
+        mem.write_u64(tag_out, message.tag)?;
+    }
+    let len = message.data.len();
+    let view = get(data);
+    view.resources
+        .set_inbox(std::mem::take(&mut message.resources));
+    if len <= cap as usize {
+        mem.write(ptr, &message.data)?;
+    } else {
+        view.ctx.pending = Some(message);
+    }
+    Ok(len as i64)
+}
+
+/// Add `warren:message` to `linker`; `get` projects the store data onto its view.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> MessageView<'_>,
 ) -> anyhow::Result<()> {
-    let m = MESSAGE_MODULE;
+    crate::host_calls!(linker: T, MESSAGE_MODULE, get, {
+        // send(pid, tag, ptr, len) -> i32: 0 if delivered, ERR_NO_PROCESS if no such process
+        // is alive (the message is dropped, as in Erlang), ERR_BAD_ARGUMENT for the reserved
+        // tag EXIT_TAG. A message with a non-zero tag is delivered only if the receiver still
+        // holds that reference (a reply it waits for); otherwise it is dropped and 0
+        // returned, as a late reply is.
+        fn send(pid: i64, tag: i64, ptr: u32, len: u32) => |v, mem| v.send(mem, pid, tag, ptr, len);
 
-    // send(pid, tag, ptr, len) -> i32: 0 if delivered, ERR_NO_PROCESS if no such process is
-    // alive (the message is dropped, as in Erlang), ERR_BAD_ARGUMENT for the reserved tag
-    // EXIT_TAG. A message with a non-zero tag is delivered only if the receiver still holds
-    // that reference (a reply it waits for); otherwise it is dropped and 0 returned, as a
-    // late reply is.
-    linker.func_wrap(
-        m,
-        "send",
-        move |mut c: Caller<'_, T>, pid: i64, tag: i64, ptr: u32, len: u32| {
-            const CALL: &str = "warren:message.send";
-            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
-            let data = guest_memory::read(&c, mem, ptr, len, CALL)?;
-            let view = get(c.data_mut());
-            // Attached handles go with this message, delivered or not (a message to a dead
-            // process is dropped with its resources).
-            let resources = view.resources.take_outbox();
-            let ctx = view.ctx;
-            let tag = tag as u64;
-            if tag == EXIT_TAG {
-                return Ok(ERR_BAD_ARGUMENT);
-            }
-            let Ok(to) = u64::try_from(pid) else {
-                return Ok(ERR_NO_PROCESS);
-            };
-            let peer = match &ctx.last_peer {
-                Some(p) if p.pid() == to && p.is_alive() => p.clone(),
-                _ => match ctx.table.get(to) {
-                    Some(p) => {
-                        ctx.last_peer = Some(p.clone());
-                        p
-                    }
-                    None => {
-                        ctx.last_peer = None;
-                        return Ok(ERR_NO_PROCESS);
-                    }
-                },
-            };
-            if tag != 0 && !peer.holds(tag) {
-                // Not (or no longer) awaited: dropped, with its resources, like a late reply.
-                return Ok(if peer.is_alive() { 0 } else { ERR_NO_PROCESS });
-            }
-            let delivered = ctx.table.deliver(
-                &peer,
-                Message {
-                    tag,
-                    data,
-                    resources,
-                },
-            );
-            wasmtime::Result::Ok(if delivered { 0 } else { ERR_NO_PROCESS })
-        },
-    )?;
+        // receive(tag, ptr, cap, timeout_ms, tag_out) -> i64: wait for the first message with
+        // `tag` (0: ordinary messages; -1: ordinary messages and exit signals; other negative
+        // filters: ERR_BAD_ARGUMENT) for `timeout_ms` (negative: forever). Returns the
+        // message's length; if it is <= cap the message was copied to `ptr`, otherwise it is
+        // pending for `take`. If `tag_out` is not 0, the message's tag is written there (u64
+        // little-endian). ERR_TIMEOUT if none came in time. A receive while a message is
+        // pending traps.
+        async fn receive(tag: i64, ptr: u32, cap: u32, timeout_ms: i64, tag_out: u32)
+            => |c| receive(c, get, (tag, ptr, cap), timeout_ms, tag_out);
 
-    // receive(tag, ptr, cap, timeout_ms, tag_out) -> i64: wait for the first message with
-    // `tag` (0: ordinary messages; -1: ordinary messages and exit signals) for `timeout_ms`
-    // (negative: forever). Returns the message's length; if it is <= cap the message was
-    // copied to `ptr`, otherwise it is pending for `take`. If `tag_out` is not 0, the
-    // message's tag is written there (u64 little-endian). ERR_TIMEOUT if none came in time.
-    linker.func_wrap_async(
-        m,
-        "receive",
-        move |mut c: Caller<'_, T>,
-              (tag, ptr, cap, timeout_ms, tag_out): (i64, u32, u32, i64, u32)| {
-            Box::new(async move {
-                const CALL: &str = "warren:message.receive";
-                // Validate the buffers before waiting, so a bad call fails without consuming
-                // a message.
-                let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
-                guest_memory::range(mem.data_size(&c), ptr, cap, CALL)?;
-                if tag_out != 0 {
-                    guest_memory::range(mem.data_size(&c), tag_out, 8, CALL)?;
-                }
-                // Which tags this receive takes: exactly `tag`, or ordinary messages and exit
-                // signals together.
-                let with_exits = tag == RECEIVE_MESSAGES_AND_EXITS;
-                if tag < 0 && !with_exits {
-                    return Err(GuestFault::trap(CALL, format!("invalid tag filter {tag}")));
-                }
-                let tag = tag as u64;
-                let wanted = move |t: u64| t == tag || (with_exits && (t == 0 || t == EXIT_TAG));
-                let view = get(c.data_mut());
-                // The handles of the previous message that were not claimed are dropped now.
-                view.resources.set_inbox(Vec::new());
-                let ctx = view.ctx;
-                if ctx.pending.is_some() {
-                    return Err(GuestFault::trap(
-                        CALL,
-                        "a pending message was not taken first",
-                    ));
-                }
-                let me = ctx.me.clone();
-                let mut message = match me.mailbox.try_take_where(wanted) {
-                    Some(msg) => msg,
-                    None => {
-                        // A timeout too far away to represent waits forever.
-                        let deadline = u64::try_from(timeout_ms).ok().and_then(|ms| {
-                            tokio::time::Instant::now().checked_add(Duration::from_millis(ms))
-                        });
-                        // A kill while waiting drops this call (see `crate::process`).
-                        let waited = match me.mailbox.take_where(wanted, deadline).await {
-                            Received::Message(msg) => msg,
-                            Received::TimedOut => return Ok(ERR_TIMEOUT as i64),
-                        };
-                        // Time spent waiting is not computing: give the process a fresh
-                        // time slice, or its first loop back-edge would yield again.
-                        c.as_context_mut().set_epoch_deadline(1);
-                        waited
-                    }
-                };
-                if tag_out != 0 {
-                    guest_memory::write(&mut c, mem, tag_out, &message.tag.to_le_bytes(), CALL)?;
-                }
-                let len = message.data.len();
-                let view = get(c.data_mut());
-                view.resources
-                    .set_inbox(std::mem::take(&mut message.resources));
-                if len <= cap as usize {
-                    guest_memory::write(&mut c, mem, ptr, &message.data, CALL)?;
-                } else {
-                    get(c.data_mut()).ctx.pending = Some(message);
-                }
-                Ok(len as i64)
-            })
-        },
-    )?;
+        // take(ptr, len) -> i32: copy the pending message (exactly `len` bytes) and clear it.
+        // ERR_BAD_ARGUMENT if nothing is pending or `len` differs.
+        fn take(ptr: u32, len: u32) => |v, mem| v.take(mem, ptr, len);
 
-    // take(ptr, len) -> i32: copy the pending message (exactly `len` bytes) and clear it.
-    // ERR_BAD_ARGUMENT if nothing is pending or `len` differs.
-    linker.func_wrap(
-        m,
-        "take",
-        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
-            let ctx = get(c.data_mut()).ctx;
-            let msg = match ctx.pending.take() {
-                Some(msg) if msg.data.len() == len as usize => msg,
-                other => {
-                    ctx.pending = other;
-                    return Ok(ERR_BAD_ARGUMENT);
-                }
-            };
-            const CALL: &str = "warren:message.take";
-            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
-            guest_memory::write(&mut c, mem, ptr, &msg.data, CALL)?;
-            wasmtime::Result::Ok(0)
-        },
-    )?;
+        // attach(handles_ptr, count) -> i32: move `count` handles (u32 each) out of the
+        // caller's table into the next message it sends (send, spawn captures, send_after).
+        // All or none: ERR_BAD_HANDLE if one is not open or is listed twice, and nothing
+        // moves. More than MAX_ATTACHED traps.
+        fn attach(ptr: u32, count: u32) => |v, mem| v.attach(mem, ptr, count);
 
-    // attach(handles_ptr, count) -> i32: move `count` handles (u32 each) out of the caller's
-    // table into the next message it sends (send, spawn captures, send_after). All or none:
-    // ERR_BAD_HANDLE if one is not open or is listed twice, and nothing moves.
-    linker.func_wrap(
-        m,
-        "attach",
-        move |mut c: Caller<'_, T>, ptr: u32, count: u32| {
-            const CALL: &str = "warren:message.attach";
-            if count > MAX_ATTACHED {
-                return Err(GuestFault::trap(
-                    CALL,
-                    format!("{count} handles in one message (at most {MAX_ATTACHED})"),
-                ));
-            }
-            let mem = guest_memory::memory(&mut c, |d| &mut get(d).ctx.memory, CALL)?;
-            let raw = guest_memory::read(&c, mem, ptr, count * 4, CALL)?;
-            let handles: Vec<u32> = raw
-                .chunks_exact(4)
-                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .collect();
-            let table = get(c.data_mut()).resources;
-            wasmtime::Result::Ok(match table.detach(&handles) {
-                Ok(()) => 0,
-                Err(e) => bad_handle(table, CALL, e) as i32,
-            })
-        },
-    )?;
+        // claim(index) -> i64: install resource `index` of the last received message (or of
+        // the spawn captures) in the caller's table; its new handle. ERR_BAD_HANDLE if the
+        // message carries no such resource or it was claimed already.
+        fn claim(index: u32) => |v| v.claim(index);
 
-    // claim(index) -> i64: install resource `index` of the last received message (or of the
-    // spawn captures) in the caller's table; its new handle. ERR_BAD_HANDLE if the message
-    // carries no such resource or it was claimed already.
-    linker.func_wrap(m, "claim", move |mut c: Caller<'_, T>, index: u32| -> i64 {
-        let table = get(c.data_mut()).resources;
-        match table.claim(index) {
-            Ok(h) => h as i64,
-            Err(e) => bad_handle(table, "warren:message.claim", e),
-        }
-    })?;
-
-    // new_tag() -> i64: a reference unique within the runtime and unpredictable, for a
-    // selective receive; the caller holds it (others may send to it with this tag) until it
-    // monitors with it and the DOWN comes, demonitors, or exits. Holding more references
-    // than the quota allows ends the caller with `limit: references`.
-    linker.func_wrap(m, "new_tag", move |mut c: Caller<'_, T>| {
-        let ctx = get(c.data_mut()).ctx;
-        match ctx.table.new_ref(&ctx.me) {
-            Ok(tag) => Ok(tag as i64),
-            Err(e) => Err(wasmtime::Error::new(e)),
-        }
-    })?;
+        // new_tag() -> i64: a reference unique within the runtime and unpredictable, for a
+        // selective receive; the caller holds it (others may send to it with this tag) until
+        // it monitors with it and the DOWN comes, demonitors, or exits. Holding more
+        // references than the quota allows ends the caller with `limit: references`.
+        fn new_tag() => |v| v.new_tag();
+    });
     Ok(())
 }

@@ -10,8 +10,8 @@
 //! contract, with the error codes of [`abi`], is `docs/abi.md`.
 
 pub mod abi;
+pub mod call;
 pub mod fs;
-pub mod guest_memory;
 pub mod io_bridge;
 pub mod message;
 pub mod net;

@@ -8,29 +8,27 @@
 //! the stream-and-future forms.
 
 use super::abi::*;
-use super::guest_memory;
-use super::io_bridge::{self, bad_handle, failed, install, io_failed};
-use super::stream::start_copy;
-use crate::io::tcp::{Incoming, TcpConn, TcpListenerObj, TcpReadSide};
+use super::call::{self, CallState, GuestMemory, HostError, HostResult};
+use super::io_bridge;
+use crate::io::handles::{self, TCP_LISTENER, TCP_STREAM, UDP_SOCKET};
+use crate::io::tcp::{TcpConn, TcpListenerObj, TcpReadSide};
 use crate::io::udp::UdpObj;
-use crate::io::{IoFailure, NetPolicy, Pumps};
+use crate::io::{Copies, IoFailure, NetPolicy};
 use crate::resources::{Resource, ResourceTable};
 use std::net::{Shutdown, SocketAddr};
-use std::sync::Arc;
-use wasmtime::{Caller, Linker, Memory};
+use wasmtime::{Caller, Linker};
 
 /// The view `warren:net` needs.
 pub struct NetView<'a> {
+    /// The process's handles.
     pub table: &'a mut ResourceTable,
-    pub memory: &'a mut Option<Memory>,
+    /// Memory and last error.
+    pub call: &'a mut CallState,
+    /// The runtime's network allow-list.
     pub policy: &'a NetPolicy,
-    pub pumps: &'a Arc<Pumps>,
+    /// The process's host copies.
+    pub copies: &'a mut Copies,
 }
-
-pub const TCP_LISTENER: &str = "tcp-listener";
-pub const TCP_INCOMING: &str = "tcp-incoming";
-pub const TCP_STREAM: &str = "tcp-stream";
-pub const UDP_SOCKET: &str = "udp-socket";
 
 /// What `open_socket` calls binding (the one use where the unspecified address may be
 /// allowed).
@@ -111,357 +109,231 @@ async fn allowed_addrs(
     Ok(allowed)
 }
 
-/// Read an address argument; `Err(code)` if it is not text.
-fn addr_arg<T>(
-    c: &mut Caller<'_, T>,
-    get: fn(&mut T) -> NetView<'_>,
-    ptr: u32,
-    len: u32,
-    call: &'static str,
-) -> wasmtime::Result<Result<(Memory, String), i64>> {
-    io_bridge::text_arg(
-        c,
-        |d| get(d).memory,
-        |d| get(d).table,
-        (ptr, len, MAX_ADDR),
-        "address",
-        call,
-    )
-}
-
-/// Resolve the address argument, and open a socket on the first allowed address that works
-/// (`open`); install it as a `kind` handle. `what` names the act in errors ("binding").
-async fn open_socket<T, O, F>(
+/// The address argument at `(ptr, len)`, as text.
+fn addr_arg<T: 'static>(
     c: &mut Caller<'_, T>,
     get: fn(&mut T) -> NetView<'_>,
     (ptr, len): (u32, u32),
-    (what, kind, call): (&str, &'static str, &'static str),
+) -> HostResult<String> {
+    let (mem, _) = call::split(c, |d| get(d).call)?;
+    Ok(mem.text(ptr, len, MAX_ADDR, "address")?.to_string())
+}
+
+/// Resolve the address argument, and open a socket on the first allowed address that works
+/// (`open`); install it (made a resource by `resource`). `what` names the act in errors
+/// ("binding").
+async fn open_socket<T: 'static, O, F>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> NetView<'_>,
+    addr: (u32, u32),
+    what: &str,
     open: impl Fn(SocketAddr) -> F,
-) -> wasmtime::Result<i64>
+    resource: fn(O) -> Resource,
+) -> HostResult<i64>
 where
-    O: Send + Sync + 'static,
     F: std::future::Future<Output = std::io::Result<O>>,
 {
-    let (_, text) = match addr_arg(c, get, ptr, len, call)? {
-        Ok(a) => a,
-        Err(code) => return Ok(code),
-    };
+    let text = addr_arg(c, get, addr)?;
     let policy = get(c.data_mut()).policy.clone();
-    let addrs = match allowed_addrs(&policy, &text, what, what == BINDING).await {
-        Ok(a) => a,
-        Err(f) => return Ok(failed(get(c.data_mut()).table, call, f)),
-    };
+    let addrs = allowed_addrs(&policy, &text, what, what == BINDING).await?;
     let mut last = None;
     for addr in addrs {
         match open(addr).await {
-            Ok(socket) => {
-                let r = Resource::new(kind, Arc::new(socket));
-                return Ok(install(get(c.data_mut()).table, call, r));
-            }
+            Ok(socket) => return Ok(get(c.data_mut()).table.push(resource(socket))? as i64),
             Err(e) => last = Some((addr, e)),
         }
     }
     let (addr, e) = last.expect("allowed_addrs returns at least one address");
-    Ok(io_failed(
-        get(c.data_mut()).table,
-        call,
-        format!("{what} {addr}"),
-        &e,
-    ))
+    Err(HostError::io(format!("{what} {addr}"), &e))
 }
 
+/// `tcp_accept`: the next connection of a listener.
+async fn tcp_accept<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> NetView<'_>,
+    h: u32,
+) -> HostResult<i64> {
+    let listener = handles::listener(get(c.data_mut()).table, h)?;
+    match listener.accept().await {
+        Ok(conn) => Ok(get(c.data_mut()).table.push(handles::tcp_stream(conn))? as i64),
+        Err(e) => Err(HostError::io(
+            format!("accepting on {}", listener.local_addr()),
+            &e,
+        )),
+    }
+}
+
+/// `udp_send_to`: one datagram from guest memory.
+async fn udp_send_to<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> NetView<'_>,
+    h: u32,
+    (ptr, len): (u32, u32),
+    addr: (u32, u32),
+) -> HostResult<i64> {
+    let text = addr_arg(c, get, addr)?;
+    let sock = get(c.data_mut()).table.get_as::<UdpObj>(h, UDP_SOCKET)?;
+    let policy = get(c.data_mut()).policy.clone();
+    let to = allowed_addrs(&policy, &text, "sending to", false).await?[0];
+    let mem = call::memory(c, |d| get(d).call)?;
+    let range = call::range(mem.data_size(&*c), ptr, len)?;
+    let send = |c: &mut Caller<'_, T>| sock.socket.try_send_to(&mem.data(&*c)[range.clone()], to);
+    match io_bridge::retry_in_guest(c, send, || sock.socket.writable()).await {
+        Ok(n) => Ok(n as i64),
+        Err(e) => Err(HostError::io(format!("sending to {to}"), &e)),
+    }
+}
+
+/// `udp_recv_from`: wait for a datagram, straight into guest memory.
+async fn udp_recv_from<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> NetView<'_>,
+    h: u32,
+    (ptr, cap): (u32, u32),
+    (aptr, acap, alen_out): (u32, u32, u32),
+) -> HostResult<i64> {
+    let mem = call::memory(c, |d| get(d).call)?;
+    let size = mem.data_size(&*c);
+    let range = call::range(size, ptr, cap)?;
+    call::range(size, aptr, acap)?;
+    call::range(size, alen_out, 4)?;
+    let sock = get(c.data_mut()).table.get_as::<UdpObj>(h, UDP_SOCKET)?;
+    let recv = |c: &mut Caller<'_, T>| {
+        sock.socket
+            .try_recv_from(&mut mem.data_mut(c)[range.clone()])
+    };
+    match io_bridge::retry_in_guest(c, recv, || sock.socket.readable()).await {
+        Ok((n, from)) => {
+            let (mut mem, _) = call::split(c, |d| get(d).call)?;
+            let l = mem.write_text(aptr, acap, from.to_string().as_bytes())?;
+            mem.write(alen_out, &(l as u32).to_le_bytes())?;
+            Ok(n as i64)
+        }
+        Err(e) => Err(HostError::io(
+            format!("receiving on {}", sock.local_addr()),
+            &e,
+        )),
+    }
+}
+
+impl NetView<'_> {
+    /// `tcp_incoming`: a listener's connections as a resource of their own.
+    pub fn tcp_incoming(&mut self, h: u32) -> HostResult<i64> {
+        let listener = self.table.get_as::<TcpListenerObj>(h, TCP_LISTENER)?;
+        Ok(self.table.push(handles::tcp_incoming(listener))? as i64)
+    }
+
+    /// `tcp_receive`: the connection's incoming bytes as (stream, future) at `out`.
+    pub fn tcp_receive(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
+        let conn = self.table.get_as::<TcpConn>(h, TCP_STREAM)?;
+        let what = format!("tcp {}", conn.peer_addr());
+        io_bridge::install_stream(self.table, mem, out, TcpReadSide(conn), what)
+    }
+
+    /// `tcp_send`: a host copy of a byte-stream into the connection; its future.
+    pub fn tcp_send(&mut self, h: u32, stream: u32) -> HostResult<i64> {
+        let conn = self.table.get_as::<TcpConn>(h, TCP_STREAM)?;
+        let what = format!("sending to {}", conn.peer_addr());
+        io_bridge::start_copy(self.table, self.copies, stream, conn, what)
+    }
+
+    /// `tcp_shutdown`: shut down one or both directions.
+    pub fn tcp_shutdown(&mut self, h: u32, how: u32) -> HostResult<i32> {
+        let how = match how {
+            0 => Shutdown::Read,
+            1 => Shutdown::Write,
+            2 => Shutdown::Both,
+            _ => {
+                return Err(HostError::bad_argument(format!(
+                    "invalid shutdown mode {how}"
+                )));
+            }
+        };
+        let conn = self.table.get_as::<TcpConn>(h, TCP_STREAM)?;
+        conn.shutdown(how)
+            .map_err(|e| HostError::io(format!("shutting down {}", conn.peer_addr()), &e))?;
+        Ok(0)
+    }
+
+    /// `local_addr` / `peer_addr`: a socket's address as text.
+    pub fn addr(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        (ptr, cap): (u32, u32),
+        peer: bool,
+    ) -> HostResult<i64> {
+        let addr = socket_addr(self.table, h, peer)?;
+        mem.write_text(ptr, cap, addr.to_string().as_bytes())
+    }
+}
+
+/// Add `warren:net` to `linker`; `get` projects the store data onto its view.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> NetView<'_>,
 ) -> anyhow::Result<()> {
-    let m = NET_MODULE;
-
-    // tcp_bind(addr_ptr, addr_len) -> i64: a tcp-listener handle.
-    linker.func_wrap_async(
-        m,
-        "tcp_bind",
-        move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
-            Box::new(async move {
-                let act = (BINDING, TCP_LISTENER, "warren:net.tcp_bind");
-                open_socket(&mut c, get, (ptr, len), act, TcpListenerObj::bind).await
-            })
-        },
-    )?;
-
-    // tcp_incoming(listener) -> i64: a tcp-incoming handle: the listener's connections, as a
-    // resource that keeps the listening socket open on its own.
-    linker.func_wrap(m, "tcp_incoming", move |mut c: Caller<'_, T>, h: u32| {
-        const CALL: &str = "warren:net.tcp_incoming";
-        let table = get(c.data_mut()).table;
-        let listener = match table.get_as::<TcpListenerObj>(h, TCP_LISTENER) {
-            Ok(l) => l,
-            Err(e) => return Ok(bad_handle(table, CALL, e)),
+    crate::host_calls!(linker: T, NET_MODULE, get, {
+        // tcp_bind(addr_ptr, addr_len) -> i64: a tcp-listener handle.
+        async fn tcp_bind(ptr: u32, len: u32) => |c| {
+            open_socket(c, get, (ptr, len), BINDING, TcpListenerObj::bind, handles::tcp_listener)
         };
-        let r = Resource::new(TCP_INCOMING, Arc::new(Incoming { listener }));
-        wasmtime::Result::Ok(install(table, CALL, r))
-    })?;
 
-    // tcp_accept(h) -> i64: wait for the next connection on a tcp-listener or tcp-incoming;
-    // a tcp-stream handle.
-    linker.func_wrap_async(
-        m,
-        "tcp_accept",
-        move |mut c: Caller<'_, T>, (h,): (u32,)| {
-            Box::new(async move {
-                const CALL: &str = "warren:net.tcp_accept";
-                let table = get(c.data_mut()).table;
-                let listener = match listener_of(table, h) {
-                    Ok(l) => l,
-                    Err(e) => return Ok(bad_handle(table, CALL, e)),
-                };
-                let r = listener.accept().await;
-                let table = get(c.data_mut()).table;
-                Ok(match r {
-                    Ok(conn) => install(table, CALL, Resource::new(TCP_STREAM, Arc::new(conn))),
-                    Err(e) => io_failed(
-                        table,
-                        CALL,
-                        format!("accepting on {}", listener.local_addr()),
-                        &e,
-                    ),
-                })
-            })
-        },
-    )?;
+        // tcp_incoming(listener) -> i64: a tcp-incoming handle: the listener's connections,
+        // as a resource that keeps the listening socket open on its own.
+        fn tcp_incoming(h: u32) => |v| v.tcp_incoming(h);
 
-    // tcp_connect(addr_ptr, addr_len) -> i64: a tcp-stream handle connected to the address
-    // (a name is resolved; the first allowed address that accepts wins).
-    linker.func_wrap_async(
-        m,
-        "tcp_connect",
-        move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
-            Box::new(async move {
-                let act = ("connecting to", TCP_STREAM, "warren:net.tcp_connect");
-                open_socket(&mut c, get, (ptr, len), act, TcpConn::connect).await
-            })
-        },
-    )?;
+        // tcp_accept(h) -> i64: wait for the next connection on a tcp-listener or
+        // tcp-incoming; a tcp-stream handle.
+        async fn tcp_accept(h: u32) => |c| tcp_accept(c, get, h);
 
-    // tcp_receive(h, out) -> i32: (byte-stream, future) of the connection's incoming bytes,
-    // written as two u32 at `out`. The future resolves when the stream reaches the peer's
-    // end (or an error).
-    linker.func_wrap(
-        m,
-        "tcp_receive",
-        move |mut c: Caller<'_, T>, h: u32, out: u32| {
-            const CALL: &str = "warren:net.tcp_receive";
-            let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
-            let table = get(c.data_mut()).table;
-            let conn = match table.get_as::<TcpConn>(h, TCP_STREAM) {
-                Ok(x) => x,
-                Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
-            };
-            let what = format!("tcp {}", conn.peer_addr());
-            super::stream::install_stream(
-                &mut c,
-                |d| get(d).table,
-                mem,
-                out,
-                TcpReadSide(conn),
-                what,
-                CALL,
-            )
-        },
-    )?;
+        // tcp_connect(addr_ptr, addr_len) -> i64: a tcp-stream handle connected to the
+        // address (a name is resolved; the first allowed address that accepts wins).
+        async fn tcp_connect(ptr: u32, len: u32) => |c| {
+            open_socket(c, get, (ptr, len), "connecting to", TcpConn::connect, handles::tcp_stream)
+        };
 
-    // tcp_send(h, stream) -> i64: a future. A host pump sends the byte-stream (which moves
-    // into it) over the connection, then shuts down the sending side; the future resolves
-    // with the bytes sent. The connection handle stays usable.
-    linker.func_wrap(
-        m,
-        "tcp_send",
-        move |mut c: Caller<'_, T>, h: u32, stream: u32| {
-            const CALL: &str = "warren:net.tcp_send";
-            let v = get(c.data_mut());
-            let conn = match v.table.get_as::<TcpConn>(h, TCP_STREAM) {
-                Ok(x) => x,
-                Err(e) => return Ok(bad_handle(v.table, CALL, e)),
-            };
-            let what = format!("sending to {}", conn.peer_addr());
-            wasmtime::Result::Ok(start_copy(v.table, v.pumps, CALL, stream, conn, what))
-        },
-    )?;
+        // tcp_receive(h, out) -> i32: (byte-stream, future) of the connection's incoming
+        // bytes, written as two u32 at `out`. The future resolves when the stream reaches the
+        // peer's end (or an error).
+        fn tcp_receive(h: u32, out: u32) => |v, mem| v.tcp_receive(mem, h, out);
 
-    // tcp_shutdown(h, how) -> i32: how 0 = read, 1 = write, 2 = both.
-    linker.func_wrap(
-        m,
-        "tcp_shutdown",
-        move |mut c: Caller<'_, T>, h: u32, how: u32| {
-            const CALL: &str = "warren:net.tcp_shutdown";
-            let table = get(c.data_mut()).table;
-            let how = match how {
-                0 => Shutdown::Read,
-                1 => Shutdown::Write,
-                2 => Shutdown::Both,
-                _ => {
-                    return Err(io_bridge::trap(
-                        CALL,
-                        format!("invalid shutdown mode {how}"),
-                    ));
-                }
-            };
-            let conn = match table.get_as::<TcpConn>(h, TCP_STREAM) {
-                Ok(x) => x,
-                Err(e) => return Ok(bad_handle(table, CALL, e) as i32),
-            };
-            Ok(match conn.shutdown(how) {
-                Ok(()) => 0,
-                Err(e) => io_failed(
-                    table,
-                    CALL,
-                    format!("shutting down {}", conn.peer_addr()),
-                    &e,
-                ) as i32,
-            })
-        },
-    )?;
+        // tcp_send(h, stream) -> i64: a future. A host pump sends the byte-stream (which
+        // moves into it) over the connection, then shuts down the sending side; the future
+        // resolves with the bytes sent. The connection handle stays usable.
+        fn tcp_send(h: u32, stream: u32) => |v| v.tcp_send(h, stream);
 
-    // local_addr(h, ptr, cap) -> i64 / peer_addr(h, ptr, cap) -> i64: the address as text at
-    // ptr (if it fits in cap) and its length. local_addr takes any socket handle; peer_addr a
-    // tcp-stream.
-    for (name, peer) in [("local_addr", false), ("peer_addr", true)] {
-        linker.func_wrap(
-            m,
-            name,
-            move |mut c: Caller<'_, T>, h: u32, ptr: u32, cap: u32| {
-                let call = if peer {
-                    "warren:net.peer_addr"
-                } else {
-                    "warren:net.local_addr"
-                };
-                let mem = guest_memory::memory(&mut c, |d| get(d).memory, call)?;
-                let table = get(c.data_mut()).table;
-                let addr = match socket_addr(table, h, peer) {
-                    Ok(a) => a,
-                    Err(e) => return Ok(bad_handle(table, call, e)),
-                };
-                io_bridge::write_text(&mut c, mem, ptr, cap, addr.to_string().as_bytes(), call)
-            },
-        )?;
-    }
+        // tcp_shutdown(h, how) -> i32: how 0 = read, 1 = write, 2 = both (else
+        // ERR_BAD_ARGUMENT).
+        fn tcp_shutdown(h: u32, how: u32) => |v| v.tcp_shutdown(h, how);
 
-    // udp_bind(addr_ptr, addr_len) -> i64: a udp-socket handle.
-    linker.func_wrap_async(
-        m,
-        "udp_bind",
-        move |mut c: Caller<'_, T>, (ptr, len): (u32, u32)| {
-            Box::new(async move {
-                let act = (BINDING, UDP_SOCKET, "warren:net.udp_bind");
-                open_socket(&mut c, get, (ptr, len), act, UdpObj::bind).await
-            })
-        },
-    )?;
+        // local_addr(h, ptr, cap) -> i64: the address as text at ptr (if it fits in cap) and
+        // its length; any socket handle.
+        fn local_addr(h: u32, ptr: u32, cap: u32) => |v, mem| v.addr(mem, h, (ptr, cap), false);
 
-    // udp_send_to(h, ptr, len, addr_ptr, addr_len) -> i64: bytes sent as one datagram.
-    linker.func_wrap_async(
-        m,
-        "udp_send_to",
-        move |mut c: Caller<'_, T>, (h, ptr, len, aptr, alen): (u32, u32, u32, u32, u32)| {
-            Box::new(async move {
-                const CALL: &str = "warren:net.udp_send_to";
-                let (mem, text) = match addr_arg(&mut c, get, aptr, alen, CALL)? {
-                    Ok(a) => a,
-                    Err(code) => return Ok(code),
-                };
-                let table = get(c.data_mut()).table;
-                let sock = match table.get_as::<UdpObj>(h, UDP_SOCKET) {
-                    Ok(s) => s,
-                    Err(e) => return Ok(bad_handle(table, CALL, e)),
-                };
-                let policy = get(c.data_mut()).policy.clone();
-                let to = match allowed_addrs(&policy, &text, "sending to", false).await {
-                    Ok(a) => a[0],
-                    Err(f) => return Ok(failed(get(c.data_mut()).table, CALL, f)),
-                };
-                let range = guest_memory::range(mem.data_size(&c), ptr, len, CALL)?;
-                let send = |c: &mut Caller<'_, T>| {
-                    sock.socket.try_send_to(&mem.data(&*c)[range.clone()], to)
-                };
-                let r = io_bridge::retry_in_guest(&mut c, send, || sock.socket.writable()).await;
-                let table = get(c.data_mut()).table;
-                Ok(match r {
-                    Ok(n) => n as i64,
-                    Err(e) => io_failed(table, CALL, format!("sending to {to}"), &e),
-                })
-            })
-        },
-    )?;
+        // peer_addr(h, ptr, cap) -> i64: as local_addr, for the peer of a tcp-stream.
+        fn peer_addr(h: u32, ptr: u32, cap: u32) => |v, mem| v.addr(mem, h, (ptr, cap), true);
 
-    // udp_recv_from(h, ptr, cap, addr_ptr, addr_cap, addr_len_out) -> i64: wait for a
-    // datagram; its bytes (cut to cap) at ptr, the sender's address as text at addr_ptr (if
-    // it fits addr_cap) and that text's length as u32 at addr_len_out. Returns the bytes read.
-    linker.func_wrap_async(
-        m,
-        "udp_recv_from",
-        move |mut c: Caller<'_, T>,
-              (h, ptr, cap, aptr, acap, alen_out): (u32, u32, u32, u32, u32, u32)| {
-            Box::new(async move {
-                const CALL: &str = "warren:net.udp_recv_from";
-                let mem = guest_memory::memory(&mut c, |d| get(d).memory, CALL)?;
-                let range = guest_memory::range(mem.data_size(&c), ptr, cap, CALL)?;
-                guest_memory::range(mem.data_size(&c), aptr, acap, CALL)?;
-                guest_memory::range(mem.data_size(&c), alen_out, 4, CALL)?;
-                let table = get(c.data_mut()).table;
-                let sock = match table.get_as::<UdpObj>(h, UDP_SOCKET) {
-                    Ok(s) => s,
-                    Err(e) => return Ok(bad_handle(table, CALL, e)),
-                };
-                let recv = |c: &mut Caller<'_, T>| {
-                    sock.socket
-                        .try_recv_from(&mut mem.data_mut(c)[range.clone()])
-                };
-                let r = io_bridge::retry_in_guest(&mut c, recv, || sock.socket.readable()).await;
-                match r {
-                    Ok((n, from)) => {
-                        let text = from.to_string();
-                        let l =
-                            io_bridge::write_text(&mut c, mem, aptr, acap, text.as_bytes(), CALL)?;
-                        guest_memory::write(
-                            &mut c,
-                            mem,
-                            alen_out,
-                            &(l as u32).to_le_bytes(),
-                            CALL,
-                        )?;
-                        Ok(n as i64)
-                    }
-                    Err(e) => Ok(io_failed(
-                        get(c.data_mut()).table,
-                        CALL,
-                        format!("receiving on {}", sock.local_addr()),
-                        &e,
-                    )),
-                }
-            })
-        },
-    )?;
+        // udp_bind(addr_ptr, addr_len) -> i64: a udp-socket handle.
+        async fn udp_bind(ptr: u32, len: u32) => |c| {
+            open_socket(c, get, (ptr, len), BINDING, UdpObj::bind, handles::udp_socket)
+        };
+
+        // udp_send_to(h, ptr, len, addr_ptr, addr_len) -> i64: bytes sent as one datagram.
+        async fn udp_send_to(h: u32, ptr: u32, len: u32, aptr: u32, alen: u32)
+            => |c| udp_send_to(c, get, h, (ptr, len), (aptr, alen));
+
+        // udp_recv_from(h, ptr, cap, addr_ptr, addr_cap, addr_len_out) -> i64: wait for a
+        // datagram; its bytes (cut to cap) at ptr, the sender's address as text at addr_ptr
+        // (if it fits addr_cap) and that text's length as u32 at addr_len_out. Returns the
+        // bytes read.
+        async fn udp_recv_from(h: u32, ptr: u32, cap: u32, aptr: u32, acap: u32, alen_out: u32)
+            => |c| udp_recv_from(c, get, h, (ptr, cap), (aptr, acap, alen_out));
+    });
     Ok(())
 }
 
-/// The listener behind a tcp-listener or tcp-incoming handle.
-pub fn listener_of(
-    table: &ResourceTable,
-    h: u32,
-) -> Result<Arc<TcpListenerObj>, crate::resources::HandleError> {
-    let r = table.get(h)?;
-    if let Some(l) = r.downcast::<TcpListenerObj>() {
-        return Ok(l);
-    }
-    if let Some(i) = r.downcast::<Incoming>() {
-        return Ok(i.listener.clone());
-    }
-    Err(crate::resources::HandleError::WrongKind {
-        handle: h,
-        expected: "a tcp-listener or tcp-incoming",
-        found: r.kind(),
-    })
-}
-
+/// The address of any socket handle (`peer`: the peer of a tcp-stream).
 fn socket_addr(
     table: &ResourceTable,
     h: u32,
@@ -476,7 +348,7 @@ fn socket_addr(
         });
     }
     if !peer {
-        if let Ok(l) = listener_of(table, h) {
+        if let Some(l) = r.interface::<TcpListenerObj>() {
             return Ok(l.local_addr());
         }
         if let Some(u) = r.downcast::<UdpObj>() {

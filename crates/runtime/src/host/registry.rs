@@ -2,100 +2,101 @@
 //! process ends (see [`crate::actor::Registry`]).
 
 use super::abi::*;
-use super::guest_memory;
-use super::process::ProcessCtx;
+use super::call::{CallState, GuestMemory, HostError, HostResult, pid_arg};
 use crate::actor::{MAX_NAME, RegisterError};
-use wasmtime::{Caller, Linker};
+use crate::context::ProcessCtx;
+use wasmtime::Linker;
 
 /// The view `warren:registry` needs: the process's actor state.
 pub struct RegistryView<'a> {
+    /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
+    /// Memory and last error.
+    pub call: &'a mut CallState,
 }
 
-/// Read a name argument: UTF-8, 1..=MAX_NAME bytes. `Ok(None)` for a bad name (an error code
-/// for the guest); a buffer outside memory traps.
-fn name_arg<T>(
-    c: &mut Caller<'_, T>,
-    get: fn(&mut T) -> RegistryView<'_>,
-    ptr: u32,
-    len: u32,
-    call: &'static str,
-) -> wasmtime::Result<Option<String>> {
-    let mem = guest_memory::memory(c, |d| &mut get(d).ctx.memory, call)?;
-    if len as usize > MAX_NAME || len == 0 {
-        // Still validate the buffer: a wild pointer is a bug worth trapping on.
-        guest_memory::range(mem.data_size(&*c), ptr, len, call)?;
-        return Ok(None);
+/// A name argument: UTF-8, 1..=MAX_NAME bytes, else ERR_BAD_ARGUMENT.
+fn name_arg<'m>(mem: &'m GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<&'m str> {
+    let name = mem.text(ptr, len, MAX_NAME as u32, "name")?;
+    if name.is_empty() {
+        return Err(HostError::bad_argument("the name is empty"));
     }
-    let bytes = guest_memory::read(c, mem, ptr, len, call)?;
-    Ok(String::from_utf8(bytes).ok())
+    Ok(name)
 }
 
+impl RegistryView<'_> {
+    /// `register`: name `pid`.
+    pub fn register(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        ptr: u32,
+        len: u32,
+        pid: i64,
+    ) -> HostResult<i32> {
+        let name = name_arg(mem, ptr, len)?;
+        let pid = pid_arg(pid)?;
+        match self.ctx.table.register_name(name, pid) {
+            Ok(true) => Ok(0),
+            Ok(false) => Err(HostError::fail(ERR_NO_PROCESS, format!("no process {pid}"))),
+            Err(e @ RegisterError::Taken(..)) => {
+                Err(HostError::fail(ERR_NAME_TAKEN, e.to_string()))
+            }
+            Err(e @ RegisterError::BadName) => Err(HostError::bad_argument(e.to_string())),
+            Err(e @ RegisterError::Quota(_)) => Err(HostError::fail(ERR_LIMIT, e.to_string())),
+        }
+    }
+
+    /// `whereis`: the pid registered under a name.
+    pub fn whereis(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
+        let name = name_arg(mem, ptr, len).map_err(no_such_name)?;
+        match self.ctx.table.whereis(name) {
+            Some(pid) => Ok(pid as i64),
+            None => Err(HostError::fail(
+                ERR_NO_PROCESS,
+                format!("no process is named {name:?}"),
+            )),
+        }
+    }
+
+    /// `unregister`: free a name.
+    pub fn unregister(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i32> {
+        let name = name_arg(mem, ptr, len).map_err(no_such_name)?;
+        match self.ctx.table.unregister_name(name) {
+            Some(_) => Ok(0),
+            None => Err(HostError::fail(
+                ERR_NO_PROCESS,
+                format!("no process is named {name:?}"),
+            )),
+        }
+    }
+}
+
+/// A name that cannot be registered is registered to no process (a fault still traps).
+fn no_such_name(e: HostError) -> HostError {
+    match e {
+        HostError::Fail { message, .. } => HostError::fail(ERR_NO_PROCESS, message),
+        other => other,
+    }
+}
+
+/// Add `warren:registry` to `linker`; `get` projects the store data onto its view.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> RegistryView<'_>,
 ) -> anyhow::Result<()> {
-    let m = REGISTRY_MODULE;
+    crate::host_calls!(linker: T, REGISTRY_MODULE, get, {
+        // register(name_ptr, name_len, pid) -> i32: 0; ERR_NAME_TAKEN; ERR_NO_PROCESS if
+        // `pid` is not alive; ERR_BAD_ARGUMENT if the name is empty, longer than 256 bytes or
+        // not UTF-8; ERR_LIMIT if `pid` has as many names as its quota allows.
+        fn register(ptr: u32, len: u32, pid: i64) => |v, mem| v.register(mem, ptr, len, pid);
 
-    // register(name_ptr, name_len, pid) -> i32: 0; ERR_NAME_TAKEN; ERR_NO_PROCESS if `pid`
-    // is not alive; ERR_BAD_ARGUMENT if the name is empty, longer than 256 bytes or not UTF-8;
-    // ERR_LIMIT if `pid` has as many names as its quota allows.
-    linker.func_wrap(
-        m,
-        "register",
-        move |mut c: Caller<'_, T>, ptr: u32, len: u32, pid: i64| {
-            const CALL: &str = "warren:registry.register";
-            let Some(name) = name_arg(&mut c, get, ptr, len, CALL)? else {
-                return Ok(ERR_BAD_ARGUMENT);
-            };
-            let Ok(pid) = u64::try_from(pid) else {
-                return Ok(ERR_NO_PROCESS);
-            };
-            let ctx = get(c.data_mut()).ctx;
-            wasmtime::Result::Ok(match ctx.table.register_name(&name, pid) {
-                Ok(true) => 0,
-                Ok(false) => ERR_NO_PROCESS,
-                Err(RegisterError::Taken(..)) => ERR_NAME_TAKEN,
-                Err(RegisterError::BadName) => ERR_BAD_ARGUMENT,
-                Err(RegisterError::Quota(_)) => ERR_LIMIT,
-            })
-        },
-    )?;
+        // whereis(name_ptr, name_len) -> i64: the pid registered under the name, or
+        // ERR_NO_PROCESS.
+        fn whereis(ptr: u32, len: u32) => |v, mem| v.whereis(mem, ptr, len);
 
-    // whereis(name_ptr, name_len) -> i64: the pid registered under the name, or
-    // ERR_NO_PROCESS.
-    linker.func_wrap(
-        m,
-        "whereis",
-        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
-            let Some(name) = name_arg(&mut c, get, ptr, len, "warren:registry.whereis")? else {
-                return Ok(ERR_NO_PROCESS as i64);
-            };
-            let ctx = get(c.data_mut()).ctx;
-            wasmtime::Result::Ok(
-                ctx.table
-                    .whereis(&name)
-                    .map_or(ERR_NO_PROCESS as i64, |p| p as i64),
-            )
-        },
-    )?;
-
-    // unregister(name_ptr, name_len) -> i32: 0, or ERR_NO_PROCESS if the name was not
-    // registered.
-    linker.func_wrap(
-        m,
-        "unregister",
-        move |mut c: Caller<'_, T>, ptr: u32, len: u32| {
-            let Some(name) = name_arg(&mut c, get, ptr, len, "warren:registry.unregister")? else {
-                return Ok(ERR_NO_PROCESS);
-            };
-            let ctx = get(c.data_mut()).ctx;
-            wasmtime::Result::Ok(if ctx.table.unregister_name(&name).is_some() {
-                0
-            } else {
-                ERR_NO_PROCESS
-            })
-        },
-    )?;
+        // unregister(name_ptr, name_len) -> i32: 0, or ERR_NO_PROCESS if the name was not
+        // registered.
+        fn unregister(ptr: u32, len: u32) => |v, mem| v.unregister(mem, ptr, len);
+    });
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! first WASI call, its own context.
 
 use crate::actor::{ExitReason, ProcessRef};
-use crate::runtime::GrantedDir;
+use crate::config::GrantedDir;
 use std::sync::Arc;
 use wasmtime::Linker;
 use wasmtime_wasi::p1::WasiP1Ctx;

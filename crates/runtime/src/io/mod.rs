@@ -14,12 +14,14 @@
 //! - [`pipe`]: in-memory byte pipes between processes; [`stream`]: [`ByteStream`], the
 //!   readable end of anything, with the [`IoFuture`] that tells how it ended;
 //! - [`splice`]: host pumps that copy a stream into a sink after the caller has gone;
-//! - [`policy`]: the network allow-list; [`dirs`]: the granted directories.
+//! - [`policy`]: the network allow-list; [`dirs`]: the granted directories;
+//! - [`handles`]: the kinds of handle and the interfaces each declares.
 
 pub mod dirs;
 pub mod error;
 pub mod file;
 pub mod future;
+pub mod handles;
 pub mod pipe;
 pub mod policy;
 pub mod splice;
@@ -30,8 +32,9 @@ pub mod udp;
 pub use dirs::Grants;
 pub use error::{IoFailure, code_of};
 pub use future::IoFuture;
+pub use handles::ReadReady;
 pub use policy::NetPolicy;
-pub use splice::{PumpCharge, Pumps};
+pub use splice::{Copies, PumpCharge, Pumps};
 pub use stream::ByteStream;
 
 use std::future::Future;

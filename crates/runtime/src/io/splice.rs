@@ -90,6 +90,39 @@ impl Default for PumpCharge {
     }
 }
 
+/// One process's access to the runtime's pumps: the copies it starts are charged to it.
+#[derive(Debug, Clone)]
+pub struct Copies {
+    pumps: Arc<Pumps>,
+    charge: PumpCharge,
+}
+
+impl Copies {
+    /// Copies on `pumps`, at most `max` of them running at once for this process.
+    pub fn new(pumps: Arc<Pumps>, max: usize) -> Self {
+        Copies {
+            pumps,
+            charge: PumpCharge::new(max),
+        }
+    }
+
+    /// Start a copy on the current tokio runtime (see [`Pumps::copy`]).
+    pub fn start(
+        &mut self,
+        from: Arc<dyn ReadSource>,
+        to: Arc<dyn WriteSink>,
+        what: String,
+    ) -> Result<Arc<IoFuture>, IoFailure> {
+        let handle = tokio::runtime::Handle::current();
+        self.pumps.copy(&handle, &mut self.charge, from, to, what)
+    }
+
+    /// How many of this process's copies are running.
+    pub fn running(&self) -> usize {
+        self.charge.running()
+    }
+}
+
 struct ChargeGuard(Arc<AtomicUsize>);
 
 /// Gives a pump's unit back when dropped (by the pump's end or by its cancellation).

@@ -1,0 +1,180 @@
+//! How a runtime is set up: its limits, what its processes see, and how the process limit
+//! is planned against the OS.
+
+use crate::actor::Quotas;
+use crate::engine;
+use crate::io::NetPolicy;
+use std::path::PathBuf;
+
+/// Process limit used when none is configured and the OS allows it. Not higher by default:
+/// wasmtime sets up a guard page per pooled fiber stack at start, about 12 us per slot.
+pub const DEFAULT_MAX_PROCESSES: usize = 100_000;
+/// Default maximum linear memory per process.
+pub const DEFAULT_MAX_MEMORY: usize = 64 << 20;
+
+/// A host directory made visible to guests.
+#[derive(Debug, Clone)]
+pub struct GrantedDir {
+    /// The directory on the host.
+    pub host: PathBuf,
+    /// The path guests see it at.
+    pub guest: String,
+}
+
+impl GrantedDir {
+    /// Parse `host[:guest]`; the guest path defaults to the host path.
+    pub fn parse(spec: &str) -> Result<GrantedDir, String> {
+        let (host, guest) = match spec.split_once(':') {
+            Some((h, g)) => (h, g),
+            None => (spec, spec),
+        };
+        if host.is_empty() || guest.is_empty() {
+            return Err(format!("directory grant {spec:?}: expected HOST[:GUEST]"));
+        }
+        Ok(GrantedDir {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+        })
+    }
+}
+
+/// How a runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Most live processes; `None` picks the largest the OS allows, up to 100,000.
+    pub max_processes: Option<usize>,
+    /// Maximum linear memory per process, in bytes.
+    pub max_memory: usize,
+    /// Compute budget per process, in wasm fuel units (about one per instruction). A process
+    /// that uses it up ends with `limit(compute)`. `None`: unlimited (and fuel is not counted).
+    pub max_fuel: Option<u64>,
+    /// Program arguments seen by every process (`args[0]` is the program name).
+    pub args: Vec<String>,
+    /// Environment seen by every process.
+    pub env: Vec<(String, String)>,
+    /// Directories granted to every process, through WASI and `warren:fs`.
+    pub dirs: Vec<GrantedDir>,
+    /// Which addresses processes may connect to, bind and send to (default: loopback).
+    pub net: NetPolicy,
+    /// What one process may make the runtime hold for it: queued message bytes,
+    /// references, timers, names (see [`Quotas`]).
+    pub quotas: Quotas,
+    /// Most resources (handles) one process holds.
+    pub max_handles: usize,
+    /// Most host copies one process has running (they count while they run, also after the
+    /// process exits).
+    pub max_pumps_per_process: usize,
+    /// Most host copies running at once in the runtime.
+    pub max_pumps: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            max_processes: None,
+            max_memory: DEFAULT_MAX_MEMORY,
+            max_fuel: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            dirs: Vec::new(),
+            net: NetPolicy::default(),
+            quotas: Quotas::default(),
+            max_handles: crate::resources::MAX_HANDLES,
+            max_pumps_per_process: crate::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS,
+            max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
+        }
+    }
+}
+
+/// The effective process limit and, if the OS cannot support it, a one-line warning.
+#[derive(Debug, Clone)]
+pub struct ProcessLimitPlan {
+    /// The process limit.
+    pub limit: usize,
+    /// Why the OS may not support it.
+    pub warning: Option<String>,
+    /// Appended to "process limit reached" errors.
+    pub hint: String,
+}
+
+/// Decide the process limit from the configuration and the OS's `vm.max_map_count`.
+pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -> ProcessLimitPlan {
+    let os_limit = os_map_count.map(engine::map_count_limit);
+    match (requested, os_limit, os_map_count) {
+        (Some(n), Some(l), Some(maps)) if n > l => ProcessLimitPlan {
+            limit: n,
+            warning: Some(format!(
+                "warning: {n} processes need vm.max_map_count >= {} but it is {maps}, so spawning \
+                 fails beyond about {l} processes; {}",
+                engine::map_count_needed(n),
+                engine::map_count_advice(n)
+            )),
+            hint: format!(
+                " (vm.max_map_count={maps} allows about {l}; {})",
+                engine::map_count_advice(n)
+            ),
+        },
+        (Some(n), ..) => ProcessLimitPlan {
+            limit: n,
+            warning: None,
+            hint: " (the configured process limit)".into(),
+        },
+        (None, Some(l), Some(maps)) if l < DEFAULT_MAX_PROCESSES => ProcessLimitPlan {
+            limit: l.max(1),
+            warning: None,
+            hint: format!(
+                " (bounded by vm.max_map_count={maps}; for more, {})",
+                engine::map_count_advice(DEFAULT_MAX_PROCESSES)
+            ),
+        },
+        _ => ProcessLimitPlan {
+            limit: DEFAULT_MAX_PROCESSES,
+            warning: None,
+            hint: String::new(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_follows_the_os_when_not_configured() {
+        let plan = plan_process_limit(None, Some(65530));
+        assert_eq!(plan.limit, engine::map_count_limit(65530));
+        assert!(plan.warning.is_none());
+        assert!(
+            plan.hint.contains("vm.max_map_count=65530"),
+            "{}",
+            plan.hint
+        );
+        let plan = plan_process_limit(None, Some(100_000_000));
+        assert_eq!(plan.limit, DEFAULT_MAX_PROCESSES);
+        assert_eq!(plan_process_limit(None, None).limit, DEFAULT_MAX_PROCESSES);
+    }
+
+    #[test]
+    fn asking_for_more_than_the_os_allows_warns_with_the_fix() {
+        let plan = plan_process_limit(Some(100_000), Some(65530));
+        assert_eq!(plan.limit, 100_000);
+        let warning = plan.warning.expect("a warning");
+        assert!(warning.contains("sysctl -w vm.max_map_count="), "{warning}");
+        assert_eq!(warning.lines().count(), 1);
+        let plan = plan_process_limit(Some(500), Some(65530));
+        assert!(plan.warning.is_none());
+    }
+
+    #[test]
+    fn granted_dir_specs() {
+        let d = GrantedDir::parse("/tmp/x:/data").unwrap();
+        assert_eq!(
+            (d.host.to_str().unwrap(), d.guest.as_str()),
+            ("/tmp/x", "/data")
+        );
+        let d = GrantedDir::parse("/tmp/x").unwrap();
+        assert_eq!(d.guest, "/tmp/x");
+        assert!(GrantedDir::parse(":/data").is_err());
+        assert!(GrantedDir::parse("/tmp/x:").is_err());
+    }
+}

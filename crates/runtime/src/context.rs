@@ -1,0 +1,91 @@
+//! The per-process state of the actor API, below the host modules and the runner.
+//!
+//! A process's host modules (`warren:process`, `warren:message`, `warren:registry`,
+//! `warren:timer`) and the runner that drives it share a [`ProcessCtx`]: who the process is,
+//! the process table, how to spawn, and the few values that live between two calls (the
+//! captures until fetched, a pending message, the last panic message). The runner turns the
+//! two trap payloads, [`ProcessExited`] and [`ProcessKilled`], into exit reasons.
+//!
+//! Spawning goes through the [`Spawner`] trait because creating a store is the embedder's
+//! business (its store type): the runtime implements it, the host call only asks.
+
+use crate::actor::{ExitReason, Message, Pid, ProcessRef, ProcessTable, SpawnError};
+use crate::resources::Resource;
+use std::sync::Arc;
+
+/// What a guest asked to spawn.
+#[derive(Debug, Clone)]
+pub struct SpawnRequest {
+    /// The function-table index of the SDK's type-tagged trampoline.
+    pub trampoline: u32,
+    /// The function-table index of the user's entry function.
+    pub func: u32,
+    /// The serialized captures.
+    pub args: Vec<u8>,
+    /// If set, the spawner monitors the child with this reference from before it runs, so
+    /// even an immediate exit is reported with its real reason.
+    pub monitor: Option<u64>,
+    /// Link the spawner and the child before the child runs.
+    pub link: bool,
+    /// The child's own memory limit in bytes (at most the runtime's), if not the runtime's.
+    pub max_memory: Option<u64>,
+    /// The child's own compute budget, if not the runtime's (needs fuel counting on).
+    pub max_fuel: Option<u64>,
+    /// Handles moved into the captures (`warren:message.attach`), claimed by the child.
+    pub resources: Vec<Resource>,
+}
+
+/// Creates processes; implemented by the runtime that owns the engine and the store type.
+pub trait Spawner: Send + Sync + 'static {
+    /// Start a child of `parent` as `request` says; its pid.
+    fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError>;
+}
+
+/// The per-process state of the actor API, shared by `warren:process` and `warren:message`.
+pub struct ProcessCtx {
+    /// This process.
+    pub me: Arc<ProcessRef>,
+    /// Every process of the runtime.
+    pub table: Arc<ProcessTable>,
+    /// How `spawn` creates processes.
+    pub spawner: Arc<dyn Spawner>,
+    /// The captures of a spawned process, until it fetches them.
+    pub spawn_args: Option<Vec<u8>>,
+    /// The last panic message the guest reported; becomes the exit reason if it then traps.
+    pub panic_message: Option<String>,
+    /// A received message that did not fit the guest's buffer, until `take` fetches it.
+    pub pending: Option<Message>,
+    /// The process this one last sent to: most processes talk to the same peer again, and
+    /// this saves the process-table lookup (a shared lock) on every send.
+    pub last_peer: Option<Arc<ProcessRef>>,
+}
+
+impl ProcessCtx {
+    /// The state of a process about to start.
+    pub fn new(me: Arc<ProcessRef>, table: Arc<ProcessTable>, spawner: Arc<dyn Spawner>) -> Self {
+        ProcessCtx {
+            me,
+            table,
+            spawner,
+            spawn_args: None,
+            panic_message: None,
+            pending: None,
+            last_peer: None,
+        }
+    }
+
+    /// This process's pid.
+    pub fn pid(&self) -> Pid {
+        self.me.pid()
+    }
+}
+
+/// The process ended itself with `exit(reason)`; raised as a trap to unwind it.
+#[derive(Debug, thiserror::Error)]
+#[error("process exited: {0}")]
+pub struct ProcessExited(pub ExitReason);
+
+/// The process was killed; raised as a trap out of whatever it was doing.
+#[derive(Debug, thiserror::Error)]
+#[error("process {0} was killed")]
+pub struct ProcessKilled(pub Pid);

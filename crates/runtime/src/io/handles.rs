@@ -1,0 +1,147 @@
+//! The kinds of I/O handle, and what each can be used as.
+//!
+//! Every I/O object enters a process's table through one function here, which names its kind
+//! (the word error messages and docs/abi.md use) and declares its interfaces (see
+//! [`Resource::with`]): `dyn ReadSource` for what `read`, `copy` and `select` read from,
+//! `dyn WriteSink` for what `write` and `copy` write to, `dyn ReadReady` for what `select`
+//! can wait on without reading (a listener, a UDP socket), and `TcpListenerObj` for what
+//! `accept` takes. Calls ask for the interface ([`readable`], [`writable`]), never for a
+//! list of types: an embedder's resource works with them by declaring the same interfaces.
+
+use super::file::FileObj;
+use super::pipe::PipeWriter;
+use super::tcp::{Incoming, TcpConn, TcpListenerObj};
+use super::udp::UdpObj;
+use super::{ByteStream, IoFuture, ReadSource, Ready, WriteSink};
+use crate::resources::{Handle, HandleError, Resource, ResourceTable};
+use std::sync::Arc;
+
+/// A listening TCP socket.
+pub const TCP_LISTENER: &str = "tcp-listener";
+/// A listener's connections, keeping it open on their own.
+pub const TCP_INCOMING: &str = "tcp-incoming";
+/// A TCP connection.
+pub const TCP_STREAM: &str = "tcp-stream";
+/// A bound UDP socket.
+pub const UDP_SOCKET: &str = "udp-socket";
+/// An open file.
+pub const FILE: &str = "file";
+/// The readable end of a pipe, a connection's or a file's bytes.
+pub const BYTE_STREAM: &str = "byte-stream";
+/// The writable end of a pipe.
+pub const STREAM_WRITER: &str = "stream-writer";
+/// The outcome of work that outlives its caller.
+pub const FUTURE: &str = "future";
+
+/// What a call that reads accepts, for its error message.
+pub const READABLE: &str = "a readable handle (tcp-stream, file or byte-stream)";
+/// What a call that writes accepts, for its error message.
+pub const WRITABLE: &str = "a writable handle (tcp-stream, file or stream-writer)";
+/// What `accept` accepts.
+pub const LISTENER: &str = "a tcp-listener or tcp-incoming";
+
+/// Something `select` can wait on for a "readable" entry that is not a byte source: it
+/// resolves when the next `accept` or datagram receive would not wait.
+pub trait ReadReady: Send + Sync {
+    /// Resolves when the next operation would not wait (an error counts as ready).
+    fn read_ready(&self) -> Ready<'_>;
+}
+
+impl ReadReady for TcpListenerObj {
+    fn read_ready(&self) -> Ready<'_> {
+        Box::pin(self.ready())
+    }
+}
+
+impl ReadReady for UdpObj {
+    fn read_ready(&self) -> Ready<'_> {
+        // As for TCP, a cached readiness may be stale: ask the kernel.
+        Box::pin(async move { self.socket.peek_sender().await.map(drop) })
+    }
+}
+
+/// A connection: readable and writable.
+pub fn tcp_stream(conn: TcpConn) -> Resource {
+    let conn = Arc::new(conn);
+    Resource::new(TCP_STREAM, conn.clone())
+        .with::<dyn ReadSource>(conn.clone())
+        .with::<dyn WriteSink>(conn)
+}
+
+/// A listener: accepts, and `select` waits for a connection.
+pub fn tcp_listener(listener: TcpListenerObj) -> Resource {
+    let l = Arc::new(listener);
+    Resource::new(TCP_LISTENER, l.clone())
+        .with::<TcpListenerObj>(l.clone())
+        .with::<dyn ReadReady>(l)
+}
+
+/// A listener's connections, as a resource of its own.
+pub fn tcp_incoming(listener: Arc<TcpListenerObj>) -> Resource {
+    let incoming = Arc::new(Incoming {
+        listener: listener.clone(),
+    });
+    Resource::new(TCP_INCOMING, incoming)
+        .with::<TcpListenerObj>(listener.clone())
+        .with::<dyn ReadReady>(listener)
+}
+
+/// A UDP socket: `select` waits for a datagram.
+pub fn udp_socket(socket: UdpObj) -> Resource {
+    let s = Arc::new(socket);
+    Resource::new(UDP_SOCKET, s.clone()).with::<dyn ReadReady>(s)
+}
+
+/// A file: readable and writable at its cursor.
+pub fn file(file: FileObj) -> Resource {
+    let f = Arc::new(file);
+    Resource::new(FILE, f.clone())
+        .with::<dyn ReadSource>(f.clone())
+        .with::<dyn WriteSink>(f)
+}
+
+/// A byte stream: readable.
+pub fn byte_stream(stream: ByteStream) -> Resource {
+    let s = Arc::new(stream);
+    Resource::new(BYTE_STREAM, s.clone()).with::<dyn ReadSource>(s)
+}
+
+/// A pipe's writer: writable.
+pub fn stream_writer(writer: PipeWriter) -> Resource {
+    let w = Arc::new(writer);
+    Resource::new(STREAM_WRITER, w.clone()).with::<dyn WriteSink>(w)
+}
+
+/// A future.
+pub fn future(future: Arc<IoFuture>) -> Resource {
+    Resource::new(FUTURE, future)
+}
+
+/// The interface `I` of handle `h`, or a wrong-kind error saying `expected`.
+pub fn interface<I: ?Sized + Send + Sync + 'static>(
+    table: &ResourceTable,
+    h: Handle,
+    expected: &'static str,
+) -> Result<Arc<I>, HandleError> {
+    let r = table.get(h)?;
+    r.interface::<I>().ok_or(HandleError::WrongKind {
+        handle: h,
+        expected,
+        found: r.kind(),
+    })
+}
+
+/// The object behind a readable handle.
+pub fn readable(table: &ResourceTable, h: Handle) -> Result<Arc<dyn ReadSource>, HandleError> {
+    interface::<dyn ReadSource>(table, h, READABLE)
+}
+
+/// The object behind a writable handle.
+pub fn writable(table: &ResourceTable, h: Handle) -> Result<Arc<dyn WriteSink>, HandleError> {
+    interface::<dyn WriteSink>(table, h, WRITABLE)
+}
+
+/// The listener behind a tcp-listener or tcp-incoming handle.
+pub fn listener(table: &ResourceTable, h: Handle) -> Result<Arc<TcpListenerObj>, HandleError> {
+    interface::<TcpListenerObj>(table, h, LISTENER)
+}
