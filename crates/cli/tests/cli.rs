@@ -146,6 +146,7 @@ fn hand_written_module_misusing_the_abi() {
           (import "warren:message" "take" (func $take (param i32 i32) (result i32)))
           (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
           (import "warren:process" "kill" (func $kill (param i64) (result i32)))
+          (import "warren:process" "monitor" (func $monitor (param i64) (result i64)))
           (memory (export "memory") 1)
           (func (export "_start")
             ;; unknown pid: -2
@@ -162,31 +163,36 @@ fn hand_written_module_misusing_the_abi() {
               (then unreachable))
             (if (i32.ne (call $take (i32.const 200) (i32.const 7)) (i32.const -3)) (then unreachable))
             (if (i32.ne (call $take (i32.const 200) (i32.const 8)) (i32.const 0)) (then unreachable))
-            (if (i32.ne (call $kill (i64.const -1)) (i32.const -2)) (then unreachable))))"#,
+            (if (i32.ne (call $kill (i64.const -1)) (i32.const -2)) (then unreachable))
+            ;; a negative pid names no process, for every call: -2
+            (if (i64.ne (call $monitor (i64.const -7)) (i64.const -2)) (then unreachable))
+            ;; any negative tag filter but -1 is a bad argument: -3
+            (if (i64.ne (call $receive (i64.const -5) (i32.const 0) (i32.const 2) (i64.const 0) (i32.const 0)) (i64.const -3))
+              (then unreachable))))"#,
     )
     .unwrap();
     run_file(&[], &codes, &[]).assert_code(0);
 
     let cases = [
         (
-            "(call $send (i64.const 1) (i64.const 0) (i32.const 65530) (i32.const 100))",
+            "(drop (call $send (i64.const 1) (i64.const 0) (i32.const 65530) (i32.const 100)))",
             "warren:message.send: buffer at 0xfffa of 100 bytes",
         ),
         (
-            "(call $send (i64.const 1) (i64.const 0) (i32.const -1) (i32.const -1))",
+            "(drop (call $send (i64.const 1) (i64.const 0) (i32.const -1) (i32.const -1)))",
             "warren:message.send: buffer at 0xffffffff of 4294967295 bytes",
         ),
         (
-            "(i32.wrap_i64 (call $receive (i64.const 0) (i32.const 65536) (i32.const 1) (i64.const 0) (i32.const 0)))",
+            "(drop (call $receive (i64.const 0) (i32.const 65536) (i32.const 1) (i64.const 0) (i32.const 0)))",
             "warren:message.receive: buffer at 0x10000 of 1 bytes",
         ),
         (
-            "(call $spawn (i32.const 0) (i32.const 0) (i32.const 70000) (i32.const 1) (i64.const 0) (i32.const 0) (i64.const 0) (i64.const 0))",
+            "(drop (call $spawn (i32.const 0) (i32.const 0) (i32.const 70000) (i32.const 1) (i64.const 0) (i32.const 0) (i64.const 0) (i64.const 0)))",
             "warren:process.spawn: buffer at 0x11170",
         ),
         (
-            "(call $monitor (i64.const -7))",
-            "warren:process.monitor: negative pid -7",
+            "(call $exit (i32.const 0) (i32.const 3))",
+            "warren:process.exit: not an encoded exit reason",
         ),
     ];
     for (i, (call, expected)) in cases.iter().enumerate() {
@@ -198,9 +204,10 @@ fn hand_written_module_misusing_the_abi() {
                   (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
                   (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
                   (import "warren:process" "spawn" (func $spawn (param i32 i32 i32 i32 i64 i32 i64 i64) (result i64)))
-                  (import "warren:process" "monitor" (func $monitor (param i64) (result i64)))
+                  (import "warren:process" "exit" (func $exit (param i32 i32)))
                   (memory (export "memory") 1)
-                  (func (export "_start") (drop {call})))"#
+                  (data (i32.const 0) "\63\63\63")
+                  (func (export "_start") {call}))"#
             ),
         )
         .unwrap();

@@ -517,7 +517,10 @@ fn hand_written_module_with_bad_handles() {
             (call $expect (call $write (i32.load (i32.const 100)) (i32.const 0) (i32.const 1)) (i64.const -15))
             ;; text that is not UTF-8: ERR_BAD_ARGUMENT (-3)
             (call $expect (call $connect (i32.const 300) (i32.const 12)) (i64.const -3))
-            (call $expect (call $open (i32.const 300) (i32.const 12) (i32.const 1)) (i64.const -3))))"#
+            (call $expect (call $open (i32.const 300) (i32.const 12) (i32.const 1)) (i64.const -3))
+            ;; unknown open flags and lock modes are argument values, not ABI breaches: -3
+            (call $expect (call $open (i32.const 300) (i32.const 1) (i32.const 4096)) (i64.const -3))
+            (call $expect (i64.extend_i32_s (call $lock (i32.const 999) (i32.const 7))) (i64.const -3))))"#
         ),
     )
     .unwrap();
@@ -541,8 +544,8 @@ fn hand_written_module_with_bad_handles() {
             "warren:select.wait: buffer at 0xfffa of 16 bytes",
         ),
         (
-            "(i32.wrap_i64 (call $open (i32.const 0) (i32.const 1) (i32.const 4096)))",
-            "warren:fs.open: unknown open flags 0x1000",
+            "(call $select (i32.const 500) (i32.const 1) (i64.const 0))",
+            "warren:select.wait: unknown entry kind 0",
         ),
         (
             "(call $attach (i32.const 65535) (i32.const 4))",
