@@ -4,8 +4,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warren_runtime::io::NetPolicy;
-use warren_runtime::{ExitReason, GrantedDir, Runtime, RuntimeConfig, engine};
+use warren_runtime::NetPolicy;
+use warren_runtime::{ExitReason, GrantedDir, Runtime, RuntimeConfig};
 
 /// Exit code for problems with the command line or the module (missing, not wasm, invalid).
 const EXIT_USAGE: u8 = 2;
@@ -73,23 +73,23 @@ struct RunArgs {
     max_mailbox: usize,
     /// Most references one process holds: monitors it set, and reply tags of requests in
     /// progress. Beyond it the process ends with `limit: references`.
-    #[arg(long, value_name = "N", default_value_t = warren_runtime::actor::DEFAULT_REFERENCES)]
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::REFERENCES)]
     max_references: usize,
     /// Most timers (send_after) one process has pending; beyond it the process ends with
     /// `limit: timers`. A process's timers are cancelled when it exits.
-    #[arg(long, value_name = "N", default_value_t = warren_runtime::actor::DEFAULT_TIMERS)]
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::TIMERS)]
     max_timers: usize,
     /// Most names registered to one process; registering one more fails.
-    #[arg(long, value_name = "N", default_value_t = warren_runtime::actor::DEFAULT_NAMES)]
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::NAMES)]
     max_names: usize,
     /// Most handles (sockets, files, pipes, streams, futures) one process holds, counting
     /// those in a message it is sending or has received and not yet claimed.
-    #[arg(long, value_name = "N", default_value_t = warren_runtime::resources::MAX_HANDLES)]
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::MAX_HANDLES)]
     max_handles: usize,
     /// Most host copies (stream::copy, send/write via stream) one process has running; they
     /// count while they run, also after the process exits. The runtime runs at most 64
     /// times this many at once, and no more than 16,384.
-    #[arg(long, value_name = "N", default_value_t = warren_runtime::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS)]
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::MAX_COPIES_PER_PROCESS)]
     max_copies: usize,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
@@ -167,8 +167,9 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         args: guest_args,
         env,
         dirs,
-        net: NetPolicy::from_rules(&args.allow_net)?,
-        quotas: warren_runtime::actor::Quotas {
+        net: NetPolicy::from_rules(&args.allow_net)
+            .map_err(|e| anyhow::anyhow!("--allow-net: {e}"))?,
+        quotas: warren_runtime::Quotas {
             mailbox_bytes: args.max_mailbox,
             references: args.max_references,
             timers: args.max_timers,
@@ -179,7 +180,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         max_pumps: args
             .max_copies
             .saturating_mul(64)
-            .min(warren_runtime::io::splice::DEFAULT_MAX_PUMPS),
+            .min(warren_runtime::defaults::MAX_COPIES),
     };
 
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
@@ -191,16 +192,17 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         if let Some(w) = runtime.warning() {
             eprintln!("warren: {w}");
         }
-        engine::check_exports(runtime.module(), &name, "_start")?;
-        let root = runtime.start()?;
+        let root = runtime
+            .start()
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         let pid = root.pid;
         let reason = root.exited().await;
         if args.wait {
-            runtime.table().wait_empty().await;
+            runtime.wait_empty().await;
         } else {
             // Ask every process to stop; ending the host process right after stops them all
             // at once (unwinding 100,000 stores one by one would take seconds for nothing).
-            runtime.table().kill_all();
+            runtime.kill_all();
         }
         anyhow::Ok(report(&name, pid, &reason))
     })?;

@@ -25,7 +25,7 @@ async fn run_to_the_end(guest: &str, args: &[&str]) -> Runtime {
         ExitReason::Normal,
         "{guest} ended abnormally"
     );
-    tokio::time::timeout(Duration::from_secs(30), runtime.table().wait_empty())
+    tokio::time::timeout(Duration::from_secs(30), runtime.wait_empty())
         .await
         .expect("every process ends once the program is done");
     runtime
@@ -52,7 +52,7 @@ fn churn_leaves_nothing_behind() {
         // 1,000 supervised workers, a chaos monkey killing them for a second.
         let runtime = run_to_the_end("chaos", &["1000", "1"]).await;
         assert_eq!(runtime.process_count(), 0);
-        assert_eq!(runtime.table().registered_names(), 0);
+        assert_eq!(runtime.registered_names(), 0);
         assert_eq!(runtime.pending_timers(), 0);
         assert_no_tasks_left().await;
 
@@ -61,7 +61,7 @@ fn churn_leaves_nothing_behind() {
         for (guest, args) in [("supervisor", &["30"][..]), ("test_guest", &["timers"][..])] {
             let runtime = run_to_the_end(guest, args).await;
             assert_eq!(runtime.process_count(), 0, "{guest}");
-            assert_eq!(runtime.table().registered_names(), 0, "{guest}");
+            assert_eq!(runtime.registered_names(), 0, "{guest}");
             assert_eq!(runtime.pending_timers(), 0, "{guest}");
             assert_no_tasks_left().await;
         }

@@ -100,7 +100,7 @@ fn max_memory_below_the_module_minimum_is_explained() {
     let plain = common::guest("plain");
     one_line_error(
         &run_file(&["--max-memory", "1M"], &plain, &[]),
-        "plain.wasm: the module needs more memory at start than --max-memory allows (its memory has a minimum byte size of 1114112",
+        "plain.wasm: the module needs more memory at start than the memory limit per process allows (its memory has a minimum byte size of 1114112",
     );
 }
 

@@ -337,7 +337,7 @@ fn network_outside_the_allow_list_is_denied() {
     let lines = run.stdout_lines();
     assert!(lines[0].starts_with("connect 10.1.2.3:80: PermissionDenied: "));
     assert!(lines[0].contains("not allowed by the network allow-list (loopback only"));
-    assert!(lines[0].contains("--allow-net"));
+    assert!(lines[0].contains("allow it in the allow-list"));
     assert!(lines[1].starts_with("bind 0.0.0.0: PermissionDenied"));
     assert!(lines[2].starts_with("udp to 192.0.2.1:53: PermissionDenied"));
     assert!(lines[3].starts_with("connect nonsense: InvalidInput"));
@@ -377,8 +377,9 @@ fn network_outside_the_allow_list_is_denied() {
         "test_guest",
         &["io_net_denied"],
     );
-    bad.assert_code(2)
-        .assert_stderr_has("--allow-net \"10.0.0.0/40\": the prefix length is out of range");
+    bad.assert_code(2).assert_stderr_has(
+        "--allow-net: network rule \"10.0.0.0/40\": the prefix length is out of range",
+    );
 }
 
 fn data_dir() -> tempfile::TempDir {
@@ -414,7 +415,7 @@ fn files_under_granted_directories_and_no_escape() {
             "std dot-dot escape: PermissionDenied",
             &format!(
                 "message: warren:fs.open: \"/etc/passwd\" is not under a granted directory \
-                 (granted: /data = {}); grant one with --dir HOST[:GUEST]",
+                 (granted: /data = {}); grant the directory to the runtime",
                 dir.path().display()
             ),
         ]

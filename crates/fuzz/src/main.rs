@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use warren_runtime::actor::{Message, Quotas};
+use warren_runtime::Quotas;
 use warren_runtime::{GrantedDir, HostMailbox, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
@@ -257,7 +257,7 @@ async fn run_case(
 /// Ask the pinger to send our pid back, and wait for it.
 async fn ping(runtime: &Runtime, host: &HostMailbox, watch: u64) -> anyhow::Result<()> {
     let me = host.pid().to_le_bytes().to_vec();
-    if !runtime.table().send(PINGER, Message::new(0, me.clone())) {
+    if !runtime.send_bytes(PINGER, me.clone()) {
         let reason = tokio::time::timeout(PATIENCE, host.wait_exit(watch)).await;
         bail!("the pinger died: {reason:?}");
     }

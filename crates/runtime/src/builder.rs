@@ -19,12 +19,12 @@
 //! the same way warren adds its own (`add_to_linker(linker, getter)`).
 
 use crate::config::{GrantedDir, RuntimeConfig};
+use crate::error::{Error, Result};
 use crate::io::NetPolicy;
 use crate::process::MakeData;
 use crate::process::{ProcessData, StoreData};
 use crate::runtime::Runtime;
 use crate::{engine, runtime};
-use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
 use wasmtime::{Linker, Module};
@@ -154,7 +154,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
     ///
     /// The cache holds native code, so it is not used if it lies inside (or contains) a
     /// directory granted to guests, who could otherwise replace an entry (a warning says so).
-    pub fn build_file(self, path: &Path) -> anyhow::Result<Runtime<T>> {
+    pub fn build_file(self, path: &Path) -> Result<Runtime<T>> {
         let dir = if self.cache {
             engine::default_cache_dir()
         } else {
@@ -170,42 +170,40 @@ impl<T: StoreData> RuntimeBuilder<T> {
                 tracing::warn!(
                     "not using the compiled-module cache {}: it overlaps the granted directory \
                      {}, where a guest could replace compiled code; set WARREN_CACHE_DIR to a \
-                     directory outside every --dir",
+                     directory outside every granted directory",
                     cache.display(),
                     d.host.display()
                 );
             }
             granted.is_none()
         });
-        self.build(|engine| Ok(engine::load_module(engine, path, dir.as_deref())?))
-    }
-
-    /// Build a runtime for a module given as bytes (binary or text format).
-    pub fn build_bytes(self, bytes: &[u8]) -> anyhow::Result<Runtime<T>> {
         self.build(|engine| {
-            Module::new(engine, bytes).map_err(|e| anyhow::anyhow!("compiling the module: {e:#}"))
+            engine::load_module(engine, path, dir.as_deref())
+                .map_err(|e| Error::Module(e.to_string()))
         })
     }
 
-    fn build(
-        self,
-        load: impl FnOnce(&wasmtime::Engine) -> anyhow::Result<Module>,
-    ) -> anyhow::Result<Runtime<T>> {
+    /// Build a runtime for a module given as bytes (binary or text format).
+    pub fn build_bytes(self, bytes: &[u8]) -> Result<Runtime<T>> {
+        self.build(|engine| {
+            Module::new(engine, bytes)
+                .map_err(|e| Error::Module(format!("compiling the module: {e:#}")))
+        })
+    }
+
+    fn build(self, load: impl FnOnce(&wasmtime::Engine) -> Result<Module>) -> Result<Runtime<T>> {
         let handle = match self.scheduler {
             Some(h) => h,
-            None => tokio::runtime::Handle::try_current().context(
-                "a warren Runtime needs a tokio runtime: build it inside one, or pass \
-                 RuntimeBuilder::scheduler(handle)",
-            )?,
+            None => tokio::runtime::Handle::try_current().map_err(|_| Error::NoScheduler)?,
         };
         raise_fd_limit();
         // A warning in the plan is kept for `Runtime::warning`.
-        let (engine, plan) = Runtime::<T>::engine(&self.config)?;
+        let (engine, plan) = Runtime::<T>::build_engine(&self.config)?;
         let module = load(&engine)?;
         let mut linker = Linker::new(&engine);
-        runtime::add_to_linker(&mut linker)?;
+        runtime::add_to_linker(&mut linker).map_err(|e| Error::HostModule(format!("{e:#}")))?;
         for add in self.host_modules {
-            add(&mut linker)?;
+            add(&mut linker).map_err(|e| Error::HostModule(format!("{e:#}")))?;
         }
         Runtime::new(
             engine,

@@ -6,6 +6,19 @@ use crate::engine;
 use crate::io::NetPolicy;
 use std::path::PathBuf;
 
+/// The default of every limit, as [`RuntimeConfig::default`] and [`Quotas::default`] set them.
+pub mod defaults {
+    pub use super::{DEFAULT_MAX_MEMORY as MAX_MEMORY, DEFAULT_MAX_PROCESSES as MAX_PROCESSES};
+    pub use crate::actor::{
+        DEFAULT_MAILBOX_BYTES as MAILBOX_BYTES, DEFAULT_NAMES as NAMES,
+        DEFAULT_REFERENCES as REFERENCES, DEFAULT_TIMERS as TIMERS,
+    };
+    pub use crate::io::splice::{
+        DEFAULT_MAX_PUMPS as MAX_COPIES, DEFAULT_MAX_PUMPS_PER_PROCESS as MAX_COPIES_PER_PROCESS,
+    };
+    pub use crate::resources::MAX_HANDLES;
+}
+
 /// Process limit used when none is configured and the OS allows it. Not higher by default:
 /// wasmtime sets up a guard page per pooled fiber stack at start, about 12 us per slot.
 pub const DEFAULT_MAX_PROCESSES: usize = 100_000;

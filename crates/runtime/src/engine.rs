@@ -13,7 +13,7 @@
 //! default) and every live wasm process costs several. [`map_count_limit`] turns that into a
 //! process count, so warren can say what to raise instead of failing with ENOMEM.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub struct EngineConfig {
 
 pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
     let max_memory = cfg.max_memory.div_ceil(65536) * 65536;
-    let n = u32::try_from(cfg.max_processes).context("--max-processes is larger than 2^32")?;
+    let n = u32::try_from(cfg.max_processes).context("the process limit is larger than 2^32")?;
     let pagemap = PoolingAllocationConfig::is_pagemap_scan_available();
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(n)
@@ -145,7 +145,9 @@ pub enum LoadError {
     Component { path: String },
     #[error("{path}: invalid module: {message}")]
     Invalid { path: String, message: String },
-    #[error("{path}: the module needs more memory at start than --max-memory allows ({message})")]
+    #[error(
+        "{path}: the module needs more memory at start than the memory limit per process allows ({message})"
+    )]
     TooLarge { path: String, message: String },
 }
 
@@ -362,16 +364,6 @@ pub fn dirs_overlap(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let (a, b) = (canon(a), canon(b));
     a.starts_with(&b) || b.starts_with(&a)
-}
-
-/// Check that a module can run as warren processes: it must export `memory` and `entry`.
-pub fn check_exports(module: &Module, name: &str, entry: &str) -> anyhow::Result<()> {
-    for export in ["memory", entry] {
-        if module.get_export(export).is_none() {
-            bail!("{name}: the module has no `{export}` export (is it a wasm32-wasip1 program?)");
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -20,11 +20,15 @@ pub struct HostMailbox {
 /// Why a host receive returned no value.
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiveError {
+    /// Nothing came within the timeout.
     #[error("no message within {0:?}")]
     Timeout(Duration),
+    /// A message came that is not the expected type.
     #[error("a message to the host is not a `{type_name}`: {problem}")]
     Decode {
+        /// The expected type.
         type_name: &'static str,
+        /// Why it did not decode.
         problem: String,
     },
 }

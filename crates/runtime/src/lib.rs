@@ -5,18 +5,25 @@
 //! mailbox and WASI context, running as a tokio task. Processes share nothing; they talk by
 //! messages. A trap, panic or memory limit ends only the process it happens in.
 //!
-//! Layers, bottom up:
-//! - [`actor`]: pids, mailboxes, the process table, monitors — no wasm in sight.
-//! - [`engine`]: wasmtime configuration (pooling, copy-on-write, epochs) and module loading.
-//! - [`resources`]: per-process handle tables over reference-counted host objects.
-//! - [`io`]: the objects behind I/O handles (sockets, files, pipes, streams, futures, pumps)
-//!   and the policies that bound them (network allow-list, granted directories).
-//! - [`host`]: the host modules guests import (`warren:process`, `warren:message`,
-//!   `warren:net`, `warren:fs`, `warren:stream`, ...), each added to a linker through a
-//!   getter returning its view.
-//! - [`process`]: how one process runs and how its end becomes an [`ExitReason`].
-//! - [`runtime`]: the [`Runtime`] that ties them together, made by a [`RuntimeBuilder`];
-//!   [`HostMailbox`]es let the host take part in messaging. The `warren` CLI is one embedder.
+//! Layers, bottom up (a module uses only its own layer and those below; `tests/layers.rs`
+//! checks it, and `ARCHITECTURE.md` gives the rules of each):
+//! - `resources`: per-process handle tables over reference-counted host objects (std only).
+//! - `actor`: pids, mailboxes, the process table, monitors, timers, quotas — no wasm.
+//! - `io`: the objects behind I/O handles (sockets, files, pipes, streams, futures, pumps),
+//!   the interfaces they declare, and the policies that bound them.
+//! - `engine`: wasmtime configuration (pooling, copy-on-write, epochs) and module loading.
+//! - `config`: how a runtime is set up ([`RuntimeConfig`]) and its defaults.
+//! - `context`: the per-process actor state the host modules and the runner share.
+//! - `host`: the host modules guests import (`warren:process`, `warren:message`,
+//!   `warren:net`, `warren:fs`, `warren:stream`, ...), each a view with its calls and an
+//!   `add_to_linker`, written with one kit (`host::call`).
+//! - `process`: how one process runs and how its end becomes an [`ExitReason`].
+//! - `runtime`, `builder`, `host_mailbox`, [`embed`]: the embedding API — the
+//!   [`Runtime`] made by a [`RuntimeBuilder`], [`HostMailbox`]es for the host to take part in
+//!   messaging, and the kit for host modules of one's own. The `warren` CLI is one embedder.
+//!
+//! Only the embedding API is public: [`Runtime`] and what it takes and returns (re-exported
+//! here), [`embed`] for host modules, and [`defaults`].
 //!
 //! # Embedding
 //!
@@ -57,28 +64,34 @@
 //! Host modules of your own are written like warren's — a view over the store data and an
 //! `add_to_linker(linker, getter)` — and added with [`RuntimeBuilder::host_module`], over a
 //! store type of your own that holds warren's [`ProcessData`] (see [`StoreData`]). They can
-//! put their own objects in the same per-process [`ResourceTable`] as warren's sockets and
-//! files, and those handles move between processes in messages like warren's.
-//! `examples/embed-host` is a complete program.
+//! put their own objects in the same per-process [`ResourceTable`](embed::ResourceTable) as
+//! warren's sockets and files, and those handles move between processes in messages like
+//! warren's. [`embed`] has the kit; `examples/embed-host` is a complete program.
 
-pub mod actor;
-pub mod builder;
-pub mod config;
-pub mod context;
-pub mod engine;
-pub mod host;
-pub mod host_mailbox;
-pub mod io;
-pub mod process;
-pub mod resources;
-pub mod runtime;
+#![warn(missing_docs)]
 
-pub use actor::{ExitReason, Pid};
+mod actor;
+mod builder;
+mod config;
+mod context;
+pub mod embed;
+mod engine;
+mod error;
+mod host;
+mod host_mailbox;
+mod io;
+mod process;
+mod resources;
+mod runtime;
+
+pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
-pub use config::{GrantedDir, ProcessLimitPlan, RuntimeConfig};
+pub use config::{GrantedDir, ProcessLimitPlan, RuntimeConfig, defaults};
+pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};
-pub use process::{ProcessData, StoreData};
-pub use resources::{Handle, Resource, ResourceTable};
+pub use io::NetPolicy;
+pub use io::policy::PolicyError;
+pub use process::{MakeData, ProcessData, StoreData};
 pub use runtime::{Runtime, Started, add_to_linker};
 /// The wasmtime this runtime is built on, for host modules of embedders (and [`host_calls!`]).
 pub use wasmtime;

@@ -45,19 +45,44 @@ pub(crate) struct ProcessEnv<T: StoreData> {
 /// An embedder's store type holds one (see [`StoreData`]); warren's own store type is this.
 pub struct ProcessData {
     /// WASI preview 1, built on first use.
-    pub wasi: LazyWasi,
+    pub(crate) wasi: LazyWasi,
     /// The actor state (`warren:process`, `message`, `registry`, `timer`).
-    pub actor: ProcessCtx,
+    pub(crate) actor: ProcessCtx,
     /// The memory limit.
-    pub limits: ProcessLimits,
+    pub(crate) limits: ProcessLimits,
     /// The process's handles.
-    pub resources: ResourceTable,
+    pub(crate) resources: ResourceTable,
     /// The guest memory and the last failed call, for every host call.
-    pub call: CallState,
+    pub(crate) call: CallState,
     /// The host copies this process started.
-    pub copies: Copies,
+    pub(crate) copies: Copies,
     /// The runtime's network allow-list, granted directories and pumps.
-    pub io: Arc<IoShared>,
+    pub(crate) io: Arc<IoShared>,
+}
+
+/// What a host module of the embedder may use of warren's per-process state: the handle
+/// table (shared with warren's modules, so handles move in messages) and the per-call state
+/// every view carries (guest memory, last error).
+pub struct HostParts<'a> {
+    /// The process's handles.
+    pub resources: &'a mut ResourceTable,
+    /// Guest memory and the last failed call.
+    pub call: &'a mut CallState,
+}
+
+impl ProcessData {
+    /// The parts a host module's view holds (see [`HostParts`]).
+    pub fn host_parts(&mut self) -> HostParts<'_> {
+        HostParts {
+            resources: &mut self.resources,
+            call: &mut self.call,
+        }
+    }
+
+    /// The process's pid.
+    pub fn pid(&self) -> crate::actor::Pid {
+        self.actor.pid()
+    }
 }
 
 /// A store type warren can run processes in: it holds warren's [`ProcessData`] next to
@@ -82,6 +107,7 @@ pub struct ProcessData {
 /// }
 /// ```
 pub trait StoreData: Send + 'static {
+    /// warren's part of the store data.
     fn warren(&mut self) -> &mut ProcessData;
 }
 
@@ -93,7 +119,7 @@ impl StoreData for ProcessData {
 
 /// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`].
 #[derive(Debug, Clone)]
-pub struct ProcessLimits {
+pub(crate) struct ProcessLimits {
     /// Most bytes of linear memory.
     pub max_memory: usize,
 }
@@ -101,7 +127,7 @@ pub struct ProcessLimits {
 /// A process asked for more than its limits allow.
 #[derive(Debug, thiserror::Error)]
 #[error("memory: growing linear memory to {desired} bytes exceeds the limit of {max} bytes")]
-pub struct MemoryLimitExceeded {
+pub(crate) struct MemoryLimitExceeded {
     pub desired: usize,
     pub max: usize,
 }
@@ -135,7 +161,7 @@ impl ResourceLimiter for ProcessLimits {
 }
 
 /// How a process is entered.
-pub enum Entry {
+pub(crate) enum Entry {
     /// The root process: the module's `_start`.
     Start,
     /// A spawned process: `warren_entry(trampoline, func, args_len)`.

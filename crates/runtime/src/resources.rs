@@ -35,7 +35,7 @@ pub const MAX_HANDLES: usize = 1 << 16;
 ///
 /// An *interface* is a trait object the resource can be used through, declared when it is
 /// made: a socket is `dyn ReadSource` and `dyn WriteSink`, a listener is `dyn ReadReady`
-/// (see [`crate::io`]). Calls that take "anything readable" ask for the interface, not for a
+/// (see `io::handles`). Calls that take "anything readable" ask for the interface, not for a
 /// list of concrete types, so an embedder's own resources work with warren's `read`, `write`,
 /// `copy` and `select` by declaring the same interfaces.
 #[derive(Clone)]
@@ -105,18 +105,26 @@ impl Eq for Resource {}
 /// Why a handle could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandleError {
+    /// Not open (never opened, dropped, or sent away): `ERR_BAD_HANDLE`.
     #[error("handle {0} is not open in this process (never opened, dropped, or sent away)")]
     NoSuchHandle(Handle),
+    /// Of another kind than the call takes: `ERR_WRONG_HANDLE`.
     #[error("handle {handle} is a {found}, expected {expected}")]
     WrongKind {
+        /// The handle.
         handle: Handle,
+        /// What the call takes.
         expected: &'static str,
+        /// The kind it is.
         found: &'static str,
     },
+    /// Listed twice in one message: `ERR_BAD_HANDLE`.
     #[error("handle {0} is listed twice in one message")]
     Duplicate(Handle),
+    /// The process holds as many handles as it may: `ERR_TOO_MANY_HANDLES`.
     #[error("the process holds as many handles as it may")]
     TooMany,
+    /// No such resource in the last message: `ERR_BAD_HANDLE`.
     #[error("this message carries no resource #{0} (or it was already claimed)")]
     NotInMessage(u32),
 }
@@ -145,6 +153,7 @@ impl Default for ResourceTable {
 }
 
 impl ResourceTable {
+    /// An empty table with the default limit.
     pub fn new() -> Self {
         Self::default()
     }
@@ -177,6 +186,7 @@ impl ResourceTable {
         Ok(self.next)
     }
 
+    /// The resource behind `handle`.
     pub fn get(&self, handle: Handle) -> Result<&Resource, HandleError> {
         self.entries
             .get(&handle)
@@ -251,6 +261,7 @@ impl ResourceTable {
         self.entries.len()
     }
 
+    /// Whether no handle is open.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

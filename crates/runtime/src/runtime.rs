@@ -13,13 +13,12 @@ use crate::builder::RuntimeBuilder;
 use crate::config::{ProcessLimitPlan, RuntimeConfig, plan_process_limit};
 use crate::context::{SpawnRequest, Spawner};
 use crate::engine::{self, EngineConfig};
+use crate::error::{Error, Result};
 use crate::host::wasi::WasiConfig;
 use crate::host::{fs, message, net, process, registry, resource, select, stream, timer, wasi};
 use crate::host_mailbox::HostMailbox;
 use crate::io::{Grants, IoShared, Pumps};
 use crate::process::{Entry, MakeData, ProcessData, ProcessEnv, StoreData};
-use anyhow::{Context, bail};
-use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -60,6 +59,7 @@ impl<T: StoreData> Clone for Runtime<T> {
 /// A process started by the host, and its end.
 #[derive(Debug)]
 pub struct Started {
+    /// The process's pid.
     pub pid: Pid,
     exit: oneshot::Receiver<ExitReason>,
 }
@@ -81,35 +81,26 @@ impl Runtime<ProcessData> {
 }
 
 impl<T: StoreData> Runtime<T> {
-    /// The engine for a configuration. Returns the engine and the process-limit plan (whose
-    /// warning, if any, the caller should show once).
-    pub fn engine(config: &RuntimeConfig) -> anyhow::Result<(Engine, ProcessLimitPlan)> {
+    /// Build the engine for a configuration, with the process-limit plan (whose warning, if
+    /// any, is kept for [`Runtime::warning`]).
+    pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, ProcessLimitPlan)> {
         let plan = plan_process_limit(config.max_processes, engine::os_map_count());
         let reservation = plan.limit as u128 * config.max_memory as u128;
         if reservation > MAX_RESERVATION {
-            bail!(
+            return Err(Error::Config(format!(
                 "{} processes x {} MiB of memory each is more address space than one host \
-                 process has; lower --max-processes or --max-memory",
+                 process has; lower the process limit or the memory limit per process",
                 plan.limit,
                 config.max_memory >> 20
-            );
+            )));
         }
         let engine = engine::build_engine(&EngineConfig {
             max_processes: plan.limit,
             max_memory: config.max_memory,
             consume_fuel: config.max_fuel.is_some(),
         })
-        .context("creating the wasm engine")?;
+        .map_err(|e| Error::Engine(format!("{e:#}")))?;
         Ok((engine, plan))
-    }
-
-    /// Load a guest module from a file (through the compiled-module cache).
-    pub fn load(engine: &Engine, path: &Path) -> anyhow::Result<Module> {
-        Ok(engine::load_module(
-            engine,
-            path,
-            engine::default_cache_dir().as_deref(),
-        )?)
     }
 
     /// A runtime for `module`, with `linker` holding every host module the guest imports
@@ -122,13 +113,16 @@ impl<T: StoreData> Runtime<T> {
         config: RuntimeConfig,
         make_data: MakeData<T>,
         handle: tokio::runtime::Handle,
-    ) -> anyhow::Result<Runtime<T>> {
+    ) -> Result<Runtime<T>> {
         let pre = linker
             .instantiate_pre(module)
-            .map_err(|e| anyhow::anyhow!("{}", one_line(&e)))?;
+            .map_err(|e| Error::Link(one_line(&e)))?;
         for dir in &config.dirs {
             if !dir.host.is_dir() {
-                bail!("--dir {}: not a directory", dir.host.display());
+                return Err(Error::Config(format!(
+                    "granted directory {}: not a directory",
+                    dir.host.display()
+                )));
             }
         }
         let grants = Grants::open(
@@ -136,7 +130,8 @@ impl<T: StoreData> Runtime<T> {
                 .dirs
                 .iter()
                 .map(|d| (d.host.as_path(), d.guest.as_str())),
-        )?;
+        )
+        .map_err(|e| Error::Config(format!("{e:#}")))?;
         let io = Arc::new(IoShared {
             policy: config.net.clone(),
             grants: Arc::new(grants),
@@ -172,22 +167,30 @@ impl<T: StoreData> Runtime<T> {
         Ok(Runtime { inner })
     }
 
-    /// Start the root process: the module's `_start` (a guest's `main`).
-    pub fn start(&self) -> Result<Started, SpawnError> {
-        self.start_entry(Entry::Start)
+    /// Start the root process: the module's `_start` (a guest's `main`). Fails if the module
+    /// has no `_start` or no `memory` export (it is not a `wasm32-wasip1` program).
+    pub fn start(&self) -> Result<Started> {
+        for export in ["memory", "_start"] {
+            if self.inner.env.pre.module().get_export(export).is_none() {
+                return Err(Error::Link(format!(
+                    "the module has no `{export}` export (is it a wasm32-wasip1 program?)"
+                )));
+            }
+        }
+        Ok(self.start_entry(Entry::Start)?)
     }
 
     /// Start a process entered through any exported `() -> ()` function of the module, in a
     /// fresh instance (`_start` is not run first). Fails with the export's name if the module
     /// has no such function.
-    pub fn start_export(&self, name: &str) -> Result<Started, SpawnError> {
+    pub fn start_export(&self, name: &str) -> Result<Started> {
         let export = self.inner.env.pre.module().get_export(name);
         if export.is_none_or(|e| e.func().is_none()) {
-            return Err(SpawnError::Other(format!(
+            return Err(Error::Link(format!(
                 "the module exports no function `{name}`"
             )));
         }
-        self.start_entry(Entry::Export(name.to_string()))
+        Ok(self.start_entry(Entry::Export(name.to_string()))?)
     }
 
     fn start_entry(&self, entry: Entry) -> Result<Started, SpawnError> {
@@ -211,16 +214,10 @@ impl<T: StoreData> Runtime<T> {
     /// Send `message` to process `pid`, encoded as the guest SDK decodes it (postcard).
     /// Returns false if no such process is alive (the message is dropped, as between
     /// processes).
-    pub fn send<M: serde::Serialize + ?Sized>(
-        &self,
-        pid: Pid,
-        message: &M,
-    ) -> anyhow::Result<bool> {
-        let data = postcard::to_stdvec(message).with_context(|| {
-            format!(
-                "encoding a `{}` for process {pid}",
-                std::any::type_name::<M>()
-            )
+    pub fn send<M: serde::Serialize + ?Sized>(&self, pid: Pid, message: &M) -> Result<bool> {
+        let data = postcard::to_stdvec(message).map_err(|e| Error::Encode {
+            type_name: std::any::type_name::<M>(),
+            message: e.to_string(),
         })?;
         Ok(self
             .inner
@@ -251,7 +248,7 @@ impl<T: StoreData> Runtime<T> {
     }
 
     /// The wasmtime engine (one per runtime).
-    pub fn wasm_engine(&self) -> &Engine {
+    pub fn engine(&self) -> &Engine {
         &self.inner.env.engine
     }
 
@@ -275,9 +272,29 @@ impl<T: StoreData> Runtime<T> {
         self.inner.env.table.limit()
     }
 
-    /// The table of live processes (for sending from the host, monitoring, inspection).
-    pub fn table(&self) -> &Arc<ProcessTable> {
-        &self.inner.env.table
+    /// How many names are registered.
+    pub fn registered_names(&self) -> usize {
+        self.inner.env.table.registered_names()
+    }
+
+    /// Ask every process to stop (killed where it is) without waiting; see
+    /// [`Runtime::shutdown`] to wait and stop host copies too.
+    pub fn kill_all(&self) {
+        self.inner.env.table.kill_all();
+    }
+
+    /// Wait until no process is alive (host mailboxes count as processes).
+    pub async fn wait_empty(&self) {
+        self.inner.env.table.wait_empty().await
+    }
+
+    /// Send raw bytes (not encoded) to process `pid` with `tag` 0, as a guest's `send`
+    /// would; false if it is not alive. For host code that speaks a guest's own wire format.
+    pub fn send_bytes(&self, pid: Pid, bytes: Vec<u8>) -> bool {
+        self.inner
+            .env
+            .table
+            .send(pid, crate::actor::Message::new(0, bytes))
     }
 
     /// Stop everything: host pumps, then every process (killed where it is, so its store,

@@ -10,7 +10,7 @@
 
 use crate::abi;
 use crate::handle::{Handle, bytes, check, error, resource_type};
-use crate::stream::{ByteStream, Future, pair};
+use crate::stream::{ByteStream, HostFuture, pair};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::time::{Duration, SystemTime};
@@ -43,6 +43,7 @@ pub struct OpenOptions {
 }
 
 impl OpenOptions {
+    /// Options that open read-only, as `File::open` does.
     pub fn new() -> Self {
         Self::default()
     }
@@ -56,22 +57,27 @@ impl OpenOptions {
         self
     }
 
+    /// Open for reading.
     pub fn read(self, on: bool) -> Self {
         self.set(READ, on)
     }
 
+    /// Open for writing (at the cursor, from the start).
     pub fn write(self, on: bool) -> Self {
         self.set(WRITE, on)
     }
 
+    /// Open for appending: every write goes to the end.
     pub fn append(self, on: bool) -> Self {
         self.set(APPEND, on)
     }
 
+    /// Create the file if it does not exist.
     pub fn create(self, on: bool) -> Self {
         self.set(CREATE, on)
     }
 
+    /// Cut the file to length 0 when opening.
     pub fn truncate(self, on: bool) -> Self {
         self.set(TRUNCATE, on)
     }
@@ -81,6 +87,7 @@ impl OpenOptions {
         self.set(CREATE_NEW, on)
     }
 
+    /// Open `path` (a guest path under a granted directory) with these options.
     pub fn open(&self, path: &str) -> io::Result<File> {
         // SAFETY: pointer and length of `path`, read during the call.
         let r = unsafe { abi::open(path.as_ptr(), path.len() as u32, self.flags) };
@@ -93,9 +100,13 @@ impl OpenOptions {
 /// What a file or directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileType {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// Anything else.
     Other,
 }
 
@@ -132,30 +143,37 @@ impl Metadata {
         }
     }
 
+    /// Its size in bytes.
     pub fn len(&self) -> u64 {
         self.len
     }
 
+    /// Whether its size is 0.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// When it was last modified, if known.
     pub fn modified(&self) -> Option<SystemTime> {
         self.modified
     }
 
+    /// What it is.
     pub fn file_type(&self) -> FileType {
         self.file_type
     }
 
+    /// Whether it is a regular file.
     pub fn is_file(&self) -> bool {
         self.file_type == FileType::File
     }
 
+    /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
         self.file_type == FileType::Dir
     }
 
+    /// Whether it is read-only.
     pub fn readonly(&self) -> bool {
         self.readonly
     }
@@ -176,10 +194,12 @@ impl File {
             .open(path)
     }
 
+    /// Options to open a file with (read, write, create, ...).
     pub fn options() -> OpenOptions {
         OpenOptions::new()
     }
 
+    /// The metadata of the open file.
     pub fn metadata(&self) -> io::Result<Metadata> {
         let mut raw = [0u8; 24];
         // SAFETY: `raw` is a live 24-byte buffer, written during the call.
@@ -190,28 +210,28 @@ impl File {
     /// The file from `offset` to its end as a [`ByteStream`], and a future that resolves
     /// when the stream has been read to the end. The stream keeps the file (and its locks)
     /// alive.
-    pub fn read_via_stream(&self, offset: u64) -> io::Result<(ByteStream, Future<()>)> {
+    pub fn read_via_stream(&self, offset: u64) -> io::Result<(ByteStream, HostFuture<()>)> {
         let h = self.handle.raw();
         // SAFETY: `out` is a live buffer of two u32, written during the call.
         let (s, f) = pair(|out| unsafe { abi::read_via_stream(h, offset, out) })?;
-        Ok((ByteStream::from_handle(s), Future::from_handle(f)))
+        Ok((ByteStream::from_handle(s), HostFuture::from_handle(f)))
     }
 
     /// Write everything `stream` yields into the file from `offset` on, in the host; returns
     /// at once with a future of the byte count.
-    pub fn write_via_stream(&self, stream: ByteStream, offset: u64) -> io::Result<Future<u64>> {
+    pub fn write_via_stream(&self, stream: ByteStream, offset: u64) -> io::Result<HostFuture<u64>> {
         use crate::handle::Resource;
         // SAFETY: plain integer arguments.
         let r = unsafe { abi::write_via_stream(self.handle.raw(), stream.raw_handle(), offset) };
-        Future::from_result(r)
+        HostFuture::from_result(r)
     }
 
     /// Append everything `stream` yields to the file, in the host.
-    pub fn append_via_stream(&self, stream: ByteStream) -> io::Result<Future<u64>> {
+    pub fn append_via_stream(&self, stream: ByteStream) -> io::Result<HostFuture<u64>> {
         use crate::handle::Resource;
         // SAFETY: plain integer arguments.
         let r = unsafe { abi::append_via_stream(self.handle.raw(), stream.raw_handle()) };
-        Future::from_result(r)
+        HostFuture::from_result(r)
     }
 
     /// Wait for a shared advisory lock.
@@ -244,6 +264,7 @@ impl File {
         }
     }
 
+    /// Release the lock this file holds.
     pub fn unlock(&self) -> io::Result<()> {
         // SAFETY: plain integer argument.
         status(unsafe { abi::unlock(self.handle.raw()) })
@@ -292,7 +313,9 @@ pub fn metadata(path: &str) -> io::Result<Metadata> {
 /// One entry of [`read_dir`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
+    /// The entry's name.
     pub name: String,
+    /// What it is.
     pub file_type: FileType,
 }
 
@@ -315,10 +338,12 @@ fn path_call(path: &str, f: unsafe extern "C" fn(*const u8, u32) -> i32) -> io::
     status(unsafe { f(path.as_ptr(), path.len() as u32) })
 }
 
+/// Create a directory.
 pub fn create_dir(path: &str) -> io::Result<()> {
     path_call(path, abi::create_dir)
 }
 
+/// Remove a file.
 pub fn remove_file(path: &str) -> io::Result<()> {
     path_call(path, abi::remove_file)
 }
@@ -328,6 +353,7 @@ pub fn remove_dir(path: &str) -> io::Result<()> {
     path_call(path, abi::remove_dir)
 }
 
+/// Rename a file or directory (both paths under granted directories).
 pub fn rename(from: &str, to: &str) -> io::Result<()> {
     // SAFETY: both strings are live across the call, which only reads them.
     status(unsafe {

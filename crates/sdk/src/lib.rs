@@ -37,6 +37,8 @@
 //!
 //! The host side of every call is described in warren's `docs/abi.md`.
 
+#![warn(missing_docs)]
+
 mod abi;
 mod entry;
 pub mod fs;

@@ -68,7 +68,9 @@ pub enum Signal<M> {
     Message(M),
     /// A linked process exited (for any reason, `Normal` included).
     Exit {
+        /// The linked process that exited.
         from: Pid,
+        /// Why it exited.
         reason: crate::ExitReason,
     },
 }

@@ -25,7 +25,7 @@
 
 use crate::abi;
 use crate::handle::{Handle, check, resource_type, text};
-use crate::stream::{ByteStream, Future, pair};
+use crate::stream::{ByteStream, HostFuture, pair};
 use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::io;
@@ -170,32 +170,34 @@ impl TcpStream {
         check(unsafe { abi::tcp_shutdown(self.handle.raw(), how) } as i64).map(drop)
     }
 
+    /// The address of the peer.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let h = self.handle.raw();
         // SAFETY: the buffer is live and of the given length, written during the call.
         parse_addr(text(|p, cap| unsafe { abi::peer_addr(h, p, cap) })?)
     }
 
+    /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         local_addr_of(self.handle.raw())
     }
 
     /// The incoming bytes as a [`ByteStream`], and a future that resolves when they end
     /// (the peer shut down its side) or fail. The stream keeps the connection open.
-    pub fn receive(&self) -> io::Result<(ByteStream, Future<()>)> {
+    pub fn receive(&self) -> io::Result<(ByteStream, HostFuture<()>)> {
         let h = self.handle.raw();
         // SAFETY: `out` is a live buffer of two u32, written during the call.
         let (s, f) = pair(|out| unsafe { abi::tcp_receive(h, out) })?;
-        Ok((ByteStream::from_handle(s), Future::from_handle(f)))
+        Ok((ByteStream::from_handle(s), HostFuture::from_handle(f)))
     }
 
     /// Send everything `stream` yields, in the host, then shut down the sending side.
     /// Returns at once with a future of the byte count; the connection stays usable.
-    pub fn send(&self, stream: ByteStream) -> io::Result<Future<u64>> {
+    pub fn send(&self, stream: ByteStream) -> io::Result<HostFuture<u64>> {
         use crate::handle::Resource;
         // SAFETY: plain integer arguments.
         let r = unsafe { abi::tcp_send(self.handle.raw(), stream.raw_handle()) };
-        Future::from_result(r)
+        HostFuture::from_result(r)
     }
 }
 
@@ -240,6 +242,7 @@ pub struct UdpSocket {
 resource_type!(UdpSocket);
 
 impl UdpSocket {
+    /// Bind a UDP socket to `addr` (allowed by the network allow-list).
     pub fn bind(addr: impl Display) -> io::Result<UdpSocket> {
         let a = addr.to_string();
         // SAFETY: pointer and length of `a`, read during the call.
@@ -287,6 +290,7 @@ impl UdpSocket {
         Ok((n, parse_addr(text)?))
     }
 
+    /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         local_addr_of(self.handle.raw())
     }

@@ -69,6 +69,7 @@ impl<M: Serialize> Process<M> {
         }
     }
 
+    /// The process's pid.
     pub fn pid(&self) -> Pid {
         self.pid
     }
@@ -242,6 +243,7 @@ pub struct SpawnOptions {
 }
 
 impl SpawnOptions {
+    /// Options that change nothing: the runtime's limits, no link, no monitor.
     pub fn new() -> Self {
         Self::default()
     }

@@ -30,7 +30,7 @@ pub enum Source<'a> {
     Readable(&'a dyn Resource),
     /// Room to write.
     Writable(&'a dyn Resource),
-    /// A resolved [`crate::stream::Future`].
+    /// A resolved [`crate::stream::HostFuture`].
     Future(&'a dyn Resource),
 }
 

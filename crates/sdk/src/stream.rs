@@ -6,7 +6,7 @@
 //!   buffer.
 //! - [`pipe`]: a [`StreamWriter`] and a [`ByteStream`] for streaming between processes
 //!   (send either end in a message).
-//! - [`Future`]: the outcome of something the host finishes later: how a stream ended, how
+//! - [`HostFuture`]: the outcome of something the host finishes later: how a stream ended, how
 //!   many bytes a copy moved. `wait`, `wait_timeout` or `poll` it, or [`crate::select`] on it.
 //! - [`copy`]: a host pump from a readable to a writable; it runs on after the calling
 //!   process exits (a proxy can wire two sockets together and step away).
@@ -57,7 +57,7 @@ impl ByteStream {
     }
 
     /// Copy the rest of this stream into `to` in the host (see [`copy`]).
-    pub fn copy_to(self, to: &impl Writable) -> io::Result<Future<u64>> {
+    pub fn copy_to(self, to: &impl Writable) -> io::Result<HostFuture<u64>> {
         copy(self, to)
     }
 }
@@ -103,7 +103,7 @@ pub fn pipe() -> io::Result<(StreamWriter, ByteStream)> {
     Ok((StreamWriter { handle: w }, ByteStream { handle: r }))
 }
 
-/// What a [`Future`] resolves to.
+/// What a [`HostFuture`] resolves to.
 pub trait FutureValue: Sized {
     #[doc(hidden)]
     fn from_host(value: u64) -> Self;
@@ -120,26 +120,26 @@ impl FutureValue for u64 {
     }
 }
 
-/// The outcome of host work that finishes later. `Future<()>`: how a stream ended;
-/// `Future<u64>`: how many bytes a copy moved.
+/// The outcome of host work that finishes later. `HostFuture<()>`: how a stream ended;
+/// `HostFuture<u64>`: how many bytes a copy moved.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Future<T> {
+pub struct HostFuture<T> {
     handle: Handle,
     #[serde(skip)]
     _value: PhantomData<fn() -> T>,
 }
 
-impl<T> crate::handle::sealed_impl::Sealed for Future<T> {}
-impl<T> Resource for Future<T> {
+impl<T> crate::handle::sealed_impl::Sealed for HostFuture<T> {}
+impl<T> Resource for HostFuture<T> {
     fn raw_handle(&self) -> u32 {
         self.handle.raw()
     }
 }
 
-impl<T: FutureValue> Future<T> {
+impl<T: FutureValue> HostFuture<T> {
     pub(crate) fn from_handle(handle: Handle) -> Self {
-        Future {
+        HostFuture {
             handle,
             _value: PhantomData,
         }
@@ -203,9 +203,9 @@ impl<T: FutureValue> Future<T> {
 /// process exits. A [`ByteStream`] source moves into the copy; a socket or file source
 /// stays yours. Fails (`InvalidInput`) if `to` writes into what `from` reads (the same pipe
 /// or file: the copy would never end), and (`QuotaExceeded`) when this process or the
-/// runtime runs as many copies as it may. [`Future::cancel`] stops a copy.
-pub fn copy(from: impl Readable, to: &impl Writable) -> io::Result<Future<u64>> {
+/// runtime runs as many copies as it may. [`HostFuture::cancel`] stops a copy.
+pub fn copy(from: impl Readable, to: &impl Writable) -> io::Result<HostFuture<u64>> {
     // SAFETY: plain integer arguments.
     let r = unsafe { abi::copy(from.raw_handle(), to.raw_handle()) };
-    Future::from_result(r)
+    HostFuture::from_result(r)
 }

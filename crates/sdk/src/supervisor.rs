@@ -29,8 +29,11 @@ use std::time::{Duration, Instant};
 /// Which children are restarted when one exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Strategy {
+    /// Restart only the child that failed.
     OneForOne,
+    /// Restart every child when one fails.
     OneForAll,
+    /// Restart the failed child and those started after it.
     RestForOne,
 }
 
@@ -91,6 +94,7 @@ pub trait Supervise: Serialize + DeserializeOwned + 'static {
     /// The children, in start order. Called in the supervisor process.
     fn children(&self) -> Vec<Child>;
 
+    /// How children are restarted (default: one for one).
     fn strategy(&self) -> Strategy {
         Strategy::OneForOne
     }
@@ -101,6 +105,7 @@ pub trait Supervise: Serialize + DeserializeOwned + 'static {
         3
     }
 
+    /// The window in which [`Supervise::max_restarts`] restarts are allowed (default 5 s).
     fn period(&self) -> Duration {
         Duration::from_secs(5)
     }

@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use warren_runtime::host::call::{CallState, GuestMemory, HostResult};
+use warren_runtime::embed::{CallState, GuestMemory, HostResult, Resource, ResourceTable};
+use warren_runtime::host_calls;
 use warren_runtime::wasmtime::Linker;
-use warren_runtime::{Resource, ResourceTable, host_calls};
 
 /// One counter.
 #[derive(Debug)]

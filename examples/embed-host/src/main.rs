@@ -43,10 +43,13 @@ async fn main() -> anyhow::Result<()> {
             counters: shared.clone(),
         })
         .host_module(|linker| {
-            counter::add_to_linker(linker, |d: &mut HostData| CounterView {
-                table: &mut d.warren.resources,
-                call: &mut d.warren.call,
-                counters: &d.counters,
+            counter::add_to_linker(linker, |d: &mut HostData| {
+                let warren = d.warren.host_parts();
+                CounterView {
+                    table: warren.resources,
+                    call: warren.call,
+                    counters: &d.counters,
+                }
             })
         })
         .build_file(wasm.as_ref())?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use warren::fs::{self, File, OpenOptions};
 use warren::net::{Incoming, TcpListener, TcpStream, UdpSocket};
 use warren::select::{Source, select};
-use warren::stream::{ByteStream, Future, StreamWriter, copy, pipe};
+use warren::stream::{ByteStream, HostFuture, StreamWriter, copy, pipe};
 use warren::{Mailbox, Process, spawn, spawn_monitor};
 
 pub fn run(scenario: &str) -> bool {
@@ -124,7 +124,7 @@ fn stream_future() {
     let server = listener.accept().unwrap();
     // Feed the server's send side from a pipe, in the host.
     let (mut writer, reader) = pipe().unwrap();
-    let sent: Future<u64> = server.send(reader).unwrap();
+    let sent: HostFuture<u64> = server.send(reader).unwrap();
     writer.write_all(b"hello through a pipe").unwrap();
     drop(writer);
     println!("sent: {:?}", sent.wait().map_err(|e| e.kind()));
@@ -390,11 +390,11 @@ fn file_lock() {
 /// A host copy into a file outlives the process that started it.
 fn splice_file() {
     let (mut writer, reader) = pipe().unwrap();
-    let me: Process<Future<u64>> = Process::from_pid(warren::this());
-    let mb: Mailbox<Future<u64>> = Mailbox::this();
+    let me: Process<HostFuture<u64>> = Process::from_pid(warren::this());
+    let mb: Mailbox<HostFuture<u64>> = Mailbox::this();
     let (_, m) = spawn_monitor(
         (reader, me),
-        |(reader, me): (ByteStream, Process<Future<u64>>), _: Mailbox<()>| {
+        |(reader, me): (ByteStream, Process<HostFuture<u64>>), _: Mailbox<()>| {
             let file = OpenOptions::new()
                 .write(true)
                 .create(true)

@@ -123,6 +123,7 @@ impl Default for Mailbox {
 }
 
 impl Mailbox {
+    #[cfg(test)]
     /// A mailbox without a byte limit.
     pub fn new() -> Self {
         Self::default()
@@ -173,6 +174,7 @@ impl Mailbox {
         Err(refused)
     }
 
+    #[cfg(test)]
     /// Bytes queued (see [`Message::cost`]).
     pub fn bytes(&self) -> usize {
         self.lock().bytes
@@ -187,11 +189,6 @@ impl Mailbox {
         };
         // Resources are dropped outside the lock (their Drop may close sockets).
         drop(drained);
-    }
-
-    /// Whether a message whose tag satisfies `wanted` is queued (it stays queued).
-    pub fn has(&self, wanted: impl Fn(u64) -> bool) -> bool {
-        self.lock().messages.iter().any(|m| wanted(m.tag))
     }
 
     /// Resolves when a message whose tag satisfies `wanted` is queued (without taking it).
@@ -233,11 +230,6 @@ impl Mailbox {
         q.remove(i)
     }
 
-    /// Take the oldest message, whatever its tag.
-    pub fn try_take_any(&self) -> Option<Message> {
-        self.lock().remove(0)
-    }
-
     /// Wait for the first message with `tag`, until `deadline` if one is given.
     pub async fn take(&self, tag: u64, deadline: Option<Instant>) -> Received {
         self.take_where(|t| t == tag, deadline).await
@@ -266,10 +258,12 @@ impl Mailbox {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().messages.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

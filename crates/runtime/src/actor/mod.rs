@@ -20,7 +20,7 @@ mod registry;
 mod table;
 mod timers;
 
-pub use mailbox::{MESSAGE_OVERHEAD, Mailbox, Message, Received, Refused};
+pub use mailbox::{Mailbox, Message, Received};
 pub use quotas::{
     DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS, QuotaError, Quotas,
 };
@@ -29,7 +29,7 @@ pub use table::{ProcessRef, ProcessTable, SpawnError};
 pub use timers::Timers;
 pub use warren_abi::EXIT_TAG;
 /// Why a process ended, and its one encoding (shared with guests through `warren-abi`).
-pub use warren_abi::{ExitReason, MAX_REASON_TEXT};
+pub use warren_abi::ExitReason;
 
 /// A process id. Allocated from a per-runtime counter starting at 1 and never reused within
 /// a runtime, so a stale pid can never address a newer process.

@@ -9,8 +9,7 @@
 
 use super::Pid;
 
-/// Default most bytes of messages queued in one mailbox (payloads plus
-/// [`super::mailbox::MESSAGE_OVERHEAD`] each).
+/// Default most bytes of messages queued in one mailbox (payloads plus 64 bytes each).
 pub const DEFAULT_MAILBOX_BYTES: usize = 64 << 20;
 /// Default most references (monitors and reply tags) one process holds.
 pub const DEFAULT_REFERENCES: usize = 10_000;
@@ -48,15 +47,20 @@ impl Default for Quotas {
 
 /// A process asked for more than a quota allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // each variant's message says it; `pid` is the process, `limit` the quota
 pub enum QuotaError {
+    /// Monitors and reply tags held.
     #[error("references: process {pid} holds {limit} monitors and reply tags, the most it may")]
     References { pid: Pid, limit: usize },
+    /// Timers pending.
     #[error("timers: process {pid} has {limit} timers pending, the most it may")]
     Timers { pid: Pid, limit: usize },
+    /// Bytes in pending timers' messages.
     #[error(
         "timers: the messages of process {pid}'s pending timers would take more than {limit} bytes"
     )]
     TimerBytes { pid: Pid, limit: usize },
+    /// Names registered.
     #[error("names: process {pid} has {limit} names registered, the most it may")]
     Names { pid: Pid, limit: usize },
 }

@@ -10,12 +10,16 @@ use std::sync::{Mutex, MutexGuard};
 /// Longest name accepted, in bytes.
 pub use warren_abi::MAX_NAME;
 
+/// Why a name could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegisterError {
+    /// The name belongs to another process (the name, its owner).
     #[error("the name {0:?} is already registered to process {1}")]
     Taken(String, Pid),
+    /// The name is empty or too long.
     #[error("the name is empty or longer than {MAX_NAME} bytes")]
     BadName,
+    /// The process has as many names as its quota allows.
     #[error(transparent)]
     Quota(#[from] super::QuotaError),
 }
@@ -100,6 +104,7 @@ impl Registry {
         self.lock().by_name.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

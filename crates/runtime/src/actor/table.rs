@@ -24,16 +24,26 @@ use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+#[cfg(test)]
+use std::task::Poll;
+use std::task::Waker;
 use tokio::sync::Notify;
 
 /// Why a process could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpawnError {
+    /// As many processes are alive as the runtime allows.
     #[error("process limit reached: {limit} processes are alive{hint}")]
-    ProcessLimit { limit: usize, hint: String },
+    ProcessLimit {
+        /// The process limit.
+        limit: usize,
+        /// What bounds it and how to raise it, as a clause to append.
+        hint: String,
+    },
+    /// The options ask for more than the runtime allows.
     #[error("invalid spawn options: {0}")]
     BadOptions(String),
+    /// Anything else (the runtime is shutting down, the module lacks the entry...).
     #[error("cannot create process: {0}")]
     Other(String),
 }
@@ -121,6 +131,7 @@ impl ProcessRef {
 
     /// Resolves once the process is killed. Only the task running the process may wait on
     /// this (it takes the one waker slot).
+    #[cfg(test)]
     pub async fn killed(&self) {
         std::future::poll_fn(|cx| {
             if self.is_killed() {
@@ -158,6 +169,7 @@ pub struct ProcessTable {
 }
 
 impl ProcessTable {
+    #[cfg(test)]
     /// A table admitting at most `limit` live processes, with the default quotas.
     /// `limit_hint` is appended to the limit error (e.g. which OS setting bounds the limit
     /// and how to raise it).

@@ -150,6 +150,7 @@ impl Timers {
         self.lock().timers.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

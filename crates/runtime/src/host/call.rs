@@ -59,7 +59,12 @@ use wasmtime::{AsContextMut, Caller, Extern, Memory};
 #[derive(Debug)]
 pub enum HostError {
     /// The guest gets `code`; `message` is kept for `warren:resource.last_error`.
-    Fail { code: i32, message: String },
+    Fail {
+        /// The (negative) ABI error code.
+        code: i32,
+        /// What failed, for `last_error`.
+        message: String,
+    },
     /// The process traps: it passed something no correct guest passes.
     Fault(String),
     /// The process ends with this error (exit, kill, a quota).
@@ -395,7 +400,7 @@ pub fn pid_arg(pid: i64) -> HostResult<crate::actor::Pid> {
 }
 
 /// Add host calls to a linker, each a line naming its arguments and the method (or `async
-/// fn`) that does the work; see the [module docs](crate::host::call).
+/// fn`) that does the work; see [`embed`](crate::embed) for the model.
 ///
 /// `host_calls!(linker: T, MODULE, get, { ... })` where `T` is the store type parameter,
 /// `MODULE` the import module name and `get` the view getter, whose view has a `call:
@@ -416,9 +421,9 @@ macro_rules! host_calls {
         fn $name:ident($($a:ident : $t:ty),*) => |$v:ident, $mem:ident| $body:expr; $($rest:tt)*) => {
         $l.func_wrap($m, stringify!($name),
             move |mut caller: $crate::wasmtime::Caller<'_, $T>, $($a: $t),*| {
-                $crate::host::call::sync_mem(
+                $crate::embed::sync_mem(
                     &mut caller,
-                    $crate::host::call::CallName::new($m, stringify!($name)),
+                    $crate::embed::CallName::new($m, stringify!($name)),
                     |d| $g(d).call,
                     |d, $mem| {
                         #[allow(unused_mut)]
@@ -433,9 +438,9 @@ macro_rules! host_calls {
         fn $name:ident($($a:ident : $t:ty),*) => |$v:ident| $body:expr; $($rest:tt)*) => {
         $l.func_wrap($m, stringify!($name),
             move |mut caller: $crate::wasmtime::Caller<'_, $T>, $($a: $t),*| {
-                $crate::host::call::sync(
+                $crate::embed::sync(
                     &mut caller,
-                    $crate::host::call::CallName::new($m, stringify!($name)),
+                    $crate::embed::CallName::new($m, stringify!($name)),
                     |d| $g(d).call,
                     |d| {
                         #[allow(unused_mut)]
@@ -451,14 +456,14 @@ macro_rules! host_calls {
         $l.func_wrap_async($m, stringify!($name),
             move |mut caller: $crate::wasmtime::Caller<'_, $T>, ($($a,)*): ($($t,)*)| {
                 Box::new(async move {
-                    let r = $crate::host::call::waited({
+                    let r = $crate::embed::waited({
                         let $c = &mut caller;
                         $body
                     })
                     .await;
-                    $crate::host::call::finish(
+                    $crate::embed::finish(
                         &mut caller,
-                        $crate::host::call::CallName::new($m, stringify!($name)),
+                        $crate::embed::CallName::new($m, stringify!($name)),
                         |d| $g(d).call,
                         r,
                     )

@@ -64,7 +64,7 @@ async fn allowed_addrs(
                     ERR_DENIED,
                     format!(
                         "{what} {text}: the network allow-list ({policy}) names no host {host}, \
-                         so it is not looked up; allow it with --allow-net {host}"
+                         so it is not looked up; allow it in the allow-list"
                     ),
                 ));
             }
@@ -102,7 +102,7 @@ async fn allowed_addrs(
             ERR_DENIED,
             format!(
                 "{what} {shown} is not allowed by the network allow-list ({policy}); \
-                 allow it with --allow-net"
+                 allow it in the allow-list"
             ),
         ));
     }

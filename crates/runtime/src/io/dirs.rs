@@ -54,10 +54,6 @@ impl Grants {
         Ok(Grants { grants })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.grants.is_empty()
-    }
-
     /// The grant a guest path falls under, and the path relative to it.
     pub fn resolve<'a>(&'a self, path: &str) -> Result<(&'a Dir, PathBuf), IoFailure> {
         let mut best: Option<(&Grant, &str)> = None;
@@ -87,7 +83,7 @@ impl Grants {
             None => Err(IoFailure::new(
                 ERR_DENIED,
                 format!(
-                    "{path:?} is not under a granted directory ({}); grant one with --dir HOST[:GUEST]",
+                    "{path:?} is not under a granted directory ({}); grant the directory to the runtime",
                     self.describe()
                 ),
             )),

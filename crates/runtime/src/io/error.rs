@@ -7,11 +7,14 @@ use warren_abi::*;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct IoFailure {
+    /// The ABI error code.
     pub code: i32,
+    /// What was being done and why it failed.
     pub message: String,
 }
 
 impl IoFailure {
+    /// A failure with `code`.
     pub fn new(code: i32, message: impl Into<String>) -> Self {
         IoFailure {
             code,

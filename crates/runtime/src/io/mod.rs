@@ -30,11 +30,11 @@ pub mod tcp;
 pub mod udp;
 
 pub use dirs::Grants;
-pub use error::{IoFailure, code_of};
+pub use error::IoFailure;
 pub use future::IoFuture;
 pub use handles::ReadReady;
 pub use policy::NetPolicy;
-pub use splice::{Copies, PumpCharge, Pumps};
+pub use splice::{Copies, Pumps};
 pub use stream::ByteStream;
 
 use std::future::Future;
@@ -50,8 +50,15 @@ pub type Ready<'a> = Pin<Box<dyn Future<Output = io::Result<()>> + Send + 'a>>;
 /// an echo, which ends when the peer stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backing {
+    /// A pipe's buffer, by address.
     Pipe(usize),
-    File { dev: u64, ino: u64 },
+    /// A file on disk.
+    File {
+        /// Its device.
+        dev: u64,
+        /// Its inode.
+        ino: u64,
+    },
 }
 
 /// Something bytes can be read from.

@@ -92,9 +92,11 @@ impl Default for NetPolicy {
 
 /// A rule that cannot be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--allow-net {spec:?}: {problem}")]
+#[error("network rule {spec:?}: {problem}")]
 pub struct PolicyError {
+    /// The rule as given.
     pub spec: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 

@@ -62,6 +62,7 @@ impl PumpCharge {
         PumpCharge { running: None, max }
     }
 
+    #[cfg(test)]
     /// How many of this process's pumps are running.
     pub fn running(&self) -> usize {
         self.running
@@ -115,11 +116,6 @@ impl Copies {
     ) -> Result<Arc<IoFuture>, IoFailure> {
         let handle = tokio::runtime::Handle::current();
         self.pumps.copy(&handle, &mut self.charge, from, to, what)
-    }
-
-    /// How many of this process's copies are running.
-    pub fn running(&self) -> usize {
-        self.charge.running()
     }
 }
 
@@ -236,10 +232,6 @@ impl Pumps {
     /// Pumps still running.
     pub fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Stop every pump (runtime shutdown); their sockets and files are dropped.

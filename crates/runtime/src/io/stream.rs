@@ -34,15 +34,6 @@ impl ByteStream {
         };
         (stream, end)
     }
-
-    pub fn describe(&self) -> &str {
-        &self.what
-    }
-
-    /// The future that resolves when this stream ends.
-    pub fn end_future(&self) -> Arc<IoFuture> {
-        self.end.clone()
-    }
 }
 
 impl ReadSource for ByteStream {

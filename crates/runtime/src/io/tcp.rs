@@ -74,6 +74,8 @@ impl TcpListenerObj {
 /// its port) alive even after the listener's own handle is dropped.
 #[derive(Debug)]
 pub struct Incoming {
+    /// Held, not read: it keeps the listening socket open.
+    #[allow(dead_code)]
     pub listener: Arc<TcpListenerObj>,
 }
 
