@@ -264,8 +264,8 @@ async fn ping(runtime: &Runtime, host: &HostMailbox, watch: u64) -> anyhow::Resu
     let until = Instant::now() + PATIENCE;
     loop {
         let left = until.saturating_duration_since(Instant::now());
-        match host.receive_raw(Some(left)).await {
-            Some(m) if m.data == me => return Ok(()),
+        match host.receive_bytes(Some(left)).await {
+            Some(data) if data == me => return Ok(()),
             Some(_) => continue,
             None => bail!("the pinger did not answer within {PATIENCE:?}: the runtime is frozen"),
         }

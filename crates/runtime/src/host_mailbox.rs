@@ -67,8 +67,14 @@ impl HostMailbox {
         }
     }
 
+    /// The bytes of the next ordinary message as they are (not decoded), waiting at most
+    /// `timeout` (`None`: forever); `None` if none came. Handles it carries are dropped.
+    pub async fn receive_bytes(&self, timeout: Option<Duration>) -> Option<Vec<u8>> {
+        self.receive_raw(timeout).await.map(|m| m.data)
+    }
+
     /// The next ordinary message as it is (bytes and resources), waiting at most `timeout`.
-    pub async fn receive_raw(&self, timeout: Option<Duration>) -> Option<Message> {
+    pub(crate) async fn receive_raw(&self, timeout: Option<Duration>) -> Option<Message> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         match self.me.mailbox.take(0, deadline).await {
             Received::Message(m) => Some(m),

@@ -18,9 +18,10 @@
 //!   `warren:net`, `warren:fs`, `warren:stream`, ...), each a view with its calls and an
 //!   `add_to_linker`, written with one kit (`host::call`).
 //! - `process`: how one process runs and how its end becomes an [`ExitReason`].
-//! - `runtime`, `builder`, `host_mailbox`, [`embed`]: the embedding API — the
+//! - `runtime`, `builder`, `host_mailbox`, [`embed`], `error`: the embedding API — the
 //!   [`Runtime`] made by a [`RuntimeBuilder`], [`HostMailbox`]es for the host to take part in
-//!   messaging, and the kit for host modules of one's own. The `warren` CLI is one embedder.
+//!   messaging, the kit for host modules of one's own, and the typed [`Error`]. The `warren`
+//!   CLI is one embedder.
 //!
 //! Only the embedding API is public: [`Runtime`] and what it takes and returns (re-exported
 //! here), [`embed`] for host modules, and [`defaults`].

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["context"],
     &["host"],
     &["process"],
-    &["runtime", "builder", "host_mailbox", "embed"],
+    &["runtime", "builder", "host_mailbox", "embed", "error"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
