@@ -2,7 +2,7 @@
 //! the registry, host-side typed messages) and the host's own `embed:counter` module, whose
 //! handles moved between processes.
 
-#[path = "../../../crates/cli/tests/common/guests.rs"]
+#[path = "../../../tests/support/guests.rs"]
 mod guests;
 
 use std::process::Command;

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../../../tests/support/guests.rs"]
 mod guests;
 #[allow(unused_imports)]
 pub use guests::{guest, repo_root};

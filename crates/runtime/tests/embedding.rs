@@ -2,7 +2,8 @@
 //! between the host and guests, entering a guest through any export, and a shutdown that
 //! leaves nothing behind (ports, locks, pumps, tasks).
 
-mod common;
+#[path = "../../../tests/support/guests.rs"]
+mod guests;
 use std::time::Duration;
 use warren_runtime::{ExitReason, HostMailbox, Runtime};
 
@@ -27,13 +28,13 @@ fn two_runtimes_in_one_process_share_nothing() {
             .max_processes(20)
             .max_memory(16 << 20)
             .args(["test_guest", "embed_spawn", "50"])
-            .build_file(&common::guest("test_guest"))
+            .build_file(&guests::guest("test_guest"))
             .unwrap();
         let large = Runtime::builder()
             .max_processes(200)
             .args(["test_guest", "embed_spawn", "50"])
             .dir(data.path(), "/data")
-            .build_file(&common::guest("test_guest"))
+            .build_file(&guests::guest("test_guest"))
             .unwrap();
         assert_eq!((small.process_limit(), large.process_limit()), (20, 200));
         // The same name in both: names are per runtime.
@@ -81,7 +82,7 @@ fn shutdown_releases_ports_locks_pumps_and_tasks() {
         let runtime = Runtime::builder()
             .args(["test_guest", "embed_hold"])
             .dir(data.path(), "/data")
-            .build_file(&common::guest("test_guest"))
+            .build_file(&guests::guest("test_guest"))
             .unwrap();
         let host = runtime.host_mailbox().unwrap();
         host.register("host").unwrap();
@@ -121,7 +122,7 @@ fn shutdown_releases_ports_locks_pumps_and_tasks() {
 fn host_enters_a_guest_through_an_export() {
     scheduler().block_on(async {
         let runtime = Runtime::builder()
-            .build_file(&common::guest("test_guest"))
+            .build_file(&guests::guest("test_guest"))
             .unwrap();
         let host = runtime.host_mailbox().unwrap();
         host.register("host").unwrap();

@@ -2,7 +2,8 @@
 //! empty again once the program ends: no processes (so no stores), no names, no timers, no
 //! tasks. Uses warren-runtime as a library to look inside.
 
-mod common;
+#[path = "../../../tests/support/guests.rs"]
+mod guests;
 use std::time::Duration;
 use warren_runtime::{ExitReason, Runtime, Started};
 
@@ -12,7 +13,7 @@ async fn start(guest: &str, args: &[&str]) -> (Runtime, Started) {
     for a in args {
         builder = builder.arg(*a);
     }
-    let runtime = builder.build_file(&common::guest(guest)).unwrap();
+    let runtime = builder.build_file(&guests::guest(guest)).unwrap();
     let root = runtime.start().unwrap();
     (runtime, root)
 }

@@ -1,6 +1,7 @@
-//! Building the guest programs once per test binary. Shared by this crate's tests and
-//! `examples/embed-host`'s (which includes this file by path): nothing here depends on the
-//! test binary's package.
+//! Building the guest programs once per test binary. Shared by the tests of
+//! `crates/runtime`, `crates/cli` and `examples/embed-host` (each includes this file by
+//! path): nothing here depends on the test binary's package, only on its crate being two
+//! directories below the repository's root.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use std::sync::OnceLock;
 /// Every guest program of the repository (`scripts/guests`, the one list the scripts read
 /// too). Built together, once, into `target/guests`.
 pub fn guests() -> impl Iterator<Item = &'static str> {
-    include_str!("../../../../scripts/guests")
+    include_str!("../../scripts/guests")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
