@@ -419,37 +419,30 @@ macro_rules! host_calls {
     (@each $l:ident, $T:ident, $m:expr, $g:ident;) => {};
     (@each $l:ident, $T:ident, $m:expr, $g:ident;
         fn $name:ident($($a:ident : $t:ty),*) => |$v:ident, $mem:ident| $body:expr; $($rest:tt)*) => {
-        $l.func_wrap($m, stringify!($name),
-            move |mut caller: $crate::wasmtime::Caller<'_, $T>, $($a: $t),*| {
-                $crate::embed::sync_mem(
-                    &mut caller,
-                    $crate::embed::CallName::new($m, stringify!($name)),
-                    |d| $g(d).call,
-                    |d, $mem| {
-                        #[allow(unused_mut)]
-                        let mut $v = $g(d);
-                        $body
-                    },
-                )
-            })?;
+        $crate::host_calls!(@sync sync_mem, d, ($mem), $l, $T, $m, $g, $name, ($($a: $t),*), $v, $body);
         $crate::host_calls!(@each $l, $T, $m, $g; $($rest)*);
     };
     (@each $l:ident, $T:ident, $m:expr, $g:ident;
         fn $name:ident($($a:ident : $t:ty),*) => |$v:ident| $body:expr; $($rest:tt)*) => {
+        $crate::host_calls!(@sync sync, d, (), $l, $T, $m, $g, $name, ($($a: $t),*), $v, $body);
+        $crate::host_calls!(@each $l, $T, $m, $g; $($rest)*);
+    };
+    // A call that does not wait: `run` is `sync` or `sync_mem` (then `$mem` is bound too).
+    (@sync $run:ident, $d:ident, ($($mem:ident)?), $l:ident, $T:ident, $m:expr, $g:ident,
+        $name:ident, ($($a:ident : $t:ty),*), $v:ident, $body:expr) => {
         $l.func_wrap($m, stringify!($name),
             move |mut caller: $crate::wasmtime::Caller<'_, $T>, $($a: $t),*| {
-                $crate::embed::sync(
+                $crate::embed::$run(
                     &mut caller,
                     $crate::embed::CallName::new($m, stringify!($name)),
-                    |d| $g(d).call,
-                    |d| {
+                    |$d| $g($d).call,
+                    |$d $(, $mem)?| {
                         #[allow(unused_mut)]
-                        let mut $v = $g(d);
+                        let mut $v = $g($d);
                         $body
                     },
                 )
             })?;
-        $crate::host_calls!(@each $l, $T, $m, $g; $($rest)*);
     };
     (@each $l:ident, $T:ident, $m:expr, $g:ident;
         async fn $name:ident($($a:ident : $t:ty),*) => |$c:ident| $body:expr; $($rest:tt)*) => {
