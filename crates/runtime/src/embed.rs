@@ -28,8 +28,8 @@
 //! and `select` as well.
 
 pub use crate::host::call::{
-    CallName, CallState, GuestFault, GuestMemory, HostError, HostResult, Returned, finish, memory,
-    outcome, pid_arg, range, split, sync, sync_mem, waited,
+    CallName, CallState, GuestFault, GuestMemory, HostError, HostResult, Returned, Waited, finish,
+    memory, outcome, pid_arg, range, split, sync, sync_mem, waited,
 };
 pub use crate::io::handles::interface;
 pub use crate::io::{Backing, IoFailure, ReadReady, ReadSource, Ready, WriteSink};

@@ -43,17 +43,18 @@ pub(crate) struct ProcessEnv<T: StoreData> {
 
 /// warren's per-process state: what each of warren's host modules' views projects from.
 /// An embedder's store type holds one (see [`StoreData`]); warren's own store type is this.
+#[repr(C)] // what every send and receive touches first, together (see `ProcessCtx`)
 pub struct ProcessData {
-    /// WASI preview 1, built on first use.
-    pub(crate) wasi: LazyWasi,
-    /// The actor state (`warren:process`, `message`, `registry`, `timer`).
-    pub(crate) actor: ProcessCtx,
-    /// The memory limit.
-    pub(crate) limits: ProcessLimits,
-    /// The process's handles.
-    pub(crate) resources: ResourceTable,
     /// The guest memory and the last failed call, for every host call.
     pub(crate) call: CallState,
+    /// The actor state (`warren:process`, `message`, `registry`, `timer`).
+    pub(crate) actor: ProcessCtx,
+    /// The process's handles.
+    pub(crate) resources: ResourceTable,
+    /// WASI preview 1, built on first use.
+    pub(crate) wasi: LazyWasi,
+    /// The memory limit.
+    pub(crate) limits: ProcessLimits,
     /// The host copies this process started.
     pub(crate) copies: Copies,
     /// The runtime's network allow-list, granted directories and pumps.

@@ -248,18 +248,38 @@ pub fn sync_mem<T: 'static, R: Returned>(
     outcome(state(c.data_mut()), call, r)
 }
 
+/// A call's future that also tells whether it suspended on the way (it waited). A plain
+/// wrapper, not an `async fn`, so the call's future is stored once, in place (host calls are
+/// hot; an `async fn` would hold the future it was given and a pinned copy).
+pub struct Waited<F> {
+    call: F,
+    suspended: bool,
+}
+
 /// Run `call` to its end, and tell whether it suspended on the way (it waited).
-pub async fn waited<F: Future>(call: F) -> (F::Output, bool) {
-    let mut call = std::pin::pin!(call);
-    let mut suspended = false;
-    std::future::poll_fn(|cx| match call.as_mut().poll(cx) {
-        Poll::Ready(v) => Poll::Ready((v, suspended)),
-        Poll::Pending => {
-            suspended = true;
-            Poll::Pending
+pub fn waited<F: Future>(call: F) -> Waited<F> {
+    Waited {
+        call,
+        suspended: false,
+    }
+}
+
+impl<F: Future> Future for Waited<F> {
+    type Output = (F::Output, bool);
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `call` is pinned structurally: it is never moved out of `self` or given out
+        // unpinned, and `Waited` has no `Drop` and is not `Unpin` unless `F` is.
+        let this = unsafe { self.get_unchecked_mut() };
+        let call = unsafe { std::pin::Pin::new_unchecked(&mut this.call) };
+        match call.poll(cx) {
+            Poll::Ready(v) => Poll::Ready((v, this.suspended)),
+            Poll::Pending => {
+                this.suspended = true;
+                Poll::Pending
+            }
         }
-    })
-    .await
+    }
 }
 
 /// End a call that may have waited (see [`waited`]): after a wait the process gets a fresh
