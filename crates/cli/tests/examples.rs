@@ -111,3 +111,26 @@ fn chaos_example_ends_with_every_worker_alive() {
         .assert_stdout_has("chaos: 1000 workers under 10 supervisors")
         .assert_stdout_has("workers alive: 1000 before, 1000 after");
 }
+
+#[test]
+fn presence_holds_a_hundred_thousand_hibernating_users_with_few_instances() {
+    // 100,000 users, each its own process, but at most 2,000 instances: every user
+    // hibernates between messages, so the pool stays small (and vm.max_map_count does not
+    // matter).
+    // ~40 s in the dev profile on 2 busy cores: more time than other runs get.
+    let mut cmd = common::warren();
+    cmd.args([
+        "run",
+        "--max-processes",
+        "100100",
+        "--max-instances",
+        "2000",
+    ])
+    .arg(common::guest("presence"))
+    .arg("100000");
+    common::run_with_limit(&mut cmd, std::time::Duration::from_secs(400))
+        .assert_code(0)
+        .assert_stdout_has("presence: 100000 users started and hibernated")
+        .assert_stdout_has("presence: 200000 wake-ups")
+        .assert_stdout_has("presence: 100000 users online, then stopped");
+}

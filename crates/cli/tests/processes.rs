@@ -281,3 +281,11 @@ fn limits_per_spawn() {
         ]
     );
 }
+
+#[test]
+fn a_hibernating_process_keeps_its_messages_name_handles_timers_links_and_monitors() {
+    // The checks are asserts inside the guest (tests/guest/src/hibernate.rs): a failed one
+    // ends the root with its message instead of this line.
+    scenario("hibernate")
+        .assert_stdout_has("hibernate: messages, name, handle, timer, link and monitor kept");
+}

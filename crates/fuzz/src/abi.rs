@@ -87,6 +87,7 @@ pub const HOST_FNS: &[HostFn] = &[
     f(P, "trap_exit", &[Small], I32),
     f(P, "exit", &[Ptr, Len], None),
     f(P, "exit_signal", &[Pid, Ptr, Len], I32),
+    f(P, "hibernate", &[Index, Index, Ptr, Len], None),
     f(M, "send", &[Pid, Tag, Ptr, Len], I32),
     f(M, "receive", &[Tag, Ptr, Len, Millis, Ptr], I64),
     f(M, "take", &[Ptr, Len], I32),

@@ -81,6 +81,12 @@ impl<T: StoreData> RuntimeBuilder<T> {
         self
     }
 
+    /// Most processes with an instance at once (see [`RuntimeConfig::max_instances`]).
+    pub fn max_instances(mut self, n: usize) -> Self {
+        self.config.max_instances = Some(n);
+        self
+    }
+
     /// Most linear memory per process, in bytes (default 64 MiB).
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.config.max_memory = bytes;

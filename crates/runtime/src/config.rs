@@ -56,6 +56,13 @@ impl GrantedDir {
 pub struct RuntimeConfig {
     /// Most live processes; `None` picks the largest the OS allows, up to 100,000.
     pub max_processes: Option<usize>,
+    /// Most processes with an instance at once (running or waiting in a call; a hibernated
+    /// process has none): the size of the pool of instance slots, which costs start-up time
+    /// and memory mappings per slot. `None`: as many as the process limit. Lower it for
+    /// programs whose processes mostly hibernate: a million hibernated processes need a
+    /// million table entries but only as many slots as are awake at once. A process that
+    /// needs an instance when every slot is taken ends with `limit(processes: ...)`.
+    pub max_instances: Option<usize>,
     /// Maximum linear memory per process, in bytes.
     pub max_memory: usize,
     /// Compute budget per process, in wasm fuel units (about one per instruction). A process
@@ -85,6 +92,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             max_processes: None,
+            max_instances: None,
             max_memory: DEFAULT_MAX_MEMORY,
             max_fuel: None,
             args: Vec::new(),
@@ -104,10 +112,27 @@ impl Default for RuntimeConfig {
 pub struct ProcessLimitPlan {
     /// The process limit.
     pub limit: usize,
+    /// Most processes with an instance at once: the pool's slots (at most `limit`).
+    pub instances: usize,
     /// Why the OS may not support it.
     pub warning: Option<String>,
     /// Appended to "process limit reached" errors.
     pub hint: String,
+}
+
+/// Decide the process limit and the instance slots from a configuration and the OS's
+/// `vm.max_map_count`. The OS bounds the slots (each costs memory mappings), not the
+/// processes: with `max_instances` set, hibernated processes beyond it need no slot.
+pub fn plan_limits(config: &RuntimeConfig, os_map_count: Option<u64>) -> ProcessLimitPlan {
+    let Some(instances) = config.max_instances else {
+        return plan_process_limit(config.max_processes, os_map_count);
+    };
+    let mut plan = plan_process_limit(Some(instances), os_map_count);
+    plan.limit = config
+        .max_processes
+        .unwrap_or(DEFAULT_MAX_PROCESSES.max(instances));
+    plan.instances = instances.min(plan.limit);
+    plan
 }
 
 /// Decide the process limit from the configuration and the OS's `vm.max_map_count`.
@@ -116,6 +141,7 @@ pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -
     match (requested, os_limit, os_map_count) {
         (Some(n), Some(l), Some(maps)) if n > l => ProcessLimitPlan {
             limit: n,
+            instances: n,
             warning: Some(format!(
                 "warning: {n} processes need vm.max_map_count >= {} but it is {maps}, so spawning \
                  fails beyond about {l} processes; {}",
@@ -129,11 +155,13 @@ pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -
         },
         (Some(n), ..) => ProcessLimitPlan {
             limit: n,
+            instances: n,
             warning: None,
             hint: " (the configured process limit)".into(),
         },
         (None, Some(l), Some(maps)) if l < DEFAULT_MAX_PROCESSES => ProcessLimitPlan {
             limit: l.max(1),
+            instances: l.max(1),
             warning: None,
             hint: format!(
                 " (bounded by vm.max_map_count={maps}; for more, {})",
@@ -142,6 +170,7 @@ pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -
         },
         _ => ProcessLimitPlan {
             limit: DEFAULT_MAX_PROCESSES,
+            instances: DEFAULT_MAX_PROCESSES,
             warning: None,
             hint: String::new(),
         },

@@ -89,6 +89,12 @@ impl ProcessCtx {
 #[error("process exited: {0}")]
 pub struct ProcessExited(pub ExitReason);
 
+/// The process asked to hibernate: its instance ends (raised as a trap to unwind it) and it
+/// resumes in a fresh instance through `resume` when the next message comes.
+#[derive(Debug, thiserror::Error)]
+#[error("process hibernated")]
+pub struct ProcessHibernated(pub SpawnRequest);
+
 /// The process was killed; raised as a trap out of whatever it was doing.
 #[derive(Debug, thiserror::Error)]
 #[error("process {0} was killed")]

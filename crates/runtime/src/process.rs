@@ -14,13 +14,17 @@
 
 use crate::actor::{ExitReason, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
-use crate::context::{ProcessCtx, ProcessExited, ProcessKilled, SpawnRequest, Spawner};
+use crate::context::{
+    ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner,
+};
 use crate::host::call::CallState;
 use crate::host::wasi::{LazyWasi, WasiConfig};
 use crate::io::{Copies, IoShared};
 use crate::resources::ResourceTable;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
@@ -39,6 +43,8 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) io: Arc<IoShared>,
     /// Builds each process's store data around warren's part.
     pub(crate) make_data: MakeData<T>,
+    /// How many processes are hibernating.
+    pub(crate) hibernating: std::sync::atomic::AtomicUsize,
 }
 
 /// warren's per-process state: what each of warren's host modules' views projects from.
@@ -200,36 +206,104 @@ pub(crate) async fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     }
 }
 
+/// What a process keeps from one instance to the next when it hibernates: everything but the
+/// instance (its memory, stack, pool slot and store).
+struct Kept {
+    actor: ProcessCtx,
+    resources: ResourceTable,
+    copies: Copies,
+    max_memory: usize,
+    fuel: Option<u64>,
+}
+
+/// How one instance of a process ended.
+#[allow(clippy::large_enum_variant)] // made once per instance; boxing would cost a malloc
+enum Ended {
+    /// The process ended, for this reason.
+    Exit(ExitReason),
+    /// The process hibernated: resume it with this request when a message comes.
+    Hibernated(Kept, SpawnRequest),
+}
+
 async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     spawner: &Arc<R>,
     me: Arc<ProcessRef>,
     entry: Entry,
 ) -> anyhow::Result<ExitReason> {
     let rt: &ProcessEnv<T> = (**spawner).as_ref();
-    let pid = me.pid();
-    let mut actor = ProcessCtx::new(me, rt.table.clone(), spawner.clone());
-    let (mut max_memory, mut fuel) = (rt.config.max_memory, rt.config.max_fuel);
-    let mut resources = ResourceTable::with_limit(rt.config.max_handles);
+    let mut kept = Kept {
+        actor: ProcessCtx::new(me, rt.table.clone(), spawner.clone()),
+        resources: ResourceTable::with_limit(rt.config.max_handles),
+        copies: Copies::new(rt.io.pumps.clone(), rt.config.max_pumps_per_process),
+        max_memory: rt.config.max_memory,
+        fuel: rt.config.max_fuel,
+    };
     let mut entry = entry;
+    if let Entry::Spawned(req) = &mut entry {
+        // Checked against the runtime's limits by the spawner.
+        if let Some(m) = req.max_memory {
+            kept.max_memory = m as usize;
+        }
+        kept.fuel = req.max_fuel.or(kept.fuel);
+    }
+    loop {
+        // Boxed: an instance's future (wasmtime's calls, fibers) is several KiB, and the
+        // task's own allocation is sized by its largest state. Held only while the instance
+        // runs, it leaves a hibernating process's task small. (For the same reason the state
+        // kept across a hibernation is moved back into `kept` and `entry`, not new bindings.)
+        match Box::pin(run_instance(rt, kept, entry)).await? {
+            Ended::Exit(reason) => return Ok(reason),
+            Ended::Hibernated(k, request) => {
+                kept = k;
+                entry = Entry::Spawned(request);
+            }
+        }
+        // Hibernated: only the table entry, the mailbox and what `kept` holds remain. Wait
+        // (a parked task) for any message, an exit signal included; a kill ends it here.
+        rt.hibernating
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let me = &kept.actor.me;
+        let woken = until_killed(me, async {
+            me.mailbox.ready(|_| true).await;
+            Ok(())
+        })
+        .await;
+        rt.hibernating
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if woken.is_err() {
+            return Ok(me.exit_reason());
+        }
+    }
+}
+
+/// Run one instance of a process: from its entry to its end or its hibernation.
+async fn run_instance<T: StoreData>(
+    rt: &ProcessEnv<T>,
+    kept: Kept,
+    mut entry: Entry,
+) -> anyhow::Result<Ended> {
+    let Kept {
+        mut actor,
+        mut resources,
+        copies,
+        max_memory,
+        fuel,
+    } = kept;
+    let pid = actor.pid();
     if let Entry::Spawned(req) = &mut entry {
         // Moved, not copied: the captures live only until the child fetches them, and a
         // handle in them is the child's alone (dropping it releases its port or lock).
         actor.spawn_args = Some(std::mem::take(&mut req.args));
         resources.set_inbox(std::mem::take(&mut req.resources));
-        // Checked against the runtime's limits by the spawner.
-        if let Some(m) = req.max_memory {
-            max_memory = m as usize;
-        }
-        fuel = req.max_fuel.or(fuel);
     }
     let wasi = LazyWasi::new(rt.wasi.clone()).owned_by(actor.me.clone());
     let data = ProcessData {
-        wasi,
-        actor,
-        limits: ProcessLimits { max_memory },
-        resources,
         call: CallState::default(),
-        copies: Copies::new(rt.io.pumps.clone(), rt.config.max_pumps_per_process),
+        actor,
+        resources,
+        wasi,
+        limits: ProcessLimits { max_memory },
+        copies,
         io: rt.io.clone(),
     };
     let mut store = Store::new(&rt.engine, (rt.make_data)(data));
@@ -249,18 +323,18 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     let me = store.data_mut().warren().actor.me.clone();
     // Instantiation runs the module's `start` function, which may call into the host (and
     // wait there): a kill must end it too.
-    let instance = match until_killed(&me, rt.pre.instantiate_async(&mut store)).await {
+    let instance = match instantiate(rt, &me, &mut store).await {
         Ok(i) => i,
         Err(e) if e.is::<ProcessKilled>() => {
             let signalled = me.exit_reason();
-            return Ok(signalled);
+            return Ok(Ended::Exit(signalled));
         }
         Err(e) => {
             let panic = store.data_mut().warren().actor.panic_message.take();
             if panic.is_some() || e.is::<ProcessExited>() || e.is::<wasmtime::Trap>() {
-                return Ok(exit_reason(Err(e), panic, me.exit_reason()));
+                return Ok(Ended::Exit(exit_reason(Err(e), panic, me.exit_reason())));
             }
-            return Ok(instantiate_failure(rt, pid, e));
+            return Ok(Ended::Exit(instantiate_failure(rt, pid, e)));
         }
     };
     // A kill ends the process wherever it is: at its next epoch check when it computes, or
@@ -298,50 +372,142 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
             until_killed(&me, f.call_async(&mut store, ())).await
         }
     };
+    let result = match result {
+        Err(e) if e.is::<ProcessHibernated>() => {
+            let Ok(ProcessHibernated(request)) = e.downcast::<ProcessHibernated>() else {
+                unreachable!("checked with is::<ProcessHibernated>")
+            };
+            let fuel = store.get_fuel().ok().filter(|_| fuel.is_some());
+            let mut data = store.into_data();
+            let w = data.warren();
+            // Take the process's parts out of the store data; what is left (the instance's
+            // WASI context, the embedder's parts) is dropped with it.
+            let placeholder =
+                ProcessCtx::new(me.clone(), w.actor.table.clone(), w.actor.spawner.clone());
+            let mut actor = std::mem::replace(&mut w.actor, placeholder);
+            actor.panic_message = None;
+            actor.pending = None;
+            let kept = Kept {
+                actor,
+                resources: std::mem::take(&mut w.resources),
+                copies: w.copies.clone(),
+                max_memory,
+                fuel,
+            };
+            return Ok(Ended::Hibernated(kept, request));
+        }
+        other => other,
+    };
     let panic = store.data_mut().warren().actor.panic_message.take();
     let signalled = store.data_mut().warren().actor.me.exit_reason();
     drop(store);
-    Ok(exit_reason(result, panic, signalled))
+    Ok(Ended::Exit(exit_reason(result, panic, signalled)))
+}
+
+/// How long a process that needs an instance waits for a free slot when all are taken (by
+/// processes awake at once, beyond `max_instances`) before it ends with `limit(processes)`.
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Instantiate the module in `store`, waiting (killably) for a pool slot if none is free:
+/// slots come back as processes hibernate or end.
+async fn instantiate<T: StoreData>(
+    rt: &ProcessEnv<T>,
+    me: &ProcessRef,
+    store: &mut Store<T>,
+) -> wasmtime::Result<wasmtime::Instance> {
+    let deadline = tokio::time::Instant::now() + SLOT_WAIT;
+    let mut pause = std::time::Duration::from_micros(100);
+    loop {
+        match until_killed(me, rt.pre.instantiate_async(&mut *store)).await {
+            Err(e)
+                if e.is::<wasmtime::PoolConcurrencyLimitError>()
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                until_killed(me, async {
+                    tokio::time::sleep(pause).await;
+                    Ok(())
+                })
+                .await?;
+                pause = (pause * 2).min(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Run `call` until it returns or the process is killed. Cheap on the hot path: an atomic
 /// load per poll, and the kill waker is only re-registered when the task's waker changes.
-async fn until_killed<R>(
-    me: &ProcessRef,
-    call: impl std::future::Future<Output = wasmtime::Result<R>>,
-) -> wasmtime::Result<R> {
-    let mut call = std::pin::pin!(call);
-    let mut registered: Option<std::task::Waker> = None;
-    std::future::poll_fn(|cx| {
+///
+/// This and [`catch_panic`] are plain futures wrapping the call in place, not `async fn`s: an
+/// `async fn` would hold both the future it is given and a pinned copy, and every process's
+/// task is sized by them (a hibernated process is little more than its task).
+fn until_killed<F: Future>(me: &ProcessRef, call: F) -> UntilKilled<'_, F> {
+    UntilKilled {
+        me,
+        call,
+        registered: None,
+    }
+}
+
+struct UntilKilled<'a, F> {
+    me: &'a ProcessRef,
+    call: F,
+    registered: Option<std::task::Waker>,
+}
+
+impl<R, F: Future<Output = wasmtime::Result<R>>> Future for UntilKilled<'_, F> {
+    type Output = wasmtime::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `call` is pinned structurally: never moved out of `self` nor handed out
+        // unpinned; the other fields are never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let me = this.me;
         if me.is_killed() {
             return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
         }
-        if let Poll::Ready(r) = call.as_mut().poll(cx) {
+        // SAFETY: see above.
+        let call = unsafe { Pin::new_unchecked(&mut this.call) };
+        if let Poll::Ready(r) = call.poll(cx) {
             return Poll::Ready(r);
         }
-        if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        if !this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
             me.on_kill(cx.waker());
-            registered = Some(cx.waker().clone());
+            this.registered = Some(cx.waker().clone());
             if me.is_killed() {
                 return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
             }
         }
         Poll::Pending
-    })
-    .await
+    }
 }
 
 /// Run `f` to its end, or to the panic that ends it (with the panic's message).
-async fn catch_panic<R>(f: impl std::future::Future<Output = R>) -> Result<R, String> {
-    let mut f = std::pin::pin!(f);
-    std::future::poll_fn(|cx| {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.as_mut().poll(cx))) {
+fn catch_panic<F: Future>(f: F) -> CatchPanic<F> {
+    CatchPanic { f }
+}
+
+struct CatchPanic<F> {
+    f: F,
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `f` is pinned structurally: never moved out of `self` nor handed out
+        // unpinned.
+        let f = unsafe { self.map_unchecked_mut(|s| &mut s.f) };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.poll(cx))) {
             Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(panic_text(&*payload))),
         }
-    })
-    .await
+    }
 }
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {

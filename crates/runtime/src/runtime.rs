@@ -10,7 +10,7 @@
 
 use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError};
 use crate::builder::RuntimeBuilder;
-use crate::config::{ProcessLimitPlan, RuntimeConfig, plan_process_limit};
+use crate::config::{ProcessLimitPlan, RuntimeConfig, plan_limits};
 use crate::context::{SpawnRequest, Spawner};
 use crate::engine::{self, EngineConfig};
 use crate::error::{Error, Result};
@@ -84,18 +84,19 @@ impl<T: StoreData> Runtime<T> {
     /// Build the engine for a configuration, with the process-limit plan (whose warning, if
     /// any, is kept for [`Runtime::warning`]).
     pub(crate) fn build_engine(config: &RuntimeConfig) -> Result<(Engine, ProcessLimitPlan)> {
-        let plan = plan_process_limit(config.max_processes, engine::os_map_count());
-        let reservation = plan.limit as u128 * config.max_memory as u128;
+        let plan = plan_limits(config, engine::os_map_count());
+        let reservation = plan.instances as u128 * config.max_memory as u128;
         if reservation > MAX_RESERVATION {
             return Err(Error::Config(format!(
-                "{} processes x {} MiB of memory each is more address space than one host \
-                 process has; lower the process limit or the memory limit per process",
-                plan.limit,
+                "{} instances x {} MiB of memory each is more address space than one host \
+                 process has; lower the process (or instance) limit or the memory limit per \
+                 process",
+                plan.instances,
                 config.max_memory >> 20
             )));
         }
         let engine = engine::build_engine(&EngineConfig {
-            max_processes: plan.limit,
+            max_processes: plan.instances,
             max_memory: config.max_memory,
             consume_fuel: config.max_fuel.is_some(),
         })
@@ -154,6 +155,7 @@ impl<T: StoreData> Runtime<T> {
             table,
             config,
             make_data,
+            hibernating: Default::default(),
         };
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,
@@ -270,6 +272,15 @@ impl<T: StoreData> Runtime<T> {
     /// The most processes alive at once.
     pub fn process_limit(&self) -> usize {
         self.inner.env.table.limit()
+    }
+
+    /// How many processes are hibernating (see `warren::hibernate`): alive, with no
+    /// instance, waiting for a message.
+    pub fn hibernating(&self) -> usize {
+        self.inner
+            .env
+            .hibernating
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many names are registered.

@@ -57,8 +57,8 @@ pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
 
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};
 pub use process::{
-    Monitor, Pid, Process, SpawnError, SpawnOptions, exit, spawn, spawn_link, spawn_monitor, this,
-    trap_exit,
+    Monitor, Pid, Process, SpawnError, SpawnOptions, exit, hibernate, spawn, spawn_link,
+    spawn_monitor, this, trap_exit,
 };
 pub use registry::{RegisterError, unregister, whereis};
 pub use timer::{Timer, sleep};
@@ -83,6 +83,19 @@ macro_rules! spawn {
     };
     (|$mailbox:ident : $mty:ty| $body:expr) => {
         $crate::spawn((), |(), $mailbox: $mty| $body)
+    };
+}
+
+/// Hibernate the calling process until its next message, then continue in a closure,
+/// naming what it carries over: `hibernate!(state; |mailbox: Mailbox<M>| body)` (see
+/// [`hibernate`]). Like [`spawn!`], the closure captures nothing else.
+#[macro_export]
+macro_rules! hibernate {
+    ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::hibernate(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (|$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::hibernate((), |(), $mailbox: $mty| $body)
     };
 }
 

@@ -313,6 +313,33 @@ pub fn exit(reason: ExitReason) -> ! {
     unsafe { abi::exit(bytes.as_ptr(), bytes.len() as u32) }
 }
 
+/// Hibernate: end this process's instance — its memory, stack and pool slot go back to the
+/// runtime — but not the process. Its pid, mailbox, links, monitors, registered names,
+/// timers, `trap_exit` setting and handles stay. When a message (or an exit signal) is in its
+/// mailbox, a fresh instance runs `resume(captures, mailbox)`; nothing queued is lost or
+/// reordered, and senders see no difference.
+///
+/// An idle hibernated process costs a table entry, its mailbox and its captures, so a
+/// program can keep one per connection or user even when most are idle. Waking costs a fresh
+/// instance (a warm pool slot, microseconds): hibernate where waits are long, not between
+/// every two messages. Statics start afresh in the new instance, like in a spawned process.
+///
+/// Handles in `captures` move into the resumed instance (with new numbers); others the
+/// process holds stay in its table but are no longer named by anything.
+/// [`hibernate!`](crate::hibernate!) takes a closure, like [`spawn!`](crate::spawn!).
+pub fn hibernate<C, M>(captures: C, resume: fn(C, Mailbox<M>)) -> !
+where
+    C: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned,
+{
+    let args = encode(&captures);
+    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
+    let func = resume as usize as u32;
+    // SAFETY: as in `spawn_with`: both indices name functions of this module of the types
+    // `warren_entry` calls them as; `args` is read during the call, which does not return.
+    unsafe { abi::hibernate(trampoline, func, args.as_ptr(), args.len() as u32) }
+}
+
 /// Choose whether exit signals from linked processes arrive as messages
 /// ([`Mailbox::receive_signal`]) instead of ending the calling process. Returns the previous
 /// setting. A [`Process::kill`] cannot be trapped.

@@ -1,8 +1,10 @@
-//! Spawn N processes (default 100,000) that each reply once and end, and print the time per
+//! Spawn N processes (default 10,000, which the default process limit admits on any Linux)
+//! that each reply once and end, and print the time per
 //! spawn (slots are reused as processes end); then spawn N processes that stay alive (each
 //! in a fresh slot), print the time per spawn again, and the resident memory each costs.
 //!
-//! Run: `warren run --max-processes 100100 --dir /proc:/proc spawn_many.wasm [N]`
+//! Run: `warren run --dir /proc:/proc spawn_many.wasm` or, for 100,000,
+//! `warren run --max-processes 100100 --dir /proc:/proc spawn_many.wasm 100000`
 //! (`--dir /proc:/proc` lets it read the host's resident memory; more than ~10,000 processes
 //! need a raised `vm.max_map_count`, which warren explains if it is too low.)
 
@@ -24,7 +26,7 @@ fn resident_bytes() -> Option<(u64, u64)> {
 fn main() {
     let n: u32 = std::env::args()
         .nth(1)
-        .map_or(100_000, |s| s.parse().expect("N must be a number"));
+        .map_or(10_000, |s| s.parse().expect("N must be a number"));
     let mailbox: Mailbox<u32> = Mailbox::this();
     let me: Process<u32> = Process::this();
 

@@ -34,12 +34,14 @@ enum Server {
     Ignore(Reply<i64>),
 }
 
+mod hibernate;
 mod hostile;
 mod io;
 
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
-    if io::run(&scenario) || hostile::run(&scenario) {
+    let arg = std::env::args().nth(2);
+    if io::run(&scenario) || hostile::run(&scenario) || hibernate::run(&scenario, arg.as_deref()) {
         return;
     }
     match scenario.as_str() {

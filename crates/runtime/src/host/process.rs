@@ -11,7 +11,7 @@
 use super::abi::*;
 use super::call::{CallState, GuestMemory, HostError, HostResult, pid_arg};
 use crate::actor::{ExitReason, SpawnError};
-use crate::context::{ProcessCtx, ProcessExited, ProcessKilled, SpawnRequest};
+use crate::context::{ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest};
 use crate::resources::ResourceTable;
 use wasmtime::{Caller, Linker};
 
@@ -156,6 +156,28 @@ impl ProcessView<'_> {
         Err(HostError::End(wasmtime::Error::new(ProcessExited(reason))))
     }
 
+    /// `hibernate`: end the instance, keep the process; resume in `func` with the captures.
+    pub fn hibernate(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        (trampoline, func): (u32, u32),
+        (ptr, len): (u32, u32),
+    ) -> HostResult<()> {
+        let request = SpawnRequest {
+            trampoline,
+            func,
+            args: mem.read(ptr, len)?.to_vec(),
+            monitor: None,
+            link: false,
+            max_memory: None,
+            max_fuel: None,
+            resources: self.resources.take_outbox(),
+        };
+        Err(HostError::End(wasmtime::Error::new(ProcessHibernated(
+            request,
+        ))))
+    }
+
     /// `exit_signal`: as if a linked process had exited with the reason.
     pub fn exit_signal(
         &mut self,
@@ -254,6 +276,15 @@ pub fn add_to_linker<T: Send + 'static>(
 
         // kill(pid) -> i32: 0, or ERR_NO_PROCESS. Killing oneself ends the caller at once.
         fn kill(pid: i64) => |v| v.kill(pid);
+
+        // hibernate(trampoline, func, args_ptr, args_len): end the caller's instance (its
+        // memory, stack and pool slot go back) but not the process: its pid, mailbox, links,
+        // monitors, names, timers and handles stay. When a message (or exit signal) is in its
+        // mailbox, a fresh instance enters `warren_entry(trampoline, func, args_len)` with the
+        // captures, as a spawned process does. Does not return. Handles attached (`attach`)
+        // before the call travel in the captures.
+        fn hibernate(trampoline: u32, func: u32, ptr: u32, len: u32)
+            => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len));
     });
     Ok(())
 }

@@ -1,0 +1,92 @@
+//! Hibernated processes seen from the host: they hold no instance (the pool slots go back),
+//! stay alive and findable, and wake for a message. The guest side is
+//! `tests/guest/src/hibernate.rs`.
+
+#[path = "../../../tests/support/guests.rs"]
+mod guests;
+use std::time::Duration;
+use warren_runtime::{ExitReason, Runtime};
+
+const N: u64 = 1000;
+
+#[test]
+fn a_thousand_hibernated_processes_need_no_instances_and_wake_for_a_message() {
+    warren_runtime::scheduler().unwrap().block_on(async {
+        // Fewer pool slots than processes would not do without hibernation: each process is
+        // one slot only while it runs.
+        let runtime = Runtime::builder()
+            .max_processes(N as usize + 10)
+            .max_memory(16 << 20)
+            .args(["test_guest", "hibernate_idle", &N.to_string()])
+            .build_file(&guests::guest("test_guest"))
+            .unwrap();
+        let host = runtime.host_mailbox().unwrap();
+        host.register("host").unwrap();
+        let root = runtime.start().unwrap();
+        let note = |what: &'static str| {
+            let host = &host;
+            async move {
+                let (name, n): (String, u64) = host
+                    .receive_timeout(Duration::from_secs(60))
+                    .await
+                    .unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
+                assert_eq!(name, what);
+                n
+            }
+        };
+        assert_eq!(note("spawned").await, N);
+        wait_for(
+            || runtime.hibernating() == N as usize,
+            "every sleeper hibernating",
+        )
+        .await;
+        // Alive: the root, the host mailbox and every sleeper.
+        assert_eq!(runtime.process_count(), N as usize + 2);
+
+        // Each wakes for a request, answers (with its count of wake-ups), hibernates again.
+        assert!(runtime.send(root.pid, &"go".to_string()).unwrap());
+        assert_eq!(note("woken").await, N);
+        wait_for(
+            || runtime.hibernating() == N as usize,
+            "every sleeper hibernating again",
+        )
+        .await;
+
+        assert!(runtime.send(root.pid, &"stop".to_string()).unwrap());
+        assert_eq!(root.exited().await, ExitReason::Normal);
+        wait_for(|| runtime.process_count() == 1, "every sleeper gone").await;
+        assert_eq!(runtime.hibernating(), 0);
+        assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
+    });
+}
+
+#[test]
+fn a_hibernated_process_is_killed_where_it_sleeps() {
+    warren_runtime::scheduler().unwrap().block_on(async {
+        let runtime = Runtime::builder()
+            .max_processes(20)
+            .max_memory(16 << 20)
+            .args(["test_guest", "hibernate_idle", "3"])
+            .build_file(&guests::guest("test_guest"))
+            .unwrap();
+        let host = runtime.host_mailbox().unwrap();
+        host.register("host").unwrap();
+        let _root = runtime.start().unwrap();
+        let _: (String, u64) = host.receive_timeout(Duration::from_secs(60)).await.unwrap();
+        wait_for(|| runtime.hibernating() == 3, "the sleepers hibernating").await;
+        // A shutdown kills every process, the hibernated ones where they wait.
+        assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
+        assert_eq!(runtime.hibernating(), 0);
+    });
+}
+
+async fn wait_for(done: impl Fn() -> bool, what: &str) {
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

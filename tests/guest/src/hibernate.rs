@@ -1,0 +1,148 @@
+//! Hibernation scenarios. They assert inside the guest (a failed check panics, and the root's
+//! exit reason says which), and print one line at the end; `hibernate_idle` also talks to a
+//! host mailbox for crates/runtime/tests/hibernate.rs.
+
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::time::Duration;
+use warren::stream::{ByteStream, pipe};
+use warren::{ExitReason, Mailbox, Process, Reply, Signal, hibernate, spawn};
+
+pub fn run(scenario: &str, arg: Option<&str>) -> bool {
+    match scenario {
+        "hibernate" => keeps_everything(),
+        "hibernate_idle" => idle(arg.and_then(|a| a.parse().ok()).unwrap_or(1000)),
+        _ => return false,
+    }
+    true
+}
+
+#[derive(Serialize, Deserialize)]
+enum Cmd {
+    /// The next number of a sequence the counter checks (nothing lost, nothing reordered).
+    Seq(u64),
+    Get(Reply<u64>),
+    /// Read what the pipe it holds carries, and answer it.
+    ReadPipe(Reply<String>),
+    /// Set a timer to itself, then hibernate: the timer's message wakes it.
+    Tick(Process<String>),
+    Tock(Process<String>),
+    Crash,
+    Stop,
+}
+
+/// A counter that hibernates after every message, carrying its state and a pipe reader.
+fn counter(state: (u64, Option<ByteStream>), mailbox: Mailbox<Cmd>) {
+    let (mut next, mut reader) = state;
+    match mailbox.receive() {
+        Cmd::Seq(n) => {
+            assert_eq!(n, next, "hibernation lost or reordered a message");
+            next += 1;
+        }
+        Cmd::Get(reply) => {
+            reply.send(&next);
+        }
+        Cmd::ReadPipe(reply) => {
+            let mut text = String::new();
+            reader
+                .take()
+                .expect("the pipe reader survived hibernation")
+                .read_to_string(&mut text)
+                .expect("reading the pipe after hibernation");
+            reply.send(&text);
+        }
+        Cmd::Tick(to) => {
+            let me: Process<Cmd> = Process::this();
+            let _timer = me.send_after(&Cmd::Tock(to), Duration::from_millis(30));
+        }
+        Cmd::Tock(to) => {
+            to.send(&"tock".to_string());
+        }
+        Cmd::Crash => panic!("crashed after hibernating"),
+        Cmd::Stop => return,
+    }
+    let state = (next, reader);
+    warren::hibernate!(state; |mailbox: Mailbox<Cmd>| counter(state, mailbox))
+}
+
+fn keeps_everything() {
+    let me: Process<String> = Process::this();
+    let mailbox: Mailbox<String> = Mailbox::this();
+    let (mut writer, reader) = pipe().unwrap();
+    let c = spawn((0u64, Some(reader)), counter).unwrap();
+    c.register("counter").unwrap();
+    let down = c.monitor();
+    // Messages sent while it hibernates arrive, all and in order.
+    for n in 0..2000 {
+        c.send(&Cmd::Seq(n));
+    }
+    assert_eq!(c.request(Cmd::Get).unwrap(), 2000);
+    // Its name, still its own.
+    let found: Process<Cmd> = warren::whereis("counter").expect("the name survived");
+    assert_eq!(found.pid(), c.pid());
+    // A handle carried in its captures across many hibernations.
+    writer.write_all(b"through the pipe").unwrap();
+    drop(writer);
+    assert_eq!(c.request(Cmd::ReadPipe).unwrap(), "through the pipe");
+    // A timer it set fires into its hibernation and wakes it.
+    c.send(&Cmd::Tick(me));
+    assert_eq!(mailbox.receive(), "tock");
+    // A link made before it hibernated carries its crash; the monitor sees the real reason.
+    warren::trap_exit(true);
+    c.link();
+    c.send(&Cmd::Crash);
+    let signals: Mailbox<()> = Mailbox::this();
+    match signals.receive_signal() {
+        Signal::Exit { from, reason } => {
+            assert_eq!(from, c.pid());
+            assert!(
+                matches!(reason, ExitReason::Panic(ref m) if m.contains("crashed after hibernating")),
+                "{reason}"
+            );
+        }
+        Signal::Message(()) => panic!("expected the counter's exit signal"),
+    }
+    assert!(matches!(down.wait(), ExitReason::Panic(_)));
+    assert!(
+        warren::whereis::<Cmd>("counter").is_none(),
+        "the name went with the process"
+    );
+    println!("hibernate: messages, name, handle, timer, link and monitor kept");
+}
+
+/// Spawn `n` processes that hibernate at once; tell the host, wait for its go, then wake each
+/// with a request (each answers and hibernates again) and tell the host again.
+fn idle(n: usize) {
+    let host: Process<(String, u64)> = warren::whereis("host").expect("a host mailbox");
+    let sleepers: Vec<Process<Cmd>> = (0..n)
+        .map(|_| {
+            spawn(0u64, |seen: u64, _mb: Mailbox<Cmd>| {
+                hibernate(seen, sleeper)
+            })
+            .expect("spawning a sleeper")
+        })
+        .collect();
+    host.send(&("spawned".to_string(), n as u64));
+    let go: Mailbox<String> = Mailbox::this();
+    assert_eq!(go.receive(), "go");
+    let mut total = 0;
+    for s in &sleepers {
+        total += s.request(Cmd::Get).expect("a sleeper answers");
+    }
+    host.send(&("woken".to_string(), total));
+    assert_eq!(go.receive(), "stop");
+    for s in &sleepers {
+        s.send(&Cmd::Stop);
+    }
+}
+
+fn sleeper(seen: u64, mailbox: Mailbox<Cmd>) {
+    match mailbox.receive() {
+        Cmd::Get(reply) => {
+            reply.send(&(seen + 1));
+        }
+        Cmd::Stop => return,
+        _ => panic!("a sleeper takes Get and Stop only"),
+    }
+    hibernate(seen + 1, sleeper)
+}
