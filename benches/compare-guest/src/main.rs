@@ -1,7 +1,7 @@
 //! The warren side of warren's benchmark comparison (`benches/compare`), a guest:
 //!
 //! ```text
-//! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | pingpong N | ring N LAPS | maxn BUDGET_MIB
+//! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | maxn BUDGET_MIB
 //! ```
 //!
 //! Each workload prints `result NAME VALUE UNIT`, like the Erlang module and the tokio
@@ -9,7 +9,7 @@
 //! host process's resident set, read from `/proc/self/status` (granted with `--dir`).
 
 use std::time::Instant;
-use warren::{Mailbox, Process, spawn};
+use warren::{Mailbox, Process, Reply, hibernate, spawn};
 
 fn result(name: &str, value: f64, unit: &str) {
     println!("result {name} {value:.3} {unit}");
@@ -70,6 +70,66 @@ fn idle(n: usize) {
     assert_eq!(processes.len(), n, "spawn failed (raise --max-processes)");
     let after = rss_bytes();
     result("idle", (after - before) as f64 / n as f64, "bytes/process");
+}
+
+/// A hibernating process: answers a request (waking), then hibernates again.
+fn sleeper(_: (), mailbox: Mailbox<Reply<()>>) {
+    mailbox.receive().send(&());
+    hibernate((), sleeper)
+}
+
+/// Spawn `n` processes that say they are up and hibernate, in waves well under the
+/// instance slots (each is awake only until it hibernates).
+fn spawn_hibernated(n: usize) -> Vec<Process<Reply<()>>> {
+    let me: Process<()> = Process::this();
+    let mailbox: Mailbox<()> = Mailbox::this();
+    let mut all = Vec::with_capacity(n);
+    for wave in (0..n).step_by(500) {
+        let size = 500.min(n - wave);
+        for _ in 0..size {
+            all.push(
+                spawn!(me; |_m: Mailbox<Reply<()>>| {
+                    me.send(&());
+                    hibernate((), sleeper)
+                })
+                .expect("spawn (raise --max-processes)"),
+            );
+        }
+        for _ in 0..size {
+            mailbox.receive();
+        }
+    }
+    // Let the last wave's instances go back.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    all
+}
+
+/// Hold `n` hibernated processes: resident bytes per process.
+fn hibernated(n: usize) {
+    let before = rss_bytes();
+    let processes = spawn_hibernated(n);
+    let after = rss_bytes();
+    result(
+        "hibernate",
+        (after - before) as f64 / n as f64,
+        "bytes/process",
+    );
+    drop(processes);
+}
+
+/// `n` hibernated processes, each woken once by a request it answers: time per wake-up
+/// (the message, a fresh instance, the reply).
+fn wake(n: usize) {
+    let processes = spawn_hibernated(n);
+    let t0 = Instant::now();
+    for p in &processes {
+        p.request(|r| r).expect("a sleeper answers");
+    }
+    result(
+        "wake",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/wake",
+    );
 }
 
 fn pingpong(n: usize) {
@@ -148,11 +208,16 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("spawn") => spawn_n(num(1)),
         Some("idle") => idle(num(1)),
+        Some("hibernate") => hibernated(num(1)),
+        Some("wake") => wake(num(1)),
         Some("pingpong") => pingpong(num(1)),
         Some("ring") => ring(num(1), num(2)),
         Some("maxn") => maxn(num(1) as u64),
         _ => {
-            eprintln!("usage: compare-guest spawn N | idle N | pingpong N | ring N LAPS | maxn MIB")
+            eprintln!(
+                "usage: compare-guest spawn N | idle N | hibernate N | wake N | pingpong N | \
+                 ring N LAPS | maxn MIB"
+            )
         }
     }
 }

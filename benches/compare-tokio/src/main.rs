@@ -57,12 +57,42 @@ fn idle_task() -> mpsc::UnboundedSender<()> {
 }
 
 async fn idle(n: usize) {
+    idle_as(n, "idle").await
+}
+
+async fn idle_as(n: usize, name: &str) {
     let before = rss_bytes();
     let tasks: Vec<_> = (0..n).map(|_| idle_task()).collect();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let after = rss_bytes();
-    result("idle", (after - before) as f64 / n as f64, "bytes/process");
+    result(name, (after - before) as f64 / n as f64, "bytes/process");
     drop(tasks);
+}
+
+/// `n` parked tasks, each woken once by a request it answers: time per wake-up.
+async fn wake(n: usize) {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<tokio::sync::oneshot::Sender<()>>();
+            tokio::spawn(async move {
+                while let Some(reply) = rx.recv().await {
+                    let _ = reply.send(());
+                }
+            });
+            tx
+        })
+        .collect();
+    let t0 = std::time::Instant::now();
+    for t in &tasks {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        t.send(reply).expect("a task answers");
+        answer.await.expect("a task answers");
+    }
+    result(
+        "wake",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/wake",
+    );
 }
 
 async fn pingpong(n: usize) {
@@ -178,12 +208,15 @@ fn main() {
         match workload.as_str() {
             "spawn" => spawn(num(0)).await,
             "idle" => idle(num(0)).await,
+            // tokio has no hibernation: an idle task is already just its state machine.
+            "hibernate" => idle_as(num(0), "hibernate").await,
+            "wake" => wake(num(0)).await,
             "pingpong" => pingpong(num(0)).await,
             "ring" => ring(num(0), num(1)).await,
             "echo" => echo(addr).await,
             "maxn" => maxn(num(0) as u64).await,
             _ => eprintln!(
-                "usage: compare-tokio spawn N | idle N | pingpong N | ring N LAPS | echo ADDR | maxn MIB"
+                "usage: compare-tokio spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | echo ADDR | maxn MIB"
             ),
         }
     };

@@ -6,7 +6,7 @@
 %% program doing the same work. Written as an Erlang programmer would: plain processes,
 %% `!` and `receive`, gen_tcp with a process per connection.
 -module(bench).
--export([main/1]).
+-export([main/1, sleeper/0]).
 
 main([Workload | Args]) ->
     run(Workload, [list_to_integer(atom_to_list(A)) || A <- Args]),
@@ -42,6 +42,25 @@ run(idle, [N]) ->
     result(idle, (After - Before) / N, "bytes/process"),
     [P ! stop || P <- Pids];
 
+%% hold N hibernated processes (erlang:hibernate/3): resident bytes per process.
+run(hibernate, [N]) ->
+    erlang:garbage_collect(),
+    Before = rss_bytes(),
+    Pids = spawn_hibernated(N),
+    timer:sleep(200),
+    After = rss_bytes(),
+    result(hibernate, (After - Before) / N, "bytes/process"),
+    [P ! stop || P <- Pids];
+
+%% N hibernated processes, each woken once by a request it answers: time per wake-up.
+run(wake, [N]) ->
+    Pids = spawn_hibernated(N),
+    timer:sleep(200),
+    T0 = now_us(),
+    [begin P ! {ping, self()}, receive pong -> ok end end || P <- Pids],
+    result(wake, (now_us() - T0) / N, "us/wake"),
+    [P ! stop || P <- Pids];
+
 %% ping-pong: N round trips between two processes.
 run(pingpong, [N]) ->
     Pong = spawn(fun pong/0),
@@ -74,6 +93,16 @@ run(maxn, [BudgetMiB]) ->
     Base = rss_bytes(),
     N = grow(Base, Budget, 0),
     result(maxn, N, "processes").
+
+spawn_hibernated(N) ->
+    [spawn(fun() -> erlang:hibernate(?MODULE, sleeper, []) end) || _ <- lists:seq(1, N)].
+
+%% Exported for erlang:hibernate/3.
+sleeper() ->
+    receive
+        {ping, From} -> From ! pong, erlang:hibernate(?MODULE, sleeper, []);
+        stop -> ok
+    end.
 
 spawn_n(0, _) -> ok;
 spawn_n(N, F) -> spawn(F), spawn_n(N - 1, F).

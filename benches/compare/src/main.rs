@@ -64,6 +64,19 @@ fn workloads(quick: bool) -> Vec<Workload> {
             vec![idle_n],
             idle_n + 100,
         ),
+        Workload::memory(
+            "hibernate",
+            "hold N hibernated processes: resident bytes per process (tokio: idle tasks)",
+            vec![idle_n],
+            idle_n + 100,
+        ),
+        Workload::timed(
+            "wake",
+            "wake each of N hibernated processes with a request it answers",
+            vec![q(100_000, 20_000)],
+            q(100_000, 20_000) + 100,
+            "us/wake",
+        ),
         Workload::timed(
             "pingpong",
             "round trips between two processes",

@@ -84,6 +84,8 @@ impl Workload {
         match (self.name, self.args.as_slice()) {
             ("spawn", [n]) => format!("spawn, N = {n}"),
             ("idle", [n]) => format!("idle memory, N = {n}"),
+            ("hibernate", [n]) => format!("hibernated memory, N = {n}"),
+            ("wake", [n]) => format!("wake from hibernation, N = {n}"),
             ("pingpong", [n]) => format!("ping-pong, {n} round trips"),
             ("ring", [n, laps]) => format!("ring, {n} processes x {laps} laps"),
             ("echo", [c, size]) => {

@@ -64,6 +64,10 @@ impl Paths {
                     .arg("--max-processes")
                     .arg(processes.to_string())
                     .args(["--dir", "/proc:/proc"]);
+                if workload == "hibernate" || workload == "wake" {
+                    // Hibernated processes need no instance: a small pool suffices.
+                    c.args(["--max-instances", "2000"]);
+                }
                 if workload == "echo" {
                     c.arg(&self.echo_guest);
                 } else {
