@@ -12,7 +12,7 @@
 //! Preemption: the store's epoch deadline is one tick; when it passes, the callback yields
 //! to tokio (or ends the process if it was killed), so a `loop {}` cannot hold a worker.
 
-use crate::actor::{ExitReason, ProcessRef, ProcessTable};
+use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
 use crate::context::{
     ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner,
@@ -178,31 +178,66 @@ pub(crate) enum Entry {
 }
 
 /// Run one process to its end. `on_exit` receives the exit reason after the table is updated.
-pub(crate) async fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
+///
+/// Not an `async fn`: the process's task would then hold `me` and `entry` twice (as this
+/// function's arguments and inside `execute`'s future), and a hibernated process is little
+/// more than its task.
+pub(crate) fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     rt: Arc<R>,
     me: Arc<ProcessRef>,
     entry: Entry,
     on_exit: Option<oneshot::Sender<ExitReason>>,
-) {
+) -> impl Future<Output = ()> {
     let pid = me.pid();
     // A panic in a host function (warren's or an embedder's) unwinds out of the call: catch
     // it here, so the process still leaves the table with a reason and its monitors and links
     // still fire, and nothing else is affected.
-    let reason = match catch_panic(execute(&rt, me, entry)).await {
-        Ok(Ok(reason)) => reason,
-        Ok(Err(e)) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
-        Err(panic) => {
-            tracing::error!(pid, "a host function panicked: {panic}");
-            ExitReason::Trap(format!("host function panicked: {panic}"))
+    let work = catch_panic(execute(rt.clone(), me, entry));
+    let table = (*rt).as_ref().table.clone();
+    Finish {
+        work,
+        end: Some((pid, table, on_exit)),
+    }
+}
+
+/// A process's work, then its end: the exit reason into the table and to `on_exit`. A plain
+/// future (see [`run`]): the work is stored once, in place.
+struct Finish<F> {
+    work: F,
+    end: Option<(Pid, Arc<ProcessTable>, Option<oneshot::Sender<ExitReason>>)>,
+}
+
+impl<F: Future<Output = Result<anyhow::Result<ExitReason>, String>>> Future for Finish<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `work` is pinned structurally: never moved out of `self` nor handed out
+        // unpinned; `end` is never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let work = unsafe { Pin::new_unchecked(&mut this.work) };
+        let Poll::Ready(outcome) = work.poll(cx) else {
+            return Poll::Pending;
+        };
+        let Some((pid, table, on_exit)) = this.end.take() else {
+            return Poll::Ready(()); // polled again after its end
+        };
+        let reason = match outcome {
+            Ok(Ok(reason)) => reason,
+            Ok(Err(e)) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
+            Err(panic) => {
+                tracing::error!(pid, "a host function panicked: {panic}");
+                ExitReason::Trap(format!("host function panicked: {panic}"))
+            }
         }
-    }
-    .bounded();
-    if !reason.is_normal() {
-        tracing::debug!(pid, "process exited: {reason}");
-    }
-    (*rt).as_ref().table.exit(pid, &reason);
-    if let Some(tx) = on_exit {
-        let _ = tx.send(reason);
+        .bounded();
+        if !reason.is_normal() {
+            tracing::debug!(pid, "process exited: {reason}");
+        }
+        table.exit(pid, &reason);
+        if let Some(tx) = on_exit {
+            let _ = tx.send(reason);
+        }
+        Poll::Ready(())
     }
 }
 
@@ -226,11 +261,11 @@ enum Ended {
 }
 
 async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
-    spawner: &Arc<R>,
+    spawner: Arc<R>,
     me: Arc<ProcessRef>,
-    entry: Entry,
+    mut entry: Entry,
 ) -> anyhow::Result<ExitReason> {
-    let rt: &ProcessEnv<T> = (**spawner).as_ref();
+    let rt: &ProcessEnv<T> = (*spawner).as_ref();
     let mut kept = Kept {
         actor: ProcessCtx::new(me, rt.table.clone(), spawner.clone()),
         resources: ResourceTable::with_limit(rt.config.max_handles),
@@ -238,7 +273,6 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
         max_memory: rt.config.max_memory,
         fuel: rt.config.max_fuel,
     };
-    let mut entry = entry;
     if let Entry::Spawned(req) = &mut entry {
         // Checked against the runtime's limits by the spawner.
         if let Some(m) = req.max_memory {

@@ -163,6 +163,10 @@ impl ProcessView<'_> {
         (trampoline, func): (u32, u32),
         (ptr, len): (u32, u32),
     ) -> HostResult<()> {
+        if self.ctx.pending.is_some() {
+            // The message would be lost with the instance: a call out of order.
+            return Err(HostError::fault("a pending message was not taken first"));
+        }
         let request = SpawnRequest {
             trampoline,
             func,
@@ -282,7 +286,8 @@ pub fn add_to_linker<T: Send + 'static>(
         // monitors, names, timers and handles stay. When a message (or exit signal) is in its
         // mailbox, a fresh instance enters `warren_entry(trampoline, func, args_len)` with the
         // captures, as a spawned process does. Does not return. Handles attached (`attach`)
-        // before the call travel in the captures.
+        // before the call travel in the captures. Hibernating with a message pending for
+        // `take` traps (it would be lost).
         fn hibernate(trampoline: u32, func: u32, ptr: u32, len: u32)
             => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len));
     });
