@@ -289,3 +289,9 @@ fn a_hibernating_process_keeps_its_messages_name_handles_timers_links_and_monito
     scenario("hibernate")
         .assert_stdout_has("hibernate: messages, name, handle, timer, link and monitor kept");
 }
+
+#[test]
+fn a_process_per_connection_hibernates_until_its_socket_has_data() {
+    scenario("hibernate_socket")
+        .assert_stdout_has("hibernate_socket: woken by its socket twice, ended at the peer's end");
+}

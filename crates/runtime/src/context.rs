@@ -10,6 +10,7 @@
 //! business (its store type): the runtime implements it, the host call only asks.
 
 use crate::actor::{ExitReason, Message, Pid, ProcessRef, ProcessTable, SpawnError};
+use crate::io::{ReadReady, ReadSource};
 use crate::resources::Resource;
 use std::sync::Arc;
 
@@ -90,10 +91,55 @@ impl ProcessCtx {
 pub struct ProcessExited(pub ExitReason);
 
 /// The process asked to hibernate: its instance ends (raised as a trap to unwind it) and it
-/// resumes in a fresh instance through `resume` when the next message comes.
+/// resumes in a fresh instance with `request` when the next message comes, or `watch` is
+/// ready.
 #[derive(Debug, thiserror::Error)]
 #[error("process hibernated")]
-pub struct ProcessHibernated(pub SpawnRequest);
+pub struct ProcessHibernated {
+    /// How to resume it.
+    pub request: SpawnRequest,
+    /// A handle whose readiness wakes it too.
+    pub watch: Option<Watch>,
+}
+
+/// A handle a hibernated process waits on besides its mailbox (`hibernate_watch`).
+pub enum Watch {
+    /// Something to read from: ready when a read would not wait (data, end, or error).
+    Read(Arc<dyn ReadSource>),
+    /// A listener or UDP socket: ready when an accept or receive would not wait.
+    Ready(Arc<dyn ReadReady>),
+}
+
+impl Watch {
+    /// The interface of `resource` a hibernated process can wait on, if it has one.
+    pub fn of(resource: &Resource) -> Option<Watch> {
+        if let Some(r) = resource.interface::<dyn ReadSource>() {
+            return Some(Watch::Read(r));
+        }
+        resource.interface::<dyn ReadReady>().map(Watch::Ready)
+    }
+
+    /// Resolves when the handle is ready (an error counts as ready: the read reports it).
+    pub async fn ready(&self) {
+        match self {
+            Watch::Read(r) => {
+                let _ = r.ready_exact().await;
+            }
+            Watch::Ready(r) => {
+                let _ = r.read_ready().await;
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Watch::Read(_) => "Watch::Read",
+            Watch::Ready(_) => "Watch::Ready",
+        })
+    }
+}
 
 /// The process was killed; raised as a trap out of whatever it was doing.
 #[derive(Debug, thiserror::Error)]

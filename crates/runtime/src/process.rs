@@ -15,7 +15,7 @@
 use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
 use crate::context::{
-    ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner,
+    ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner, Watch,
 };
 use crate::host::call::CallState;
 use crate::host::wasi::{LazyWasi, WasiConfig};
@@ -256,8 +256,9 @@ struct Kept {
 enum Ended {
     /// The process ended, for this reason.
     Exit(ExitReason),
-    /// The process hibernated: resume it with this request when a message comes.
-    Hibernated(Kept, SpawnRequest),
+    /// The process hibernated: resume it with this request when a message comes (or the
+    /// watched handle is ready).
+    Hibernated(Kept, SpawnRequest, Option<Watch>),
 }
 
 async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
@@ -285,20 +286,25 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
         // task's own allocation is sized by its largest state. Held only while the instance
         // runs, it leaves a hibernating process's task small. (For the same reason the state
         // kept across a hibernation is moved back into `kept` and `entry`, not new bindings.)
-        match Box::pin(run_instance(rt, kept, entry)).await? {
+        let watch = match Box::pin(run_instance(rt, kept, entry)).await? {
             Ended::Exit(reason) => return Ok(reason),
-            Ended::Hibernated(k, request) => {
+            Ended::Hibernated(k, request, watch) => {
                 kept = k;
                 entry = Entry::Spawned(request);
+                watch
             }
-        }
+        };
         // Hibernated: only the table entry, the mailbox and what `kept` holds remain. Wait
         // (a parked task) for any message, an exit signal included; a kill ends it here.
         rt.hibernating
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let me = &kept.actor.me;
         let woken = until_killed(me, async {
-            me.mailbox.ready(|_| true).await;
+            let message = std::pin::pin!(me.mailbox.ready(|_| true));
+            match &watch {
+                None => message.await,
+                Some(w) => first(message, std::pin::pin!(w.ready())).await,
+            }
             Ok(())
         })
         .await;
@@ -408,7 +414,7 @@ async fn run_instance<T: StoreData>(
     };
     let result = match result {
         Err(e) if e.is::<ProcessHibernated>() => {
-            let Ok(ProcessHibernated(request)) = e.downcast::<ProcessHibernated>() else {
+            let Ok(ProcessHibernated { request, watch }) = e.downcast::<ProcessHibernated>() else {
                 unreachable!("checked with is::<ProcessHibernated>")
             };
             let fuel = store.get_fuel().ok().filter(|_| fuel.is_some());
@@ -428,7 +434,7 @@ async fn run_instance<T: StoreData>(
                 max_memory,
                 fuel,
             };
-            return Ok(Ended::Hibernated(kept, request));
+            return Ok(Ended::Hibernated(kept, request, watch));
         }
         other => other,
     };
@@ -436,6 +442,21 @@ async fn run_instance<T: StoreData>(
     let signalled = store.data_mut().warren().actor.me.exit_reason();
     drop(store);
     Ok(Ended::Exit(exit_reason(result, panic, signalled)))
+}
+
+/// Resolves when either `a` or `b` does.
+async fn first(
+    mut a: Pin<&mut impl Future<Output = ()>>,
+    mut b: Pin<&mut impl Future<Output = ()>>,
+) {
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() || b.as_mut().poll(cx).is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// How long a process that needs an instance waits for a free slot when all are taken (by

@@ -231,6 +231,11 @@ impl ResourceTable {
         Ok(())
     }
 
+    /// The resources detached for the next message, in order, without taking them.
+    pub fn outbox(&self) -> &[Resource] {
+        &self.outbox
+    }
+
     /// The resources detached for the message being sent (empty for most messages).
     pub fn take_outbox(&mut self) -> Vec<Resource> {
         std::mem::take(&mut self.outbox)

@@ -83,6 +83,9 @@ const PROCESS: &str = r#"
   (import "warren:process" "exit" (func $exit (param i32 i32)))
   (import "warren:process" "exit_signal" (func $exit_signal (param i64 i32 i32) (result i32)))
   (import "warren:process" "spawn_args" (func $spawn_args (param i32 i32) (result i32)))
+  (import "warren:process" "hibernate_watch" (func $hibernate_watch (param i32 i32 i32 i32 i32) (result i32)))
+  (import "warren:stream" "pipe" (func $pipe (param i32) (result i32)))
+  (import "warren:message" "attach" (func $attach (param i32 i32) (result i32)))
   (data (i32.const 100) "\00")"#;
 
 #[test]
@@ -109,6 +112,13 @@ fn process_calls_answer_codes_for_bad_values_and_trap_for_bad_encodings() {
         (call $report)
         ;; the root has no captures
         (call $expect32 (call $spawn_args (i32.const 0) (i32.const 0)) (i32.const -3))
+        (call $report)
+        ;; hibernate_watch: no handle #0 in the captures; a pipe's writer cannot be waited on
+        (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -8))
+        (call $report)
+        (call $expect32 (call $pipe (i32.const 200)) (i32.const 0))
+        (call $expect32 (call $attach (i32.const 200) (i32.const 1)) (i32.const 0))
+        (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -9))
         (call $report)"#,
     );
     assert_eq!(reason, ExitReason::Normal);
@@ -120,6 +130,8 @@ fn process_calls_answer_codes_for_bad_values_and_trap_for_bad_encodings() {
             "warren:process.monitor: -1 is not a pid",
             "warren:process.exit_signal: no process 999",
             "warren:process.spawn_args: this process has no captures",
+            "warren:process.hibernate_watch: the captures carry 0 handles",
+            "warren:process.hibernate_watch: handle #0 of the captures is a stream-writer",
         ],
     );
     // A reason that does not decode, and a buffer outside memory, trap the caller.

@@ -35,6 +35,13 @@ unsafe extern "C" {
     pub fn exit(reason_ptr: *const u8, reason_len: u32) -> !;
     pub fn exit_signal(pid: i64, reason_ptr: *const u8, reason_len: u32) -> i32;
     pub fn hibernate(trampoline: u32, func: u32, args_ptr: *const u8, args_len: u32) -> !;
+    pub fn hibernate_watch(
+        trampoline: u32,
+        func: u32,
+        args_ptr: *const u8,
+        args_len: u32,
+        watch: u32,
+    ) -> i32;
 }
 
 #[link(wasm_import_module = "warren:message")]

@@ -123,6 +123,14 @@ impl<'de> Deserialize<'de> for Handle {
 /// Encode `value` as a message and move the handles it contains into it (the host takes
 /// them from this process's table for the very next send or spawn).
 pub(crate) fn encode_message<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
+    encode_message_with_handles(value).map(|(bytes, _)| bytes)
+}
+
+/// [`encode_message`], also returning the handles it attached, in order (the order the
+/// receiver claims them in).
+pub(crate) fn encode_message_with_handles<T: Serialize + ?Sized>(
+    value: &T,
+) -> io::Result<(Vec<u8>, Vec<u32>)> {
     let previous = OUTGOING.with(|o| o.borrow_mut().replace(Vec::new()));
     let encoded = postcard::to_stdvec(value);
     let handles = OUTGOING
@@ -141,7 +149,7 @@ pub(crate) fn encode_message<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec
             return Err(error(rc as i64));
         }
     }
-    Ok(bytes)
+    Ok((bytes, handles))
 }
 
 /// Decode a received message (or spawn captures), claiming the handles it carries. The

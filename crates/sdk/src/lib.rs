@@ -57,8 +57,8 @@ pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
 
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};
 pub use process::{
-    Monitor, Pid, Process, SpawnError, SpawnOptions, exit, hibernate, spawn, spawn_link,
-    spawn_monitor, this, trap_exit,
+    Monitor, Pid, Process, SpawnError, SpawnOptions, exit, hibernate, hibernate_watching, spawn,
+    spawn_link, spawn_monitor, this, trap_exit,
 };
 pub use registry::{RegisterError, unregister, whereis};
 pub use timer::{Timer, sleep};

@@ -340,6 +340,67 @@ where
     unsafe { abi::hibernate(trampoline, func, args.as_ptr(), args.len() as u32) }
 }
 
+/// [`hibernate`], and wake also when a handle inside the captures is ready to read: a
+/// connection or stream has data (or its end, or an error), a listener a connection to
+/// accept, a UDP socket a datagram. `watch` picks the handle out of the captures.
+///
+/// So a process per connection costs a hibernated process while the peer is quiet:
+///
+/// ```no_run
+/// use warren::net::TcpStream;
+/// use warren::{Mailbox, hibernate_watching};
+///
+/// fn serve(conn: TcpStream, _mailbox: Mailbox<()>) {
+///     let mut buf = [0u8; 4096];
+///     match conn.read(&mut buf) {
+///         Ok(0) | Err(_) => return, // the peer is gone
+///         Ok(n) => { let _ = conn.write_all(&buf[..n]); }
+///     }
+///     hibernate_watching(conn, |c| c, serve)
+/// }
+/// ```
+///
+/// Panics if the watched handle is not in the captures, or is not one that can be waited on
+/// (a pipe's writer, for one).
+pub fn hibernate_watching<C, M, R>(
+    captures: C,
+    watch: impl FnOnce(&C) -> &R,
+    resume: fn(C, Mailbox<M>),
+) -> !
+where
+    C: Serialize + DeserializeOwned,
+    M: Serialize + DeserializeOwned,
+    R: crate::Resource + ?Sized,
+{
+    let watched = watch(&captures).raw_handle();
+    let (args, handles) = match crate::handle::encode_message_with_handles(&captures) {
+        Ok(x) => x,
+        Err(e) => panic!(
+            "warren: cannot hibernate with a `{}`: {e}",
+            std::any::type_name::<C>()
+        ),
+    };
+    let Some(index) = handles.iter().position(|h| *h == watched) else {
+        panic!("warren::hibernate_watching: the watched handle is not in the captures");
+    };
+    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
+    let func = resume as usize as u32;
+    // SAFETY: as in `hibernate`; `args` is read during the call, which returns only on error.
+    let rc = unsafe {
+        abi::hibernate_watch(
+            trampoline,
+            func,
+            args.as_ptr(),
+            args.len() as u32,
+            index as u32,
+        )
+    };
+    panic!(
+        "warren::hibernate_watching: {}",
+        crate::handle::error(rc as i64)
+    )
+}
+
 /// Choose whether exit signals from linked processes arrive as messages
 /// ([`Mailbox::receive_signal`]) instead of ending the calling process. Returns the previous
 /// setting. A [`Process::kill`] cannot be trapped.

@@ -5,13 +5,15 @@
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::time::Duration;
+use warren::net::{TcpListener, TcpStream};
 use warren::stream::{ByteStream, pipe};
-use warren::{ExitReason, Mailbox, Process, Reply, Signal, hibernate, spawn};
+use warren::{ExitReason, Mailbox, Process, Reply, Signal, hibernate, hibernate_watching, spawn};
 
 pub fn run(scenario: &str, arg: Option<&str>) -> bool {
     match scenario {
         "hibernate" => keeps_everything(),
         "hibernate_idle" => idle(arg.and_then(|a| a.parse().ok()).unwrap_or(1000)),
+        "hibernate_socket" => socket(),
         _ => return false,
     }
     true
@@ -145,4 +147,49 @@ fn sleeper(seen: u64, mailbox: Mailbox<Cmd>) {
         _ => panic!("a sleeper takes Get and Stop only"),
     }
     hibernate(seen + 1, sleeper)
+}
+
+/// A process per connection that hibernates while its peer is quiet: it wakes for data on
+/// its socket (not only for messages), echoes it upper-cased, and ends at the peer's end.
+fn socket() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let server_side = listener.accept().unwrap();
+    let (handler, down) = warren::spawn_monitor(server_side, |conn: TcpStream, _m: Mailbox<()>| {
+        hibernate_watching(conn, |c| c, shout)
+    })
+    .unwrap();
+    let mut buf = [0u8; 64];
+    for word in ["hello", "again"] {
+        // Give the handler time to hibernate first: its wake-up is then the socket's doing.
+        warren::sleep(Duration::from_millis(20));
+        client.write_all(word.as_bytes()).unwrap();
+        let n = client.read(&mut buf).unwrap();
+        assert_eq!(&buf[..n], word.to_uppercase().as_bytes());
+    }
+    // A message wakes it too (and it just goes back to sleep on its socket).
+    handler.send(&());
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(
+        down.wait(),
+        ExitReason::Normal,
+        "the handler ends at the peer's end"
+    );
+    println!("hibernate_socket: woken by its socket twice, ended at the peer's end");
+}
+
+fn shout(conn: TcpStream, mailbox: Mailbox<()>) {
+    // Woken by a message: take it, and wait on the socket again.
+    if mailbox.receive_timeout(Duration::ZERO).is_some() {
+        hibernate_watching(conn, |c| c, shout)
+    }
+    let mut buf = [0u8; 64];
+    match conn.read(&mut buf) {
+        Ok(0) | Err(_) => {}
+        Ok(n) => {
+            conn.write_all(buf[..n].to_ascii_uppercase().as_slice())
+                .unwrap();
+            hibernate_watching(conn, |c| c, shout)
+        }
+    }
 }

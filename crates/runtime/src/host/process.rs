@@ -11,7 +11,9 @@
 use super::abi::*;
 use super::call::{CallState, GuestMemory, HostError, HostResult, pid_arg};
 use crate::actor::{ExitReason, SpawnError};
-use crate::context::{ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest};
+use crate::context::{
+    ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Watch,
+};
 use crate::resources::ResourceTable;
 use wasmtime::{Caller, Linker};
 
@@ -162,24 +164,53 @@ impl ProcessView<'_> {
         mem: &GuestMemory<'_>,
         (trampoline, func): (u32, u32),
         (ptr, len): (u32, u32),
-    ) -> HostResult<()> {
+        watch: Option<u32>,
+    ) -> HostResult<i32> {
         if self.ctx.pending.is_some() {
             // The message would be lost with the instance: a call out of order.
             return Err(HostError::fault("a pending message was not taken first"));
         }
+        let args = mem.read(ptr, len)?.to_vec();
+        let watch = match watch {
+            None => None,
+            Some(i) => {
+                let outbox = self.resources.outbox();
+                let Some(r) = outbox.get(i as usize) else {
+                    return Err(HostError::fail(
+                        ERR_BAD_HANDLE,
+                        format!(
+                            "the captures carry {} handles, so there is no handle #{i} to watch",
+                            outbox.len()
+                        ),
+                    ));
+                };
+                let Some(w) = Watch::of(r) else {
+                    return Err(HostError::fail(
+                        ERR_WRONG_HANDLE,
+                        format!(
+                            "handle #{i} of the captures is a {}, expected a readable handle, \
+                             a listener or a udp-socket",
+                            r.kind()
+                        ),
+                    ));
+                };
+                Some(w)
+            }
+        };
         let request = SpawnRequest {
             trampoline,
             func,
-            args: mem.read(ptr, len)?.to_vec(),
+            args,
             monitor: None,
             link: false,
             max_memory: None,
             max_fuel: None,
             resources: self.resources.take_outbox(),
         };
-        Err(HostError::End(wasmtime::Error::new(ProcessHibernated(
+        Err(HostError::End(wasmtime::Error::new(ProcessHibernated {
             request,
-        ))))
+            watch,
+        })))
     }
 
     /// `exit_signal`: as if a linked process had exited with the reason.
@@ -289,7 +320,16 @@ pub fn add_to_linker<T: Send + 'static>(
         // before the call travel in the captures. Hibernating with a message pending for
         // `take` traps (it would be lost).
         fn hibernate(trampoline: u32, func: u32, ptr: u32, len: u32)
-            => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len));
+            => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len), None).map(drop);
+
+        // hibernate_watch(trampoline, func, args_ptr, args_len, watch) -> i32: as hibernate,
+        // and also wake when handle number `watch` of those attached to the captures (0 is
+        // the first attached) is ready: a readable handle when a read would not wait, a
+        // listener or incoming when a connection waits, a udp-socket when a datagram does.
+        // ERR_BAD_HANDLE if the captures carry no such handle, ERR_WRONG_HANDLE if it cannot
+        // be waited on (nothing moves then); otherwise does not return.
+        fn hibernate_watch(trampoline: u32, func: u32, ptr: u32, len: u32, watch: u32)
+            => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len), Some(watch));
     });
     Ok(())
 }
