@@ -295,3 +295,10 @@ fn a_process_per_connection_hibernates_until_its_socket_has_data() {
     scenario("hibernate_socket")
         .assert_stdout_has("hibernate_socket: woken by its socket twice, ended at the peer's end");
 }
+
+#[test]
+fn a_supervisor_with_hibernate_after_keeps_its_state_across_hibernations() {
+    scenario("hibernate_supervisor").assert_stdout_has(
+        "hibernate_supervisor: children, restarts and their history kept across hibernations",
+    );
+}

@@ -17,6 +17,11 @@
 //!
 //! A supervisor is a child like any other ([`Child::supervisor`]), so supervisors nest. If the
 //! supervisor dies, its children, linked to it, die with it.
+//!
+//! A supervisor mostly waits. With [`Supervise::hibernate_after`] (OTP's `hibernate_after`)
+//! it hibernates ([`crate::hibernate`]) once it has had nothing to do for that long, holding
+//! no instance until the next request or exit signal; its children, links, name, restart
+//! history and counters are the same when it wakes.
 
 use crate::mailbox::{Mailbox, Reply, Signal};
 use crate::process::{Pid, Process, SpawnError, spawn_link, trap_exit};
@@ -109,6 +114,11 @@ pub trait Supervise: Serialize + DeserializeOwned + 'static {
     fn period(&self) -> Duration {
         Duration::from_secs(5)
     }
+
+    /// Hibernate after this long without a request or an exit signal (default: never).
+    fn hibernate_after(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Requests a supervisor answers.
@@ -149,6 +159,8 @@ pub fn stop(sup: &Supervisor) {
 struct Running {
     child: Child,
     pid: Option<Pid>,
+    /// Its place in `Supervise::children()`, to find it again after a hibernation.
+    index: u32,
 }
 
 struct State {
@@ -170,7 +182,12 @@ fn run<S: Supervise>(spec: S, mailbox: Mailbox<SupervisorMsg>) {
         children: spec
             .children()
             .into_iter()
-            .map(|child| Running { child, pid: None })
+            .zip(0..)
+            .map(|(child, index)| Running {
+                child,
+                pid: None,
+                index,
+            })
             .collect(),
         strategy: spec.strategy(),
         max_restarts: spec.max_restarts(),
@@ -188,8 +205,84 @@ fn run<S: Supervise>(spec: S, mailbox: Mailbox<SupervisorMsg>) {
             );
         }
     }
+    serve(spec, st, mailbox)
+}
+
+/// What a hibernating supervisor carries to its next instance.
+#[derive(Serialize, Deserialize)]
+struct Asleep<S> {
+    spec: S,
+    /// Each current child: its place in `children()`, its pid.
+    children: Vec<(u32, Option<Pid>)>,
+    /// The recent restarts, as milliseconds since the Unix epoch (wall clock: an `Instant`
+    /// does not cross instances).
+    recent_ms: Vec<u64>,
+    restarts: u64,
+    stopped: Vec<Pid>,
+}
+
+fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Hibernate, carrying everything the supervisor knows.
+fn sleep<S: Supervise>(spec: S, st: State) -> ! {
+    let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+    let asleep = Asleep {
+        spec,
+        children: st.children.iter().map(|r| (r.index, r.pid)).collect(),
+        recent_ms: st
+            .recent
+            .iter()
+            .map(|t| unix_ms(wall - now.duration_since(*t)))
+            .collect(),
+        restarts: st.restarts,
+        stopped: st.stopped,
+    };
+    crate::hibernate(asleep, wake::<S>)
+}
+
+/// A supervisor's next instance, after a hibernation.
+fn wake<S: Supervise>(asleep: Asleep<S>, mailbox: Mailbox<SupervisorMsg>) {
+    let spec = asleep.spec;
+    let mut all: Vec<Option<Child>> = spec.children().into_iter().map(Some).collect();
+    let (now, wall) = (Instant::now(), unix_ms(std::time::SystemTime::now()));
+    let st = State {
+        children: asleep
+            .children
+            .into_iter()
+            .filter_map(|(index, pid)| {
+                let child = all.get_mut(index as usize)?.take()?;
+                Some(Running { child, pid, index })
+            })
+            .collect(),
+        strategy: spec.strategy(),
+        max_restarts: spec.max_restarts(),
+        period: spec.period(),
+        recent: asleep
+            .recent_ms
+            .into_iter()
+            .filter_map(|ms| now.checked_sub(Duration::from_millis(wall.saturating_sub(ms))))
+            .collect(),
+        restarts: asleep.restarts,
+        stopped: asleep.stopped,
+    };
+    serve(spec, st, mailbox)
+}
+
+/// Answer requests and handle exit signals until stopped (or, with `hibernate_after`, idle).
+fn serve<S: Supervise>(spec: S, mut st: State, mailbox: Mailbox<SupervisorMsg>) {
+    let idle = spec.hibernate_after();
     loop {
-        match mailbox.receive_signal() {
+        let signal = match idle {
+            None => mailbox.receive_signal(),
+            Some(after) => match mailbox.receive_signal_timeout(after) {
+                Some(signal) => signal,
+                None => sleep(spec, st),
+            },
+        };
+        match signal {
             Signal::Message(SupervisorMsg::WhichChildren(reply)) => {
                 reply.send(
                     &st.children

@@ -14,6 +14,7 @@ pub fn run(scenario: &str, arg: Option<&str>) -> bool {
         "hibernate" => keeps_everything(),
         "hibernate_idle" => idle(arg.and_then(|a| a.parse().ok()).unwrap_or(1000)),
         "hibernate_socket" => socket(),
+        "hibernate_supervisor" => sleepy_supervisor(),
         _ => return false,
     }
     true
@@ -192,4 +193,63 @@ fn shout(conn: TcpStream, mailbox: Mailbox<()>) {
             hibernate_watching(conn, |c| c, shout)
         }
     }
+}
+
+/// A supervisor that hibernates after 10 ms idle: after each sleep its children, its removal
+/// of a temporary child, its restart count and its restart history are as they were.
+#[derive(Serialize, Deserialize)]
+struct Sleepy;
+
+impl warren::supervisor::Supervise for Sleepy {
+    fn children(&self) -> Vec<warren::supervisor::Child> {
+        use warren::supervisor::{Child, Restart};
+        vec![
+            Child::worker("a", Restart::Permanent, (), crate::idle_worker),
+            Child::worker("b", Restart::Permanent, (), crate::idle_worker),
+            Child::worker("c", Restart::Temporary, (), crate::idle_worker),
+        ]
+    }
+    fn max_restarts(&self) -> usize {
+        1
+    }
+    fn period(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    fn hibernate_after(&self) -> Option<Duration> {
+        Some(Duration::from_millis(10))
+    }
+}
+
+fn sleepy_supervisor() {
+    use warren::supervisor;
+    let nap = || warren::sleep(Duration::from_millis(60));
+    let sup = supervisor::start(Sleepy).unwrap();
+    let down = sup.monitor();
+    let first = crate::children_of(&sup);
+    assert_eq!(first.len(), 3);
+    nap();
+    assert_eq!(
+        crate::children_of(&sup),
+        first,
+        "children kept across a hibernation"
+    );
+    // The temporary child is forgotten when it ends, and stays forgotten.
+    let c = crate::pid_of(&first, "c").unwrap();
+    Process::<()>::from_pid(c).kill();
+    while crate::children_of(&sup).len() != 2 {
+        warren::sleep(Duration::from_millis(2));
+    }
+    nap();
+    assert_eq!(crate::children_of(&sup).len(), 2);
+    // One restart is allowed; the history of it survives a hibernation, so the second
+    // within the period is one too many.
+    crate::kill_and_wait(&sup, "a");
+    nap();
+    assert_eq!(supervisor::count_restarts(&sup), Some(1));
+    nap();
+    let b = crate::pid_of(&crate::children_of(&sup), "b").unwrap();
+    Process::<()>::from_pid(b).kill();
+    let reason = down.wait().to_string();
+    assert!(reason.contains("restart intensity exceeded"), "{reason}");
+    println!("hibernate_supervisor: children, restarts and their history kept across hibernations");
 }
