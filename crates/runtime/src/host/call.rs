@@ -10,7 +10,8 @@
 //!   (`docs/abi.md`, "Conventions"), and `warren:resource.last_error` then tells
 //!   `"<call>: <message>"`.
 //! - `Err(HostError::Fault(problem))`: the process traps with `"<call>: <problem>"`.
-//! - `Err(HostError::End(error))`: the process ends with `error` (its own `exit`, a kill, a
+//! - `Err(HostError::End(error))`: the instance ends with `error` (its own `exit` or
+//!   hibernation, a kill, a
 //!   quota it went over), which the runner turns into the exit reason.
 //!
 //! # Error code or trap: the rule
