@@ -11,8 +11,8 @@
 //!   `"<call>: <message>"`.
 //! - `Err(HostError::Fault(problem))`: the process traps with `"<call>: <problem>"`.
 //! - `Err(HostError::End(error))`: the instance ends with `error` (its own `exit` or
-//!   hibernation, a kill, a
-//!   quota it went over), which the runner turns into the exit reason.
+//!   hibernation, a kill, a quota it went over), which the runner turns into the exit reason
+//!   (or, for a hibernation, into a wait for the next message).
 //!
 //! # Error code or trap: the rule
 //!
