@@ -31,7 +31,7 @@
 //!
 //! [`host_calls!`](crate::host_calls) adds a module's calls to a linker, one line each:
 //!
-//! ```ignore
+//! ```text
 //! host_calls!(linker: T, PROCESS_MODULE, get, {
 //!     // link(pid) -> i32: ...
 //!     fn link(pid: i64) => |v| v.link(pid);
@@ -431,7 +431,49 @@ pub fn pid_arg(pid: i64) -> HostResult<crate::actor::Pid> {
 /// - `fn name(ptr: u32, len: u32) => |v, mem| v.method(mem, ptr, len);`
 /// - `async fn name(h: u32) => |c| module_fn(c, get, h);`
 ///
-/// The method returns `HostResult<R>` with `R` an `i32`, `i64` or `()`.
+/// The method returns `HostResult<R>` with `R` an `i32`, `i64` or `()`. A whole module of an
+/// embedder's own:
+///
+/// ```
+/// use warren_runtime::embed::{CallState, GuestMemory, HostError, HostResult, abi};
+/// use warren_runtime::host_calls;
+/// use warren_runtime::wasmtime::Linker;
+///
+/// /// What `my:tally` needs of the store: warren's per-call state and a number of its own.
+/// pub struct TallyView<'a> {
+///     pub call: &'a mut CallState,
+///     pub total: &'a mut i64,
+/// }
+///
+/// impl TallyView<'_> {
+///     /// `add(by) -> i64`: the new total; ERR_BAD_ARGUMENT for a negative `by`.
+///     fn add(&mut self, by: i64) -> HostResult<i64> {
+///         if by < 0 {
+///             return Err(HostError::bad_argument(format!("cannot add {by}")));
+///         }
+///         *self.total += by;
+///         Ok(*self.total)
+///     }
+///
+///     /// `describe(ptr, cap) -> i64`: the total as text at `ptr` if it fits `cap`; its
+///     /// length. A buffer outside memory traps the caller.
+///     fn describe(&mut self, mem: &mut GuestMemory<'_>, ptr: u32, cap: u32) -> HostResult<i64> {
+///         mem.write_text(ptr, cap, self.total.to_string().as_bytes())
+///     }
+/// }
+///
+/// pub fn add_to_linker<T: Send + 'static>(
+///     linker: &mut Linker<T>,
+///     get: fn(&mut T) -> TallyView<'_>,
+/// ) -> anyhow::Result<()> {
+///     host_calls!(linker: T, "my:tally", get, {
+///         fn add(by: i64) => |v| v.add(by);
+///         fn describe(ptr: u32, cap: u32) => |v, mem| v.describe(mem, ptr, cap);
+///     });
+///     Ok(())
+/// }
+/// # assert_eq!(abi::ERR_BAD_ARGUMENT, -3);
+/// ```
 #[macro_export]
 macro_rules! host_calls {
     ($linker:ident : $T:ident, $module:expr, $get:ident, { $($calls:tt)* }) => {
