@@ -333,8 +333,7 @@ where
     M: Serialize + DeserializeOwned,
 {
     let args = encode(&captures);
-    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
-    let func = resume as usize as u32;
+    let (trampoline, func) = entry_indices(resume);
     // SAFETY: as in `spawn_with`: both indices name functions of this module of the types
     // `warren_entry` calls them as; `args` is read during the call, which does not return.
     unsafe { abi::hibernate(trampoline, func, args.as_ptr(), args.len() as u32) }
@@ -383,8 +382,7 @@ where
     let Some(index) = handles.iter().position(|h| *h == watched) else {
         panic!("warren::hibernate_watching: the watched handle is not in the captures");
     };
-    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
-    let func = resume as usize as u32;
+    let (trampoline, func) = entry_indices(resume);
     // SAFETY: as in `hibernate`; `args` is read during the call, which returns only on error.
     let rc = unsafe {
         abi::hibernate_watch(
@@ -422,6 +420,17 @@ where
     SpawnOptions::new().spawn_monitor(captures, entry)
 }
 
+/// The function-table indices a new instance is entered through (`warren_entry`): the
+/// type-tagged trampoline for `(C, M)` and the user's `entry`.
+fn entry_indices<C, M>(entry: fn(C, Mailbox<M>)) -> (u32, u32)
+where
+    C: DeserializeOwned,
+    M: DeserializeOwned,
+{
+    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
+    (trampoline, entry as usize as u32)
+}
+
 fn spawn_with<C, M>(
     captures: &C,
     entry: fn(C, Mailbox<M>),
@@ -434,8 +443,7 @@ where
 {
     crate::entry::install_panic_hook();
     let args = encode(captures);
-    let trampoline = crate::entry::trampoline::<C, M> as fn(usize, Vec<u8>) as usize as u32;
-    let func = entry as usize as u32;
+    let (trampoline, func) = entry_indices(entry);
     // SAFETY: both indices are function-table entries of this module, taken from `fn` values
     // of the types `warren_entry` and `trampoline::<C, M>` will call them as; `args` lives
     // across the call, which only reads it.
