@@ -7,6 +7,9 @@
 //! Each workload prints `result NAME VALUE UNIT`, like the Erlang module and the tokio
 //! program doing the same work (the TCP echo server is `examples/echo`). Memory is the warren
 //! host process's resident set, read from `/proc/self/status` (granted with `--dir`).
+//!
+//! For profiling, `--env WARREN_HOLD=SECONDS` keeps the processes of `idle` and `hibernate`
+//! alive that long after the result is printed (read the host's `/proc/PID/smaps` meanwhile).
 
 use std::time::Instant;
 use warren::{Mailbox, Process, Reply, hibernate, spawn};
@@ -70,6 +73,19 @@ fn idle(n: usize) {
     assert_eq!(processes.len(), n, "spawn failed (raise --max-processes)");
     let after = rss_bytes();
     result("idle", (after - before) as f64 / n as f64, "bytes/process");
+    hold();
+    drop(processes);
+}
+
+/// Keep the processes alive for `WARREN_HOLD` seconds, if set (see the module docs).
+fn hold() {
+    if let Some(s) = std::env::var("WARREN_HOLD")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        println!("holding for {s} s");
+        std::thread::sleep(std::time::Duration::from_secs(s));
+    }
 }
 
 /// A hibernating process: answers a request (waking), then hibernates again.
@@ -114,6 +130,7 @@ fn hibernated(n: usize) {
         (after - before) as f64 / n as f64,
         "bytes/process",
     );
+    hold();
     drop(processes);
 }
 

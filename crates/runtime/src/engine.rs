@@ -5,8 +5,10 @@
 //!   copy-on-write mapping of the module's memory image, not an mmap of fresh memory.
 //! - Each memory slot reserves only the per-process memory limit (explicit bounds checks
 //!   instead of 4 GiB guard regions) so a million slots fit in the address space.
-//! - Epoch interruption: a ticker thread bumps the epoch every [`EPOCH_TICK`]; a process that
-//!   runs past its deadline yields to the scheduler (see [`crate::process`]).
+//! - Epoch interruption: a ticker thread bumps the epoch (every [`EPOCH_TICK`] while
+//!   processes compute, every [`IDLE_TICK`] otherwise); a process that runs past its deadline
+//!   ([`SLICE_TICKS`] ticks after its slice began) yields to the scheduler (see
+//!   [`crate::process`]).
 //! - Compiled modules are cached on disk by content hash, so a second run does not recompile.
 //!
 //! Linux caps the number of memory mappings per process (`vm.max_map_count`, 65530 by
@@ -21,8 +23,30 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig,
 };
 
-/// How often the epoch advances; a busy process is preempted after at most one tick.
+/// How often the epoch advances while some process computes for longer than a slice.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// How often the epoch advances while no process has used up a slice lately.
+///
+/// The ticker is a thread, and on a small machine its wake-ups are not free: ticking every
+/// millisecond cost a ping-pong between two processes ~20% of its round trips (1.47-1.57 us
+/// against 1.19-1.27 us ticking every 10 ms, 2 workers), with nothing to preempt. So the
+/// ticker runs slow until a process actually overruns its slice, then fast for
+/// [`FAST_TICKS`] ticks after the last overrun.
+pub const IDLE_TICK: Duration = Duration::from_millis(10);
+
+/// How many fast ticks follow a process overrunning its slice.
+pub const FAST_TICKS: u32 = 32;
+
+/// A time slice, in epoch ticks: a process's deadline is this many ticks after its slice
+/// began (when it started, came back from a wait, or last yielded), so it computes for at
+/// least one whole tick before it yields to the scheduler: 1-2 ms while processes compute,
+/// 10-20 ms for the first overrun after a quiet spell.
+///
+/// Not 1: with a deadline one tick ahead, every tick preempts whichever process happens to
+/// be running, however little it has run — in a message-passing workload, one about to wait
+/// anyway — which would also keep the ticker fast (see [`IDLE_TICK`]) for nothing.
+pub const SLICE_TICKS: u64 = 2;
 
 /// Size of each process's async (fiber) stack. Wasm frames and host calls run on it.
 pub const ASYNC_STACK: usize = 256 * 1024;
@@ -91,14 +115,53 @@ pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 
-/// Spawn the thread that advances the engine's epoch until `alive` returns false.
-pub fn start_epoch_ticker(engine: Engine, alive: impl Fn() -> bool + Send + 'static) {
+/// What the epoch ticker and the processes share: processes report overrunning their
+/// slice, and the ticker then ticks fast (see [`IDLE_TICK`]).
+#[derive(Debug, Default)]
+pub struct Ticker {
+    overrun: std::sync::atomic::AtomicBool,
+}
+
+impl Ticker {
+    /// A process used up its slice (called from the epoch-deadline callback).
+    pub fn overrun(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        // Read first: a busy process must not write the shared line on every slice.
+        if !self.overrun.load(Relaxed) {
+            self.overrun.store(true, Relaxed);
+        }
+    }
+
+    fn take_overrun(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.overrun.load(Relaxed) && self.overrun.swap(false, Relaxed)
+    }
+}
+
+/// Spawn the thread that advances the engine's epoch until `alive` returns false: every
+/// [`EPOCH_TICK`] while processes overrun their slices (as `ticker` hears), every
+/// [`IDLE_TICK`] otherwise.
+pub fn start_epoch_ticker(
+    engine: Engine,
+    ticker: std::sync::Arc<Ticker>,
+    alive: impl Fn() -> bool + Send + 'static,
+) {
     std::thread::Builder::new()
         .name("warren-epoch".into())
         .spawn(move || {
+            let mut fast = 0u32;
             while alive() {
-                std::thread::sleep(EPOCH_TICK);
+                let tick = if fast > 0 {
+                    fast -= 1;
+                    EPOCH_TICK
+                } else {
+                    IDLE_TICK
+                };
+                std::thread::sleep(tick);
                 engine.increment_epoch();
+                if ticker.take_overrun() {
+                    fast = FAST_TICKS;
+                }
             }
         })
         .expect("spawning the epoch thread");

@@ -9,8 +9,9 @@
 //! the store (freeing the slot) and only then tells the process table, which notifies
 //! monitors.
 //!
-//! Preemption: the store's epoch deadline is one tick; when it passes, the callback yields
-//! to tokio (or ends the process if it was killed), so a `loop {}` cannot hold a worker.
+//! Preemption: the store's epoch deadline is one time slice ([`crate::engine::SLICE_TICKS`]
+//! epoch ticks); when it passes, the callback yields to tokio (or ends the process if it was
+//! killed), so a `loop {}` cannot hold a worker, and tells the epoch ticker to tick fast.
 
 use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
@@ -45,6 +46,8 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) make_data: MakeData<T>,
     /// How many processes are hibernating.
     pub(crate) hibernating: std::sync::atomic::AtomicUsize,
+    /// Told when a process overruns its time slice (the epoch ticker then ticks fast).
+    pub(crate) ticker: Arc<crate::engine::Ticker>,
 }
 
 /// warren's per-process state: what each of warren's host modules' views projects from.
@@ -348,14 +351,16 @@ async fn run_instance<T: StoreData>(
     };
     let mut store = Store::new(&rt.engine, (rt.make_data)(data));
     store.limiter(|d| &mut d.warren().limits);
-    store.epoch_deadline_callback(|mut ctx| {
+    let ticker = rt.ticker.clone();
+    store.epoch_deadline_callback(move |mut ctx| {
         let me = &ctx.data_mut().warren().actor.me;
         if me.is_killed() {
             return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
         }
-        Ok(UpdateDeadline::Yield(1))
+        ticker.overrun();
+        Ok(UpdateDeadline::Yield(crate::engine::SLICE_TICKS))
     });
-    store.set_epoch_deadline(1);
+    store.set_epoch_deadline(crate::engine::SLICE_TICKS);
     if let Some(fuel) = fuel {
         store.set_fuel(fuel)?;
     }

@@ -156,6 +156,7 @@ impl<T: StoreData> Runtime<T> {
             config,
             make_data,
             hibernating: Default::default(),
+            ticker: Default::default(),
         };
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,
@@ -165,7 +166,8 @@ impl<T: StoreData> Runtime<T> {
             this: this.clone(),
         });
         let alive = Arc::downgrade(&inner);
-        engine::start_epoch_ticker(engine, move || alive.strong_count() > 0);
+        let ticker = inner.env.ticker.clone();
+        engine::start_epoch_ticker(engine, ticker, move || alive.strong_count() > 0);
         Ok(Runtime { inner })
     }
 

@@ -292,7 +292,8 @@ pub fn finish<T, R: Returned>(
     (r, waited): (HostResult<R>, bool),
 ) -> wasmtime::Result<R> {
     if waited {
-        c.as_context_mut().set_epoch_deadline(1);
+        c.as_context_mut()
+            .set_epoch_deadline(crate::engine::SLICE_TICKS);
     }
     outcome(state(c.data_mut()), call, r)
 }
