@@ -117,14 +117,26 @@ fn keeps_everything() {
 /// with a request (each answers and hibernates again) and tell the host again.
 fn idle(n: usize) {
     let host: Process<(String, u64)> = warren::whereis("host").expect("a host mailbox");
-    let sleepers: Vec<Process<Cmd>> = (0..n)
-        .map(|_| {
-            spawn(0u64, |seen: u64, _mb: Mailbox<Cmd>| {
-                hibernate(seen, sleeper)
-            })
-            .expect("spawning a sleeper")
-        })
-        .collect();
+    let me: Process<()> = Process::this();
+    let up: Mailbox<()> = Mailbox::this();
+    // In waves, each sleeper saying it is up before it hibernates: a wave needs only that many
+    // instances at once, however many sleepers there are in all.
+    let mut sleepers: Vec<Process<Cmd>> = Vec::with_capacity(n);
+    for wave in (0..n).step_by(1000) {
+        let size = 1000.min(n - wave);
+        for _ in 0..size {
+            sleepers.push(
+                spawn(me, |parent: Process<()>, _mb: Mailbox<Cmd>| {
+                    parent.send(&());
+                    hibernate(0u64, sleeper)
+                })
+                .expect("spawning a sleeper"),
+            );
+        }
+        for _ in 0..size {
+            up.receive();
+        }
+    }
     host.send(&("spawned".to_string(), n as u64));
     let go: Mailbox<String> = Mailbox::this();
     assert_eq!(go.receive(), "go");
