@@ -6,9 +6,8 @@
 //! - Each memory slot reserves only the per-process memory limit (explicit bounds checks
 //!   instead of 4 GiB guard regions) so a million slots fit in the address space.
 //! - Epoch interruption: a ticker thread bumps the epoch (every [`EPOCH_TICK`] while
-//!   processes compute, every [`IDLE_TICK`] otherwise); a process that runs past its deadline
-//!   ([`SLICE_TICKS`] ticks after its slice began) yields to the scheduler (see
-//!   [`crate::process`]).
+//!   processes compute, every [`IDLE_TICK`] otherwise); a process still running at the tick
+//!   after its slice began yields to the scheduler (see [`crate::process`]).
 //! - Compiled modules are cached on disk by content hash, so a second run does not recompile.
 //!
 //! Linux caps the number of memory mappings per process (`vm.max_map_count`, 65530 by
@@ -23,30 +22,23 @@ use wasmtime::{
     Config, Enabled, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig,
 };
 
-/// How often the epoch advances while some process computes for longer than a slice.
+/// How often the epoch advances while some process computes: every process yields at the
+/// tick after it started, came back from a wait or last yielded (a time slice of at most
+/// one tick).
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
-/// How often the epoch advances while no process has used up a slice lately.
+/// How often the epoch advances while no process computes (none was preempted twice in a row
+/// without waiting in between).
 ///
 /// The ticker is a thread, and on a small machine its wake-ups are not free: ticking every
 /// millisecond cost a ping-pong between two processes ~20% of its round trips (1.47-1.57 us
-/// against 1.19-1.27 us ticking every 10 ms, 2 workers), with nothing to preempt. So the
-/// ticker runs slow until a process actually overruns its slice, then fast for
-/// [`FAST_TICKS`] ticks after the last overrun.
+/// against 1.19-1.27 us ticking every 10 ms, 2 workers) with nothing to preempt — the same
+/// with a ticker that did not even advance the epoch. So the ticker runs slow until a process
+/// is seen computing, then fast for [`FAST_TICKS`] ticks after the last time it was.
 pub const IDLE_TICK: Duration = Duration::from_millis(10);
 
-/// How many fast ticks follow a process overrunning its slice.
+/// How many fast ticks follow a process seen computing.
 pub const FAST_TICKS: u32 = 32;
-
-/// A time slice, in epoch ticks: a process's deadline is this many ticks after its slice
-/// began (when it started, came back from a wait, or last yielded), so it computes for at
-/// least one whole tick before it yields to the scheduler: 1-2 ms while processes compute,
-/// 10-20 ms for the first overrun after a quiet spell.
-///
-/// Not 1: with a deadline one tick ahead, every tick preempts whichever process happens to
-/// be running, however little it has run — in a message-passing workload, one about to wait
-/// anyway — which would also keep the ticker fast (see [`IDLE_TICK`]) for nothing.
-pub const SLICE_TICKS: u64 = 2;
 
 /// Size of each process's async (fiber) stack. Wasm frames and host calls run on it.
 pub const ASYNC_STACK: usize = 256 * 1024;
@@ -115,15 +107,15 @@ pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 
-/// What the epoch ticker and the processes share: processes report overrunning their
-/// slice, and the ticker then ticks fast (see [`IDLE_TICK`]).
+/// What the epoch ticker and the processes share: processes report computing (preempted
+/// twice in a row), and the ticker then ticks fast (see [`IDLE_TICK`]).
 #[derive(Debug, Default)]
 pub struct Ticker {
     overrun: std::sync::atomic::AtomicBool,
 }
 
 impl Ticker {
-    /// A process used up its slice (called from the epoch-deadline callback).
+    /// A process computes (called from the epoch-deadline callback).
     pub fn overrun(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         // Read first: a busy process must not write the shared line on every slice.
@@ -139,7 +131,7 @@ impl Ticker {
 }
 
 /// Spawn the thread that advances the engine's epoch until `alive` returns false: every
-/// [`EPOCH_TICK`] while processes overrun their slices (as `ticker` hears), every
+/// [`EPOCH_TICK`] while processes compute (as `ticker` hears), every
 /// [`IDLE_TICK`] otherwise.
 pub fn start_epoch_ticker(
     engine: Engine,

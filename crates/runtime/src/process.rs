@@ -9,9 +9,10 @@
 //! the store (freeing the slot) and only then tells the process table, which notifies
 //! monitors.
 //!
-//! Preemption: the store's epoch deadline is one time slice ([`crate::engine::SLICE_TICKS`]
-//! epoch ticks); when it passes, the callback yields to tokio (or ends the process if it was
-//! killed), so a `loop {}` cannot hold a worker, and tells the epoch ticker to tick fast.
+//! Preemption: the store's epoch deadline is the next epoch tick; when it passes, the
+//! callback yields to tokio (or ends the process if it was killed), so a `loop {}` cannot
+//! hold a worker. A process preempted twice without waiting in between computes: the
+//! callback then tells the epoch ticker to tick fast (see [`crate::engine::IDLE_TICK`]).
 
 use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
@@ -353,14 +354,17 @@ async fn run_instance<T: StoreData>(
     store.limiter(|d| &mut d.warren().limits);
     let ticker = rt.ticker.clone();
     store.epoch_deadline_callback(move |mut ctx| {
-        let me = &ctx.data_mut().warren().actor.me;
+        let data = ctx.data_mut().warren();
+        let me = &data.actor.me;
         if me.is_killed() {
             return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
         }
-        ticker.overrun();
-        Ok(UpdateDeadline::Yield(crate::engine::SLICE_TICKS))
+        if data.call.preempted() {
+            ticker.overrun();
+        }
+        Ok(UpdateDeadline::Yield(1))
     });
-    store.set_epoch_deadline(crate::engine::SLICE_TICKS);
+    store.set_epoch_deadline(1);
     if let Some(fuel) = fuel {
         store.set_fuel(fuel)?;
     }

@@ -166,9 +166,20 @@ pub struct GuestFault {
 pub struct CallState {
     memory: Option<Memory>,
     last_error: String,
+    /// Time slices this process was preempted at since it last waited (see
+    /// [`CallState::preempted`]).
+    preemptions: u32,
 }
 
 impl CallState {
+    /// The process was preempted at the end of a time slice; whether it was preempted at the
+    /// end of the slice before too, without waiting in between: computing, not just caught
+    /// running by a tick.
+    pub(crate) fn preempted(&mut self) -> bool {
+        self.preemptions = self.preemptions.saturating_add(1);
+        self.preemptions >= 2
+    }
+
     /// The text of the last failed call (`warren:resource.last_error`).
     pub fn last_error(&self) -> &str {
         &self.last_error
@@ -292,8 +303,8 @@ pub fn finish<T, R: Returned>(
     (r, waited): (HostResult<R>, bool),
 ) -> wasmtime::Result<R> {
     if waited {
-        c.as_context_mut()
-            .set_epoch_deadline(crate::engine::SLICE_TICKS);
+        c.as_context_mut().set_epoch_deadline(1);
+        state(c.data_mut()).preemptions = 0;
     }
     outcome(state(c.data_mut()), call, r)
 }
