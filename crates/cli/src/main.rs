@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use warren_runtime::NetPolicy;
 use warren_runtime::{ExitReason, GrantedDir, Runtime, RuntimeConfig};
 
+mod new;
+
 /// Exit code for problems with the command line or the module (missing, not wasm, invalid).
 const EXIT_USAGE: u8 = 2;
 
@@ -31,6 +33,11 @@ enum Command {
     /// (or waiting for them with --wait). Problems with the command line or the module
     /// (missing, not wasm, invalid, lacking `_start`) exit with 2 and a one-line error.
     Run(RunArgs),
+    /// Create a guest project: NAME/ with a Cargo.toml depending on the warren SDK, a
+    /// .cargo/config.toml that builds for wasm32-wasip1 and runs with this `warren run`, a
+    /// src/main.rs that spawns, sends and supervises, and tests/processes.rs whose tests run
+    /// as warren processes. Then `cd NAME && cargo run` (and `cargo test`).
+    New(new::NewArgs),
 }
 
 #[derive(clap::Args)]
@@ -151,6 +158,13 @@ fn main() -> ExitCode {
             Ok(never) => match never {},
             Err(e) => {
                 eprintln!("warren: {e:#}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+        Command::New(args) => match new::new(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("warren new: {e:#}");
                 ExitCode::from(EXIT_USAGE)
             }
         },

@@ -51,6 +51,7 @@ mod registry;
 pub mod select;
 pub mod stream;
 pub mod supervisor;
+pub mod testing;
 mod timer;
 
 pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
