@@ -3,12 +3,12 @@
 //! packages they need (clang, lld, wasi-libc, libclang-rt-14-dev-wasm32).
 
 mod common;
-use common::{repo_root, run_with_limit, warren};
+use common::{Server, repo_root, run_with_limit, warren};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -92,28 +92,8 @@ fn warren_h_declares_exactly_the_functions_of_docs_abi_md() {
 
 #[test]
 fn the_c_echo_example_spawns_monitors_and_echoes_over_real_sockets() {
-    let mut child = warren()
-        .arg("run")
-        .arg(c_guest("echo-c"))
-        .arg("127.0.0.1:0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting warren");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    let addr = loop {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).expect("reading stdout") > 0,
-            "the example ended early: {lines:?}"
-        );
-        if let Some(addr) = line.trim().strip_prefix("echo: listening on ") {
-            break addr.to_string();
-        }
-        lines.push(line.trim().to_string());
-    };
+    let (server, lines) = Server::launch(&c_guest("echo-c"), &["127.0.0.1:0"]);
+    let addr = server.addr.clone();
     assert_eq!(
         lines,
         ["squarer 2: 12 squared is 144", "crasher 3 ended: panic"]
@@ -146,6 +126,4 @@ fn the_c_echo_example_spawns_monitors_and_echoes_over_real_sockets() {
     for c in clients {
         c.join().expect("a client failed");
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }

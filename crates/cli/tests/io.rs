@@ -4,81 +4,16 @@
 //! handles from a hand-written module.
 
 mod common;
-use common::{guest, run_file, run_guest, warren};
+use common::{Server, run_file, run_guest, warren};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 fn scenario(flags: &[&str], name: &str) -> common::Run {
     let run = run_guest(flags, "test_guest", &[name]);
     run.assert_code(0);
     run
-}
-
-/// A `warren run` server, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-impl Server {
-    /// Start an example server on a free port (port 0); its first line names the address.
-    fn start(example: &str, extra: &[&str]) -> Server {
-        let mut child = warren()
-            .arg("run")
-            .arg(guest(example))
-            .arg("127.0.0.1:0")
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting warren");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout
-            .read_line(&mut line)
-            .expect("the server's first line");
-        let addr = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split([' ', ',', '\n']).next())
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Server {
-            child,
-            addr,
-            stdout,
-        }
-    }
-
-    fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(&self.addr).expect("connecting to the server");
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        s
-    }
-
-    /// Wait for a stdout line containing `needle`.
-    fn wait_for_line(&mut self, needle: &str) -> String {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self.stdout.read_line(&mut line).expect("reading stdout");
-            assert!(n > 0, "the server ended before printing {needle:?}");
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn read_line(s: &mut BufReader<TcpStream>) -> String {

@@ -103,3 +103,91 @@ pub fn run_file(flags: &[&str], file: &Path, args: &[&str]) -> Run {
     cmd.arg("run").args(flags).arg(file).args(args);
     run_with_limit(&mut cmd, Duration::from_secs(120))
 }
+
+/// A `warren run` server, killed when dropped.
+pub struct Server {
+    child: std::process::Child,
+    pub addr: String,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    /// Start an example server on a free port (port 0); its first line names the address.
+    pub fn start(example: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let (server, before) = Server::launch(&guest(example), &args);
+        assert!(before.is_empty(), "{example} printed {before:?} first");
+        server
+    }
+
+    /// Run `wasm` with `args` until it prints a line `... listening on ADDR`; the server and
+    /// the lines it printed before that one.
+    pub fn launch(wasm: &Path, args: &[&str]) -> (Server, Vec<String>) {
+        use std::io::BufRead;
+        let mut child = warren()
+            .arg("run")
+            .arg(wasm)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting warren");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut before = Vec::new();
+        let addr = loop {
+            let mut line = String::new();
+            let n = stdout
+                .read_line(&mut line)
+                .expect("reading the server's output");
+            assert!(
+                n > 0,
+                "the server ended before listening; it printed {before:?}"
+            );
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest
+                    .split([' ', ',', '\n'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+            }
+            before.push(line.trim_end().to_string());
+        };
+        (
+            Server {
+                child,
+                addr,
+                stdout,
+            },
+            before,
+        )
+    }
+
+    pub fn connect(&self) -> std::net::TcpStream {
+        let s = std::net::TcpStream::connect(&self.addr).expect("connecting to the server");
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s
+    }
+
+    /// Wait for a stdout line containing `needle`.
+    pub fn wait_for_line(&mut self, needle: &str) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).expect("reading stdout");
+            assert!(n > 0, "the server ended before printing {needle:?}");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
