@@ -89,25 +89,19 @@ fn a_new_project_runs_and_tests_under_warren() {
 #[test]
 fn warren_new_refuses_bad_names_and_existing_directories() {
     let tmp = tempfile::tempdir().unwrap();
-    run_with_limit(
-        warren().current_dir(tmp.path()).args(["new", "9lives"]),
-        Duration::from_secs(60),
-    )
-    .assert_code(2)
-    .assert_stderr_has("is not a crate name");
+    let refused = |args: &[&str], why: &str| {
+        run_with_limit(
+            warren().current_dir(tmp.path()).arg("new").args(args),
+            Duration::from_secs(60),
+        )
+        .assert_code(2)
+        .assert_stderr_has(why);
+    };
+    refused(&["9lives"], "is not a crate name");
     std::fs::create_dir(tmp.path().join("taken")).unwrap();
-    run_with_limit(
-        warren().current_dir(tmp.path()).args(["new", "taken"]),
-        Duration::from_secs(60),
-    )
-    .assert_code(2)
-    .assert_stderr_has("exists already");
-    run_with_limit(
-        warren()
-            .current_dir(tmp.path())
-            .args(["new", "lost", "--sdk", "/nonexistent"]),
-        Duration::from_secs(60),
-    )
-    .assert_code(2)
-    .assert_stderr_has("the warren guest SDK is not at /nonexistent");
+    refused(&["taken"], "exists already");
+    refused(
+        &["lost", "--sdk", "/nonexistent"],
+        "the warren guest SDK is not at /nonexistent",
+    );
 }

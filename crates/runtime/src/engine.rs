@@ -111,22 +111,23 @@ pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
 /// twice in a row), and the ticker then ticks fast (see [`IDLE_TICK`]).
 #[derive(Debug, Default)]
 pub struct Ticker {
-    overrun: std::sync::atomic::AtomicBool,
+    computing: std::sync::atomic::AtomicBool,
 }
 
 impl Ticker {
     /// A process computes (called from the epoch-deadline callback).
-    pub fn overrun(&self) {
+    pub fn computing(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         // Read first: a busy process must not write the shared line on every slice.
-        if !self.overrun.load(Relaxed) {
-            self.overrun.store(true, Relaxed);
+        if !self.computing.load(Relaxed) {
+            self.computing.store(true, Relaxed);
         }
     }
 
-    fn take_overrun(&self) -> bool {
+    /// Whether a process reported computing since the last call.
+    fn take_computing(&self) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
-        self.overrun.load(Relaxed) && self.overrun.swap(false, Relaxed)
+        self.computing.load(Relaxed) && self.computing.swap(false, Relaxed)
     }
 }
 
@@ -151,7 +152,7 @@ pub fn start_epoch_ticker(
                 };
                 std::thread::sleep(tick);
                 engine.increment_epoch();
-                if ticker.take_overrun() {
+                if ticker.take_computing() {
                     fast = FAST_TICKS;
                 }
             }

@@ -47,7 +47,7 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) make_data: MakeData<T>,
     /// How many processes are hibernating.
     pub(crate) hibernating: std::sync::atomic::AtomicUsize,
-    /// Told when a process overruns its time slice (the epoch ticker then ticks fast).
+    /// Told when a process is seen computing (the epoch ticker then ticks fast).
     pub(crate) ticker: Arc<crate::engine::Ticker>,
 }
 
@@ -360,7 +360,7 @@ async fn run_instance<T: StoreData>(
             return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
         }
         if data.call.preempted() {
-            ticker.overrun();
+            ticker.computing();
         }
         Ok(UpdateDeadline::Yield(1))
     });
