@@ -58,11 +58,17 @@ pub enum ErrorCode {
     TooManyHandles = -25,
     /// A per-process or per-runtime limit is reached (names, timers, host copies).
     Limit = -26,
+    /// A handle cannot leave its node: the message or captures carry one to a process on
+    /// another node (nothing was sent; the handles stay with the caller).
+    NotLocal = -27,
+    /// The node is not connected: not in the cluster, down, or this runtime is not in a
+    /// cluster.
+    NoConnection = -28,
 }
 
 impl ErrorCode {
     /// Every code, in order.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::Timeout,
         ErrorCode::NoProcess,
         ErrorCode::BadArgument,
@@ -89,6 +95,8 @@ impl ErrorCode {
         ErrorCode::NotEmpty,
         ErrorCode::TooManyHandles,
         ErrorCode::Limit,
+        ErrorCode::NotLocal,
+        ErrorCode::NoConnection,
     ];
 
     /// The code's value.
@@ -130,6 +138,8 @@ impl ErrorCode {
             ErrorCode::NotEmpty => "ERR_NOT_EMPTY",
             ErrorCode::TooManyHandles => "ERR_TOO_MANY_HANDLES",
             ErrorCode::Limit => "ERR_LIMIT",
+            ErrorCode::NotLocal => "ERR_NOT_LOCAL",
+            ErrorCode::NoConnection => "ERR_NO_CONNECTION",
         }
     }
 }
@@ -161,6 +171,8 @@ pub const ERR_NOT_DIRECTORY: i32 = ErrorCode::NotDirectory.code();
 pub const ERR_NOT_EMPTY: i32 = ErrorCode::NotEmpty.code();
 pub const ERR_TOO_MANY_HANDLES: i32 = ErrorCode::TooManyHandles.code();
 pub const ERR_LIMIT: i32 = ErrorCode::Limit.code();
+pub const ERR_NOT_LOCAL: i32 = ErrorCode::NotLocal.code();
+pub const ERR_NO_CONNECTION: i32 = ErrorCode::NoConnection.code();
 
 #[cfg(test)]
 mod tests {
@@ -173,6 +185,6 @@ mod tests {
             assert_eq!(ErrorCode::from_code(c.code() as i64), Some(c));
         }
         assert_eq!(ErrorCode::from_code(0), None);
-        assert_eq!(ErrorCode::from_code(-27), None);
+        assert_eq!(ErrorCode::from_code(-29), None);
     }
 }

@@ -11,8 +11,26 @@
 
 use std::fmt;
 
-/// A process id: allocated from a per-runtime counter starting at 1, never reused.
+/// A process id: allocated from a per-runtime counter starting at 1, never reused. In a
+/// cluster, bits 40..63 name the node (see [`node_of`]) and the counter is below 2^40; a
+/// runtime outside a cluster is node 0, so its pids are plain counts.
 pub type Pid = u64;
+
+/// Where the node number starts in a pid.
+pub const NODE_SHIFT: u32 = 40;
+/// Largest node number a pid can carry (pids stay below 2^63, positive as an `i64`).
+pub const MAX_NODE: u32 = (1 << (63 - NODE_SHIFT)) - 1;
+
+/// The node a pid belongs to (0: a runtime outside a cluster).
+pub const fn node_of(pid: Pid) -> u32 {
+    (pid >> NODE_SHIFT) as u32
+}
+
+/// The pid that stands for node `node` itself (its counter part is 0, which no process
+/// has): monitoring it watches the node (a DOWN with `noconnection` when it goes away).
+pub const fn node_pid(node: u32) -> Pid {
+    (node as u64) << NODE_SHIFT
+}
 
 /// Longest encoded exit reason a guest may pass to `exit` or `exit_signal`.
 pub const MAX_EXIT_REASON: usize = 64 * 1024;
@@ -40,6 +58,9 @@ pub enum ExitReason {
     /// where the failure started, and its reason — never itself `Linked` (see the module
     /// docs; build one with [`ExitReason::linked`]).
     Linked(Pid, Box<ExitReason>),
+    /// Only in DOWN messages and exit signals: the process's node went down or became
+    /// unreachable (Erlang's `noconnection`); whether the process itself lives on is unknown.
+    NoConnection,
 }
 
 /// Longest reason text kept (panic messages, trap texts, limits), in bytes; longer texts are
@@ -54,6 +75,7 @@ const NOPROC: u8 = 4;
 const LIMIT: u8 = 5;
 const EXIT: u8 = 6;
 const LINKED: u8 = 7;
+const NOCONNECTION: u8 = 8;
 
 impl ExitReason {
     /// The reason of a process that dies because the linked process `from` exited with
@@ -103,6 +125,7 @@ impl ExitReason {
             ExitReason::Trap(m) => (TRAP, m.as_bytes()),
             ExitReason::Killed => (KILLED, &[]),
             ExitReason::NoProc => (NOPROC, &[]),
+            ExitReason::NoConnection => (NOCONNECTION, &[]),
             ExitReason::Limit(m) => (LIMIT, m.as_bytes()),
             ExitReason::Exit(code) => {
                 let mut v = vec![EXIT];
@@ -154,6 +177,7 @@ fn decode_flat(kind: u8, rest: &[u8]) -> Option<ExitReason> {
         TRAP => ExitReason::Trap(text()?),
         KILLED if rest.is_empty() => ExitReason::Killed,
         NOPROC if rest.is_empty() => ExitReason::NoProc,
+        NOCONNECTION if rest.is_empty() => ExitReason::NoConnection,
         LIMIT => ExitReason::Limit(text()?),
         EXIT => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
         _ => return None,
@@ -182,6 +206,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Killed => write!(f, "killed"),
             ExitReason::Limit(m) => write!(f, "limit: {m}"),
             ExitReason::NoProc => write!(f, "noproc"),
+            ExitReason::NoConnection => write!(f, "noconnection"),
             ExitReason::Linked(pid, r) => write!(f, "linked process {pid} exited: {r}"),
         }
     }
@@ -201,6 +226,7 @@ mod tests {
             ExitReason::Killed,
             ExitReason::Limit("memory".into()),
             ExitReason::NoProc,
+            ExitReason::NoConnection,
             ExitReason::Linked(5, Box::new(ExitReason::Trap("x".into()))),
         ] {
             assert_eq!(ExitReason::decode(&r.encode()), Some(r));

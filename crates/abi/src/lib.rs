@@ -10,7 +10,9 @@ mod errors;
 mod exit;
 
 pub use errors::*;
-pub use exit::{ExitReason, MAX_EXIT_REASON, MAX_REASON_TEXT, Pid};
+pub use exit::{
+    ExitReason, MAX_EXIT_REASON, MAX_NODE, MAX_REASON_TEXT, NODE_SHIFT, Pid, node_of, node_pid,
+};
 
 /// Import module of the process API (spawn, self, monitor, link, kill, exit, panic report).
 pub const PROCESS_MODULE: &str = "warren:process";
@@ -30,6 +32,8 @@ pub const FS_MODULE: &str = "warren:fs";
 pub const STREAM_MODULE: &str = "warren:stream";
 /// Import module of `select` over mailbox, streams, futures and a timeout.
 pub const SELECT_MODULE: &str = "warren:select";
+/// Import module of the cluster API (nodes, remote spawn, global names).
+pub const NODE_MODULE: &str = "warren:node";
 /// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
 pub const ENTRY_EXPORT: &str = "warren_entry";
 

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use warren_runtime::NetPolicy;
-use warren_runtime::{ExitReason, GrantedDir, Runtime, RuntimeConfig};
+use warren_runtime::{Cluster, ClusterConfig, ExitReason, GrantedDir, Runtime, RuntimeConfig};
 
 mod new;
 
@@ -109,6 +109,23 @@ struct RunArgs {
     /// stopping them.
     #[arg(long)]
     wait: bool,
+    /// Join the cluster whose NATS server (with JetStream: `nats-server -js`) is at URL,
+    /// e.g. nats://127.0.0.1:4222. Processes then reach processes of the other nodes by pid,
+    /// spawn on them (`warren::node::spawn_on`) and share global names. Every node must run
+    /// the same module. Whoever can publish on the server's `warren.>` subjects can message
+    /// the cluster's processes: use the server's authorization (see --cluster-creds).
+    #[arg(long, value_name = "URL", requires = "node")]
+    cluster: Option<String>,
+    /// This node's name in the cluster (with --cluster).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    node: Option<String>,
+    /// A NATS credentials file (.creds) for the cluster's server.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    cluster_creds: Option<PathBuf>,
+    /// Serve the cluster instead of running `main`: the node runs the processes other nodes
+    /// spawn on it until it is stopped (SIGINT or SIGTERM: it leaves the cluster cleanly).
+    #[arg(long, requires = "cluster")]
+    serve: bool,
     /// The program: a core wasm module (wasm32-wasip1), binary or text format.
     app: PathBuf,
     /// Arguments for the program (its args[1..]).
@@ -215,26 +232,60 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
 
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
     let code = tokio.block_on(async move {
-        let runtime = Runtime::builder()
-            .config(config)
+        let cluster = match (&args.cluster, &args.node) {
+            (Some(url), Some(node)) => {
+                let mut config = ClusterConfig::new(url.clone(), node.clone());
+                config.creds = args.cluster_creds.clone();
+                config.max_global_names = args.max_names;
+                Some(
+                    Cluster::join(config)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("--cluster {url}: {e:#}"))?,
+                )
+            }
+            _ => None,
+        };
+        let mut builder = Runtime::builder().config(config);
+        if let Some(c) = &cluster {
+            builder = builder.cluster(c.clone());
+        }
+        let runtime = builder
             .build_file(&args.app)
             .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
         if let Some(w) = runtime.warning() {
             eprintln!("warren: {w}");
         }
-        let root = runtime
-            .start()
-            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-        let pid = root.pid;
-        let reason = root.exited().await;
-        if args.wait {
-            runtime.wait_empty().await;
-        } else {
-            // Ask every process to stop; ending the host process right after stops them all
-            // at once (unwinding 100,000 stores one by one would take seconds for nothing).
+        let code = if args.serve {
+            eprintln!(
+                "warren: node {} ({}) serves the cluster; stop it with Ctrl-C",
+                cluster.as_ref().map_or(0, Cluster::node),
+                args.node.as_deref().unwrap_or("")
+            );
+            stopped().await;
             runtime.kill_all();
+            0
+        } else {
+            let root = runtime
+                .start()
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            let pid = root.pid;
+            let reason = tokio::select! {
+                r = root.exited() => r,
+                _ = stopped(), if cluster.is_some() => ExitReason::Killed,
+            };
+            if args.wait {
+                runtime.wait_empty().await;
+            } else {
+                // Ask every process to stop; ending the host process right after stops them
+                // all at once (unwinding 100,000 stores one by one would take seconds).
+                runtime.kill_all();
+            }
+            report(&name, pid, &reason)
+        };
+        if let Some(c) = &cluster {
+            c.leave().await;
         }
-        anyhow::Ok(report(&name, pid, &reason))
+        anyhow::Ok(code)
     })?;
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -242,6 +293,23 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     // Exit here, without dropping the scheduler: dropping it would drop every process's
     // suspended call one by one.
     std::process::exit(code)
+}
+
+/// Resolves on SIGINT or SIGTERM (a cluster node then leaves the cluster cleanly).
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
 }
 
 /// Print a non-normal root exit and return the exit code it maps to.

@@ -38,6 +38,7 @@ pub struct RuntimeBuilder<T: StoreData> {
     make_data: MakeData<T>,
     host_modules: Vec<HostModule<T>>,
     cache: bool,
+    cluster: Option<crate::dist::Cluster>,
 }
 
 impl RuntimeBuilder<ProcessData> {
@@ -48,6 +49,7 @@ impl RuntimeBuilder<ProcessData> {
             make_data: Arc::new(|d| d),
             host_modules: Vec::new(),
             cache: true,
+            cluster: None,
         }
     }
 
@@ -64,11 +66,21 @@ impl RuntimeBuilder<ProcessData> {
             make_data: Arc::new(make),
             host_modules: Vec::new(),
             cache: self.cache,
+            cluster: self.cluster,
         }
     }
 }
 
 impl<T: StoreData> RuntimeBuilder<T> {
+    /// Run as a node of `cluster` (joined with [`Cluster::join`](crate::Cluster::join)):
+    /// pids carry the node's number, and processes reach other nodes' processes, spawn on
+    /// them and use global names (`warren::node` in the SDK). Every node must run the same
+    /// module.
+    pub fn cluster(mut self, cluster: crate::dist::Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// The whole configuration at once (what the `warren` CLI does).
     pub fn config(mut self, config: RuntimeConfig) -> Self {
         self.config = config;
@@ -183,7 +195,10 @@ impl<T: StoreData> RuntimeBuilder<T> {
             }
             granted.is_none()
         });
-        self.build(|engine| {
+        let hash = std::fs::read(path)
+            .map(|bytes| module_hash(&bytes))
+            .map_err(|e| Error::Module(format!("reading {}: {e}", path.display())))?;
+        self.build(hash, |engine| {
             engine::load_module(engine, path, dir.as_deref())
                 .map_err(|e| Error::Module(e.to_string()))
         })
@@ -191,13 +206,17 @@ impl<T: StoreData> RuntimeBuilder<T> {
 
     /// Build a runtime for a module given as bytes (binary or text format).
     pub fn build_bytes(self, bytes: &[u8]) -> Result<Runtime<T>> {
-        self.build(|engine| {
+        self.build(module_hash(bytes), |engine| {
             Module::new(engine, bytes)
                 .map_err(|e| Error::Module(format!("compiling the module: {e:#}")))
         })
     }
 
-    fn build(self, load: impl FnOnce(&wasmtime::Engine) -> Result<Module>) -> Result<Runtime<T>> {
+    fn build(
+        self,
+        hash: [u8; 32],
+        load: impl FnOnce(&wasmtime::Engine) -> Result<Module>,
+    ) -> Result<Runtime<T>> {
         let handle = match self.scheduler {
             Some(h) => h,
             None => tokio::runtime::Handle::try_current().map_err(|_| Error::NoScheduler)?,
@@ -219,8 +238,15 @@ impl<T: StoreData> RuntimeBuilder<T> {
             self.config,
             self.make_data,
             handle,
+            (self.cluster, hash),
         )
     }
+}
+
+/// SHA-256 of a module's bytes.
+fn module_hash(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// Raise this process's soft limit on open files to its hard limit, once: every socket, file

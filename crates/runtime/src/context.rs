@@ -40,6 +40,16 @@ pub struct SpawnRequest {
 pub trait Spawner: Send + Sync + 'static {
     /// Start a child of `parent` as `request` says; its pid.
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError>;
+
+    /// The cluster the runtime is in, if any (for `warren:node`).
+    fn cluster(&self) -> Option<&crate::dist::Cluster> {
+        None
+    }
+
+    /// SHA-256 of the module processes run (named in remote spawns).
+    fn module_hash(&self) -> [u8; 32] {
+        [0; 32]
+    }
 }
 
 /// The per-process state of the actor API, shared by `warren:process` and `warren:message`.

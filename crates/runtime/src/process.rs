@@ -49,6 +49,10 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) hibernating: std::sync::atomic::AtomicUsize,
     /// Told when a process is seen computing (the epoch ticker then ticks fast).
     pub(crate) ticker: Arc<crate::engine::Ticker>,
+    /// The cluster this runtime's node is in, if any.
+    pub(crate) cluster: Option<crate::dist::Cluster>,
+    /// SHA-256 of the module (a remote spawn must name the same).
+    pub(crate) module_hash: [u8; 32],
 }
 
 /// warren's per-process state: what each of warren's host modules' views projects from.

@@ -141,7 +141,8 @@ pub struct ResourceTable {
     max: usize,
     entries: HashMap<Handle, Resource>,
     /// Detached for the next outgoing message or spawn.
-    outbox: Vec<Resource>,
+    /// Detached for the next message, with the handle each had (to put them back).
+    outbox: Vec<(Handle, Resource)>,
     /// Carried by the last received message (or the spawn captures), until claimed.
     inbox: Vec<Option<Resource>>,
 }
@@ -225,20 +226,35 @@ impl ResourceTable {
         }
         for h in handles {
             if let Some(r) = self.entries.remove(h) {
-                self.outbox.push(r);
+                self.outbox.push((*h, r));
             }
         }
         Ok(())
     }
 
     /// The resources detached for the next message, in order, without taking them.
-    pub fn outbox(&self) -> &[Resource] {
-        &self.outbox
+    pub fn outbox(&self) -> Vec<&Resource> {
+        self.outbox.iter().map(|(_, r)| r).collect()
+    }
+
+    /// Put the detached resources back under their handles (the message was refused).
+    pub fn restore_outbox(&mut self) {
+        for (h, r) in std::mem::take(&mut self.outbox) {
+            self.entries.insert(h, r);
+        }
     }
 
     /// The resources detached for the message being sent (empty for most messages).
     pub fn take_outbox(&mut self) -> Vec<Resource> {
         std::mem::take(&mut self.outbox)
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    /// Whether handles are detached for the next message.
+    pub fn has_outbox(&self) -> bool {
+        !self.outbox.is_empty()
     }
 
     /// Set the resources of the message just received; unclaimed ones of the previous

@@ -15,7 +15,9 @@ use crate::context::{SpawnRequest, Spawner};
 use crate::engine::{self, EngineConfig};
 use crate::error::{Error, Result};
 use crate::host::wasi::WasiConfig;
-use crate::host::{fs, message, net, process, registry, resource, select, stream, timer, wasi};
+use crate::host::{
+    fs, message, net, node, process, registry, resource, select, stream, timer, wasi,
+};
 use crate::host_mailbox::HostMailbox;
 use crate::io::{Grants, IoShared, Pumps};
 use crate::process::{Entry, MakeData, ProcessData, ProcessEnv, StoreData};
@@ -114,6 +116,7 @@ impl<T: StoreData> Runtime<T> {
         config: RuntimeConfig,
         make_data: MakeData<T>,
         handle: tokio::runtime::Handle,
+        (cluster, module_hash): (Option<crate::dist::Cluster>, [u8; 32]),
     ) -> Result<Runtime<T>> {
         let pre = linker
             .instantiate_pre(module)
@@ -138,11 +141,12 @@ impl<T: StoreData> Runtime<T> {
             grants: Arc::new(grants),
             pumps: Arc::new(Pumps::new(config.max_pumps)),
         });
-        let table = Arc::new(ProcessTable::with_quotas(
-            plan.limit,
-            plan.hint.clone(),
-            config.quotas.clone(),
-        ));
+        let mut table =
+            ProcessTable::with_quotas(plan.limit, plan.hint.clone(), config.quotas.clone());
+        if let Some(c) = &cluster {
+            table = table.in_cluster(c.node(), c.remote());
+        }
+        let table = Arc::new(table);
         let env = ProcessEnv {
             engine: engine.clone(),
             pre,
@@ -157,6 +161,8 @@ impl<T: StoreData> Runtime<T> {
             make_data,
             hibernating: Default::default(),
             ticker: Default::default(),
+            cluster,
+            module_hash,
         };
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,
@@ -165,6 +171,10 @@ impl<T: StoreData> Runtime<T> {
             warning: plan.warning.clone(),
             this: this.clone(),
         });
+        if let Some(c) = &inner.env.cluster {
+            let weak: Weak<RuntimeInner<T>> = Arc::downgrade(&inner);
+            c.attach(weak);
+        }
         let alive = Arc::downgrade(&inner);
         let ticker = inner.env.ticker.clone();
         engine::start_epoch_ticker(engine, ticker, move || alive.strong_count() > 0);
@@ -396,9 +406,56 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
         let link = request.link.then_some(parent);
         self.start_monitored(Entry::Spawned(request), None, monitor, link)
     }
+
+    fn cluster(&self) -> Option<&crate::dist::Cluster> {
+        self.env.cluster.as_ref()
+    }
+
+    fn module_hash(&self) -> [u8; 32] {
+        self.env.module_hash
+    }
 }
 
-/// Add all of warren's host modules — WASI preview 1, `warren:process`, `message`,
+/// The runtime's side of the cluster: spawns ordered by other nodes.
+impl<T: StoreData> crate::dist::LocalNode for RuntimeInner<T> {
+    fn table(&self) -> &Arc<ProcessTable> {
+        &self.env.table
+    }
+
+    fn module(&self) -> [u8; 32] {
+        self.env.module_hash
+    }
+
+    fn spawn(&self, order: crate::dist::wire::SpawnOrder) -> std::result::Result<Pid, String> {
+        if order.module != self.env.module_hash {
+            return Err(format!(
+                "node {} runs module {}, not the spawner's {}: every node must run the same \
+                 module",
+                self.env.table.node(),
+                short_hash(&self.env.module_hash),
+                short_hash(&order.module)
+            ));
+        }
+        let request = SpawnRequest {
+            trampoline: order.trampoline,
+            func: order.func,
+            args: order.args,
+            monitor: order.monitor,
+            link: order.link,
+            max_memory: order.max_memory,
+            max_fuel: order.max_fuel,
+            resources: Vec::new(),
+        };
+        Spawner::spawn(self, order.parent, request).map_err(|e| e.to_string())
+    }
+}
+
+/// The first bytes of a module hash, in hex (for messages).
+pub(crate) fn short_hash(hash: &[u8; 32]) -> String {
+    hash[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Add all of warren's host modules — WASI preview 1, `warren:process`, `message`, `node`,
 /// `registry`, `timer`, `resource`, `stream`, `net`, `fs`, `select` — to a linker over any
 /// [`StoreData`] type. Each is added with a getter projecting the store onto its view; an
 /// embedder adds its own modules next to them (see [`RuntimeBuilder::host_module`]).
@@ -407,6 +464,14 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
     process::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         process::ProcessView {
+            ctx: &mut w.actor,
+            resources: &mut w.resources,
+            call: &mut w.call,
+        }
+    })?;
+    node::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        node::NodeView {
             ctx: &mut w.actor,
             resources: &mut w.resources,
             call: &mut w.call,

@@ -9,6 +9,7 @@ const LAYERS: &[&[&str]] = &[
     &["resources"],
     &["actor"],
     &["io"],
+    &["dist"],
     &["engine"],
     &["config"],
     &["context"],

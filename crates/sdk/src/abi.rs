@@ -5,9 +5,10 @@
 pub use warren_abi::{
     ERR_ADDR_IN_USE, ERR_ADDR_NOT_AVAILABLE, ERR_BAD_ARGUMENT, ERR_BAD_HANDLE, ERR_CLOSED,
     ERR_CONNECTION_REFUSED, ERR_CONNECTION_RESET, ERR_DENIED, ERR_EXISTS, ERR_IO, ERR_IS_DIRECTORY,
-    ERR_LIMIT, ERR_NAME_TAKEN, ERR_NO_PROCESS, ERR_NOT_CONNECTED, ERR_NOT_DIRECTORY, ERR_NOT_EMPTY,
-    ERR_NOT_FOUND, ERR_PENDING, ERR_PROCESS_LIMIT, ERR_TIMEOUT, ERR_TOO_MANY_HANDLES,
-    ERR_WOULD_BLOCK, ERR_WRONG_HANDLE, EXIT_TAG, RECEIVE_MESSAGES_AND_EXITS, SPAWN_LINK,
+    ERR_LIMIT, ERR_NAME_TAKEN, ERR_NO_CONNECTION, ERR_NO_PROCESS, ERR_NOT_CONNECTED,
+    ERR_NOT_DIRECTORY, ERR_NOT_EMPTY, ERR_NOT_FOUND, ERR_NOT_LOCAL, ERR_PENDING, ERR_PROCESS_LIMIT,
+    ERR_TIMEOUT, ERR_TOO_MANY_HANDLES, ERR_WOULD_BLOCK, ERR_WRONG_HANDLE, EXIT_TAG,
+    RECEIVE_MESSAGES_AND_EXITS, SPAWN_LINK,
 };
 
 #[link(wasm_import_module = "warren:process")]
@@ -126,6 +127,33 @@ unsafe extern "C" {
     pub fn register(name_ptr: *const u8, name_len: u32, pid: i64) -> i32;
     pub fn whereis(name_ptr: *const u8, name_len: u32) -> i64;
     pub fn unregister(name_ptr: *const u8, name_len: u32) -> i32;
+}
+
+#[link(wasm_import_module = "warren:node")]
+unsafe extern "C" {
+    #[link_name = "this"]
+    pub fn node_this() -> i64;
+    #[link_name = "list"]
+    pub fn node_list(ptr: *mut u32, cap: u32) -> i64;
+    #[link_name = "name"]
+    pub fn node_name(node: i64, ptr: *mut u8, cap: u32) -> i64;
+    #[link_name = "lookup"]
+    pub fn node_lookup(ptr: *const u8, len: u32) -> i64;
+    #[link_name = "spawn"]
+    pub fn node_spawn(
+        node: i64,
+        trampoline: u32,
+        func: u32,
+        args_ptr: *const u8,
+        args_len: u32,
+        monitor_tag: i64,
+        flags: u32,
+        max_memory: i64,
+        max_fuel: i64,
+    ) -> i64;
+    pub fn register_global(name_ptr: *const u8, name_len: u32, pid: i64) -> i32;
+    pub fn whereis_global(name_ptr: *const u8, name_len: u32) -> i64;
+    pub fn unregister_global(name_ptr: *const u8, name_len: u32) -> i32;
 }
 
 #[link(wasm_import_module = "warren:timer")]

@@ -45,6 +45,7 @@ pub mod fs;
 mod handle;
 mod mailbox;
 pub mod net;
+pub mod node;
 mod process;
 mod raw;
 mod registry;
@@ -77,8 +78,17 @@ pub use serde as __serde;
 /// there with the process's mailbox. `body` may use nothing else from its surroundings: the
 /// closure is turned into a plain `fn`, and a closure that captures more does not compile.
 /// Without captures: `spawn!(|mailbox: Mailbox<M>| body)`.
+///
+/// `spawn!(on node; a, b; |mailbox: Mailbox<M>| body)` starts it on another node of the
+/// cluster (see [`node::spawn_on`]); so do `spawn_link!` and `spawn_monitor!` with `on`.
 #[macro_export]
 macro_rules! spawn {
+    (on $node:expr ; $($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::node::spawn_on($node, ($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (on $node:expr ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::node::spawn_on($node, (), |(), $mailbox: $mty| $body)
+    };
     ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
         $crate::spawn(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
     };
@@ -104,6 +114,12 @@ macro_rules! hibernate {
 /// exit reason (even a panic in its first instruction) is never missed.
 #[macro_export]
 macro_rules! spawn_monitor {
+    (on $node:expr ; $($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::node::spawn_monitor_on($node, ($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (on $node:expr ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::node::spawn_monitor_on($node, (), |(), $mailbox: $mty| $body)
+    };
     ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
         $crate::spawn_monitor(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
     };
@@ -116,6 +132,12 @@ macro_rules! spawn_monitor {
 /// (see [`Process::link`]).
 #[macro_export]
 macro_rules! spawn_link {
+    (on $node:expr ; $($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::node::spawn_link_on($node, ($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
+    };
+    (on $node:expr ; |$mailbox:ident : $mty:ty| $body:expr) => {
+        $crate::node::spawn_link_on($node, (), |(), $mailbox: $mty| $body)
+    };
     ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {
         $crate::spawn_link(($($capture,)+), |($($capture,)+), $mailbox: $mty| $body)
     };

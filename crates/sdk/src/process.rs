@@ -80,18 +80,31 @@ impl<M: Serialize> Process<M> {
     /// Handles in the message (sockets, files, streams...) move with it: the receiver owns
     /// them, and the sender's copies are dead. A message to a process that has ended is
     /// dropped with its handles. Panics if the message holds a handle this process does
-    /// not own (already sent away); [`Process::try_send`] returns that as an error.
+    /// not own (already sent away), or holds handles and goes to a process of another node
+    /// (handles cannot leave their node); [`Process::try_send`] returns those as errors.
+    ///
+    /// To a process of another node, `true` means the message is on its way (whether the
+    /// process lives is known on its node); `false`, that its node is not connected.
     pub fn send(&self, message: &M) -> bool {
         raw::send(self.pid, 0, &encode(message))
     }
 
     /// [`Process::send`], returning an error instead of panicking when the message cannot
-    /// be encoded or holds a handle this process does not own (nothing is sent then, and no
-    /// handle moves). `Ok(false)`: the process was not alive (the message and its handles
-    /// are dropped).
+    /// be encoded, holds a handle this process does not own, or holds handles and goes to
+    /// another node (nothing is sent then, and no handle moves: they stay usable here).
+    /// `Ok(false)`: the process was not alive (the message and its handles are dropped).
     pub fn try_send(&self, message: &M) -> std::io::Result<bool> {
         let bytes = crate::handle::encode_message(message)?;
-        Ok(raw::send(self.pid, 0, &bytes))
+        match raw::send_code(self.pid, 0, &bytes) {
+            0 => Ok(true),
+            code if code == abi::ERR_NOT_LOCAL => Err(crate::handle::error(code as i64)),
+            _ => Ok(false),
+        }
+    }
+
+    /// The node this process runs on.
+    pub fn node(&self) -> crate::node::Node {
+        crate::node::Node::of(self.pid)
     }
 
     /// Watch this process: the returned [`Monitor`] yields its exit reason
@@ -203,6 +216,12 @@ pub enum SpawnError {
     BadOptions,
     /// The host could not create the process (see the host's log).
     Failed(i64),
+    /// The node to spawn on is not connected (or went down before it answered).
+    NoConnection(String),
+    /// The captures hold handles, which cannot leave their node (they stay with the caller).
+    NotLocal,
+    /// The other node refused: another module, its limits... (its reason).
+    Remote(String),
 }
 
 impl fmt::Display for SpawnError {
@@ -215,6 +234,9 @@ impl fmt::Display for SpawnError {
             SpawnError::Failed(code) => {
                 write!(f, "the host could not create the process (error {code})")
             }
+            SpawnError::NoConnection(why) => write!(f, "no connection: {why}"),
+            SpawnError::NotLocal => write!(f, "handles in the captures cannot leave their node"),
+            SpawnError::Remote(why) => write!(f, "the node refused: {why}"),
         }
     }
 }
@@ -237,6 +259,7 @@ where
 /// Limits and links for one spawn: `SpawnOptions::new().max_memory(1 << 20).spawn(c, f)`.
 #[derive(Debug, Clone, Default)]
 pub struct SpawnOptions {
+    node: Option<crate::node::Node>,
     link: bool,
     max_memory: Option<usize>,
     max_fuel: Option<u64>,
@@ -246,6 +269,13 @@ impl SpawnOptions {
     /// Options that change nothing: the runtime's limits, no link, no monitor.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Start the process on `node` of the cluster (which runs the same module), not on
+    /// this one. Its captures cannot hold handles.
+    pub fn on(mut self, node: crate::node::Node) -> Self {
+        self.node = Some(node);
+        self
     }
 
     /// Link the new process to the caller before it runs.
@@ -431,6 +461,19 @@ where
     (trampoline, entry as usize as u32)
 }
 
+/// The spawn flags and limits of `options`, as the ABI takes them.
+pub(crate) fn raw_options(options: &SpawnOptions) -> (u32, i64, i64) {
+    (
+        if options.link { abi::SPAWN_LINK } else { 0 },
+        options
+            .max_memory
+            .map_or(0, |m| i64::try_from(m).unwrap_or(i64::MAX)),
+        options
+            .max_fuel
+            .map_or(0, |f| i64::try_from(f).unwrap_or(i64::MAX)),
+    )
+}
+
 fn spawn_with<C, M>(
     captures: &C,
     entry: fn(C, Mailbox<M>),
@@ -444,9 +487,14 @@ where
     crate::entry::install_panic_hook();
     let args = encode(captures);
     let (trampoline, func) = entry_indices(entry);
-    // SAFETY: both indices are function-table entries of this module, taken from `fn` values
-    // of the types `warren_entry` and `trampoline::<C, M>` will call them as; `args` lives
-    // across the call, which only reads it.
+    if let Some(node) = options.node {
+        return crate::node::spawn_raw(node, (trampoline, func), &args, monitor, options);
+    }
+    // Both indices are function-table entries of this module, taken from `fn` values of the
+    // types `warren_entry` and `trampoline::<C, M>` will call them as; `args` lives across
+    // the call, which only reads it.
+    let (flags, max_memory, max_fuel) = raw_options(options);
+    // SAFETY: as said above.
     let pid = unsafe {
         abi::spawn(
             trampoline,
@@ -454,13 +502,9 @@ where
             args.as_ptr(),
             args.len() as u32,
             monitor,
-            if options.link { abi::SPAWN_LINK } else { 0 },
-            options
-                .max_memory
-                .map_or(0, |m| i64::try_from(m).unwrap_or(i64::MAX)),
-            options
-                .max_fuel
-                .map_or(0, |f| i64::try_from(f).unwrap_or(i64::MAX)),
+            flags,
+            max_memory,
+            max_fuel,
         )
     };
     match pid {

@@ -10,9 +10,21 @@ thread_local! {
 }
 
 pub(crate) fn send(pid: u64, tag: u64, bytes: &[u8]) -> bool {
+    match send_code(pid, tag, bytes) {
+        0 => true,
+        abi::ERR_NOT_LOCAL => panic!(
+            "warren: cannot send: {}",
+            crate::handle::error(abi::ERR_NOT_LOCAL as i64)
+        ),
+        _ => false,
+    }
+}
+
+/// `send`'s result code (0, ERR_NO_PROCESS, ERR_NOT_LOCAL...).
+pub(crate) fn send_code(pid: u64, tag: u64, bytes: &[u8]) -> i32 {
     // SAFETY: the pointer and length describe `bytes`, which lives across the call; the host
     // only reads it during the call.
-    unsafe { abi::send(pid as i64, tag as i64, bytes.as_ptr(), bytes.len() as u32) == 0 }
+    unsafe { abi::send(pid as i64, tag as i64, bytes.as_ptr(), bytes.len() as u32) }
 }
 
 pub(crate) fn new_tag() -> u64 {

@@ -16,6 +16,8 @@ pub enum RegisterError {
     BadName,
     /// The process has as many names as the runtime's quota allows.
     TooMany,
+    /// A global name: the runtime is in no cluster, or the cluster's store did not answer.
+    NoConnection,
 }
 
 impl fmt::Display for RegisterError {
@@ -25,6 +27,7 @@ impl fmt::Display for RegisterError {
             RegisterError::NoProcess => write!(f, "the process is not alive"),
             RegisterError::BadName => write!(f, "names are 1 to 256 bytes"),
             RegisterError::TooMany => write!(f, "the process has as many names as it may"),
+            RegisterError::NoConnection => write!(f, "the cluster's name store is unreachable"),
         }
     }
 }

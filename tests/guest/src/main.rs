@@ -34,6 +34,7 @@ enum Server {
     Ignore(Reply<i64>),
 }
 
+mod dist;
 mod hibernate;
 mod hostile;
 mod io;
@@ -41,7 +42,11 @@ mod io;
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     let arg = std::env::args().nth(2);
-    if io::run(&scenario) || hostile::run(&scenario) || hibernate::run(&scenario, arg.as_deref()) {
+    if io::run(&scenario)
+        || hostile::run(&scenario)
+        || dist::run(&scenario)
+        || hibernate::run(&scenario, arg.as_deref())
+    {
         return;
     }
     match scenario.as_str() {

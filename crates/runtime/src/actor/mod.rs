@@ -13,10 +13,13 @@
 //! - [`Registry`]: names for processes, freed when they die.
 //! - [`Timers`]: messages delivered after a delay, cancellable, cancelled with their owner.
 //! - [`Quotas`]: what one process may make the runtime hold for it.
+//! - [`remote`]: signals to and from processes of other nodes, and the hook a cluster
+//!   carries them through.
 
 mod mailbox;
 mod quotas;
 mod registry;
+pub mod remote;
 mod table;
 mod timers;
 

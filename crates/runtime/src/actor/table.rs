@@ -20,6 +20,7 @@
 //! cannot forge a reply or a DOWN. Tag [`EXIT_TAG`] is the runtime's alone.
 
 use super::quotas::{QuotaError, Quotas};
+use super::remote::{NodeId, Remote, Signal, Unreachable};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use std::task::Waker;
 use tokio::sync::Notify;
+use warren_abi::{node_of, node_pid};
 
 /// Why a process could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +75,8 @@ struct Signals {
     links: Vec<Pid>,
     /// Why this process is being made to exit (first signal wins); `killed` if unset.
     exit_reason: Option<ExitReason>,
+    /// It registered a global name (the cluster frees its names when it exits).
+    global_names: bool,
 }
 
 impl ProcessRef {
@@ -166,6 +170,10 @@ pub struct ProcessTable {
     emptied: Notify,
     names: Registry,
     timers: Arc<Timers>,
+    /// This runtime's node number (0 outside a cluster): bits 40..63 of its pids.
+    node: NodeId,
+    /// Where signals for pids of other nodes go (none outside a cluster).
+    remote: Option<Arc<dyn Remote>>,
 }
 
 impl ProcessTable {
@@ -191,7 +199,42 @@ impl ProcessTable {
             closed: AtomicBool::new(false),
             emptied: Notify::new(),
             timers: Arc::new(Timers::default()),
+            node: 0,
+            remote: None,
         }
+    }
+
+    /// This table as node `node` of a cluster: its pids carry the node number, and
+    /// operations on other nodes' pids go to `remote`. Before any process is registered.
+    pub fn in_cluster(mut self, node: NodeId, remote: Arc<dyn Remote>) -> Self {
+        self.node = node;
+        self.next_pid = AtomicU64::new(node_pid(node) + 1);
+        self.remote = Some(remote);
+        self
+    }
+
+    /// This runtime's node number (0 outside a cluster).
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// Whether `pid` belongs to this node (it may still not be alive).
+    pub fn is_local(&self, pid: Pid) -> bool {
+        node_of(pid) == self.node
+    }
+
+    /// Route a signal to the node of its destination.
+    fn route(&self, signal: Signal) -> Result<(), Unreachable> {
+        match &self.remote {
+            Some(r) => r.route(signal),
+            None => Err(Unreachable::NotConnected(node_of(signal.destination()))),
+        }
+    }
+
+    /// Send `data` with `tag` to `to`, a pid of another node. `Err` if its node is not
+    /// connected (or the queue to it is full); `Ok` says nothing of whether `to` is alive.
+    pub fn send_remote(&self, to: Pid, tag: u64, data: Vec<u8>) -> Result<(), Unreachable> {
+        self.route(Signal::Message { to, tag, data })
     }
 
     pub fn limit(&self) -> usize {
@@ -221,6 +264,11 @@ impl ProcessTable {
             });
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
+        if node_of(pid) != self.node {
+            return Err(SpawnError::Other(
+                "this node has used up its 2^40 pids; restart it (it joins as a new node)".into(),
+            ));
+        }
         let p = Arc::new(ProcessRef {
             pid,
             mailbox: Mailbox::with_limit(self.quotas.mailbox_bytes),
@@ -241,6 +289,14 @@ impl ProcessTable {
     /// Deliver a message. Returns false if no such process is alive (the message is dropped,
     /// as Erlang drops messages to dead pids).
     pub fn send(&self, to: Pid, message: Message) -> bool {
+        if !self.is_local(to) {
+            if !message.resources.is_empty() {
+                // Handles cannot leave their node; callers refuse these before (ERR_NOT_LOCAL).
+                tracing::debug!(to, "a message with handles to another node is dropped");
+                return false;
+            }
+            return self.send_remote(to, message.tag, message.data).is_ok();
+        }
         match self.get(to) {
             Some(p) => self.deliver(&p, message),
             None => false,
@@ -312,13 +368,32 @@ impl ProcessTable {
 
     /// [`ProcessTable::monitor`] with a reference `watcher` holds and monitors nothing with
     /// yet (from [`Self::new_ref`]). Returns false, doing nothing, for any other tag.
+    ///
+    /// A `watcher` of another node (a remote spawn monitored from before it runs) is
+    /// recorded on the local `target` without references.
     pub fn monitor_with_tag(&self, watcher: Pid, target: Pid, tag: u64) -> bool {
+        if !self.is_local(watcher) {
+            self.add_remote_monitor(watcher, target, tag);
+            return true;
+        }
         let Some(w) = self.get(watcher) else {
             return false;
         };
         match w.signals().refs.get_mut(&tag) {
             Some(slot @ None) => *slot = Some(target),
             _ => return false,
+        }
+        if !self.is_local(target) {
+            // Recorded first: if the node goes down now, one of the two fires it.
+            if let Err(e) = self.route(Signal::Monitor {
+                watcher,
+                target,
+                tag,
+            }) {
+                tracing::debug!(watcher, target, "monitor: {e}");
+                self.down_if_watching(&w, tag, target, &ExitReason::NoConnection);
+            }
+            return true;
         }
         if let Some(t) = self.get(target) {
             let mut s = t.signals();
@@ -345,10 +420,57 @@ impl ProcessTable {
         self.deliver(watcher, Message::new(tag, data));
     }
 
+    /// Deliver the DOWN of monitor `tag` if `watcher` still monitors `target` with it (the
+    /// one who removes the reference fires it).
+    fn down_if_watching(&self, watcher: &ProcessRef, tag: u64, target: Pid, reason: &ExitReason) {
+        let watching = {
+            let mut s = watcher.signals();
+            if s.refs.get(&tag) == Some(&Some(target)) {
+                s.refs.remove(&tag);
+                true
+            } else {
+                false
+            }
+        };
+        if watching {
+            self.deliver(watcher, Message::new(tag, reason.encode()));
+        }
+    }
+
+    /// `watcher` of another node monitors the local `target` under `tag`: recorded on the
+    /// target, or answered with a DOWN `noproc` if it is gone. A target with counter 0 is
+    /// this node itself, which is watched by the watcher's own node (nothing to record).
+    fn add_remote_monitor(&self, watcher: Pid, target: Pid, tag: u64) {
+        if target == node_pid(self.node) {
+            return;
+        }
+        if let Some(t) = self.get(target) {
+            let mut s = t.signals();
+            if !s.dead {
+                s.monitors.push((watcher, tag));
+                return;
+            }
+        }
+        let _ = self.route(Signal::Down {
+            watcher,
+            target,
+            tag,
+            reason: ExitReason::NoProc.encode(),
+        });
+    }
+
     /// Remove the monitor `tag` of `watcher` on `target`, and drop any message tagged `tag`
     /// already in the watcher's mailbox (Erlang's `demonitor(Ref, [flush])`).
     pub fn demonitor(&self, watcher: Pid, target: Pid, tag: u64) {
-        if let Some(t) = self.get(target) {
+        if !self.is_local(target) {
+            if self.get(watcher).is_some_and(|w| w.holds(tag)) {
+                let _ = self.route(Signal::Demonitor {
+                    watcher,
+                    target,
+                    tag,
+                });
+            }
+        } else if let Some(t) = self.get(target) {
             t.signals()
                 .monitors
                 .retain(|&(w, r)| !(w == watcher && r == tag));
@@ -391,6 +513,9 @@ impl ProcessTable {
 
     /// Ask a process to die. Returns false if it is not alive.
     pub fn kill(&self, pid: Pid) -> bool {
+        if !self.is_local(pid) {
+            return self.route(Signal::Kill { to: pid }).is_ok();
+        }
         match self.get(pid) {
             Some(p) => {
                 Self::terminate(&p, ExitReason::Killed);
@@ -417,9 +542,28 @@ impl ProcessTable {
     /// Link `a` and `b`: when one exits abnormally, the other exits too (reason
     /// `linked(pid, reason)`) unless it traps exits, in which case it gets an exit signal
     /// message. Linking to a process that is not alive signals `a` at once with `noproc`.
+    ///
+    /// With `b` on another node, `a` records its half and the signal tells `b`'s node; with
+    /// `a` on another node (a remote spawn linked before it runs), `b` records its half.
     pub fn link(&self, a: Pid, b: Pid) {
-        let Some(pa) = self.get(a) else { return };
         if a == b {
+            return;
+        }
+        if !self.is_local(a) {
+            self.add_remote_link(b, a);
+            return;
+        }
+        let Some(pa) = self.get(a) else { return };
+        if !self.is_local(b) {
+            if !pa.is_alive() || !add_link(&pa, b) {
+                return;
+            }
+            if let Err(e) = self.route(Signal::Link { from: a, to: b }) {
+                tracing::debug!(a, b, "link: {e}");
+                if remove_link(&pa, b) {
+                    self.exit_signal(&pa, b, &ExitReason::NoConnection);
+                }
+            }
             return;
         }
         if let Some(pb) = self.get(b) {
@@ -444,11 +588,67 @@ impl ProcessTable {
         self.exit_signal(&pa, b, &ExitReason::NoProc);
     }
 
+    /// `remote` (of another node) linked itself to the local `local`: record `local`'s half,
+    /// or answer with an exit signal `noproc` if `local` is gone.
+    fn add_remote_link(&self, local: Pid, remote: Pid) {
+        if let Some(p) = self.get(local)
+            && add_link(&p, remote)
+        {
+            return;
+        }
+        let _ = self.route(Signal::Exit {
+            from: local,
+            to: remote,
+            reason: ExitReason::NoProc.encode(),
+            link: true,
+        });
+    }
+
+    /// The local half of a link whose other half a remote node recorded (a remote spawn
+    /// with link): if `local` is gone meanwhile, the remote half is undone by an exit
+    /// signal.
+    pub fn link_half(&self, local: Pid, remote: Pid) {
+        if let Some(p) = self.get(local)
+            && add_link(&p, remote)
+        {
+            return;
+        }
+        let _ = self.route(Signal::Exit {
+            from: local,
+            to: remote,
+            reason: ExitReason::NoProc.encode(),
+            link: true,
+        });
+    }
+
+    /// The local half of a monitor a remote node recorded (a remote spawn monitored with
+    /// `tag`, which `watcher` reserved): if `watcher` is gone or let the tag go meanwhile,
+    /// the remote half is removed.
+    pub fn monitor_half(&self, watcher: Pid, target: Pid, tag: u64) {
+        if let Some(w) = self.get(watcher) {
+            let mut s = w.signals();
+            if !s.dead
+                && let Some(slot @ None) = s.refs.get_mut(&tag)
+            {
+                *slot = Some(target);
+                return;
+            }
+        }
+        let _ = self.route(Signal::Demonitor {
+            watcher,
+            target,
+            tag,
+        });
+    }
+
     /// Remove the link between `a` and `b`, if any.
     pub fn unlink(&self, a: Pid, b: Pid) {
         for (x, y) in [(a, b), (b, a)] {
             if let Some(p) = self.get(x) {
-                p.signals().links.retain(|&l| l != y);
+                remove_link(&p, y);
+                if !self.is_local(y) {
+                    let _ = self.route(Signal::Unlink { from: x, to: y });
+                }
             }
         }
     }
@@ -457,6 +657,16 @@ impl ProcessTable {
     /// with `reason` (Erlang's `exit(Pid, Reason)`): a process trapping exits receives it as
     /// a message; otherwise an abnormal reason ends it. Returns false if `to` is not alive.
     pub fn send_exit(&self, from: Pid, to: Pid, reason: &ExitReason) -> bool {
+        if !self.is_local(to) {
+            return self
+                .route(Signal::Exit {
+                    from,
+                    to,
+                    reason: reason.encode(),
+                    link: false,
+                })
+                .is_ok();
+        }
         match self.get(to) {
             Some(p) => {
                 self.exit_signal(&p, from, reason);
@@ -500,27 +710,45 @@ impl ProcessTable {
         p.alive.store(false, Ordering::Release);
         // Unread messages die with the process (others may still hold this ProcessRef).
         p.mailbox.close();
-        let (monitors, links, refs) = {
+        let (monitors, links, refs, global_names) = {
             let mut s = p.signals();
             s.dead = true;
             (
                 std::mem::take(&mut s.monitors),
                 std::mem::take(&mut s.links),
                 std::mem::take(&mut s.refs),
+                s.global_names,
             )
         };
         self.names.remove_pid(pid);
         self.timers.cancel_owner(pid);
+        if global_names && let Some(r) = &self.remote {
+            r.exited_with_global_names(pid);
+        }
         // Monitors this process set on others die with it.
         for (tag, target) in refs {
-            if let Some(t) = target.and_then(|t| self.get(t)) {
+            let Some(target) = target else { continue };
+            if !self.is_local(target) {
+                let _ = self.route(Signal::Demonitor {
+                    watcher: pid,
+                    target,
+                    tag,
+                });
+            } else if let Some(t) = self.get(target) {
                 t.signals()
                     .monitors
                     .retain(|&(w, r)| !(w == pid && r == tag));
             }
         }
         for linked in links {
-            if let Some(l) = self.get(linked) {
+            if !self.is_local(linked) {
+                let _ = self.route(Signal::Exit {
+                    from: pid,
+                    to: linked,
+                    reason: reason.encode(),
+                    link: true,
+                });
+            } else if let Some(l) = self.get(linked) {
                 l.signals().links.retain(|&x| x != pid);
                 self.exit_signal(&l, pid, reason);
             }
@@ -528,7 +756,14 @@ impl ProcessTable {
         if !monitors.is_empty() {
             let data = reason.encode();
             for (watcher, tag) in monitors {
-                if let Some(w) = self.get(watcher) {
+                if !self.is_local(watcher) {
+                    let _ = self.route(Signal::Down {
+                        watcher,
+                        target: pid,
+                        tag,
+                        reason: data.clone(),
+                    });
+                } else if let Some(w) = self.get(watcher) {
                     self.down(&w, tag, data.clone());
                 }
             }
@@ -536,6 +771,130 @@ impl ProcessTable {
         // Only now, with names, links and monitors unwound, may "no process left" be seen.
         if self.is_empty() {
             self.emptied.notify_waiters();
+        }
+    }
+
+    /// Mark `pid` as holding global names (the cluster frees them when it exits). False if
+    /// it is not alive.
+    pub fn mark_global_names(&self, pid: Pid) -> bool {
+        match self.get(pid) {
+            Some(p) => {
+                let mut s = p.signals();
+                s.global_names = true;
+                !s.dead
+            }
+            None => false,
+        }
+    }
+
+    /// Apply a signal that came from node `from` (its pids are the only remote ones it may
+    /// name as senders; anything else is dropped as forged or stale).
+    pub fn apply(&self, from: NodeId, signal: Signal) {
+        let remote_ok = |pid: Pid| node_of(pid) == from;
+        match signal {
+            Signal::Message { to, tag, data } => {
+                let Some(p) = self.get(to) else { return };
+                if tag == EXIT_TAG || (tag != 0 && !p.holds(tag)) {
+                    return; // a late reply, or a tag the receiver never gave out
+                }
+                self.deliver(&p, Message::new(tag, data));
+            }
+            Signal::Link { from: a, to } if remote_ok(a) => self.add_remote_link(to, a),
+            Signal::Unlink { from: a, to } if remote_ok(a) => {
+                if let Some(p) = self.get(to) {
+                    remove_link(&p, a);
+                }
+            }
+            Signal::Exit {
+                from: a,
+                to,
+                reason,
+                link,
+            } if remote_ok(a) => {
+                let Some(p) = self.get(to) else { return };
+                let Some(reason) = ExitReason::decode(&reason) else {
+                    return;
+                };
+                // A link's exit from a process no longer linked (unlinked meanwhile) is void.
+                if link && !remove_link(&p, a) {
+                    return;
+                }
+                self.exit_signal(&p, a, &reason);
+            }
+            Signal::Monitor {
+                watcher,
+                target,
+                tag,
+            } if remote_ok(watcher) => self.add_remote_monitor(watcher, target, tag),
+            Signal::Demonitor {
+                watcher,
+                target,
+                tag,
+            } if remote_ok(watcher) => {
+                if let Some(t) = self.get(target) {
+                    t.signals()
+                        .monitors
+                        .retain(|&(w, r)| !(w == watcher && r == tag));
+                }
+            }
+            Signal::Down {
+                watcher,
+                target,
+                tag,
+                reason,
+            } if remote_ok(target) => {
+                let Some(w) = self.get(watcher) else { return };
+                let Some(reason) = ExitReason::decode(&reason) else {
+                    return;
+                };
+                self.down_if_watching(&w, tag, target, &reason);
+            }
+            Signal::Kill { to } => {
+                self.kill(to);
+            }
+            other => tracing::debug!(from, ?other, "dropped a signal naming another node's pid"),
+        }
+    }
+
+    /// Node `node` went down or became unreachable: every link to one of its processes
+    /// fires with `noconnection`, every monitor of one of them (or of the node itself)
+    /// delivers a DOWN `noconnection`, and its processes' monitors here are forgotten.
+    pub fn node_down(&self, node: NodeId) {
+        let procs: Vec<Arc<ProcessRef>> = self.procs().values().cloned().collect();
+        let on_node = |pid: Pid| node_of(pid) == node;
+        for p in procs {
+            let (links, downs) = {
+                let mut s = p.signals();
+                if s.dead {
+                    continue;
+                }
+                s.monitors.retain(|&(w, _)| !on_node(w));
+                let mut links = Vec::new();
+                s.links.retain(|&l| {
+                    let gone = on_node(l);
+                    if gone {
+                        links.push(l);
+                    }
+                    !gone
+                });
+                let downs: Vec<u64> = s
+                    .refs
+                    .iter()
+                    .filter(|(_, t)| t.is_some_and(on_node))
+                    .map(|(&tag, _)| tag)
+                    .collect();
+                for tag in &downs {
+                    s.refs.remove(tag);
+                }
+                (links, downs)
+            };
+            let data = ExitReason::NoConnection.encode();
+            for tag in downs {
+                self.deliver(&p, Message::new(tag, data.clone()));
+            }
+            for l in links {
+                self.exit_signal(&p, l, &ExitReason::NoConnection);
+            }
         }
     }
 
@@ -561,6 +920,26 @@ impl ProcessTable {
     fn procs(&self) -> MutexGuard<'_, HashMap<Pid, Arc<ProcessRef>>> {
         self.procs.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Add `other` to `p`'s links; false if `p` is dead.
+fn add_link(p: &ProcessRef, other: Pid) -> bool {
+    let mut s = p.signals();
+    if s.dead {
+        return false;
+    }
+    if !s.links.contains(&other) {
+        s.links.push(other);
+    }
+    true
+}
+
+/// Remove `other` from `p`'s links; whether it was there.
+fn remove_link(p: &ProcessRef, other: Pid) -> bool {
+    let mut s = p.signals();
+    let before = s.links.len();
+    s.links.retain(|&l| l != other);
+    s.links.len() != before
 }
 
 /// Keys for the tag permutation, different in every runtime.

@@ -432,6 +432,18 @@ pub fn pid_arg(pid: i64) -> HostResult<crate::actor::Pid> {
     u64::try_from(pid).map_err(|_| HostError::fail(ERR_NO_PROCESS, format!("{pid} is not a pid")))
 }
 
+/// The refusal of handles sent towards `to`, a process (or node) elsewhere.
+pub fn not_local(to: crate::actor::Pid) -> HostError {
+    HostError::fail(
+        ERR_NOT_LOCAL,
+        format!(
+            "handles cannot leave their node: process {to} is on node {}; the handles stay \
+             with the sender",
+            warren_abi::node_of(to)
+        ),
+    )
+}
+
 /// Add host calls to a linker, each a line naming its arguments and the method (or `async
 /// fn`) that does the work; see [`embed`](crate::embed) for the model.
 ///

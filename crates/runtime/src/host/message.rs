@@ -36,17 +36,39 @@ impl MessageView<'_> {
         len: u32,
     ) -> HostResult<i32> {
         let data = mem.read(ptr, len)?.to_vec();
+        let tag = tag as u64;
+        let to = match call::pid_arg(pid) {
+            Ok(to) if tag != EXIT_TAG => to,
+            // A refused message drops its handles, as one to a dead process does.
+            Ok(_) => {
+                self.resources.take_outbox();
+                return Err(HostError::bad_argument(
+                    "tag 1 (EXIT_TAG) is reserved for exit signals",
+                ));
+            }
+            Err(e) => {
+                self.resources.take_outbox();
+                return Err(e);
+            }
+        };
+        if !self.ctx.table.is_local(to) {
+            if self.resources.has_outbox() {
+                self.resources.restore_outbox();
+                return Err(call::not_local(to));
+            }
+            // Whether `to` lives (and holds `tag`) is checked on its node.
+            return match self.ctx.table.send_remote(to, tag, data) {
+                Ok(()) => Ok(0),
+                Err(e) => Err(HostError::fail(
+                    ERR_NO_PROCESS,
+                    format!("no process {to}: {e}"),
+                )),
+            };
+        }
         // Attached handles go with this message, delivered or not (a message to a dead
         // process is dropped with its resources).
         let resources = self.resources.take_outbox();
         let ctx = &mut *self.ctx;
-        let tag = tag as u64;
-        if tag == EXIT_TAG {
-            return Err(HostError::bad_argument(
-                "tag 1 (EXIT_TAG) is reserved for exit signals",
-            ));
-        }
-        let to = call::pid_arg(pid)?;
         let peer = match &ctx.last_peer {
             Some(p) if p.pid() == to && p.is_alive() => p.clone(),
             _ => match ctx.table.get(to) {
@@ -193,7 +215,9 @@ pub fn add_to_linker<T: Send + 'static>(
         // is alive (the message is dropped, as in Erlang), ERR_BAD_ARGUMENT for the reserved
         // tag EXIT_TAG. A message with a non-zero tag is delivered only if the receiver still
         // holds that reference (a reply it waits for); otherwise it is dropped and 0
-        // returned, as a late reply is.
+        // returned, as a late reply is. To a process of another node: 0 once queued for its
+        // node (whether it lives is known there), ERR_NO_PROCESS if that node is not
+        // connected, ERR_NOT_LOCAL if handles are attached (they stay with the caller).
         fn send(pid: i64, tag: i64, ptr: u32, len: u32) => |v, mem| v.send(mem, pid, tag, ptr, len);
 
         // receive(tag, ptr, cap, timeout_ms, tag_out) -> i64: wait for the first message with

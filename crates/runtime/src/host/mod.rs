@@ -15,6 +15,7 @@ pub mod fs;
 pub mod io_bridge;
 pub mod message;
 pub mod net;
+pub mod node;
 pub mod process;
 pub mod registry;
 pub mod resource;

@@ -2,7 +2,7 @@
 //! wheel: a sleeping process is a parked task, not a polling one, and a kill wakes it.
 
 use super::abi::*;
-use super::call::{CallState, GuestMemory, HostError, HostResult};
+use super::call::{CallState, GuestMemory, HostError, HostResult, not_local};
 use crate::actor::Message;
 use crate::context::ProcessCtx;
 use std::time::Duration;
@@ -34,6 +34,10 @@ impl TimerView<'_> {
                 "negative pid ({pid}) or delay ({delay_ms} ms)"
             )));
         };
+        if !self.ctx.table.is_local(to) && self.resources.has_outbox() {
+            self.resources.restore_outbox();
+            return Err(not_local(to));
+        }
         let resources = self.resources.take_outbox();
         let ctx = &*self.ctx;
         let message = Message {

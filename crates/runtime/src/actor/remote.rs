@@ -1,0 +1,176 @@
+//! Signals between processes of different nodes, and the hook the process table routes them
+//! through.
+//!
+//! A pid names its node (`warren_abi::node_of`). The [`ProcessTable`](super::ProcessTable)
+//! handles every operation on a pid of its own node as before; an operation on a pid of
+//! another node becomes a [`Signal`] handed to the table's [`Remote`] (the cluster, in
+//! `crate::dist`), which carries it to that node, where the table applies it with
+//! [`ProcessTable::apply`](super::ProcessTable::apply). Signals from one node to another
+//! arrive in the order they were routed, so Erlang's ordering between two processes holds.
+//!
+//! Each side keeps its own half of a link or monitor: the local process's `links` list names
+//! the remote pid, the remote target's `monitors` list names the local watcher. When a node
+//! goes away the cluster calls [`ProcessTable::node_down`](super::ProcessTable::node_down),
+//! which fires every half that points there with `noconnection`.
+
+use super::Pid;
+use serde::{Deserialize, Serialize};
+
+/// A node number (bits 40..63 of its pids).
+pub type NodeId = u32;
+
+/// One signal from a process (or the runtime) of one node to a process of another. Exit
+/// reasons travel encoded (`ExitReason::encode`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signal {
+    /// A message: delivered if `to` is alive and, for a tag other than 0, still holds it.
+    Message {
+        /// The receiver.
+        to: Pid,
+        /// Its tag (0: ordinary; a reference: a reply or DOWN-like message).
+        tag: u64,
+        /// The bytes.
+        #[serde(with = "serde_bytes_vec")]
+        data: Vec<u8>,
+    },
+    /// `from` linked itself to `to`: `to` adds `from` to its links (or answers with an exit
+    /// signal `noproc` if it is gone).
+    Link {
+        /// The process that linked.
+        from: Pid,
+        /// The process linked to.
+        to: Pid,
+    },
+    /// `from` removed its link to `to`.
+    Unlink {
+        /// The process that unlinked.
+        from: Pid,
+        /// The other one.
+        to: Pid,
+    },
+    /// An exit signal from `from` to `to`: because `from` exited and they were linked
+    /// (`link`: `to` drops its half), or from `Process::exit` (`link` false).
+    Exit {
+        /// Who sent it (or exited).
+        from: Pid,
+        /// Who receives it.
+        to: Pid,
+        /// The encoded exit reason.
+        #[serde(with = "serde_bytes_vec")]
+        reason: Vec<u8>,
+        /// True when it reports the exit of a linked process.
+        link: bool,
+    },
+    /// `watcher` monitors `target` with reference `tag`.
+    Monitor {
+        /// The watching process.
+        watcher: Pid,
+        /// The watched process.
+        target: Pid,
+        /// The reference the DOWN is tagged with.
+        tag: u64,
+    },
+    /// `watcher` stopped monitoring `target` under `tag`.
+    Demonitor {
+        /// The watching process.
+        watcher: Pid,
+        /// The watched process.
+        target: Pid,
+        /// The monitor's reference.
+        tag: u64,
+    },
+    /// The DOWN of monitor `tag`: `target` exited with `reason`.
+    Down {
+        /// The watching process.
+        watcher: Pid,
+        /// The process that exited.
+        target: Pid,
+        /// The monitor's reference.
+        tag: u64,
+        /// The encoded exit reason.
+        #[serde(with = "serde_bytes_vec")]
+        reason: Vec<u8>,
+    },
+    /// Kill `to` (untrappable).
+    Kill {
+        /// The process to kill.
+        to: Pid,
+    },
+}
+
+impl Signal {
+    /// The process the signal is for; its node is where the signal goes.
+    pub fn destination(&self) -> Pid {
+        match self {
+            Signal::Message { to, .. }
+            | Signal::Link { to, .. }
+            | Signal::Unlink { to, .. }
+            | Signal::Exit { to, .. }
+            | Signal::Kill { to } => *to,
+            Signal::Monitor { target, .. } | Signal::Demonitor { target, .. } => *target,
+            Signal::Down { watcher, .. } => *watcher,
+        }
+    }
+
+    /// Bytes this signal holds beyond its fixed part (for queue bounds).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Signal::Message { data, .. } => data.len(),
+            Signal::Exit { reason, .. } | Signal::Down { reason, .. } => reason.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// Why a signal could not be sent to another node.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unreachable {
+    /// The node is not connected (down, unknown, or the runtime is in no cluster).
+    #[error("node {0} is not connected")]
+    NotConnected(NodeId),
+    /// The queue towards the node is full (the node does not keep up).
+    #[error("the queue to node {node} is full ({bytes} bytes waiting)")]
+    Congested {
+        /// The node.
+        node: NodeId,
+        /// Bytes queued for it.
+        bytes: usize,
+    },
+}
+
+/// Carries signals to other nodes (implemented by the cluster).
+pub trait Remote: Send + Sync + std::fmt::Debug + 'static {
+    /// Queue `signal` for the node of its destination. Signals to one node arrive in the
+    /// order they were queued. Fails at once if that node is not connected.
+    fn route(&self, signal: Signal) -> Result<(), Unreachable>;
+
+    /// Process `pid` of this node exited after it registered a global name.
+    fn exited_with_global_names(&self, pid: Pid);
+}
+
+/// Bytes as one length-prefixed byte string (serde's default for a `Vec<u8>` is a sequence
+/// of numbers, one call per byte).
+mod serde_bytes_vec {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_bytes(Visitor)
+    }
+}

@@ -1,0 +1,904 @@
+//! A node's membership of a cluster: its NATS connection, its peers, the ordered streams of
+//! signals to each, and the one task that applies what comes in.
+//!
+//! - **Joining** takes a node number from the cluster (the revision of the node's entry in
+//!   the `<prefix>_nodes` bucket: unique and never reused, so a restarted node is a new
+//!   node and pids of its old incarnation reach nobody).
+//! - **Liveness**: every node publishes a [`Beat`] every [`BEAT_INTERVAL`] on
+//!   `<prefix>.beat`. A peer is *up* from its first beat (or frame) until no beat came for
+//!   [`NODE_TIMEOUT`], it says it is leaving, its stream breaks, or this node's own NATS
+//!   connection drops. Then it is *torn down*: the queue to it is dropped, the process table
+//!   fires every link and monitor towards it with `noconnection`, pending spawns on it fail,
+//!   and the peer is told (a reset) so it tears its side down too. A torn-down peer that
+//!   beats again is up again (same node, same pids), as Erlang reconnects.
+//! - **Streams**: signals for a peer are queued in order and published by one flusher task
+//!   per peer, as many as are queued in one batch (cut into frames under the server's
+//!   payload limit), on `<prefix>.node.<number>`. Frames carry a session and a sequence
+//!   number; a receiver that sees a gap (NATS dropped a frame for a slow consumer, say)
+//!   tears the peer down instead of going on with signals missing.
+//! - **Applying**: one dispatcher task reads this node's subject and the beats, checks the
+//!   sequence, and applies each envelope in order: signals through
+//!   [`ProcessTable::apply`](crate::actor::ProcessTable::apply), spawn orders through the
+//!   [`LocalNode`], spawn answers to the waiting caller.
+
+use super::names::{self, GlobalNames};
+use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, SpawnOrder};
+use crate::actor::remote::{NodeId, Remote, Signal, Unreachable};
+use crate::actor::{Pid, ProcessTable};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc, oneshot};
+use warren_abi::{MAX_NODE, node_of};
+
+/// How often a node says it is alive.
+pub const BEAT_INTERVAL: Duration = Duration::from_millis(250);
+/// A peer not heard from for this long is down.
+pub const NODE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most bytes queued for one peer before sends to it fail (the peer does not keep up).
+const MAX_QUEUE_BYTES: usize = 256 << 20;
+/// Largest batch a peer may send in pieces (bigger is a broken stream).
+const MAX_BATCH_BYTES: usize = 512 << 20;
+/// How long a remote spawn waits for its answer.
+pub const SPAWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How to join a cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The NATS server, e.g. `nats://127.0.0.1:4222` (JetStream on: `nats-server -js`).
+    pub url: String,
+    /// This node's name (shown to other nodes; `warren::node::lookup` finds it by it).
+    pub node_name: String,
+    /// A NATS credentials file (`.creds`), if the server requires one.
+    pub creds: Option<PathBuf>,
+    /// The subject and bucket prefix: clusters with different prefixes on one server do not
+    /// see each other.
+    pub prefix: String,
+    /// Most global names one process may hold.
+    pub max_global_names: usize,
+}
+
+impl ClusterConfig {
+    /// Join the cluster at `url` as `node_name`, with the default prefix `warren`.
+    pub fn new(url: impl Into<String>, node_name: impl Into<String>) -> Self {
+        ClusterConfig {
+            url: url.into(),
+            node_name: node_name.into(),
+            creds: None,
+            prefix: "warren".into(),
+            max_global_names: crate::actor::DEFAULT_NAMES,
+        }
+    }
+}
+
+/// What the cluster needs of the runtime of its node.
+pub trait LocalNode: Send + Sync + 'static {
+    /// The runtime's process table.
+    fn table(&self) -> &Arc<ProcessTable>;
+    /// SHA-256 of the module the runtime runs.
+    fn module(&self) -> [u8; 32];
+    /// Start a process for a parent on another node, as `order` says; its pid.
+    fn spawn(&self, order: SpawnOrder) -> Result<Pid, String>;
+}
+
+/// A connected peer, as the guest API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// Its number.
+    pub node: NodeId,
+    /// Its name.
+    pub name: String,
+}
+
+/// This node's membership of a cluster. Cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cluster(node {} {:?})", self.inner.node, self.inner.name)
+    }
+}
+
+struct Inner {
+    client: async_nats::Client,
+    node: NodeId,
+    name: String,
+    prefix: String,
+    /// The largest frame the server takes.
+    max_payload: usize,
+    peers: RwLock<HashMap<NodeId, Arc<Peer>>>,
+    local: OnceLock<Weak<dyn LocalNode>>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    next_req: AtomicU64,
+    names: GlobalNames,
+    closed: AtomicBool,
+}
+
+/// One peer: what is known of it, and the queue towards it.
+struct Peer {
+    node: NodeId,
+    subject: String,
+    name: Mutex<String>,
+    out: Mutex<Out>,
+    wake: Notify,
+}
+
+struct Out {
+    up: bool,
+    /// The session of the stream to this peer; a new one after every tear-down.
+    session: u64,
+    queue: Vec<Envelope>,
+    bytes: usize,
+}
+
+/// A remote spawn waiting for its answer.
+struct Pending {
+    node: NodeId,
+    parent: Pid,
+    link: bool,
+    monitor: Option<u64>,
+    answer: oneshot::Sender<Result<Pid, String>>,
+}
+
+enum Control {
+    /// This node's NATS connection dropped: every peer is torn down.
+    Disconnected,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn new_session() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish() | 1 // never 0, which means "no session"
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Cluster {
+    /// Connect to the NATS server, take a node number, and start beating and listening.
+    /// Must be called within a tokio runtime.
+    pub async fn join(config: ClusterConfig) -> anyhow::Result<Cluster> {
+        use anyhow::Context as _;
+        if config.node_name.is_empty() || config.node_name.len() > warren_abi::MAX_NAME {
+            anyhow::bail!("a node name must have 1 to 256 bytes");
+        }
+        let (events, control_rx) = mpsc::unbounded_channel();
+        let mut options = async_nats::ConnectOptions::new()
+            .name(format!("warren node {}", config.node_name))
+            .subscription_capacity(1 << 18)
+            .event_callback(move |event| {
+                let events = events.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("the cluster's NATS connection dropped");
+                            let _ = events.send(Control::Disconnected);
+                        }
+                        async_nats::Event::SlowConsumer(_) => {
+                            tracing::warn!(
+                                "NATS dropped frames for this node (slow consumer); the \
+                                 streams that lost one are torn down"
+                            );
+                        }
+                        other => tracing::debug!("NATS: {other}"),
+                    }
+                }
+            });
+        if let Some(creds) = &config.creds {
+            options = options
+                .credentials_file(creds)
+                .await
+                .with_context(|| format!("reading the credentials file {}", creds.display()))?;
+        }
+        let client = options
+            .connect(config.url.as_str())
+            .await
+            .with_context(|| format!("connecting to the NATS server at {}", config.url))?;
+        let js = async_nats::jetstream::new(client.clone());
+        let prefix = config.prefix.clone();
+        let nodes = names::open_bucket(&js, &format!("{prefix}_nodes"))
+            .await
+            .with_context(|| {
+                format!(
+                    "the NATS server at {} must have JetStream on (nats-server -js): it keeps \
+                     the node numbers and global names",
+                    config.url
+                )
+            })?;
+        let revision = nodes
+            .put(
+                format!("n{}", hex(config.node_name.as_bytes())),
+                bytes::Bytes::from(config.node_name.clone()),
+            )
+            .await
+            .context("taking a node number")?;
+        let node = u32::try_from(revision)
+            .ok()
+            .filter(|&n| n >= 1 && n <= MAX_NODE)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the cluster has handed out {revision} node numbers, more than pids can \
+                     carry ({MAX_NODE}); purge the {prefix}_nodes bucket"
+                )
+            })?;
+        let names =
+            GlobalNames::open(&js, &format!("{prefix}_names"), config.max_global_names).await?;
+        let frames = client
+            .subscribe(format!("{prefix}.node.{node}"))
+            .await
+            .context("subscribing to this node's subject")?;
+        let beats = client
+            .subscribe(format!("{prefix}.beat"))
+            .await
+            .context("subscribing to the cluster's beats")?;
+        let max_payload = client.server_info().max_payload.max(64 * 1024);
+        let inner = Arc::new(Inner {
+            client,
+            node,
+            name: config.node_name.clone(),
+            prefix,
+            max_payload,
+            peers: RwLock::new(HashMap::new()),
+            local: OnceLock::new(),
+            pending: Mutex::new(HashMap::new()),
+            next_req: AtomicU64::new(1),
+            names,
+            closed: AtomicBool::new(false),
+        });
+        tokio::spawn(beat_loop(Arc::downgrade(&inner)));
+        let dispatcher = Dispatcher {
+            inner: inner.clone(),
+            streams: HashMap::new(),
+            last_beat: HashMap::new(),
+        };
+        tokio::spawn(dispatcher.run(frames, beats, control_rx));
+        tracing::info!(node, name = %config.node_name, "joined the cluster at {}", config.url);
+        Ok(Cluster { inner })
+    }
+
+    /// This node's number.
+    pub fn node(&self) -> NodeId {
+        self.inner.node
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Attach the runtime of this node (once).
+    pub(crate) fn attach(&self, local: Weak<dyn LocalNode>) {
+        let _ = self.inner.local.set(local);
+    }
+
+    /// The signal router for the process table.
+    pub(crate) fn remote(&self) -> Arc<dyn Remote> {
+        self.inner.clone()
+    }
+
+    /// The peers that are up.
+    pub fn peers(&self) -> Vec<NodeInfo> {
+        let peers = self.inner.peers.read().unwrap_or_else(|p| p.into_inner());
+        let mut list: Vec<NodeInfo> = peers
+            .values()
+            .filter(|p| lock(&p.out).up)
+            .map(|p| NodeInfo {
+                node: p.node,
+                name: lock(&p.name).clone(),
+            })
+            .collect();
+        list.sort_by_key(|n| n.node);
+        list
+    }
+
+    /// Whether `node` is this node or a peer that is up.
+    pub fn is_up(&self, node: NodeId) -> bool {
+        node == self.inner.node || self.inner.peer(node).is_some_and(|p| lock(&p.out).up)
+    }
+
+    /// The name of this node or of a peer that is up.
+    pub fn node_name(&self, node: NodeId) -> Option<String> {
+        if node == self.inner.node {
+            return Some(self.inner.name.clone());
+        }
+        let p = self.inner.peer(node)?;
+        let up = lock(&p.out).up;
+        up.then(|| lock(&p.name).clone())
+    }
+
+    /// The number of the node named `name` (this one, or a peer that is up; the newest if
+    /// several are).
+    pub fn lookup(&self, name: &str) -> Option<NodeId> {
+        if name == self.inner.name {
+            return Some(self.inner.node);
+        }
+        self.peers()
+            .into_iter()
+            .filter(|n| n.name == name)
+            .map(|n| n.node)
+            .max()
+    }
+
+    /// Ask `node` to start a process (`order.req` is filled in here); the request number and
+    /// the receiver its answer comes on. Fails at once if the node is not up.
+    pub fn spawn(
+        &self,
+        node: NodeId,
+        mut order: SpawnOrder,
+    ) -> Result<(u64, oneshot::Receiver<Result<Pid, String>>), Unreachable> {
+        let req = self.inner.next_req.fetch_add(1, Ordering::Relaxed);
+        order.req = req;
+        let (answer, rx) = oneshot::channel();
+        lock(&self.inner.pending).insert(
+            req,
+            Pending {
+                node,
+                parent: order.parent,
+                link: order.link,
+                monitor: order.monitor,
+                answer,
+            },
+        );
+        if let Err(e) = self.inner.enqueue(node, Envelope::Spawn(order)) {
+            lock(&self.inner.pending).remove(&req);
+            return Err(e);
+        }
+        Ok((req, rx))
+    }
+
+    /// Forget spawn request `req`, whose caller stopped waiting: if the child starts after
+    /// all, the late answer kills it.
+    pub fn forget_spawn(&self, req: u64) {
+        lock(&self.inner.pending).remove(&req);
+    }
+
+    /// Whether the holder of a global name may be alive: a process of this node that is,
+    /// or any process of a peer that is up.
+    fn may_be_alive(&self, pid: Pid) -> bool {
+        if node_of(pid) == self.inner.node {
+            return self.inner.table().is_some_and(|t| t.get(pid).is_some());
+        }
+        self.is_up(node_of(pid))
+    }
+
+    /// Register the global name `name` for `pid`, a live process of this node.
+    pub async fn register_global(&self, name: &str, pid: Pid) -> Result<(), names::NameError> {
+        self.inner
+            .names
+            .register(name, pid, |p| self.may_be_alive(p))
+            .await?;
+        // If it exited meanwhile, its exit did not see the flag: free the name now.
+        if !self.inner.table().is_some_and(|t| t.mark_global_names(pid)) {
+            self.inner.names.release(pid);
+        }
+        Ok(())
+    }
+
+    /// The pid registered under the global name, if its holder may be alive.
+    pub async fn whereis_global(&self, name: &str) -> Result<Option<Pid>, names::NameError> {
+        self.inner
+            .names
+            .whereis(name, |p| self.may_be_alive(p))
+            .await
+    }
+
+    /// Remove a global name; the pid it named.
+    pub async fn unregister_global(&self, name: &str) -> Result<Option<Pid>, names::NameError> {
+        self.inner.names.unregister(name).await
+    }
+
+    /// Leave the cluster: say so to the peers (they tear this node down at once instead of
+    /// after [`NODE_TIMEOUT`]), free this node's global names, and stop.
+    pub async fn leave(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Let the flushers publish what is queued, so signals sent before leaving arrive.
+        for _ in 0..100 {
+            let queued = self
+                .inner
+                .all_peers()
+                .iter()
+                .any(|p| !lock(&p.out).queue.is_empty());
+            if !queued {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.inner.names.release_all().await;
+        let _ = self.inner.publish_beat(true).await;
+        let _ = self.inner.client.flush().await;
+    }
+}
+
+impl Inner {
+    fn peer(&self, node: NodeId) -> Option<Arc<Peer>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&node)
+            .cloned()
+    }
+
+    fn all_peers(&self) -> Vec<Arc<Peer>> {
+        self.peers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn table(&self) -> Option<Arc<ProcessTable>> {
+        let local = self.local.get()?.upgrade()?;
+        Some(local.table().clone())
+    }
+
+    fn local(&self) -> Option<Arc<dyn LocalNode>> {
+        self.local.get()?.upgrade()
+    }
+
+    /// Queue `envelope` for `node`.
+    fn enqueue(&self, node: NodeId, envelope: Envelope) -> Result<(), Unreachable> {
+        let Some(peer) = self.peer(node) else {
+            return Err(Unreachable::NotConnected(node));
+        };
+        let mut out = lock(&peer.out);
+        if !out.up || self.closed.load(Ordering::Acquire) {
+            return Err(Unreachable::NotConnected(node));
+        }
+        let weight = envelope.weight();
+        if out.bytes + weight > MAX_QUEUE_BYTES {
+            return Err(Unreachable::Congested {
+                node,
+                bytes: out.bytes,
+            });
+        }
+        let was_empty = out.queue.is_empty();
+        out.queue.push(envelope);
+        out.bytes += weight;
+        drop(out);
+        if was_empty {
+            peer.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The peer `node`, made (with its flusher) if it is new.
+    fn peer_or_new(self: &Arc<Self>, node: NodeId, name: Option<&str>) -> Arc<Peer> {
+        if let Some(p) = self.peer(node) {
+            if let Some(n) = name {
+                let mut cur = lock(&p.name);
+                if *cur != n {
+                    *cur = n.to_string();
+                }
+            }
+            return p;
+        }
+        let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        peers
+            .entry(node)
+            .or_insert_with(|| {
+                let peer = Arc::new(Peer {
+                    node,
+                    subject: format!("{}.node.{node}", self.prefix),
+                    name: Mutex::new(name.map_or_else(|| format!("node{node}"), str::to_string)),
+                    out: Mutex::new(Out {
+                        up: false,
+                        session: new_session(),
+                        queue: Vec::new(),
+                        bytes: 0,
+                    }),
+                    wake: Notify::new(),
+                });
+                tokio::spawn(flusher(Arc::downgrade(self), peer.clone()));
+                peer
+            })
+            .clone()
+    }
+
+    /// Publish what is queued for `peer`, in one batch; `stream` is the flusher's (session,
+    /// next sequence number).
+    async fn flush_peer(&self, peer: &Peer, stream: &mut (u64, u64)) -> anyhow::Result<bool> {
+        let (batch, session) = {
+            let mut out = lock(&peer.out);
+            if out.queue.is_empty() {
+                return Ok(false);
+            }
+            out.bytes = 0;
+            (std::mem::take(&mut out.queue), out.session)
+        };
+        if stream.0 != session {
+            *stream = (session, 0);
+        }
+        let bytes = postcard::to_stdvec(&batch)?;
+        let room = self.max_payload - wire::HEADER;
+        let chunks: Vec<&[u8]> = if bytes.is_empty() {
+            vec![&[]]
+        } else {
+            bytes.chunks(room).collect()
+        };
+        let last = chunks.len() - 1;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let header = Header {
+                kind: if i == last { DATA_END } else { DATA_MORE },
+                from: self.node,
+                session,
+                seq: stream.1,
+            };
+            stream.1 += 1;
+            self.client
+                .publish(peer.subject.clone(), header.frame(chunk).into())
+                .await?;
+        }
+        Ok(true)
+    }
+
+    async fn publish_beat(&self, leaving: bool) -> anyhow::Result<()> {
+        let beat = Beat {
+            version: wire::VERSION,
+            node: self.node,
+            name: self.name.clone(),
+            module: self.local().map(|l| l.module()),
+            leaving,
+        };
+        self.client
+            .publish(
+                format!("{}.beat", self.prefix),
+                postcard::to_stdvec(&beat)?.into(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn publish_reset(&self, peer: &Peer, session: u64) {
+        let header = Header {
+            kind: RESET,
+            from: self.node,
+            session,
+            seq: 0,
+        };
+        let _ = self
+            .client
+            .publish(peer.subject.clone(), header.frame(&[]).into())
+            .await;
+    }
+}
+
+impl Remote for Inner {
+    fn route(&self, signal: Signal) -> Result<(), Unreachable> {
+        let node = node_of(signal.destination());
+        self.enqueue(node, Envelope::Signal(signal))
+    }
+
+    fn exited_with_global_names(&self, pid: Pid) {
+        self.names.release(pid);
+    }
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cluster node {} {:?}", self.node, self.name)
+    }
+}
+
+/// Publishes `peer`'s queue whenever it fills, until the cluster is gone.
+async fn flusher(inner: Weak<Inner>, peer: Arc<Peer>) {
+    let mut stream = (0, 0);
+    loop {
+        peer.wake.notified().await;
+        let Some(inner) = inner.upgrade() else { return };
+        loop {
+            match inner.flush_peer(&peer, &mut stream).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(node = peer.node, "publishing to a peer: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn beat_loop(inner: Weak<Inner>) {
+    let mut tick = tokio::time::interval(BEAT_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        if let Err(e) = inner.publish_beat(false).await {
+            tracing::debug!("publishing a beat: {e}");
+        }
+    }
+}
+
+/// What the dispatcher knows of the stream a peer sends this node.
+#[derive(Default)]
+struct Stream {
+    /// The session being received (0: none).
+    session: u64,
+    next_seq: u64,
+    /// A session given up (reset); its frames are dropped.
+    ignore: Option<u64>,
+    /// The chunks of a batch so far.
+    partial: Vec<u8>,
+}
+
+struct Dispatcher {
+    inner: Arc<Inner>,
+    streams: HashMap<NodeId, Stream>,
+    last_beat: HashMap<NodeId, Instant>,
+}
+
+impl Dispatcher {
+    async fn run(
+        mut self,
+        mut frames: async_nats::Subscriber,
+        mut beats: async_nats::Subscriber,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) {
+        let mut tick = tokio::time::interval(BEAT_INTERVAL);
+        loop {
+            if self.inner.closed.load(Ordering::Acquire) {
+                return;
+            }
+            tokio::select! {
+                Some(msg) = frames.next() => self.frame(&msg.payload).await,
+                Some(msg) = beats.next() => self.beat(&msg.payload).await,
+                Some(c) = control.recv() => match c {
+                    Control::Disconnected => {
+                        for node in self.up_peers() {
+                            self.tear_down(node, "this node's NATS connection dropped").await;
+                        }
+                    }
+                },
+                _ = tick.tick() => self.check_timeouts().await,
+                else => return,
+            }
+        }
+    }
+
+    fn up_peers(&self) -> Vec<NodeId> {
+        self.inner
+            .all_peers()
+            .iter()
+            .filter(|p| lock(&p.out).up)
+            .map(|p| p.node)
+            .collect()
+    }
+
+    /// Mark `node` up (it beat, or sent a frame).
+    fn revive(&mut self, node: NodeId, name: Option<&str>) {
+        let peer = self.inner.peer_or_new(node, name);
+        self.last_beat.insert(node, Instant::now());
+        let mut out = lock(&peer.out);
+        if !out.up {
+            out.up = true;
+            drop(out);
+            tracing::info!(node, name = %lock(&peer.name), "node is up");
+        }
+    }
+
+    async fn beat(&mut self, payload: &[u8]) {
+        let Ok(beat) = postcard::from_bytes::<Beat>(payload) else {
+            return;
+        };
+        if beat.version != wire::VERSION || beat.node == self.inner.node {
+            return;
+        }
+        if beat.leaving {
+            self.tear_down(beat.node, "it left the cluster").await;
+            return;
+        }
+        self.revive(beat.node, Some(&beat.name));
+    }
+
+    async fn check_timeouts(&mut self) {
+        let late: Vec<NodeId> = self
+            .up_peers()
+            .into_iter()
+            .filter(|n| {
+                self.last_beat
+                    .get(n)
+                    .is_none_or(|t| t.elapsed() > NODE_TIMEOUT)
+            })
+            .collect();
+        for node in late {
+            self.tear_down(node, "no beat came for 2 s").await;
+        }
+    }
+
+    /// Give up the connection with `node`: fire everything that crosses to it.
+    async fn tear_down(&mut self, node: NodeId, why: &str) {
+        let Some(peer) = self.inner.peer(node) else {
+            return;
+        };
+        let was_up = {
+            let mut out = lock(&peer.out);
+            let was = out.up;
+            out.up = false;
+            out.session = new_session();
+            out.queue.clear();
+            out.bytes = 0;
+            was
+        };
+        let stream = self.streams.entry(node).or_default();
+        let broken = std::mem::take(&mut stream.session);
+        stream.next_seq = 0;
+        stream.partial = Vec::new();
+        if broken != 0 {
+            stream.ignore = Some(broken);
+            self.inner.publish_reset(&peer, broken).await;
+        }
+        let failed: Vec<Pending> = {
+            let mut pending = lock(&self.inner.pending);
+            let reqs: Vec<u64> = pending
+                .iter()
+                .filter(|(_, p)| p.node == node)
+                .map(|(&r, _)| r)
+                .collect();
+            reqs.iter().filter_map(|r| pending.remove(r)).collect()
+        };
+        for p in failed {
+            let _ = p
+                .answer
+                .send(Err(format!("node {node} went down before it answered")));
+        }
+        if let Some(table) = self.inner.table() {
+            table.node_down(node);
+        }
+        if was_up {
+            tracing::warn!(node, name = %lock(&peer.name), "node is down: {why}");
+        }
+    }
+
+    async fn frame(&mut self, payload: &[u8]) {
+        let Some((h, chunk)) = Header::parse(payload) else {
+            return;
+        };
+        if h.from == self.inner.node || h.from == 0 {
+            return;
+        }
+        if h.kind == RESET {
+            let Some(peer) = self.inner.peer(h.from) else {
+                return;
+            };
+            let current = lock(&peer.out).session;
+            if current == h.session {
+                self.tear_down(h.from, "it reset the stream from this node")
+                    .await;
+                self.revive(h.from, None);
+            }
+            return;
+        }
+        let stream = self.streams.entry(h.from).or_default();
+        if stream.ignore == Some(h.session) {
+            return;
+        }
+        if h.session != stream.session {
+            let had = stream.session != 0;
+            if h.seq != 0 {
+                // The start of this session was lost: give it up (the peer starts anew).
+                let peer = self.inner.peer_or_new(h.from, None);
+                if had {
+                    self.tear_down(h.from, "its stream broke").await;
+                }
+                self.streams.entry(h.from).or_default().ignore = Some(h.session);
+                self.inner.publish_reset(&peer, h.session).await;
+                return;
+            }
+            if had {
+                // The peer gave up the old stream (and fired its side): fire ours.
+                self.tear_down(h.from, "it restarted its stream").await;
+            }
+            let stream = self.streams.entry(h.from).or_default();
+            *stream = Stream {
+                session: h.session,
+                next_seq: 0,
+                ignore: stream.ignore,
+                partial: Vec::new(),
+            };
+        }
+        let stream = self.streams.entry(h.from).or_default();
+        if h.seq != stream.next_seq {
+            self.tear_down(h.from, "a frame from it was lost").await;
+            return;
+        }
+        stream.next_seq += 1;
+        if stream.partial.len() + chunk.len() > MAX_BATCH_BYTES {
+            self.tear_down(h.from, "it sent a batch over 512 MiB").await;
+            return;
+        }
+        stream.partial.extend_from_slice(chunk);
+        if h.kind != DATA_END {
+            return;
+        }
+        let bytes = std::mem::take(&mut stream.partial);
+        self.revive(h.from, None);
+        match postcard::from_bytes::<Vec<Envelope>>(&bytes) {
+            Ok(batch) => {
+                for envelope in batch {
+                    self.apply(h.from, envelope);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(node = h.from, "undecodable batch: {e}");
+                self.tear_down(h.from, "it sent an undecodable batch").await;
+            }
+        }
+    }
+
+    fn apply(&mut self, from: NodeId, envelope: Envelope) {
+        match envelope {
+            Envelope::Signal(signal) => {
+                if let Some(table) = self.inner.table() {
+                    table.apply(from, signal);
+                }
+            }
+            Envelope::Spawn(order) => {
+                let req = order.req;
+                let result = if node_of(order.parent) != from {
+                    Err("a spawn order for a parent of another node".to_string())
+                } else {
+                    match self.inner.local() {
+                        Some(local) => local.spawn(order),
+                        None => Err(format!(
+                            "node {} ({}) runs no module yet",
+                            self.inner.node, self.inner.name
+                        )),
+                    }
+                };
+                let _ = self.inner.enqueue(from, Envelope::Spawned { req, result });
+            }
+            Envelope::Spawned { req, result } => {
+                let pending = lock(&self.inner.pending).remove(&req);
+                let Some(table) = self.inner.table() else {
+                    return;
+                };
+                match pending {
+                    Some(p) if p.node == from => {
+                        if let Ok(child) = result {
+                            if p.link {
+                                table.link_half(p.parent, child);
+                            }
+                            if let Some(tag) = p.monitor {
+                                table.monitor_half(p.parent, child, tag);
+                            }
+                        }
+                        let _ = p.answer.send(result);
+                    }
+                    Some(p) => {
+                        lock(&self.inner.pending).insert(req, p);
+                    }
+                    None => {
+                        // The caller gave up waiting: the child it no longer knows of goes.
+                        if let Ok(child) = result
+                            && node_of(child) == from
+                        {
+                            table.kill(child);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

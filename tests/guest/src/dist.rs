@@ -1,0 +1,238 @@
+//! Cluster scenarios, run on node `a` while nodes `b` and `c` (and `odd`, another module)
+//! serve: `warren run --cluster URL --node a test_guest.wasm dist_basic` (see
+//! crates/cli/tests/cluster.rs).
+
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::time::Duration;
+use warren::node::{self, Node};
+use warren::{Mailbox, Process, Reply, Signal, SpawnError};
+
+#[derive(Serialize, Deserialize)]
+enum Work {
+    Square(u64, Reply<u64>),
+    /// Its node's name, and its captures.
+    WhoAmI(Reply<(String, String, u64)>),
+    Panic,
+    Seq(u64),
+    /// How many `Seq` came, and whether in order.
+    Count(Reply<(u64, bool)>),
+    /// Register a global name for itself.
+    Register(String, Reply<bool>),
+    Stop,
+}
+
+fn worker((text, n): (String, u64), mailbox: Mailbox<Work>) {
+    let (mut next, mut in_order) = (0u64, true);
+    loop {
+        match mailbox.receive() {
+            Work::Square(x, r) => {
+                r.send(&(x * x));
+            }
+            Work::WhoAmI(r) => {
+                let here = node::this().and_then(Node::name).unwrap_or_default();
+                r.send(&(here, text.clone(), n));
+            }
+            Work::Panic => panic!(
+                "boom on {}",
+                node::this().and_then(Node::name).unwrap_or_default()
+            ),
+            Work::Seq(i) => {
+                in_order &= i == next;
+                next = i + 1;
+            }
+            Work::Count(r) => {
+                r.send(&(next, in_order));
+            }
+            Work::Register(name, r) => {
+                r.send(&Process::<Work>::this().register_global(&name).is_ok());
+            }
+            Work::Stop => return,
+        }
+    }
+}
+
+fn nodes() -> (Node, Node) {
+    let wait = Duration::from_secs(20);
+    let b = node::wait_for("b", wait).expect("node b is up");
+    let c = node::wait_for("c", wait).expect("node c is up");
+    (b, c)
+}
+
+pub fn run(scenario: &str) -> bool {
+    match scenario {
+        "dist_basic" => basic(),
+        "dist_node_down" => node_down(),
+        _ => return false,
+    }
+    true
+}
+
+fn basic() {
+    let (b, c) = nodes();
+    let me = node::this().expect("in a cluster");
+    println!("this node: {}", me.name().unwrap_or_default());
+    let mut names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
+    names.sort();
+    println!("nodes up: {}", names.join(","));
+
+    // A capturing closure spawned on b runs there with its captures.
+    let text = String::from("hello");
+    let n = 42u64;
+    let w = warren::spawn!(on b; text, n; |mailbox: Mailbox<Work>| worker((text, n), mailbox))
+        .expect("spawn on b");
+    println!("pid on node b: {}", w.node() == b);
+    let (here, text, n) = w.request(Work::WhoAmI).expect("who");
+    println!("remote spawn: {here} {text} {n}");
+
+    // Request/reply with a process on c.
+    let wc = node::spawn_on(c, (String::new(), 0), worker).expect("spawn on c");
+    println!(
+        "request across nodes: {:?}",
+        wc.request(|r| Work::Square(12, r))
+    );
+
+    // Order: 10,000 messages arrive in send order.
+    for i in 0..10_000 {
+        wc.send(&Work::Seq(i));
+    }
+    println!("ordering: {:?}", wc.request(Work::Count));
+
+    // A link across nodes: the remote panic arrives as an exit signal.
+    warren::trap_exit(true);
+    let linked = node::spawn_link_on(b, (String::new(), 0), worker).expect("spawn_link on b");
+    linked.send(&Work::Panic);
+    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_secs(10)) {
+        Some(Signal::Exit { from, reason }) => {
+            println!("link fired: {} {reason}", from == linked.pid())
+        }
+        _ => println!("link fired: nothing came"),
+    }
+    warren::trap_exit(false);
+
+    // A monitor across nodes sees a remote kill.
+    let (victim, monitor) =
+        node::spawn_monitor_on(c, (String::new(), 0), worker).expect("spawn_monitor on c");
+    println!("kill across nodes: {}", victim.kill());
+    println!(
+        "monitor across nodes: {:?}",
+        monitor.wait_timeout(Duration::from_secs(10))
+    );
+    // Monitoring a dead remote pid: noproc.
+    println!(
+        "monitor of a dead remote pid: {:?}",
+        victim.monitor().wait_timeout(Duration::from_secs(10))
+    );
+
+    // Handles cannot leave their node: the send is refused and the pipe stays usable.
+    let (mut writer, mut reader) = warren::stream::pipe().expect("pipe");
+    let carrier: Process<warren::stream::ByteStream> = Process::from_pid(w.pid());
+    match carrier.try_send(&reader) {
+        Err(e) => println!("handle send refused: {e}"),
+        Ok(sent) => println!("handle send refused: no, sent={sent}"),
+    }
+    writer.write_all(b"still mine").expect("write");
+    drop(writer);
+    let mut back = String::new();
+    reader.read_to_string(&mut back).expect("read");
+    println!("handle still usable: {back}");
+    let (w2, r2) = warren::stream::pipe().expect("pipe");
+    let refused = node::spawn_on(b, r2, |r2, _m: Mailbox<()>| drop(r2));
+    println!("spawn with a handle: {:?}", refused.err());
+    drop(w2);
+
+    // Global names: registered on b, found from here, usable.
+    println!(
+        "register_global on b: {:?}",
+        w.request(|r| Work::Register("svc".into(), r))
+    );
+    let found = node::whereis_global::<Work>("svc");
+    println!(
+        "whereis_global: {}",
+        found.map(|p| p.pid()) == Some(w.pid())
+    );
+    println!(
+        "taken: {:?}",
+        Process::<Work>::this().register_global("svc")
+    );
+    // The name goes when its process exits.
+    w.send(&Work::Stop);
+    let mut freed = false;
+    for _ in 0..200 {
+        if node::whereis_global::<Work>("svc").is_none() {
+            freed = true;
+            break;
+        }
+        warren::sleep(Duration::from_millis(10));
+    }
+    println!("global name freed on exit: {freed}");
+
+    // A node running another module refuses spawns with a clear reason.
+    if let Some(odd) = node::wait_for("odd", Duration::from_secs(20)) {
+        match node::spawn_on(odd, (String::new(), 0), worker) {
+            Err(SpawnError::Remote(why)) => println!("other module: {why}"),
+            other => println!("other module: {:?}", other.map(|p| p.pid())),
+        }
+    }
+    // Spawning on a node that is not up.
+    let ghost = Node::of(999_999 << 40);
+    println!(
+        "spawn on a missing node: {}",
+        matches!(
+            node::spawn_on(ghost, (String::new(), 0), worker),
+            Err(SpawnError::NoConnection(_))
+        )
+    );
+    wc.send(&Work::Stop);
+}
+
+/// With a linked and a monitored process on c, and a global name held on c: print
+/// "ready", wait for the test to kill -9 node c, then report what fired.
+fn node_down() {
+    let (_b, c) = nodes();
+    warren::trap_exit(true);
+    let linked = node::spawn_link_on(c, (String::new(), 0), worker).expect("spawn_link on c");
+    let (_watched, monitor) =
+        node::spawn_monitor_on(c, (String::new(), 0), worker).expect("spawn_monitor on c");
+    let node_monitor = c.monitor();
+    println!(
+        "leader on c: {:?}",
+        linked.request(|r| Work::Register("leader".into(), r))
+    );
+    println!(
+        "whereis leader on c: {}",
+        node::whereis_global::<Work>("leader").map(|p| p.node()) == Some(c)
+    );
+    println!(
+        "taking leader while c is up: {:?}",
+        Process::<Work>::this().register_global("leader")
+    );
+    println!("ready");
+    let started = std::time::Instant::now();
+    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_secs(30)) {
+        Some(Signal::Exit { from, reason }) => {
+            println!("link: {} {reason}", from == linked.pid())
+        }
+        _ => println!("link: nothing came"),
+    }
+    println!(
+        "monitor: {:?}",
+        monitor.wait_timeout(Duration::from_secs(10))
+    );
+    println!(
+        "node monitor: {:?}",
+        node_monitor.wait_timeout(Duration::from_secs(10))
+    );
+    let secs = started.elapsed().as_secs_f64();
+    println!("within the timeout: {}", secs < 10.0);
+    println!("c is up: {}", c.is_up());
+    println!("send to c: {}", linked.send(&Work::Stop));
+    println!(
+        "taking leader after c died: {:?}",
+        Process::<Work>::this().register_global("leader")
+    );
+    println!(
+        "whereis leader: {}",
+        node::whereis_global::<Work>("leader").map(|p| p.pid()) == Some(warren::this())
+    );
+}
