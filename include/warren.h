@@ -62,6 +62,8 @@ extern "C" {
 #define WARREN_ERR_NOT_EMPTY (-24)
 #define WARREN_ERR_TOO_MANY_HANDLES (-25)
 #define WARREN_ERR_LIMIT (-26)
+#define WARREN_ERR_NOT_LOCAL (-27)
+#define WARREN_ERR_NO_CONNECTION (-28)
 
 /* Numbers of the ABI (crates/abi). */
 #define WARREN_SPAWN_LINK 1u           /* spawn flag: link caller and child */
@@ -89,6 +91,11 @@ extern "C" {
 #define WARREN_REASON_LIMIT 5
 #define WARREN_REASON_EXIT 6
 #define WARREN_REASON_LINKED 7
+#define WARREN_REASON_NOCONNECTION 8
+
+/* A pid's node (bits 40..63; 0 outside a cluster), and the pid standing for a node itself. */
+#define WARREN_NODE_OF(pid) ((uint32_t)((uint64_t)(pid) >> 40))
+#define WARREN_NODE_PID(node) ((int64_t)((uint64_t)(node) << 40))
 
 /* ---- warren:process ------------------------------------------------------------------ */
 
@@ -155,6 +162,25 @@ int32_t warren_register(const char *name, uint32_t len, int64_t pid);
 WARREN_IMPORT("warren:registry", "whereis") int64_t warren_whereis(const char *name, uint32_t len);
 WARREN_IMPORT("warren:registry", "unregister")
 int32_t warren_unregister(const char *name, uint32_t len);
+
+/* ---- warren:node (docs/abi.md: a cluster's nodes, remote spawn, global names) --------- */
+
+WARREN_IMPORT("warren:node", "this") int64_t warren_node_this(void);
+WARREN_IMPORT("warren:node", "list") int64_t warren_node_list(uint32_t *out, uint32_t cap);
+WARREN_IMPORT("warren:node", "name")
+int64_t warren_node_name(int64_t node, char *out, uint32_t cap);
+WARREN_IMPORT("warren:node", "lookup") int64_t warren_node_lookup(const char *name, uint32_t len);
+/* As warren_spawn_raw, on another node running the same module; waits for the pid. */
+WARREN_IMPORT("warren:node", "spawn")
+int64_t warren_node_spawn(int64_t node, uint32_t trampoline, uint32_t func, const void *args,
+                          uint32_t args_len, int64_t monitor_tag, uint32_t flags,
+                          int64_t max_memory, int64_t max_fuel);
+WARREN_IMPORT("warren:node", "register_global")
+int32_t warren_register_global(const char *name, uint32_t len, int64_t pid);
+WARREN_IMPORT("warren:node", "whereis_global")
+int64_t warren_whereis_global(const char *name, uint32_t len);
+WARREN_IMPORT("warren:node", "unregister_global")
+int32_t warren_unregister_global(const char *name, uint32_t len);
 
 /* ---- warren:timer -------------------------------------------------------------------- */
 

@@ -32,6 +32,9 @@ __attribute__((used)) void *const IMPORTS[] = {
     (void *)warren_remove_dir, (void *)warren_rename, (void *)warren_read_via_stream,
     (void *)warren_write_via_stream, (void *)warren_append_via_stream, (void *)warren_lock,
     (void *)warren_try_lock, (void *)warren_unlock, (void *)warren_select,
+    (void *)warren_node_this, (void *)warren_node_list, (void *)warren_node_name,
+    (void *)warren_node_lookup, (void *)warren_node_spawn, (void *)warren_register_global,
+    (void *)warren_whereis_global, (void *)warren_unregister_global,
 };
 
 int main(void) {

@@ -67,6 +67,7 @@ const N: &str = "warren:net";
 const F: &str = "warren:fs";
 const G: &str = "warren:registry";
 const T: &str = "warren:timer";
+const D: &str = "warren:node";
 
 /// The host functions a guest can call (WASI preview 1, from wasmtime-wasi, is left out).
 pub const HOST_FNS: &[HostFn] = &[
@@ -136,6 +137,19 @@ pub const HOST_FNS: &[HostFn] = &[
     f(G, "register", &[Ptr, Len, Pid], I32),
     f(G, "whereis", &[Ptr, Len], I64),
     f(G, "unregister", &[Ptr, Len], I32),
+    f(D, "this", &[], I64),
+    f(D, "list", &[Ptr, Len], I64),
+    f(D, "name", &[Wide, Ptr, Len], I64),
+    f(D, "lookup", &[Ptr, Len], I64),
+    f(
+        D,
+        "spawn",
+        &[Wide, Index, Index, Ptr, Len, Tag, Small, Wide, Wide],
+        I64,
+    ),
+    f(D, "register_global", &[Ptr, Len, Pid], I32),
+    f(D, "whereis_global", &[Ptr, Len], I64),
+    f(D, "unregister_global", &[Ptr, Len], I32),
     f(T, "sleep", &[Millis], None),
     f(T, "send_after", &[Pid, Ptr, Len, Millis], I64),
     f(T, "cancel", &[Tag], I32),

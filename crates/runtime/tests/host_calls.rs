@@ -325,3 +325,50 @@ fn io_calls_answer_codes_and_name_the_call() {
         "warren:stream.pipe: buffer at 0xfffd of 8 bytes is outside linear memory",
     );
 }
+
+#[test]
+fn node_calls_outside_a_cluster_answer_no_connection_and_remote_pids_are_not_reached() {
+    let imports = r#"
+      (import "warren:node" "this" (func $this (result i64)))
+      (import "warren:node" "list" (func $list (param i32 i32) (result i64)))
+      (import "warren:node" "name" (func $name (param i64 i32 i32) (result i64)))
+      (import "warren:node" "lookup" (func $lookup (param i32 i32) (result i64)))
+      (import "warren:node" "spawn" (func $nspawn (param i64 i32 i32 i32 i32 i64 i32 i64 i64) (result i64)))
+      (import "warren:node" "register_global" (func $regg (param i32 i32 i64) (result i32)))
+      (import "warren:node" "whereis_global" (func $whereg (param i32 i32) (result i64)))
+      (import "warren:process" "monitor" (func $monitor (param i64) (result i64)))
+      (import "warren:process" "kill" (func $kill (param i64) (result i32)))
+      (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
+      (data (i32.const 310) "svc")"#;
+    let (reason, reports) = run(
+        imports,
+        r#"
+        (local $tag i64)
+        (call $expect (call $this) (i64.const 0))
+        (call $expect (call $list (i32.const 400) (i32.const 4)) (i64.const 0))
+        (call $expect (call $name (i64.const 1) (i32.const 400) (i32.const 16)) (i64.const -28))
+        (call $report)
+        (call $expect (call $lookup (i32.const 310) (i32.const 3)) (i64.const -28))
+        (call $expect (call $nspawn (i64.const 1) (i32.const 0) (i32.const 0) (i32.const 0)
+                                    (i32.const 0) (i64.const 0) (i32.const 0) (i64.const 0)
+                                    (i64.const 0)) (i64.const -28))
+        (call $expect32 (call $regg (i32.const 310) (i32.const 3) (i64.const 1)) (i32.const -28))
+        (call $expect (call $whereg (i32.const 310) (i32.const 3)) (i64.const -28))
+        ;; a pid of node 5: not reachable; its monitor's DOWN is noconnection at once
+        (call $expect32 (call $kill (i64.const 0x50000000001)) (i32.const -2))
+        (local.set $tag (call $monitor (i64.const 0x50000000001)))
+        (call $expect (call $receive (local.get $tag) (i32.const 500) (i32.const 16)
+                                     (i64.const 0) (i32.const 0)) (i64.const 1))
+        (call $expect32 (i32.load8_u (i32.const 500)) (i32.const 8))
+        ;; a list buffer outside memory traps
+        (drop (call $list (i32.const 65530) (i32.const 4)))"#,
+    );
+    assert!(
+        matches!(&reason, ExitReason::Trap(t) if t.contains("warren:node.list")),
+        "{reason}"
+    );
+    assert_reports(
+        &reports,
+        &["warren:node.name: this runtime is not in a cluster*--cluster"],
+    );
+}

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
+
 #[path = "../../../../tests/support/guests.rs"]
 mod guests;
 #[allow(unused_imports)]

@@ -625,6 +625,10 @@ async fn beat_loop(inner: Weak<Inner>) {
         if inner.closed.load(Ordering::Acquire) {
             return;
         }
+        // A node is announced once its runtime is attached: before, it could take no spawn.
+        if inner.local().is_none() {
+            continue;
+        }
         if let Err(e) = inner.publish_beat(false).await {
             tracing::debug!("publishing a beat: {e}");
         }

@@ -1,0 +1,155 @@
+//! Distribution across real OS processes: a `nats-server -js` on a free port and three or
+//! four `warren run --cluster` nodes. Node `a` runs a scenario of tests/guest/src/dist.rs;
+//! `b` and `c` serve with the same module, `odd` with another one.
+
+mod common;
+
+use common::cluster::Nats;
+use common::{guest, run_with_limit};
+use std::io::BufRead;
+use std::process::Stdio;
+use std::time::Duration;
+
+#[test]
+fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
+    let nats = Nats::start();
+    let _b = nats.serve("b", &guest("test_guest"));
+    let _c = nats.serve("c", &guest("test_guest"));
+    let _odd = nats.serve("odd", &guest("hello"));
+    let run = run_with_limit(
+        &mut nats.node_command("a", "dist_basic"),
+        Duration::from_secs(120),
+    );
+    run.assert_code(0);
+    let lines = run.stdout_lines();
+    let expect = |prefix: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?}; {run:#?}"))
+            .to_string()
+    };
+    assert_eq!(expect("this node:"), "this node: a");
+    assert_eq!(expect("nodes up:"), "nodes up: b,c,odd");
+    assert_eq!(expect("pid on node b:"), "pid on node b: true");
+    // The closure ran on b with its captures.
+    assert_eq!(expect("remote spawn:"), "remote spawn: b hello 42");
+    assert_eq!(expect("request across"), "request across nodes: Ok(144)");
+    assert_eq!(expect("ordering:"), "ordering: Ok((10000, true))");
+    assert!(
+        expect("link fired:").starts_with("link fired: true panic: boom on b at"),
+        "{run:#?}"
+    );
+    assert_eq!(expect("kill across"), "kill across nodes: true");
+    assert_eq!(
+        expect("monitor across"),
+        "monitor across nodes: Some(Killed)"
+    );
+    assert_eq!(
+        expect("monitor of a dead"),
+        "monitor of a dead remote pid: Some(NoProc)"
+    );
+    assert!(
+        expect("handle send refused:").contains("handles cannot leave their node"),
+        "{run:#?}"
+    );
+    assert_eq!(
+        expect("handle still usable:"),
+        "handle still usable: still mine"
+    );
+    assert_eq!(
+        expect("spawn with a handle:"),
+        "spawn with a handle: Some(NotLocal)"
+    );
+    assert_eq!(
+        expect("register_global on b:"),
+        "register_global on b: Ok(true)"
+    );
+    assert_eq!(expect("whereis_global:"), "whereis_global: true");
+    assert_eq!(expect("taken:"), "taken: Err(Taken)");
+    assert_eq!(
+        expect("global name freed"),
+        "global name freed on exit: true"
+    );
+    let odd = expect("other module:");
+    assert!(
+        odd.contains("runs module") && odd.contains("every node must run the same module"),
+        "{run:#?}"
+    );
+    assert_eq!(
+        expect("spawn on a missing"),
+        "spawn on a missing node: true"
+    );
+}
+
+#[test]
+fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_names() {
+    let nats = Nats::start();
+    let _b = nats.serve("b", &guest("test_guest"));
+    let mut c = nats.serve("c", &guest("test_guest"));
+    let mut a = nats
+        .node_command("a", "dist_node_down")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting node a");
+    let mut out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    let mut before = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).expect("reading node a") > 0,
+            "node a ended before it was ready: {before:?}"
+        );
+        if line.trim() == "ready" {
+            break;
+        }
+        before.push(line.trim().to_string());
+    }
+    assert_eq!(
+        before,
+        [
+            "leader on c: Ok(true)",
+            "whereis leader on c: true",
+            "taking leader while c is up: Err(Taken)"
+        ]
+    );
+    c.kill_9();
+    let after: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
+    let status = a.wait().expect("node a's end");
+    assert_eq!(
+        after,
+        [
+            "link: true noconnection",
+            "monitor: Some(NoConnection)",
+            "node monitor: Some(NoConnection)",
+            "within the timeout: true",
+            "c is up: false",
+            "send to c: false",
+            "taking leader after c died: Ok(())",
+            "whereis leader: true",
+        ]
+    );
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_serving_node_leaves_cleanly_on_sigterm_and_bad_cluster_flags_are_refused() {
+    let nats = Nats::start();
+    let mut b = nats.serve("b", &guest("test_guest"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(b.terminate(), Some(0));
+
+    // No server there: a clear error, exit 2.
+    let mut cmd = common::warren();
+    cmd.args(["run", "--cluster", "nats://127.0.0.1:1", "--node", "x"])
+        .arg(guest("hello"));
+    let run = run_with_limit(&mut cmd, Duration::from_secs(60));
+    run.assert_code(2)
+        .assert_stderr_has("--cluster nats://127.0.0.1:1: connecting to the NATS server");
+    // --node without --cluster.
+    let mut cmd = common::warren();
+    cmd.args(["run", "--node", "x"]).arg(guest("hello"));
+    run_with_limit(&mut cmd, Duration::from_secs(60)).assert_code(2);
+}
