@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | maxn BUDGET_MIB
+//! warren run --cluster URL --node a compare-guest.wasm dist_rtt N | dist_tput N   # with node b serving
 //! ```
 //!
 //! Each workload prints `result NAME VALUE UNIT`, like the Erlang module and the tokio
@@ -215,6 +216,68 @@ fn maxn(budget_mib: u64) {
     result("maxn", processes.len() as f64, "processes");
 }
 
+/// What the remote end of the distribution workloads takes.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Remote {
+    /// Echo the payload back to the process.
+    Echo(Vec<u8>, Process<Vec<u8>>),
+    /// Count a message.
+    Count(Vec<u8>),
+    /// Say how many came.
+    Total(Reply<u64>),
+}
+
+fn remote_end(_: (), mailbox: Mailbox<Remote>) {
+    let mut n = 0u64;
+    loop {
+        match mailbox.receive() {
+            Remote::Echo(data, to) => {
+                to.send(&data);
+            }
+            Remote::Count(_) => n += 1,
+            Remote::Total(r) => {
+                r.send(&n);
+                n = 0;
+            }
+        }
+    }
+}
+
+/// Distribution (run as node `a`, with node `b` serving): a process on `b` echoes `n`
+/// 100-byte messages one at a time (`rtt`: us per round trip), or takes `n` of them as fast
+/// as they can be sent and then answers (`tput`: messages per second, one way).
+fn dist(workload: &str, n: usize) {
+    let b = warren::node::wait_for("b", std::time::Duration::from_secs(30)).expect("node b is up");
+    let remote = warren::node::spawn_on(b, (), remote_end).expect("spawn on b");
+    let payload = vec![7u8; 100];
+    let me: Process<Vec<u8>> = Process::this();
+    let mailbox: Mailbox<Vec<u8>> = Mailbox::this();
+    // Warm up: the first messages set up the stream.
+    for _ in 0..100 {
+        remote.send(&Remote::Echo(payload.clone(), me));
+        mailbox.receive();
+    }
+    let t0 = Instant::now();
+    if workload == "dist_rtt" {
+        for _ in 0..n {
+            remote.send(&Remote::Echo(payload.clone(), me));
+            mailbox.receive();
+        }
+        result(
+            "dist_rtt",
+            t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+            "us/round-trip",
+        );
+    } else {
+        for _ in 0..n {
+            remote.send(&Remote::Count(payload.clone()));
+        }
+        let got = remote.request(Remote::Total).expect("total");
+        assert_eq!(got, n as u64, "messages lost");
+        result("dist_tput", n as f64 / t0.elapsed().as_secs_f64(), "msgs/s");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| -> usize {
@@ -230,10 +293,11 @@ fn main() {
         Some("pingpong") => pingpong(num(1)),
         Some("ring") => ring(num(1), num(2)),
         Some("maxn") => maxn(num(1) as u64),
+        Some(w @ ("dist_rtt" | "dist_tput")) => dist(w, num(1)),
         _ => {
             eprintln!(
                 "usage: compare-guest spawn N | idle N | hibernate N | wake N | pingpong N | \
-                 ring N LAPS | maxn MIB"
+                 ring N LAPS | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving)"
             )
         }
     }

@@ -6,7 +6,7 @@
 %% program doing the same work. Written as an Erlang programmer would: plain processes,
 %% `!` and `receive`, gen_tcp with a process per connection.
 -module(bench).
--export([main/1, sleeper/0]).
+-export([main/1, sleeper/0, remote_end/1]).
 
 main([Workload | Args]) ->
     run(Workload, [list_to_integer(atom_to_list(A)) || A <- Args]),
@@ -87,12 +87,55 @@ run(echo, [Port]) ->
     io:format("erlang: listening on 127.0.0.1:~p~n", [P]),
     accept(L);
 
+%% Distribution (run as node a, with node $WARREN_BENCH_PEER@HOST up (default b), same
+%% cookie): a process on it echoes N
+%% 100-byte binaries one at a time (us per round trip), or takes N of them as fast as they
+%% can be sent and then answers (messages per second, one way).
+run(dist_rtt, [N]) ->
+    {Remote, Payload} = dist_setup(),
+    T0 = now_us(),
+    dist_echo(Remote, Payload, N),
+    result(dist_rtt, (now_us() - T0) / N, "us/round-trip"),
+    Remote ! stop;
+run(dist_tput, [N]) ->
+    {Remote, Payload} = dist_setup(),
+    T0 = now_us(),
+    [Remote ! {count, Payload} || _ <- lists:seq(1, N)],
+    Remote ! {total, self()},
+    receive {total, N} -> ok end,
+    result(dist_tput, N / ((now_us() - T0) / 1.0e6), "msgs/s"),
+    Remote ! stop;
+
 %% the most idle processes that fit in BudgetMiB of resident memory.
 run(maxn, [BudgetMiB]) ->
     Budget = BudgetMiB * 1024 * 1024,
     Base = rss_bytes(),
     N = grow(Base, Budget, 0),
     result(maxn, N, "processes").
+
+dist_setup() ->
+    [_, Host] = string:split(atom_to_list(node()), "@"),
+    Peer = case os:getenv("WARREN_BENCH_PEER") of false -> "b"; P -> P end,
+    B = list_to_atom(Peer ++ "@" ++ Host),
+    pong = net_adm:ping(B),
+    Remote = spawn(B, ?MODULE, remote_end, [0]),
+    Payload = binary:copy(<<7>>, 100),
+    dist_echo(Remote, Payload, 100),  % warm up, as the others do
+    {Remote, Payload}.
+
+dist_echo(_, _, 0) -> ok;
+dist_echo(Remote, Payload, N) ->
+    Remote ! {echo, Payload, self()},
+    receive Payload -> dist_echo(Remote, Payload, N - 1) end.
+
+%% Exported for spawn/4 on the remote node.
+remote_end(Count) ->
+    receive
+        {echo, Data, From} -> From ! Data, remote_end(Count);
+        {count, _} -> remote_end(Count + 1);
+        {total, From} -> From ! {total, Count}, remote_end(0);
+        stop -> ok
+    end.
 
 spawn_hibernated(N) ->
     [spawn(fun() -> erlang:hibernate(?MODULE, sleeper, []) end) || _ <- lists:seq(1, N)].

@@ -4,6 +4,7 @@
 //! benches/compare/run [--quick]          # builds everything, then runs this
 //! compare [--quick] [--reps N] [--no-write]
 //! compare echo [--connections C] [--size S] [--seconds D] [--reps R] [--addr ADDR]
+//! compare dist [--reps R] [--rtt N] [--tput N] [--no-write]   # two nodes: NATS vs Erlang
 //! ```
 //!
 //! For each workload it runs the three programs doing the same work — the warren guest
@@ -15,6 +16,7 @@
 //! `compare:begin`/`compare:end` markers) and the chart to `docs/compare.svg`.
 //! `--quick` uses smaller sizes and one repetition: a developer's check in under 3 minutes.
 
+mod dist;
 mod load;
 mod report;
 mod systems;
@@ -191,8 +193,10 @@ fn echo(args: &[String]) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("echo") {
-        return echo(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("echo") => return echo(&args[1..]),
+        Some("dist") => return dist::run(&args[1..]),
+        _ => {}
     }
     let mut o = Options {
         quick: false,
