@@ -124,10 +124,14 @@ struct RunArgs {
     cluster_creds: Option<PathBuf>,
     /// Serve the cluster instead of running `main`: the node runs the processes other nodes
     /// spawn on it until it is stopped (SIGINT or SIGTERM: it leaves the cluster cleanly).
+    /// Without a program, the node runs the module of the first spawn order it gets,
+    /// fetched from the cluster (another node stores it) and checked against its hash.
     #[arg(long, requires = "cluster")]
     serve: bool,
-    /// The program: a core wasm module (wasm32-wasip1), binary or text format.
-    app: PathBuf,
+    /// The program: a core wasm module (wasm32-wasip1), binary or text format. Optional only
+    /// with --serve.
+    #[arg(required_unless_present = "serve")]
+    app: Option<PathBuf>,
     /// Arguments for the program (its args[1..]).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
@@ -203,7 +207,10 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         .iter()
         .map(|d| GrantedDir::parse(d).map_err(|e| anyhow::anyhow!("--dir: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let name = args.app.display().to_string();
+    let name = args.app.as_ref().map_or_else(
+        || "(the cluster's module)".to_string(),
+        |a| a.display().to_string(),
+    );
     let mut guest_args = vec![name.clone()];
     guest_args.extend(args.args.iter().cloned());
     let config = RuntimeConfig {
@@ -232,6 +239,12 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
 
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
     let code = tokio.block_on(async move {
+        // Only a cluster node catches the signals: it must leave the cluster on its way out.
+        let mut stop = if args.cluster.is_some() {
+            Stop::catch()
+        } else {
+            Stop(None)
+        };
         let cluster = match (&args.cluster, &args.node) {
             (Some(url), Some(node)) => {
                 let mut config = ClusterConfig::new(url.clone(), node.clone());
@@ -249,9 +262,34 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         if let Some(c) = &cluster {
             builder = builder.cluster(c.clone());
         }
-        let runtime = builder
-            .build_file(&args.app)
-            .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?;
+        let runtime = match (&args.app, &cluster) {
+            (Some(app), _) => builder
+                .build_file(app)
+                .map_err(|e| anyhow::anyhow!("{name}: {e:#}"))?,
+            (None, Some(c)) => loop {
+                eprintln!(
+                    "warren: node {} ({}) waits for a spawn to tell it which module to run",
+                    c.node(),
+                    c.name()
+                );
+                let bytes = tokio::select! {
+                    b = c.wait_for_module() => b,
+                    _ = stop.stopped() => {
+                        c.leave().await;
+                        return anyhow::Ok(0);
+                    }
+                };
+                match bytes {
+                    Ok(bytes) => {
+                        break builder
+                            .build_bytes(&bytes)
+                            .map_err(|e| anyhow::anyhow!("the cluster's module: {e:#}"))?;
+                    }
+                    Err(e) => eprintln!("warren: {e:#}"),
+                }
+            },
+            (None, None) => unreachable!("clap requires the program without --serve"),
+        };
         if let Some(w) = runtime.warning() {
             eprintln!("warren: {w}");
         }
@@ -261,7 +299,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
                 cluster.as_ref().map_or(0, Cluster::node),
                 args.node.as_deref().unwrap_or("")
             );
-            stopped().await;
+            stop.stopped().await;
             runtime.kill_all();
             0
         } else {
@@ -271,7 +309,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             let pid = root.pid;
             let reason = tokio::select! {
                 r = root.exited() => r,
-                _ = stopped(), if cluster.is_some() => ExitReason::Killed,
+                _ = stop.stopped(), if cluster.is_some() => ExitReason::Killed,
             };
             if args.wait {
                 runtime.wait_empty().await;
@@ -295,20 +333,33 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     std::process::exit(code)
 }
 
-/// Resolves on SIGINT or SIGTERM (a cluster node then leaves the cluster cleanly).
-async fn stopped() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(mut int), Ok(mut term)) => {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
+/// SIGINT and SIGTERM, caught from the start of a cluster node's run (so one that comes
+/// while it joins is not lost), after which the node leaves the cluster cleanly.
+struct Stop(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl Stop {
+    fn catch() -> Stop {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => Stop(Some((int, term))),
+            _ => Stop(None),
         }
-        _ => std::future::pending().await,
+    }
+
+    /// Resolves at the first SIGINT or SIGTERM.
+    async fn stopped(&mut self) {
+        match &mut self.0 {
+            Some((int, term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            None => std::future::pending().await,
+        }
     }
 }
 

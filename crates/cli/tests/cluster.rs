@@ -1,6 +1,7 @@
 //! Distribution across real OS processes: a `nats-server -js` on a free port and three or
 //! four `warren run --cluster` nodes. Node `a` runs a scenario of tests/guest/src/dist.rs;
-//! `b` and `c` serve with the same module, `odd` with another one.
+//! `b` and `c` serve with the same module, `odd` with another one, `bare` with none (it
+//! fetches the one of the first spawn order from the cluster).
 
 mod common;
 
@@ -13,9 +14,10 @@ use std::time::Duration;
 #[test]
 fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
     let nats = Nats::start();
-    let _b = nats.serve("b", &guest("test_guest"));
-    let _c = nats.serve("c", &guest("test_guest"));
-    let _odd = nats.serve("odd", &guest("hello"));
+    let _b = nats.serve("b", Some(&guest("test_guest")));
+    let _c = nats.serve("c", Some(&guest("test_guest")));
+    let _odd = nats.serve("odd", Some(&guest("hello")));
+    let _bare = nats.serve("bare", None);
     let run = run_with_limit(
         &mut nats.node_command("a", "dist_basic"),
         Duration::from_secs(120),
@@ -30,7 +32,7 @@ fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
             .to_string()
     };
     assert_eq!(expect("this node:"), "this node: a");
-    assert_eq!(expect("nodes up:"), "nodes up: b,c,odd");
+    assert_eq!(expect("nodes up:"), "nodes up: b,bare,c,odd");
     assert_eq!(expect("pid on node b:"), "pid on node b: true");
     // The closure ran on b with its captures.
     assert_eq!(expect("remote spawn:"), "remote spawn: b hello 42");
@@ -85,8 +87,8 @@ fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
 #[test]
 fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_names() {
     let nats = Nats::start();
-    let _b = nats.serve("b", &guest("test_guest"));
-    let mut c = nats.serve("c", &guest("test_guest"));
+    let _b = nats.serve("b", Some(&guest("test_guest")));
+    let mut c = nats.serve("c", Some(&guest("test_guest")));
     let mut a = nats
         .node_command("a", "dist_node_down")
         .stdin(Stdio::null())
@@ -137,7 +139,7 @@ fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_nam
 #[test]
 fn a_serving_node_leaves_cleanly_on_sigterm_and_bad_cluster_flags_are_refused() {
     let nats = Nats::start();
-    let mut b = nats.serve("b", &guest("test_guest"));
+    let mut b = nats.serve("b", Some(&guest("test_guest")));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(b.terminate(), Some(0));
 

@@ -195,9 +195,12 @@ impl<T: StoreData> RuntimeBuilder<T> {
             }
             granted.is_none()
         });
-        let hash = std::fs::read(path)
-            .map(|bytes| module_hash(&bytes))
+        let bytes = std::fs::read(path)
             .map_err(|e| Error::Module(format!("reading {}: {e}", path.display())))?;
+        let hash = module_hash(&bytes);
+        if let Some(c) = &self.cluster {
+            c.offer_module(hash, bytes);
+        }
         self.build(hash, |engine| {
             engine::load_module(engine, path, dir.as_deref())
                 .map_err(|e| Error::Module(e.to_string()))
@@ -206,7 +209,11 @@ impl<T: StoreData> RuntimeBuilder<T> {
 
     /// Build a runtime for a module given as bytes (binary or text format).
     pub fn build_bytes(self, bytes: &[u8]) -> Result<Runtime<T>> {
-        self.build(module_hash(bytes), |engine| {
+        let hash = module_hash(bytes);
+        if let Some(c) = &self.cluster {
+            c.offer_module(hash, bytes.to_vec());
+        }
+        self.build(hash, |engine| {
             Module::new(engine, bytes)
                 .map_err(|e| Error::Module(format!("compiling the module: {e:#}")))
         })

@@ -59,6 +59,13 @@ fn nodes() -> (Node, Node) {
     (b, c)
 }
 
+/// Wait until the nodes named are all up (and `a` sees them).
+fn wait_all(names: &[&str]) {
+    for n in names {
+        node::wait_for(n, Duration::from_secs(20)).unwrap_or_else(|| panic!("node {n} is up"));
+    }
+}
+
 pub fn run(scenario: &str) -> bool {
     match scenario {
         "dist_basic" => basic(),
@@ -70,6 +77,7 @@ pub fn run(scenario: &str) -> bool {
 
 fn basic() {
     let (b, c) = nodes();
+    wait_all(&["odd", "bare"]);
     let me = node::this().expect("in a cluster");
     println!("this node: {}", me.name().unwrap_or_default());
     let mut names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
@@ -184,6 +192,19 @@ fn basic() {
         )
     );
     wc.send(&Work::Stop);
+
+    // A node started without a module fetches this one from the cluster for the spawn.
+    let bare = node::lookup("bare").expect("node bare is up");
+    let text = String::from("x");
+    let n = 1u64;
+    match warren::spawn!(on bare; text, n; |mailbox: Mailbox<Work>| worker((text, n), mailbox)) {
+        Ok(p) => {
+            let (here, text, n) = p.request(Work::WhoAmI).expect("who");
+            println!("module fetched: {here} {text} {n}");
+            p.send(&Work::Stop);
+        }
+        Err(e) => println!("module fetched: no: {e}"),
+    }
 }
 
 /// With a linked and a monitored process on c, and a global name held on c: print

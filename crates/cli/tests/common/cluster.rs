@@ -43,11 +43,12 @@ impl Nats {
         }
     }
 
-    /// A node serving the cluster (`--serve`) with `wasm`.
-    pub fn serve(&self, name: &str, wasm: &Path) -> Node {
+    /// A node serving the cluster (`--serve`) with `wasm`, or with the module of the first
+    /// spawn order it gets (`None`).
+    pub fn serve(&self, name: &str, wasm: Option<&Path>) -> Node {
         let child = warren()
             .args(["run", "--cluster", &self.url, "--node", name, "--serve"])
-            .arg(wasm)
+            .args(wasm)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -21,6 +21,7 @@
 //!   [`ProcessTable::apply`](crate::actor::ProcessTable::apply), spawn orders through the
 //!   [`LocalNode`], spawn answers to the waiting caller.
 
+use super::modules::Modules;
 use super::names::{self, GlobalNames};
 use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, SpawnOrder};
 use crate::actor::remote::{NodeId, Remote, Signal, Unreachable};
@@ -31,7 +32,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use warren_abi::{MAX_NODE, node_of};
 
 /// How often a node says it is alive.
@@ -117,6 +118,13 @@ struct Inner {
     pending: Mutex<HashMap<u64, Pending>>,
     next_req: AtomicU64,
     names: GlobalNames,
+    modules: Modules,
+    /// The node runs no module yet and takes the first spawn order's (`wait_for_module`).
+    bare: AtomicBool,
+    /// The module a bare node was asked to run (by hash), for `wait_for_module`.
+    wanted: watch::Sender<Option<[u8; 32]>>,
+    /// Work for the dispatcher from elsewhere.
+    control: mpsc::UnboundedSender<Control>,
     closed: AtomicBool,
 }
 
@@ -149,6 +157,10 @@ struct Pending {
 enum Control {
     /// This node's NATS connection dropped: every peer is torn down.
     Disconnected,
+    /// The runtime is attached: spawn orders that waited for it run now.
+    Attached,
+    /// A bare node could not get the module it was asked for: refuse the waiting orders.
+    Refuse(String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -179,6 +191,7 @@ impl Cluster {
             anyhow::bail!("a node name must have 1 to 256 bytes");
         }
         let (events, control_rx) = mpsc::unbounded_channel();
+        let control = events.clone();
         let mut options = async_nats::ConnectOptions::new()
             .name(format!("warren node {}", config.node_name))
             .subscription_capacity(1 << 18)
@@ -239,6 +252,7 @@ impl Cluster {
             })?;
         let names =
             GlobalNames::open(&js, &format!("{prefix}_names"), config.max_global_names).await?;
+        let modules = Modules::open(&js, &format!("{prefix}_modules")).await?;
         let frames = client
             .subscribe(format!("{prefix}.node.{node}"))
             .await
@@ -259,6 +273,10 @@ impl Cluster {
             pending: Mutex::new(HashMap::new()),
             next_req: AtomicU64::new(1),
             names,
+            modules,
+            bare: AtomicBool::new(false),
+            wanted: watch::channel(None).0,
+            control,
             closed: AtomicBool::new(false),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
@@ -266,6 +284,7 @@ impl Cluster {
             inner: inner.clone(),
             streams: HashMap::new(),
             last_beat: HashMap::new(),
+            waiting: Vec::new(),
         };
         tokio::spawn(dispatcher.run(frames, beats, control_rx));
         tracing::info!(node, name = %config.node_name, "joined the cluster at {}", config.url);
@@ -285,6 +304,51 @@ impl Cluster {
     /// Attach the runtime of this node (once).
     pub(crate) fn attach(&self, local: Weak<dyn LocalNode>) {
         let _ = self.inner.local.set(local);
+        let _ = self.inner.control.send(Control::Attached);
+    }
+
+    /// Store the module this node runs in the cluster's bucket (in the background), for
+    /// nodes started without one.
+    pub(crate) fn offer_module(&self, hash: [u8; 32], bytes: Vec<u8>) {
+        let modules = self.inner.modules.clone();
+        tokio::spawn(async move {
+            if let Err(e) = modules.offer(hash, bytes).await {
+                tracing::warn!("{e:#}");
+            }
+        });
+    }
+
+    /// For a node started without a module: announce it, wait for the first spawn order,
+    /// and fetch the module it names from the cluster (checked against its hash). Build the
+    /// runtime from the bytes with [`RuntimeBuilder::cluster`](crate::RuntimeBuilder::cluster)
+    /// and this cluster: the orders that waited run then. If the module cannot be had, the
+    /// waiting orders are refused with the reason, and the error returned (call again to
+    /// wait for the next order).
+    pub async fn wait_for_module(&self) -> anyhow::Result<Vec<u8>> {
+        self.inner.bare.store(true, Ordering::Release);
+        let mut wanted = self.inner.wanted.subscribe();
+        let hash = loop {
+            if let Some(h) = *wanted.borrow_and_update() {
+                break h;
+            }
+            wanted
+                .changed()
+                .await
+                .map_err(|_| anyhow::anyhow!("the cluster stopped"))?;
+        };
+        match self
+            .inner
+            .modules
+            .fetch(hash, Duration::from_secs(10))
+            .await
+        {
+            Ok(bytes) => Ok(bytes),
+            Err(e) => {
+                let _ = self.inner.wanted.send(None);
+                let _ = self.inner.control.send(Control::Refuse(format!("{e:#}")));
+                Err(e)
+            }
+        }
     }
 
     /// The signal router for the process table.
@@ -625,8 +689,9 @@ async fn beat_loop(inner: Weak<Inner>) {
         if inner.closed.load(Ordering::Acquire) {
             return;
         }
-        // A node is announced once its runtime is attached: before, it could take no spawn.
-        if inner.local().is_none() {
+        // A node is announced once its runtime is attached (before, it could take no
+        // spawn), or once it waits for the module of the first spawn order.
+        if inner.local().is_none() && !inner.bare.load(Ordering::Acquire) {
             continue;
         }
         if let Err(e) = inner.publish_beat(false).await {
@@ -651,6 +716,8 @@ struct Dispatcher {
     inner: Arc<Inner>,
     streams: HashMap<NodeId, Stream>,
     last_beat: HashMap<NodeId, Instant>,
+    /// Spawn orders a bare node holds until its runtime is attached.
+    waiting: Vec<(NodeId, SpawnOrder)>,
 }
 
 impl Dispatcher {
@@ -672,6 +739,17 @@ impl Dispatcher {
                     Control::Disconnected => {
                         for node in self.up_peers() {
                             self.tear_down(node, "this node's NATS connection dropped").await;
+                        }
+                    }
+                    Control::Attached => {
+                        for (from, order) in std::mem::take(&mut self.waiting) {
+                            self.apply(from, Envelope::Spawn(order));
+                        }
+                    }
+                    Control::Refuse(why) => {
+                        for (from, order) in std::mem::take(&mut self.waiting) {
+                            let result = Err(format!("node {} could not get the module: {why}", self.inner.name));
+                            let _ = self.inner.enqueue(from, Envelope::Spawned { req: order.req, result });
                         }
                     }
                 },
@@ -865,6 +943,14 @@ impl Dispatcher {
                 } else {
                     match self.inner.local() {
                         Some(local) => local.spawn(order),
+                        None if self.inner.bare.load(Ordering::Acquire) => {
+                            // Held until the module it names is fetched and running.
+                            if self.waiting.is_empty() {
+                                let _ = self.inner.wanted.send(Some(order.module));
+                            }
+                            self.waiting.push((from, order));
+                            return;
+                        }
                         None => Err(format!(
                             "node {} ({}) runs no module yet",
                             self.inner.node, self.inner.name

@@ -11,11 +11,13 @@
 //! - [`cluster`]: joining, liveness, ordered streams per peer, the dispatcher.
 //! - [`wire`]: frames, envelopes and beats.
 //! - [`names`]: global names in a NATS key-value bucket.
+//! - [`modules`]: the modules nodes run, in a NATS object store, for nodes started without one.
 //!
 //! Handles never leave their node: a message or captures carrying one to another node's
 //! process is refused at the sender (`ERR_NOT_LOCAL`), and the handles stay with it.
 
 pub mod cluster;
+pub mod modules;
 pub mod names;
 pub mod wire;
 
