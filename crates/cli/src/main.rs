@@ -32,7 +32,7 @@ enum Command {
     /// exit(code), 101 panic, 1 trap, killed or limit), after stopping the other processes
     /// (or waiting for them with --wait). Problems with the command line or the module
     /// (missing, not wasm, invalid, lacking `_start`) exit with 2 and a one-line error.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Create a guest project: NAME/ with a Cargo.toml depending on the warren SDK, a
     /// .cargo/config.toml that builds for wasm32-wasip1 and runs with this `warren run`, a
     /// src/main.rs that spawns, sends and supervises, and tests/processes.rs whose tests run
@@ -175,7 +175,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => match run(args) {
+        Command::Run(args) => match run(*args) {
             Ok(never) => match never {},
             Err(e) => {
                 eprintln!("warren: {e:#}");

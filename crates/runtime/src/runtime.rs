@@ -108,6 +108,7 @@ impl<T: StoreData> Runtime<T> {
 
     /// A runtime for `module`, with `linker` holding every host module the guest imports
     /// (see [`add_to_linker`]); processes run on `handle`.
+    #[allow(clippy::too_many_arguments)] // called once, by the builder
     pub(crate) fn new(
         engine: Engine,
         plan: &ProcessLimitPlan,

@@ -243,7 +243,7 @@ impl Cluster {
             .context("taking a node number")?;
         let node = u32::try_from(revision)
             .ok()
-            .filter(|&n| n >= 1 && n <= MAX_NODE)
+            .filter(|n| (1..=MAX_NODE).contains(n))
             .ok_or_else(|| {
                 anyhow::anyhow!(
                     "the cluster has handed out {revision} node numbers, more than pids can \

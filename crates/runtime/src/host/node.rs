@@ -38,7 +38,7 @@ fn no_cluster() -> HostError {
 fn node_arg(node: i64) -> HostResult<u32> {
     u32::try_from(node)
         .ok()
-        .filter(|&n| n >= 1 && n <= MAX_NODE)
+        .filter(|n| (1..=MAX_NODE).contains(n))
         .ok_or_else(|| HostError::fail(ERR_NO_CONNECTION, format!("{node} is not a node number")))
 }
 
