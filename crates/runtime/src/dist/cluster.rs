@@ -468,7 +468,7 @@ impl Cluster {
     }
 
     /// Leave the cluster: say so to the peers (they tear this node down at once instead of
-    /// after [`NODE_TIMEOUT`]), free this node's global names, and stop.
+    /// after the 2 s node timeout), free this node's global names, and stop.
     pub async fn leave(&self) {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return;
