@@ -155,3 +155,37 @@ fn a_serving_node_leaves_cleanly_on_sigterm_and_bad_cluster_flags_are_refused() 
     cmd.args(["run", "--node", "x"]).arg(guest("hello"));
     run_with_limit(&mut cmd, Duration::from_secs(60)).assert_code(2);
 }
+
+#[test]
+fn the_work_queue_example_spreads_jobs_over_three_nodes_and_survives_one_killed() {
+    let nats = Nats::start();
+    // b and c start without a module: they fetch the example's from the cluster.
+    let _b = nats.serve("b", None);
+    let mut c = nats.serve("c", None);
+    let mut a = common::warren()
+        .args(["run", "--cluster", &nats.url, "--node", "a"])
+        .arg(guest("work_queue"))
+        .args(["3", "600"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting node a");
+    let mut out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("node a's first line");
+    assert_eq!(first.trim(), "3 nodes: a, b, c");
+    // Kill c while it works: its jobs in progress go back to the queue.
+    std::thread::sleep(Duration::from_millis(400));
+    c.kill_9();
+    let rest: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
+    assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{rest:?}");
+    assert_eq!(
+        rest[0], "600 jobs done, 0 wrong in a sample of 24",
+        "{rest:?}"
+    );
+    let by_node = rest[1].strip_prefix("by node: ").expect("by node");
+    for n in ["a ", "b "] {
+        assert!(by_node.contains(n), "every live node worked: {by_node}");
+    }
+}
