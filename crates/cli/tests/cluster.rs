@@ -189,3 +189,66 @@ fn the_work_queue_example_spreads_jobs_over_three_nodes_and_survives_one_killed(
         assert!(by_node.contains(n), "every live node worked: {by_node}");
     }
 }
+
+/// Publish `payload` on `subject` through a plain connection speaking NATS's protocol.
+fn publish_raw(url: &str, subject: &str, payload: &[u8]) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("nats://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connecting to NATS");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut frame = format!(
+        "CONNECT {{\"verbose\":false}}\r\nPUB {subject} {}\r\n",
+        payload.len()
+    )
+    .into_bytes();
+    frame.extend_from_slice(payload);
+    frame.extend_from_slice(b"\r\nPING\r\n");
+    s.write_all(&frame).unwrap();
+    // PONG (after INFO) says the server has the message.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("PONG") {
+        let n = s.read(&mut buf).expect("reading from NATS");
+        assert!(
+            n > 0,
+            "NATS closed the connection: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a_silent_gap() {
+    let nats = Nats::start();
+    let _b = nats.serve("b", Some(&guest("test_guest")));
+    let _c = nats.serve("c", Some(&guest("test_guest")));
+    let mut a = nats
+        .node_command("a", "dist_gap")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting node a");
+    let mut out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    let mut ready = String::new();
+    out.read_line(&mut ready).expect("node a's first line");
+    let nums: Vec<u32> = ready
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("not ready: {ready:?}"))
+        .split(' ')
+        .map(|n| n.parse().expect("a node number"))
+        .collect();
+    let (a_num, b_num) = (nums[0], nums[1]);
+    // A frame "from b" of a session a does not know, in its middle (sequence 5): the
+    // start of a stream was lost.
+    let mut frame = vec![1u8, 1];
+    frame.extend_from_slice(&b_num.to_le_bytes());
+    frame.extend_from_slice(&0x5eed_u64.to_le_bytes());
+    frame.extend_from_slice(&5u64.to_le_bytes());
+    publish_raw(&nats.url, &format!("warren.node.{a_num}"), &frame);
+    let rest: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
+    assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{rest:?}");
+    assert_eq!(rest, ["link: true noconnection", "after the reset: Ok(9)"]);
+}

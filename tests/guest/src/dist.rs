@@ -70,6 +70,7 @@ pub fn run(scenario: &str) -> bool {
     match scenario {
         "dist_basic" => basic(),
         "dist_node_down" => node_down(),
+        "dist_gap" => gap(),
         _ => return false,
     }
     true
@@ -255,5 +256,32 @@ fn node_down() {
     println!(
         "whereis leader: {}",
         node::whereis_global::<Work>("leader").map(|p| p.pid()) == Some(warren::this())
+    );
+}
+
+/// Print "ready A B" (this node's and b's numbers) with a process on b linked; the test then
+/// injects a frame "from b" that breaks the stream's sequence. The link must fire with
+/// noconnection (never a silent hole), and b must be usable again afterwards.
+fn gap() {
+    let (b, _) = nodes();
+    warren::trap_exit(true);
+    let linked = node::spawn_link_on(b, (String::new(), 0), worker).expect("spawn_link on b");
+    println!(
+        "ready {} {}",
+        node::this().map_or(0, Node::number),
+        b.number()
+    );
+    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_secs(30)) {
+        Some(Signal::Exit { from, reason }) => {
+            println!("link: {} {reason}", from == linked.pid())
+        }
+        _ => println!("link: nothing came"),
+    }
+    // b beats again: it is up, and takes spawns and requests.
+    let b = node::wait_for("b", Duration::from_secs(10)).expect("b is up again");
+    let again = node::spawn_on(b, (String::new(), 0), worker).expect("spawn on b again");
+    println!(
+        "after the reset: {:?}",
+        again.request(|r| Work::Square(3, r))
     );
 }
