@@ -1131,6 +1131,175 @@ mod tests {
         assert!(matches!(b.exit_reason(), ExitReason::Limit(m) if m.starts_with("mailbox")));
     }
 
+    /// A cluster stand-in: records what the table routes; node 2 is up, others are not.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<Signal>>);
+
+    impl Remote for Recorder {
+        fn route(&self, signal: Signal) -> Result<(), Unreachable> {
+            let node = node_of(signal.destination());
+            if node != 2 {
+                return Err(Unreachable::NotConnected(node));
+            }
+            self.0.lock().unwrap().push(signal);
+            Ok(())
+        }
+        fn exited_with_global_names(&self, _: Pid) {}
+    }
+
+    fn node1() -> (Arc<ProcessTable>, Arc<Recorder>) {
+        let rec = Arc::new(Recorder::default());
+        let t = ProcessTable::new(10, "").in_cluster(1, rec.clone());
+        (Arc::new(t), rec)
+    }
+
+    #[test]
+    fn remote_links_and_monitors_record_their_half_and_fire_noconnection_on_node_down() {
+        let (t, rec) = node1();
+        let a = t.register().unwrap();
+        assert_eq!(node_of(a.pid()), 1, "pids carry the node");
+        let remote = node_pid(2) + 7;
+        a.set_trap_exit(true);
+        t.link(a.pid(), remote);
+        let tag = t.monitor(a.pid(), remote).unwrap();
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            [
+                Signal::Link {
+                    from: a.pid(),
+                    to: remote
+                },
+                Signal::Monitor {
+                    watcher: a.pid(),
+                    target: remote,
+                    tag
+                },
+            ]
+        );
+        t.node_down(2);
+        let down = a.mailbox.try_take(tag).unwrap();
+        assert_eq!(
+            ExitReason::decode(&down.data),
+            Some(ExitReason::NoConnection)
+        );
+        let exit = a.mailbox.try_take(EXIT_TAG).unwrap();
+        assert_eq!(
+            u64::from_le_bytes(exit.data[..8].try_into().unwrap()),
+            remote
+        );
+        assert_eq!(
+            ExitReason::decode(&exit.data[8..]),
+            Some(ExitReason::NoConnection)
+        );
+        // Fired once: a second node-down finds nothing.
+        t.node_down(2);
+        assert!(a.mailbox.is_empty());
+        assert!(!a.holds(tag));
+    }
+
+    #[test]
+    fn an_unreachable_node_answers_at_once_and_sends_to_it_fail() {
+        let (t, _) = node1();
+        let a = t.register().unwrap();
+        let far = node_pid(3) + 1;
+        let tag = t.monitor(a.pid(), far).unwrap();
+        let down = a.mailbox.try_take(tag).unwrap();
+        assert_eq!(
+            ExitReason::decode(&down.data),
+            Some(ExitReason::NoConnection)
+        );
+        t.link(a.pid(), far);
+        assert!(a.is_killed(), "a link to an unreachable node fires");
+        assert_eq!(
+            a.exit_reason(),
+            ExitReason::Linked(far, Box::new(ExitReason::NoConnection))
+        );
+        assert!(!t.send(far, Message::new(0, vec![1])));
+        assert!(!t.kill(far));
+    }
+
+    #[test]
+    fn signals_from_another_node_are_applied_and_exits_go_back_to_it() {
+        let (t, rec) = node1();
+        let p = t.register().unwrap();
+        let remote = node_pid(2) + 9;
+        // A remote process links and monitors p; then p exits.
+        t.apply(
+            2,
+            Signal::Link {
+                from: remote,
+                to: p.pid(),
+            },
+        );
+        t.apply(
+            2,
+            Signal::Monitor {
+                watcher: remote,
+                target: p.pid(),
+                tag: 77,
+            },
+        );
+        // A message, a reply with a tag p does not hold (dropped), a forged sender (dropped).
+        t.apply(
+            2,
+            Signal::Message {
+                to: p.pid(),
+                tag: 0,
+                data: vec![5],
+            },
+        );
+        t.apply(
+            2,
+            Signal::Message {
+                to: p.pid(),
+                tag: 12345,
+                data: vec![6],
+            },
+        );
+        t.apply(
+            2,
+            Signal::Link {
+                from: node_pid(3) + 1,
+                to: p.pid(),
+            },
+        );
+        assert_eq!(p.mailbox.try_take(0).unwrap().data, [5]);
+        assert!(p.mailbox.is_empty());
+        t.exit(p.pid(), &ExitReason::Panic("boom".into()));
+        let routed = rec.0.lock().unwrap().clone();
+        let reason = ExitReason::Panic("boom".into()).encode();
+        assert_eq!(
+            routed,
+            [
+                Signal::Exit {
+                    from: p.pid(),
+                    to: remote,
+                    reason: reason.clone(),
+                    link: true
+                },
+                Signal::Down {
+                    watcher: remote,
+                    target: p.pid(),
+                    tag: 77,
+                    reason
+                },
+            ]
+        );
+        // Linking to (or monitoring) a pid here that is gone answers noproc.
+        rec.0.lock().unwrap().clear();
+        t.apply(
+            2,
+            Signal::Link {
+                from: remote,
+                to: p.pid(),
+            },
+        );
+        assert!(matches!(
+            &rec.0.lock().unwrap()[..],
+            [Signal::Exit { link: true, .. }]
+        ));
+    }
+
     #[tokio::test]
     async fn kill_wakes_the_process() {
         let t = ProcessTable::new(10, "");
