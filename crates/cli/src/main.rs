@@ -122,6 +122,16 @@ struct RunArgs {
     /// A NATS credentials file (.creds) for the cluster's server.
     #[arg(long, value_name = "FILE", requires = "cluster")]
     cluster_creds: Option<PathBuf>,
+    /// Root certificates (PEM) to trust for the cluster's server (tls:// URLs trust the
+    /// system's too).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    cluster_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for the cluster's server, with --cluster-key.
+    #[arg(long, value_name = "FILE", requires_all = ["cluster", "cluster_key"])]
+    cluster_cert: Option<PathBuf>,
+    /// The key (PEM) of --cluster-cert.
+    #[arg(long, value_name = "FILE", requires = "cluster_cert")]
+    cluster_key: Option<PathBuf>,
     /// Serve the cluster instead of running `main`: the node runs the processes other nodes
     /// spawn on it until it is stopped (SIGINT or SIGTERM: it leaves the cluster cleanly).
     /// Without a program, the node runs the module of the first spawn order it gets,
@@ -249,6 +259,8 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             (Some(url), Some(node)) => {
                 let mut config = ClusterConfig::new(url.clone(), node.clone());
                 config.creds = args.cluster_creds.clone();
+                config.tls_ca = args.cluster_ca.clone();
+                config.tls_client = args.cluster_cert.clone().zip(args.cluster_key.clone());
                 config.max_global_names = args.max_names;
                 Some(
                     Cluster::join(config)

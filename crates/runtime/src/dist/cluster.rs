@@ -55,6 +55,10 @@ pub struct ClusterConfig {
     pub node_name: String,
     /// A NATS credentials file (`.creds`), if the server requires one.
     pub creds: Option<PathBuf>,
+    /// Root certificates (PEM) to trust for a `tls://` server, besides the system's.
+    pub tls_ca: Option<PathBuf>,
+    /// A client certificate and its key (PEM), for a server that asks for one.
+    pub tls_client: Option<(PathBuf, PathBuf)>,
     /// The subject and bucket prefix: clusters with different prefixes on one server do not
     /// see each other.
     pub prefix: String,
@@ -69,6 +73,8 @@ impl ClusterConfig {
             url: url.into(),
             node_name: node_name.into(),
             creds: None,
+            tls_ca: None,
+            tls_client: None,
             prefix: "warren".into(),
             max_global_names: crate::actor::DEFAULT_NAMES,
         }
@@ -95,6 +101,19 @@ pub struct NodeInfo {
 }
 
 /// This node's membership of a cluster. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> anyhow::Result<()> {
+/// use warren_runtime::{Cluster, ClusterConfig, Runtime};
+///
+/// let cluster = Cluster::join(ClusterConfig::new("nats://127.0.0.1:4222", "a")).await?;
+/// let runtime = Runtime::builder()
+///     .cluster(cluster.clone())
+///     .build_file("app.wasm".as_ref())?;
+/// println!("root exited: {}", runtime.start()?.exited().await);
+/// cluster.leave().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
@@ -161,6 +180,8 @@ enum Control {
     Attached,
     /// A bare node could not get the module it was asked for: refuse the waiting orders.
     Refuse(String),
+    /// Publishing to a peer failed (what was in the batch is lost): tear it down.
+    Broken(NodeId, String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -218,6 +239,14 @@ impl Cluster {
                 .credentials_file(creds)
                 .await
                 .with_context(|| format!("reading the credentials file {}", creds.display()))?;
+        }
+        if let Some(ca) = &config.tls_ca {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        if let Some((cert, key)) = &config.tls_client {
+            options = options
+                .add_client_certificate(cert.clone(), key.clone())
+                .require_tls(true);
         }
         let client = options
             .connect(config.url.as_str())
@@ -673,7 +702,11 @@ async fn flusher(inner: Weak<Inner>, peer: Arc<Peer>) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    tracing::warn!(node = peer.node, "publishing to a peer: {e}");
+                    // The batch is gone: the links and monitors across must fire.
+                    let _ = inner.control.send(Control::Broken(
+                        peer.node,
+                        format!("publishing to it failed: {e}"),
+                    ));
                     break;
                 }
             }
@@ -746,6 +779,7 @@ impl Dispatcher {
                             self.apply(from, Envelope::Spawn(order));
                         }
                     }
+                    Control::Broken(node, why) => self.tear_down(node, &why).await,
                     Control::Refuse(why) => {
                         for (from, order) in std::mem::take(&mut self.waiting) {
                             let result = Err(format!("node {} could not get the module: {why}", self.inner.name));
