@@ -170,6 +170,9 @@ WARREN_IMPORT("warren:node", "list") int64_t warren_node_list(uint32_t *out, uin
 WARREN_IMPORT("warren:node", "name")
 int64_t warren_node_name(int64_t node, char *out, uint32_t cap);
 WARREN_IMPORT("warren:node", "lookup") int64_t warren_node_lookup(const char *name, uint32_t len);
+/* A reference tagging node events: [1 up | 0 down][node u32 LE]. */
+WARREN_IMPORT("warren:node", "watch") int64_t warren_node_watch(void);
+WARREN_IMPORT("warren:node", "unwatch") int32_t warren_node_unwatch(int64_t tag);
 /* As warren_spawn_raw, on another node running the same module; waits for the pid. */
 WARREN_IMPORT("warren:node", "spawn")
 int64_t warren_node_spawn(int64_t node, uint32_t trampoline, uint32_t func, const void *args,

@@ -34,7 +34,8 @@ __attribute__((used)) void *const IMPORTS[] = {
     (void *)warren_try_lock, (void *)warren_unlock, (void *)warren_select,
     (void *)warren_node_this, (void *)warren_node_list, (void *)warren_node_name,
     (void *)warren_node_lookup, (void *)warren_node_spawn, (void *)warren_register_global,
-    (void *)warren_whereis_global, (void *)warren_unregister_global,
+    (void *)warren_whereis_global, (void *)warren_unregister_global, (void *)warren_node_watch,
+    (void *)warren_node_unwatch,
 };
 
 int main(void) {

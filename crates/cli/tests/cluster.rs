@@ -126,6 +126,7 @@ fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_nam
             "link: true noconnection",
             "monitor: Some(NoConnection)",
             "node monitor: Some(NoConnection)",
+            "node event: true",
             "within the timeout: true",
             "c is up: false",
             "send to c: false",

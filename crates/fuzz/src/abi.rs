@@ -141,6 +141,8 @@ pub const HOST_FNS: &[HostFn] = &[
     f(D, "list", &[Ptr, Len], I64),
     f(D, "name", &[Wide, Ptr, Len], I64),
     f(D, "lookup", &[Ptr, Len], I64),
+    f(D, "watch", &[], I64),
+    f(D, "unwatch", &[Tag], I32),
     f(
         D,
         "spawn",

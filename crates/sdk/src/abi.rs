@@ -151,6 +151,10 @@ unsafe extern "C" {
         max_memory: i64,
         max_fuel: i64,
     ) -> i64;
+    #[link_name = "watch"]
+    pub fn node_watch() -> i64;
+    #[link_name = "unwatch"]
+    pub fn node_unwatch(tag: i64) -> i32;
     pub fn register_global(name_ptr: *const u8, name_len: u32, pid: i64) -> i32;
     pub fn whereis_global(name_ptr: *const u8, name_len: u32) -> i64;
     pub fn unregister_global(name_ptr: *const u8, name_len: u32) -> i32;

@@ -147,6 +147,63 @@ pub fn wait_for(name: &str, timeout: Duration) -> Option<Node> {
     }
 }
 
+/// A node came up or went down (see [`watch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// The node is up (it joined, or is reachable again).
+    Up(Node),
+    /// The node went down or became unreachable.
+    Down(Node),
+}
+
+/// Node events for the calling process, from [`watch`].
+#[derive(Debug)]
+pub struct NodeWatch {
+    tag: u64,
+}
+
+/// Be told of every node that comes up or goes down from now on (the nodes up now are
+/// [`list`]). `None` outside a cluster.
+pub fn watch() -> Option<NodeWatch> {
+    // SAFETY: no arguments.
+    let tag = unsafe { abi::node_watch() };
+    (tag > 0).then_some(NodeWatch { tag: tag as u64 })
+}
+
+impl NodeWatch {
+    /// Wait for the next event.
+    pub fn next(&self) -> NodeEvent {
+        match self.next_inner(None) {
+            Some(e) => e,
+            None => unreachable!("a receive without timeout returned nothing"),
+        }
+    }
+
+    /// The next event, waiting at most `timeout`.
+    pub fn next_timeout(&self, timeout: Duration) -> Option<NodeEvent> {
+        self.next_inner(Some(timeout))
+    }
+
+    fn next_inner(&self, timeout: Option<Duration>) -> Option<NodeEvent> {
+        crate::raw::receive(self.tag, timeout, |bytes| {
+            let node = bytes
+                .get(1..5)
+                .and_then(|b| b.try_into().ok())
+                .map_or(Node(0), |b| Node(u32::from_le_bytes(b)));
+            match bytes.first() {
+                Some(1) => NodeEvent::Up(node),
+                _ => NodeEvent::Down(node),
+            }
+        })
+    }
+
+    /// Stop the events; those already queued are dropped.
+    pub fn cancel(self) {
+        // SAFETY: plain integer argument.
+        unsafe { abi::node_unwatch(self.tag as i64) };
+    }
+}
+
 /// Spawn `entry(captures, mailbox)` as a new process on `node`, which runs the same module.
 /// Waits for its pid. Like [`spawn`](crate::spawn), but the captures cannot hold handles.
 pub fn spawn_on<C, M>(

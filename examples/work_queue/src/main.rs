@@ -108,6 +108,20 @@ fn worker(_: (), _mailbox: Mailbox<Worker>) {
     }
 }
 
+/// A worker on every node: here with `spawn`, elsewhere with `spawn_on`.
+fn start_workers(nodes: &[Node], me: Node) {
+    for &n in nodes {
+        let spawned = if n == me {
+            warren::spawn((), worker).map(|_| ())
+        } else {
+            node::spawn_on(n, (), worker).map(|_| ())
+        };
+        if let Err(e) = spawned {
+            eprintln!("no worker on {:?}: {e}", n.name());
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let want: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3);
@@ -149,17 +163,8 @@ fn main() {
     )
     .expect("spawn the queue");
     q.register_global("jobs").expect("register the queue");
-    for &n in &nodes {
-        for _ in 0..workers_per_node {
-            let spawned = if n == me {
-                warren::spawn((), worker).map(|_| ())
-            } else {
-                node::spawn_on(n, (), worker).map(|_| ())
-            };
-            if let Err(e) = spawned {
-                eprintln!("no worker on {:?}: {e}", n.name());
-            }
-        }
+    for _ in 0..workers_per_node {
+        start_workers(&nodes, me);
     }
     let done = results.receive();
     let mut by_node: BTreeMap<String, usize> = BTreeMap::new();

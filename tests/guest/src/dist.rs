@@ -217,6 +217,7 @@ fn node_down() {
     let (_watched, monitor) =
         node::spawn_monitor_on(c, (String::new(), 0), worker).expect("spawn_monitor on c");
     let node_monitor = c.monitor();
+    let events = node::watch().expect("in a cluster");
     println!(
         "leader on c: {:?}",
         linked.request(|r| Work::Register("leader".into(), r))
@@ -245,6 +246,9 @@ fn node_down() {
         "node monitor: {:?}",
         node_monitor.wait_timeout(Duration::from_secs(10))
     );
+    let event = events.next_timeout(Duration::from_secs(10));
+    println!("node event: {}", event == Some(node::NodeEvent::Down(c)));
+    events.cancel();
     let secs = started.elapsed().as_secs_f64();
     println!("within the timeout: {}", secs < 10.0);
     println!("c is up: {}", c.is_up());

@@ -144,8 +144,15 @@ struct Inner {
     wanted: watch::Sender<Option<[u8; 32]>>,
     /// Work for the dispatcher from elsewhere.
     control: mpsc::UnboundedSender<Control>,
+    /// Processes told when a node comes up or goes down: (pid, the reference it holds).
+    watchers: Mutex<Vec<(Pid, u64)>>,
     closed: AtomicBool,
 }
+
+/// The first byte of a node event (`warren:node.watch`): the node came up.
+pub const NODE_UP: u8 = 1;
+/// The first byte of a node event: the node went down or became unreachable.
+pub const NODE_DOWN: u8 = 0;
 
 /// One peer: what is known of it, and the queue towards it.
 struct Peer {
@@ -306,6 +313,7 @@ impl Cluster {
             bare: AtomicBool::new(false),
             wanted: watch::channel(None).0,
             control,
+            watchers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
@@ -455,6 +463,26 @@ impl Cluster {
         Ok((req, rx))
     }
 
+    /// Tell `pid` (a process of this node holding reference `tag`) of every node that comes
+    /// up or goes down from now on, in messages tagged `tag`: [`NODE_UP`] or [`NODE_DOWN`],
+    /// then the node's number (u32 little-endian). Until it gives up the reference or exits.
+    pub fn watch_nodes(&self, pid: Pid, tag: u64) {
+        let table = self.inner.table();
+        let mut w = lock(&self.inner.watchers);
+        // Entries of processes gone (or that let the reference go) are pruned here too.
+        w.retain(|&(p, t)| {
+            table
+                .as_ref()
+                .is_some_and(|t2| t2.get(p).is_some_and(|r| r.holds(t)))
+        });
+        w.push((pid, tag));
+    }
+
+    /// Stop telling `pid` of node events under `tag`.
+    pub fn unwatch_nodes(&self, pid: Pid, tag: u64) {
+        lock(&self.inner.watchers).retain(|&w| w != (pid, tag));
+    }
+
     /// Forget spawn request `req`, whose caller stopped waiting: if the child starts after
     /// all, the late answer kills it.
     pub fn forget_spawn(&self, req: u64) {
@@ -545,6 +573,20 @@ impl Inner {
 
     fn local(&self) -> Option<Arc<dyn LocalNode>> {
         self.local.get()?.upgrade()
+    }
+
+    /// Tell the watchers that `node` came up or went down.
+    fn node_event(&self, kind: u8, node: NodeId) {
+        let Some(table) = self.table() else { return };
+        let mut data = vec![kind];
+        data.extend_from_slice(&node.to_le_bytes());
+        lock(&self.watchers).retain(|&(pid, tag)| match table.get(pid) {
+            Some(p) if p.holds(tag) => {
+                table.deliver(&p, crate::actor::Message::new(tag, data.clone()));
+                true
+            }
+            _ => false,
+        });
     }
 
     /// Queue `envelope` for `node`.
@@ -811,6 +853,7 @@ impl Dispatcher {
             out.up = true;
             drop(out);
             tracing::info!(node, name = %lock(&peer.name), "node is up");
+            self.inner.node_event(NODE_UP, node);
         }
     }
 
@@ -884,6 +927,7 @@ impl Dispatcher {
         }
         if was_up {
             tracing::warn!(node, name = %lock(&peer.name), "node is down: {why}");
+            self.inner.node_event(NODE_DOWN, node);
         }
     }
 

@@ -93,6 +93,28 @@ impl NodeView<'_> {
         Ok(name.len() as i64)
     }
 
+    /// `watch`: a reference whose messages say which nodes come up and go down.
+    pub fn watch(&mut self) -> HostResult<i64> {
+        let cluster = self.cluster()?;
+        let tag = self.ctx.table.new_ref(&self.ctx.me)?;
+        cluster.watch_nodes(self.ctx.pid(), tag);
+        Ok(tag as i64)
+    }
+
+    /// `unwatch`: stop node events under `tag`, dropping those queued.
+    pub fn unwatch(&mut self, tag: i64) -> HostResult<i32> {
+        let cluster = self.cluster()?;
+        let tag = tag as u64;
+        if !self.ctx.me.holds(tag) {
+            return Err(HostError::bad_argument(format!(
+                "{tag} is not a reference this process holds"
+            )));
+        }
+        cluster.unwatch_nodes(self.ctx.pid(), tag);
+        self.ctx.table.release(&self.ctx.me, tag);
+        Ok(0)
+    }
+
     /// `lookup`: the number of the node with this name.
     pub fn lookup(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
         let name = mem.text(ptr, len, MAX_NAME as u32, "node name")?;
@@ -279,6 +301,15 @@ pub fn add_to_linker<T: Send + 'static>(
         // lookup(ptr, len) -> i64: the number of the node with this name (this node, or the
         // newest up with it). ERR_NO_CONNECTION if none is up.
         fn lookup(ptr: u32, len: u32) => |v, mem| v.lookup(mem, ptr, len);
+
+        // watch() -> i64: a reference (held, as new_tag's) under which a message comes each
+        // time a node comes up or goes down: one byte (1 up, 0 down), then the node's number
+        // (u32 little-endian). ERR_NO_CONNECTION outside a cluster.
+        fn watch() => |v| v.watch();
+
+        // unwatch(tag) -> i32: stop the events of `watch`'s reference `tag` and drop those
+        // queued. ERR_BAD_ARGUMENT if the caller does not hold `tag`.
+        fn unwatch(tag: i64) => |v| v.unwatch(tag);
 
         // spawn(node, trampoline, func, args_ptr, args_len, monitor_tag, flags, max_memory,
         // max_fuel) -> i64: as warren:process.spawn, on another node (which must run the same
