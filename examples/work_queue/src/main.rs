@@ -27,6 +27,9 @@ fn primes_below(bound: u64) -> u64 {
         .count() as u64
 }
 
+/// The answers by job: the count, and the node that computed it.
+type Results = BTreeMap<u32, (u64, String)>;
+
 #[derive(Serialize, Deserialize, Clone, Copy, Debug)]
 struct Job {
     id: u32,
@@ -47,7 +50,7 @@ enum Worker {}
 /// The queue: hands out jobs, takes results, re-queues a dead worker's job, and sends all
 /// results to `owner` at the end.
 fn queue(
-    (jobs, owner): (Vec<Job>, Process<BTreeMap<u32, (u64, String)>>),
+    (jobs, owner): (Vec<Job>, Process<Results>),
     mailbox: Mailbox<Queue>,
 ) {
     let total = jobs.len();
@@ -155,11 +158,11 @@ fn main() {
             bound: 20_000 + 50 * id as u64,
         })
         .collect();
-    let results: Mailbox<BTreeMap<u32, (u64, String)>> = Mailbox::this();
+    let results: Mailbox<Results> = Mailbox::this();
     let owner = Process::this();
     let q = warren::spawn(
         (jobs.clone(), owner),
-        queue as fn((Vec<Job>, Process<BTreeMap<u32, (u64, String)>>), Mailbox<Queue>),
+        queue as fn((Vec<Job>, Process<Results>), Mailbox<Queue>),
     )
     .expect("spawn the queue");
     q.register_global("jobs").expect("register the queue");
