@@ -49,10 +49,7 @@ enum Worker {}
 
 /// The queue: hands out jobs, takes results, re-queues a dead worker's job, and sends all
 /// results to `owner` at the end.
-fn queue(
-    (jobs, owner): (Vec<Job>, Process<Results>),
-    mailbox: Mailbox<Queue>,
-) {
+fn queue((jobs, owner): (Vec<Job>, Process<Results>), mailbox: Mailbox<Queue>) {
     let total = jobs.len();
     let mut pending: VecDeque<Job> = jobs.into();
     let mut busy: HashMap<u64, (Job, Monitor)> = HashMap::new(); // worker pid -> job

@@ -510,7 +510,7 @@ impl Cluster {
     }
 
     /// Tell `pid` (a process of this node holding reference `tag`) of every node that comes
-    /// up or goes down from now on, in messages tagged `tag`: [`NODE_UP`] or [`NODE_DOWN`],
+    /// up or goes down from now on, in messages tagged `tag`: 1 (up) or 0 (down),
     /// then the node's number (u32 little-endian). Until it gives up the reference or exits.
     pub fn watch_nodes(&self, pid: Pid, tag: u64) {
         let table = self.inner.table();
