@@ -146,8 +146,6 @@ struct Inner {
     control: mpsc::UnboundedSender<Control>,
     /// Processes told when a node comes up or goes down: (pid, the reference it holds).
     watchers: Mutex<Vec<(Pid, u64)>>,
-    /// Ends the cluster's thread (after `leave`).
-    stop: Mutex<Option<oneshot::Sender<()>>>,
     closed: AtomicBool,
 }
 
@@ -214,51 +212,11 @@ fn hex(bytes: &[u8]) -> String {
 
 impl Cluster {
     /// Connect to the NATS server, take a node number, and start beating and listening.
-    ///
-    /// The NATS client, the dispatcher and the flushers run on a thread of their own (a
-    /// single-threaded tokio runtime, `warren-cluster`): a frame then passes from the
-    /// client's socket to the dispatcher, and from a flusher to the socket, without crossing
-    /// threads, which takes a quarter off a remote round trip on a 2-core machine
-    /// (docs/benchmarks.md). Only the hand-offs to and from processes cross.
+    /// Must be called within a tokio runtime: the cluster's tasks (the NATS client, the
+    /// dispatcher, a flusher per peer, the beats) run on it. (A thread of their own, a
+    /// current-thread runtime, was measured: remote round trips 232-237 us against 161-169 on
+    /// the shared workers.)
     pub async fn join(config: ClusterConfig) -> anyhow::Result<Cluster> {
-        let (tx, rx) = oneshot::channel();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("warren-cluster".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = tx.send(Err(anyhow::anyhow!("starting the cluster's thread: {e}")));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    match Self::join_here(config, stop_tx).await {
-                        Ok(c) => {
-                            let _ = tx.send(Ok(c));
-                            // Run the cluster's tasks until it leaves.
-                            let _ = stop_rx.await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                        }
-                    }
-                });
-            })
-            .map_err(|e| anyhow::anyhow!("starting the cluster's thread: {e}"))?;
-        rx.await
-            .map_err(|_| anyhow::anyhow!("the cluster's thread ended"))?
-    }
-
-    /// [`Cluster::join`] on the current runtime (the cluster's thread).
-    async fn join_here(
-        config: ClusterConfig,
-        stop: oneshot::Sender<()>,
-    ) -> anyhow::Result<Cluster> {
         use anyhow::Context as _;
         if config.node_name.is_empty() || config.node_name.len() > warren_abi::MAX_NAME {
             anyhow::bail!("a node name must have 1 to 256 bytes");
@@ -359,7 +317,6 @@ impl Cluster {
             wanted: watch::channel(None).0,
             control,
             watchers: Mutex::new(Vec::new()),
-            stop: Mutex::new(Some(stop)),
             closed: AtomicBool::new(false),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
@@ -591,9 +548,6 @@ impl Cluster {
         self.inner.names.release_all().await;
         let _ = self.inner.publish_beat(true).await;
         let _ = self.inner.client.flush().await;
-        if let Some(stop) = lock(&self.inner.stop).take() {
-            let _ = stop.send(());
-        }
     }
 }
 
