@@ -10,9 +10,10 @@
 //! Node `a` waits for 3 nodes (itself included), starts a queue process holding 200 jobs
 //! (count the primes below a bound), registers it under the global name `jobs`, and spawns
 //! workers on every node: each looks the queue up by that name, asks it for a job, works,
-//! reports, and asks again. The queue monitors every worker it handed a job: if the worker
-//! dies — or its whole node does (`noconnection`) — the job goes back into the queue for
-//! another. When all jobs are done, `a` prints who did how many and checks the answers.
+//! reports, and asks again. The queue waits until every worker has asked once (so every node
+//! gets work; it prints `working: N workers`), and monitors every worker: if one dies — or its
+//! whole node does (`noconnection`) — its job goes back into the queue for another. When all
+//! jobs are done, `a` prints who did how many and checks a sample of the answers.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -42,52 +43,62 @@ enum Queue {
     Next(Process<Worker>, Reply<Option<Job>>),
     /// A worker's answer.
     Done(Job, u64, String),
+    /// The workers started: hand out the first jobs once each has asked (or died).
+    Start(Vec<Process<Worker>>),
 }
 
 #[derive(Serialize, Deserialize)]
 enum Worker {}
 
-/// The queue: hands out jobs, takes results, re-queues a dead worker's job, and sends all
-/// results to `owner` at the end.
+/// The queue: waits until every worker asked for its first job (so every node gets work),
+/// then hands out jobs, takes results, re-queues the job of a worker that dies — or whose
+/// node does — and sends all results to `owner` at the end.
 fn queue((jobs, owner): (Vec<Job>, Process<Results>), mailbox: Mailbox<Queue>) {
     let total = jobs.len();
     let mut pending: VecDeque<Job> = jobs.into();
-    let mut busy: HashMap<u64, (Job, Monitor)> = HashMap::new(); // worker pid -> job
+    let mut workers: HashMap<u64, Monitor> = HashMap::new(); // every live worker, watched
+    let mut busy: HashMap<u64, Job> = HashMap::new(); // worker pid -> its job
+    let mut asking: Vec<(Process<Worker>, Reply<Option<Job>>)> = Vec::new();
+    let mut started = false;
     let mut done = BTreeMap::new();
     while done.len() < total {
-        // Check the monitors of busy workers without waiting, then wait for a message.
-        let dead: Vec<u64> = busy
+        // Workers that died (their DOWN, noconnection for a node's) give their job back.
+        let dead: Vec<u64> = workers
             .iter()
-            .filter_map(|(&pid, (_, m))| m.wait_timeout(Duration::ZERO).map(|_| pid))
+            .filter_map(|(&pid, m)| m.wait_timeout(Duration::ZERO).map(|_| pid))
             .collect();
         for pid in dead {
-            if let Some((job, _)) = busy.remove(&pid) {
+            workers.remove(&pid);
+            asking.retain(|(w, _)| w.pid() != pid);
+            if let Some(job) = busy.remove(&pid) {
                 pending.push_front(job);
             }
         }
-        let Some(msg) = mailbox.receive_timeout(Duration::from_millis(50)) else {
+        if !started && !workers.is_empty() && asking.len() == workers.len() {
+            started = true;
+            println!("working: {} workers", workers.len());
+        }
+        if started {
+            for (worker, reply) in asking.drain(..) {
+                let job = pending.pop_front();
+                if let Some(job) = job {
+                    busy.insert(worker.pid(), job);
+                }
+                reply.send(&job);
+            }
+        }
+        let Some(msg) = mailbox.receive_timeout(Duration::from_millis(20)) else {
             continue;
         };
         match msg {
-            Queue::Next(worker, reply) => match pending.pop_front() {
-                Some(job) => {
-                    busy.insert(worker.pid(), (job, worker.monitor()));
-                    reply.send(&Some(job));
+            Queue::Start(list) => {
+                for w in list {
+                    workers.insert(w.pid(), w.monitor());
                 }
-                None => {
-                    reply.send(&None);
-                }
-            },
+            }
+            Queue::Next(worker, reply) => asking.push((worker, reply)),
             Queue::Done(job, answer, node) => {
-                for (pid, (j, _)) in busy.iter() {
-                    if j.id == job.id {
-                        let pid = *pid;
-                        if let Some((_, m)) = busy.remove(&pid) {
-                            m.cancel();
-                        }
-                        break;
-                    }
-                }
+                busy.retain(|_, j| j.id != job.id);
                 done.insert(job.id, (answer, node));
             }
         }
@@ -108,18 +119,18 @@ fn worker(_: (), _mailbox: Mailbox<Worker>) {
     }
 }
 
-/// A worker on every node: here with `spawn`, elsewhere with `spawn_on`.
-fn start_workers(nodes: &[Node], me: Node) {
-    for &n in nodes {
-        let spawned = if n == me {
-            warren::spawn((), worker).map(|_| ())
-        } else {
-            node::spawn_on(n, (), worker).map(|_| ())
-        };
-        if let Err(e) = spawned {
-            eprintln!("no worker on {:?}: {e}", n.name());
+/// A worker on every node: on the others with `spawn_on` (each call waits for its node to
+/// answer; a node started without the module fetches it now), then here.
+fn start_workers(nodes: &[Node], me: Node) -> Vec<Process<Worker>> {
+    let mut started = Vec::new();
+    for &n in nodes.iter().filter(|&&n| n != me) {
+        match node::spawn_on(n, (), worker) {
+            Ok(w) => started.push(w),
+            Err(e) => eprintln!("no worker on {:?}: {e}", n.name()),
         }
     }
+    started.push(warren::spawn((), worker).expect("a worker here"));
+    started
 }
 
 fn main() {
@@ -163,9 +174,11 @@ fn main() {
     )
     .expect("spawn the queue");
     q.register_global("jobs").expect("register the queue");
+    let mut workers = Vec::new();
     for _ in 0..workers_per_node {
-        start_workers(&nodes, me);
+        workers.extend(start_workers(&nodes, me));
     }
+    q.send(&Queue::Start(workers));
     let done = results.receive();
     let mut by_node: BTreeMap<String, usize> = BTreeMap::new();
     for (_, node) in done.values() {

@@ -167,7 +167,7 @@ fn basic() {
     // The name goes when its process exits.
     w.send(&Work::Stop);
     let mut freed = false;
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if node::whereis_global::<Work>("svc").is_none() {
             freed = true;
             break;
