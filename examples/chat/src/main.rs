@@ -113,11 +113,14 @@ fn session(conn: TcpStream, hub: Process<ToHub>, mailbox: Mailbox<ToSession>) {
     let me = warren::this();
     let name = format!("guest{me}");
     hub.link();
-    let _ = conn.write_all(format!("welcome, {name}! /nick NAME to rename\n").as_bytes());
+    // Join before the welcome: a client that has read its welcome is in the room, so it
+    // hears of everyone who connects after it (sent the other way round, a session preempted
+    // between the two could join after a later one).
     hub.send(&ToHub::Join {
         session: Process::from_pid(me),
-        name,
+        name: name.clone(),
     });
+    let _ = conn.write_all(format!("welcome, {name}! /nick NAME to rename\n").as_bytes());
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
