@@ -11,6 +11,23 @@ use std::io::BufRead;
 use std::process::Stdio;
 use std::time::Duration;
 
+/// Start node `a` with `cmd`, reading its stdout line by line.
+fn start_a(
+    cmd: &mut std::process::Command,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    let mut a = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting node a");
+    let out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    (a, out)
+}
+
 #[test]
 fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
     let nats = Nats::start();
@@ -89,14 +106,7 @@ fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_nam
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
     let mut c = nats.serve("c", Some(&guest("test_guest")));
-    let mut a = nats
-        .node_command("a", "dist_node_down")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting node a");
-    let mut out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    let (mut a, mut out) = start_a(&mut nats.node_command("a", "dist_node_down"));
     let mut before = Vec::new();
     loop {
         let mut line = String::new();
@@ -166,16 +176,12 @@ fn work_queue(
     std::io::BufReader<std::process::ChildStdout>,
     [String; 2],
 ) {
-    let mut a = common::warren()
-        .args(["run", "--cluster", &nats.url, "--node", "a"])
-        .arg(guest("work_queue"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting node a");
-    let mut out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    let (a, mut out) = start_a(
+        common::warren()
+            .args(["run", "--cluster", &nats.url, "--node", "a"])
+            .arg(guest("work_queue"))
+            .args(args),
+    );
     let mut line = || {
         let mut l = String::new();
         out.read_line(&mut l).expect("a line of node a");
@@ -258,14 +264,7 @@ fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
     let _c = nats.serve("c", Some(&guest("test_guest")));
-    let mut a = nats
-        .node_command("a", "dist_gap")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting node a");
-    let mut out = std::io::BufReader::new(a.stdout.take().expect("stdout"));
+    let (mut a, mut out) = start_a(&mut nats.node_command("a", "dist_gap"));
     let mut ready = String::new();
     out.read_line(&mut ready).expect("node a's first line");
     let nums: Vec<u32> = ready

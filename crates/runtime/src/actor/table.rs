@@ -588,26 +588,10 @@ impl ProcessTable {
         self.exit_signal(&pa, b, &ExitReason::NoProc);
     }
 
-    /// `remote` (of another node) linked itself to the local `local`: record `local`'s half,
-    /// or answer with an exit signal `noproc` if `local` is gone.
-    fn add_remote_link(&self, local: Pid, remote: Pid) {
-        if let Some(p) = self.get(local)
-            && add_link(&p, remote)
-        {
-            return;
-        }
-        let _ = self.route(Signal::Exit {
-            from: local,
-            to: remote,
-            reason: ExitReason::NoProc.encode(),
-            link: true,
-        });
-    }
-
-    /// The local half of a link whose other half a remote node recorded (a remote spawn
-    /// with link): if `local` is gone meanwhile, the remote half is undone by an exit
-    /// signal.
-    pub fn link_half(&self, local: Pid, remote: Pid) {
+    /// `remote` (of another node) linked itself to the local `local` — by a link signal, or
+    /// as the other half of a remote spawn with link: record `local`'s half, or answer with
+    /// an exit signal `noproc` (undoing the remote half) if `local` is gone.
+    pub fn add_remote_link(&self, local: Pid, remote: Pid) {
         if let Some(p) = self.get(local)
             && add_link(&p, remote)
         {

@@ -1057,7 +1057,7 @@ impl Dispatcher {
                     Some(p) if p.node == from => {
                         if let Ok(child) = result {
                             if p.link {
-                                table.link_half(p.parent, child);
+                                table.add_remote_link(p.parent, child);
                             }
                             if let Some(tag) = p.monitor {
                                 table.monitor_half(p.parent, child, tag);
