@@ -34,6 +34,8 @@ pub const STREAM_MODULE: &str = "warren:stream";
 pub const SELECT_MODULE: &str = "warren:select";
 /// Import module of the cluster API (nodes, remote spawn, global names).
 pub const NODE_MODULE: &str = "warren:node";
+/// Import module of HTTP serving (servers, requests, responses, WebSockets).
+pub const HTTP_MODULE: &str = "warren:http";
 /// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
 pub const ENTRY_EXPORT: &str = "warren_entry";
 
@@ -59,6 +61,21 @@ pub const OPEN_APPEND: u32 = 16;
 pub const OPEN_CREATE_NEW: u32 = 32;
 /// Every `open` flag; other bits trap.
 pub const OPEN_ALL: u32 = 63;
+
+/// `warren:http.serve` modes: a fresh process per request, or one per connection that
+/// serves its keep-alive requests in order (`warren:http.next`).
+pub const HTTP_PER_REQUEST: u32 = 0;
+pub const HTTP_PER_CONNECTION: u32 = 1;
+/// `warren:http.respond` body kinds: bytes from guest memory, a host splice from a readable
+/// handle, or a pipe the process writes (its writer handle is the result).
+pub const HTTP_BODY_BYTES: u32 = 0;
+pub const HTTP_BODY_STREAM: u32 = 1;
+pub const HTTP_BODY_WRITER: u32 = 2;
+/// WebSocket message kinds (`warren:http.ws_send`, `ws_receive`). A close carries the code
+/// (u16 big-endian) and the reason text, as on the wire.
+pub const WS_TEXT: u32 = 1;
+pub const WS_BINARY: u32 = 2;
+pub const WS_CLOSE: u32 = 8;
 
 /// `warren:select.wait` entry kinds.
 pub const SELECT_MAILBOX: u32 = 1;

@@ -4,8 +4,9 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use warren_runtime::NetPolicy;
+use std::time::Duration;
 use warren_runtime::{Cluster, ClusterConfig, ExitReason, GrantedDir, Runtime, RuntimeConfig};
+use warren_runtime::{HttpLimits, NetPolicy};
 
 mod new;
 
@@ -105,6 +106,28 @@ struct RunArgs {
     /// times this many at once, and no more than 16,384.
     #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::MAX_COPIES_PER_PROCESS)]
     max_copies: usize,
+    /// HTTP servers (`warren::http`): most bytes of a request's head (request line and
+    /// headers), at least 8K. A larger head is answered 431 by the host.
+    #[arg(long, value_name = "SIZE", default_value = "64K", value_parser = parse_header_size)]
+    http_max_header_bytes: usize,
+    /// HTTP servers: most bytes of a request body (also the largest WebSocket message). A
+    /// declared larger body is answered 413 without running a handler; a chunked body that
+    /// grows larger fails the handler's read and is answered 413.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_body_size)]
+    http_max_body_bytes: u64,
+    /// HTTP servers: time from a request's head to the handler's answer (e.g. 30s, 500ms).
+    /// A handler that takes longer is killed and the client gets a 504. A streamed body
+    /// (server-sent events) or a WebSocket may then last as long as it likes.
+    #[arg(long, value_name = "TIME", default_value = "30s", value_parser = parse_duration)]
+    http_request_timeout: Duration,
+    /// HTTP servers: time a client has to send a request's head once it started (slow
+    /// clients are cut off).
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    http_header_timeout: Duration,
+    /// HTTP servers: most connections one server holds at once; one more is answered 503
+    /// and closed.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::HTTP_MAX_CONNECTIONS)]
+    http_max_connections: usize,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -165,6 +188,59 @@ fn parse_size(s: &str) -> Result<usize, String> {
         return Err(format!("{s:?} is less than one 64 KiB wasm page"));
     }
     Ok(bytes)
+}
+
+/// A size in bytes (`8192`, `16K`, `64M`, `1G`).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 8192, 16K, 64M or 1G"))?;
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn parse_header_size(s: &str) -> Result<usize, String> {
+    let n = parse_bytes(s)?;
+    let min = warren_runtime::defaults::HTTP_MIN_HEADER_BYTES as u64;
+    if n < min {
+        return Err(format!(
+            "{s:?} is less than {}K (the smallest head buffer)",
+            min >> 10
+        ));
+    }
+    usize::try_from(n).map_err(|_| format!("{s:?} is too large"))
+}
+
+fn parse_body_size(s: &str) -> Result<u64, String> {
+    parse_bytes(s)
+}
+
+/// A duration: `30s`, `500ms`, `2m`, or a number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let bad = || format!("{s:?} is not a time like 30s, 500ms or 2m");
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if d.is_zero() {
+        return Err(format!("{s:?}: the time must be more than zero"));
+    }
+    Ok(d)
 }
 
 fn main() -> ExitCode {
@@ -245,6 +321,13 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             .max_copies
             .saturating_mul(64)
             .min(warren_runtime::defaults::MAX_COPIES),
+        http: HttpLimits {
+            max_header_bytes: args.http_max_header_bytes,
+            max_body_bytes: args.http_max_body_bytes,
+            request_timeout: args.http_request_timeout,
+            header_timeout: args.http_header_timeout,
+            max_connections: args.http_max_connections,
+        },
     };
 
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;

@@ -4,6 +4,7 @@
 use crate::actor::Quotas;
 use crate::engine;
 use crate::io::NetPolicy;
+pub use crate::io::http::HttpLimits;
 use std::path::PathBuf;
 
 /// The default of every limit, as [`RuntimeConfig::default`] and [`Quotas::default`] set them.
@@ -12,6 +13,9 @@ pub mod defaults {
     pub use crate::actor::{
         DEFAULT_MAILBOX_BYTES as MAILBOX_BYTES, DEFAULT_NAMES as NAMES,
         DEFAULT_REFERENCES as REFERENCES, DEFAULT_TIMERS as TIMERS,
+    };
+    pub use crate::io::http::{
+        DEFAULT_MAX_CONNECTIONS as HTTP_MAX_CONNECTIONS, MIN_HEADER_BYTES as HTTP_MIN_HEADER_BYTES,
     };
     pub use crate::io::splice::{
         DEFAULT_MAX_PUMPS as MAX_COPIES, DEFAULT_MAX_PUMPS_PER_PROCESS as MAX_COPIES_PER_PROCESS,
@@ -86,6 +90,8 @@ pub struct RuntimeConfig {
     pub max_pumps_per_process: usize,
     /// Most host copies running at once in the runtime.
     pub max_pumps: usize,
+    /// The limits of every HTTP server (`warren:http`).
+    pub http: HttpLimits,
 }
 
 impl Default for RuntimeConfig {
@@ -103,6 +109,7 @@ impl Default for RuntimeConfig {
             max_handles: crate::resources::MAX_HANDLES,
             max_pumps_per_process: crate::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS,
             max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
+            http: HttpLimits::default(),
         }
     }
 }

@@ -90,7 +90,7 @@ mod runtime;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
-pub use config::{GrantedDir, ProcessLimitPlan, RuntimeConfig, defaults};
+pub use config::{GrantedDir, HttpLimits, ProcessLimitPlan, RuntimeConfig, defaults};
 pub use dist::{Cluster, ClusterConfig, NodeInfo};
 pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};

@@ -175,6 +175,11 @@ impl ResourceTable {
         self.entries.len() + self.outbox.len() + self.inbox.iter().flatten().count()
     }
 
+    /// Whether one more resource fits.
+    pub fn has_room(&self) -> bool {
+        self.held() < self.max
+    }
+
     /// Install a resource; returns its new handle.
     pub fn push(&mut self, resource: Resource) -> Result<Handle, HandleError> {
         if self.held() >= self.max {

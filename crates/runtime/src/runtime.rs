@@ -16,7 +16,7 @@ use crate::engine::{self, EngineConfig};
 use crate::error::{Error, Result};
 use crate::host::wasi::WasiConfig;
 use crate::host::{
-    fs, message, net, node, process, registry, resource, select, stream, timer, wasi,
+    fs, http, message, net, node, process, registry, resource, select, stream, timer, wasi,
 };
 use crate::host_mailbox::HostMailbox;
 use crate::io::{Grants, IoShared, Pumps};
@@ -141,6 +141,7 @@ impl<T: StoreData> Runtime<T> {
             policy: config.net.clone(),
             grants: Arc::new(grants),
             pumps: Arc::new(Pumps::new(config.max_pumps)),
+            http: config.http,
         });
         let mut table =
             ProcessTable::with_quotas(plan.limit, plan.hint.clone(), config.quotas.clone());
@@ -457,7 +458,7 @@ pub(crate) fn short_hash(hash: &[u8; 32]) -> String {
 }
 
 /// Add all of warren's host modules — WASI preview 1, `warren:process`, `message`, `node`,
-/// `registry`, `timer`, `resource`, `stream`, `net`, `fs`, `select` — to a linker over any
+/// `registry`, `timer`, `resource`, `stream`, `net`, `fs`, `http`, `select` — to a linker over any
 /// [`StoreData`] type. Each is added with a getter projecting the store onto its view; an
 /// embedder adds its own modules next to them (see [`RuntimeBuilder::host_module`]).
 pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()> {
@@ -532,6 +533,15 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
             call: &mut w.call,
             grants: &w.io.grants,
             copies: &mut w.copies,
+        }
+    })?;
+    http::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        http::HttpView {
+            ctx: &mut w.actor,
+            table: &mut w.resources,
+            call: &mut w.call,
+            limits: &w.io.http,
         }
     })?;
     select::add_to_linker(linker, |d: &mut T| {

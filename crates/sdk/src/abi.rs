@@ -8,7 +8,8 @@ pub use warren_abi::{
     ERR_LIMIT, ERR_NAME_TAKEN, ERR_NO_CONNECTION, ERR_NO_PROCESS, ERR_NOT_CONNECTED,
     ERR_NOT_DIRECTORY, ERR_NOT_EMPTY, ERR_NOT_FOUND, ERR_NOT_LOCAL, ERR_PENDING, ERR_PROCESS_LIMIT,
     ERR_TIMEOUT, ERR_TOO_MANY_HANDLES, ERR_WOULD_BLOCK, ERR_WRONG_HANDLE, EXIT_TAG,
-    RECEIVE_MESSAGES_AND_EXITS, SPAWN_LINK,
+    HTTP_BODY_BYTES, HTTP_BODY_STREAM, HTTP_BODY_WRITER, HTTP_PER_CONNECTION, HTTP_PER_REQUEST,
+    RECEIVE_MESSAGES_AND_EXITS, SPAWN_LINK, WS_BINARY, WS_CLOSE, WS_TEXT,
 };
 
 #[link(wasm_import_module = "warren:process")]
@@ -53,6 +54,37 @@ unsafe extern "C" {
     pub fn new_tag() -> i64;
     pub fn attach(handles: *const u32, count: u32) -> i32;
     pub fn claim(index: u32) -> i64;
+}
+
+#[link(wasm_import_module = "warren:http")]
+unsafe extern "C" {
+    #[link_name = "serve"]
+    pub fn http_serve(
+        listener: u32,
+        mode: u32,
+        trampoline: u32,
+        func: u32,
+        args_ptr: *const u8,
+        args_len: u32,
+        out: *mut u32,
+    ) -> i32;
+    #[link_name = "next"]
+    pub fn http_next(conn: u32) -> i64;
+    pub fn request_head(h: u32, ptr: *mut u8, cap: u32) -> i64;
+    pub fn request_body(h: u32, out: *mut u32) -> i32;
+    pub fn respond(
+        h: u32,
+        status: u32,
+        head_ptr: *const u8,
+        head_len: u32,
+        kind: u32,
+        a: u32,
+        b: u32,
+    ) -> i64;
+    pub fn upgrade(h: u32, head_ptr: *const u8, head_len: u32) -> i64;
+    pub fn ws_send(h: u32, kind: u32, ptr: *const u8, len: u32) -> i64;
+    pub fn ws_receive(h: u32, ptr: *mut u8, cap: u32, kind_out: *mut u32) -> i64;
+    pub fn ws_close(h: u32, code: u32, reason_ptr: *const u8, reason_len: u32) -> i32;
 }
 
 #[link(wasm_import_module = "warren:resource")]

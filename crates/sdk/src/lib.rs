@@ -43,6 +43,7 @@ mod abi;
 mod entry;
 pub mod fs;
 mod handle;
+pub mod http;
 mod mailbox;
 pub mod net;
 pub mod node;

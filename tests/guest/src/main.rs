@@ -37,12 +37,14 @@ enum Server {
 mod dist;
 mod hibernate;
 mod hostile;
+mod http;
 mod io;
 
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     let arg = std::env::args().nth(2);
     if io::run(&scenario)
+        || http::run(&scenario, arg.as_deref())
         || hostile::run(&scenario)
         || dist::run(&scenario)
         || hibernate::run(&scenario, arg.as_deref())

@@ -126,9 +126,15 @@ impl Server {
     /// Run `wasm` with `args` until it prints a line `... listening on ADDR`; the server and
     /// the lines it printed before that one.
     pub fn launch(wasm: &Path, args: &[&str]) -> (Server, Vec<String>) {
+        Server::launch_with(&[], wasm, args)
+    }
+
+    /// [`Server::launch`] with `warren run` flags before the program.
+    pub fn launch_with(flags: &[&str], wasm: &Path, args: &[&str]) -> (Server, Vec<String>) {
         use std::io::BufRead;
         let mut child = warren()
             .arg("run")
+            .args(flags)
             .arg(wasm)
             .args(args)
             .stdin(Stdio::null())

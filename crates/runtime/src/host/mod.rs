@@ -12,6 +12,7 @@
 pub mod abi;
 pub mod call;
 pub mod fs;
+pub mod http;
 pub mod io_bridge;
 pub mod message;
 pub mod net;

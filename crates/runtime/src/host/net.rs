@@ -354,13 +354,16 @@ fn socket_addr(
         if let Some(u) = r.downcast::<UdpObj>() {
             return Ok(u.local_addr());
         }
+        if let Some(s) = r.downcast::<crate::io::http::HttpServer>() {
+            return Ok(s.local_addr());
+        }
     }
     Err(crate::resources::HandleError::WrongKind {
         handle: h,
         expected: if peer {
             "a tcp-stream"
         } else {
-            "a socket (tcp-stream, tcp-listener, tcp-incoming, udp-socket)"
+            "a socket (tcp-stream, tcp-listener, tcp-incoming, udp-socket, http-server)"
         },
         found: r.kind(),
     })

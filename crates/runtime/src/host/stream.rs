@@ -12,8 +12,8 @@ use super::call::{self, CallState, GuestMemory, HostError, HostResult};
 use super::io_bridge;
 use crate::io::future::Outcome;
 use crate::io::handles::{self, FUTURE, STREAM_WRITER};
-use crate::io::pipe::{self, PipeWriter};
-use crate::io::{ByteStream, Copies, IoFuture};
+use crate::io::pipe;
+use crate::io::{ByteStream, Copies, IoFuture, WriteSink};
 use crate::resources::ResourceTable;
 use std::time::Duration;
 use wasmtime::{Caller, Linker};
@@ -52,10 +52,22 @@ impl StreamView<'_> {
         Ok(0)
     }
 
-    /// `close_writer`: end the pipe now.
+    /// `close_writer`: end the pipe (or response body) now.
     pub fn close_writer(&mut self, h: u32) -> HostResult<i32> {
-        self.table.get_as::<PipeWriter>(h, STREAM_WRITER)?.close();
-        Ok(0)
+        let r = self.table.get(h)?;
+        match r.interface::<dyn WriteSink>() {
+            Some(w) if r.kind() == STREAM_WRITER => {
+                w.finish()
+                    .map_err(|e| HostError::io(format!("closing stream-writer {h}"), &e))?;
+                Ok(0)
+            }
+            _ => Err(crate::resources::HandleError::WrongKind {
+                handle: h,
+                expected: "a stream-writer",
+                found: r.kind(),
+            }
+            .into()),
+        }
     }
 
     /// `copy`: a host pump from `src` into `dst`; its future.

@@ -9,6 +9,7 @@
 //! list of types: an embedder's resource works with them by declaring the same interfaces.
 
 use super::file::FileObj;
+use super::http::{BodyPipeWriter, Exchange, HttpConnection, HttpServer, WebSocket};
 use super::pipe::PipeWriter;
 use super::tcp::{Incoming, TcpConn, TcpListenerObj};
 use super::udp::UdpObj;
@@ -32,6 +33,14 @@ pub const BYTE_STREAM: &str = "byte-stream";
 pub const STREAM_WRITER: &str = "stream-writer";
 /// The outcome of work that outlives its caller.
 pub const FUTURE: &str = "future";
+/// A running HTTP server.
+pub const HTTP_SERVER: &str = "http-server";
+/// One HTTP request and its answer.
+pub const HTTP_REQUEST: &str = "http-request";
+/// One HTTP connection's requests, in order.
+pub const HTTP_CONNECTION: &str = "http-connection";
+/// A WebSocket.
+pub const WEBSOCKET: &str = "websocket";
 
 /// What a call that reads accepts, for its error message.
 pub const READABLE: &str = "a readable handle (tcp-stream, file or byte-stream)";
@@ -110,6 +119,33 @@ pub fn byte_stream(stream: ByteStream) -> Resource {
 pub fn stream_writer(writer: PipeWriter) -> Resource {
     let w = Arc::new(writer);
     Resource::new(STREAM_WRITER, w.clone()).with::<dyn WriteSink>(w)
+}
+
+/// A response body's writer: writable, and closed by `close_writer` like a pipe's.
+pub fn body_writer(writer: BodyPipeWriter) -> Resource {
+    let w = Arc::new(writer);
+    Resource::new(STREAM_WRITER, w.clone()).with::<dyn WriteSink>(w)
+}
+
+/// An HTTP server.
+pub fn http_server(server: HttpServer) -> Resource {
+    Resource::new(HTTP_SERVER, Arc::new(server))
+}
+
+/// An HTTP request.
+pub fn http_request(exchange: Arc<Exchange>) -> Resource {
+    Resource::new(HTTP_REQUEST, exchange)
+}
+
+/// An HTTP connection's requests.
+pub fn http_connection(connection: HttpConnection) -> Resource {
+    Resource::new(HTTP_CONNECTION, Arc::new(connection))
+}
+
+/// A WebSocket: `select` waits for a message.
+pub fn websocket(ws: WebSocket) -> Resource {
+    let ws = Arc::new(ws);
+    Resource::new(WEBSOCKET, ws.clone()).with::<dyn ReadReady>(ws)
 }
 
 /// A future.

@@ -15,6 +15,7 @@
 //!   readable end of anything, with the [`IoFuture`] that tells how it ended;
 //! - [`splice`]: host pumps that copy a stream into a sink after the caller has gone;
 //! - [`policy`]: the network allow-list; [`dirs`]: the granted directories;
+//! - [`http`](mod@http): HTTP/1.1 servers on hyper, their requests and WebSockets;
 //! - [`handles`]: the kinds of handle and the interfaces each declares.
 
 pub mod dirs;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod file;
 pub mod future;
 pub mod handles;
+pub mod http;
 pub mod pipe;
 pub mod policy;
 pub mod splice;
@@ -127,4 +129,5 @@ pub struct IoShared {
     pub policy: NetPolicy,
     pub grants: std::sync::Arc<Grants>,
     pub pumps: std::sync::Arc<Pumps>,
+    pub http: http::HttpLimits,
 }

@@ -45,6 +45,15 @@ impl TcpListenerObj {
         TcpConn::new(stream, Some(peer))
     }
 
+    /// Wait for the next connection, as tokio's stream (for a host server that speaks a
+    /// protocol over it itself, like HTTP).
+    pub async fn accept_stream(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        if let Some(early) = self.early().take() {
+            return Ok(early);
+        }
+        self.listener.accept().await
+    }
+
     /// Resolves when a connection is waiting to be accepted (it is accepted and kept for
     /// the next [`accept`](Self::accept): tokio has no accept-readiness without accepting).
     pub async fn ready(&self) -> io::Result<()> {

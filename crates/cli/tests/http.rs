@@ -1,0 +1,398 @@
+//! HTTP serving (`warren::http`) against real clients: curl for methods, headers, chunked
+//! and large bodies, downloads and server-sent events; raw sockets for keep-alive,
+//! pipelining, malformed and slow requests and the connection limit; tungstenite for
+//! WebSockets. The server is `test_guest http_server` (tests/guest/src/http.rs).
+
+mod common;
+use common::{Server, guest};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn server(flags: &[&str], per_connection: bool) -> Server {
+    let mut args = vec!["http_server"];
+    if per_connection {
+        args.push("per_connection");
+    }
+    Server::launch_with(flags, &guest("test_guest"), &args).0
+}
+
+/// Run curl with `args`; (exit code, stdout).
+fn curl(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60"])
+        .args(args)
+        .output()
+        .expect("running curl (Debian package curl)");
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+fn curl_text(args: &[&str]) -> String {
+    let (code, out) = curl(args);
+    assert_eq!(code, 0, "curl {args:?} failed");
+    String::from_utf8(out).expect("utf-8")
+}
+
+/// The status code curl saw.
+fn status(url: &str, extra: &[&str]) -> String {
+    let mut args = vec!["-o", "/dev/null", "-w", "%{http_code}"];
+    args.extend_from_slice(extra);
+    args.push(url);
+    curl_text(&args)
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h = FNV_START;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// `n` bytes of the pattern `/download` writes.
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| ((i % 1000) % 251) as u8).collect()
+}
+
+/// Read one response (head and content-length body) from a raw connection.
+fn read_response(r: &mut BufReader<TcpStream>) -> (String, Vec<(String, String)>, String) {
+    let mut status = String::new();
+    r.read_line(&mut status).expect("status line");
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).expect("header line");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (n, v) = line.split_once(": ").expect("a header");
+        headers.push((n.to_ascii_lowercase(), v.to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).expect("body");
+    (
+        status.trim_end().to_string(),
+        headers,
+        String::from_utf8(body).unwrap(),
+    )
+}
+
+fn field<'a>(body: &'a str, name: &str) -> &'a str {
+    body.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {name} in {body:?}"))
+}
+
+#[test]
+fn requests_reach_handlers_with_method_path_query_headers_and_captures() {
+    let s = server(&[], false);
+    let base = format!("http://{}", s.addr);
+    assert_eq!(curl_text(&[&format!("{base}/hello")]), "hello\n");
+    let info = curl_text(&["-H", "X-Test: yes", &format!("{base}/info?q=a%20b+c&z=1")]);
+    assert_eq!(field(&info, "method"), "GET");
+    assert_eq!(field(&info, "path"), "/info");
+    assert!(info.contains("q=a b c "), "{info}");
+    assert_eq!(field(&info, "x-test"), "yes");
+    assert_eq!(field(&info, "captured"), "captured");
+    assert_eq!(field(&info, "served"), "1", "a fresh process per request");
+    for m in ["PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let info = curl_text(&["-X", m, &format!("{base}/info")]);
+        assert_eq!(field(&info, "method"), m);
+    }
+    // HEAD: the head of the GET, no body.
+    let head = curl_text(&["-I", &format!("{base}/hello")]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-length: 6"),
+        "{head}"
+    );
+    assert_eq!(status(&format!("{base}/nowhere"), &[]), "404");
+    // A JSON body in, JSON out.
+    let json = curl_text(&[
+        "-H",
+        "content-type: application/json",
+        "--data-binary",
+        r#"{"name":"warren","n":[1,2]}"#,
+        &format!("{base}/json"),
+    ]);
+    assert_eq!(json, r#"{"n":[1,2],"name":"warren","seen":true}"#);
+}
+
+#[test]
+fn large_and_chunked_bodies_stream_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = pattern(24 << 20);
+    let upload = dir.path().join("upload.bin");
+    std::fs::write(&upload, &big).unwrap();
+    let grant = format!("{}:/data", dir.path().display());
+    let s = server(&["--dir", &grant], false);
+    let base = format!("http://{}", s.addr);
+    let at = format!("@{}", upload.display());
+    let expect = format!("len={} fnv={:016x}\n", big.len(), fnv(&big));
+    // A declared length, then chunked (curl sends `Expect: 100-continue` for both: the
+    // host answers it when the handler reads).
+    assert_eq!(
+        curl_text(&["--data-binary", &at, &format!("{base}/upload")]),
+        expect
+    );
+    assert_eq!(
+        curl_text(&[
+            "-H",
+            "transfer-encoding: chunked",
+            "--data-binary",
+            &at,
+            &format!("{base}/upload")
+        ]),
+        expect
+    );
+    // Echo: the body comes back whole.
+    let (code, echoed) = curl(&["--data-binary", &at, &format!("{base}/echo")]);
+    assert_eq!(code, 0);
+    assert!(echoed == big, "the echoed body differs");
+    // A body the process writes (chunked, 10 MB) and a file the host sends itself.
+    let (code, down) = curl(&[&format!("{base}/download?n={}", 10_000_123)]);
+    assert_eq!(code, 0);
+    assert!(down == pattern(10_000_123), "the written body differs");
+    let (code, file) = curl(&[&format!("{base}/file?path=/data/upload.bin")]);
+    assert_eq!(code, 0);
+    assert!(file == big, "the file's body differs");
+    let head = curl_text(&[
+        "-s",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        &format!("{base}/file?path=/data/upload.bin"),
+    ]);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("content-length: {}", big.len())),
+        "{head}"
+    );
+    // Server-sent events arrive as written.
+    let events = curl_text(&["-N", &format!("{base}/sse")]);
+    assert_eq!(
+        events,
+        "event: tick\ndata: n=1\n\nevent: tick\ndata: n=2\n\nevent: tick\ndata: n=3\n\n"
+    );
+}
+
+#[test]
+fn failures_are_answered_and_harm_nothing_else() {
+    let s = server(
+        &[
+            "--http-max-body-bytes",
+            "1M",
+            "--http-request-timeout",
+            "1s",
+            "--http-max-header-bytes",
+            "16K",
+        ],
+        false,
+    );
+    let base = format!("http://{}", s.addr);
+    // A panicking handler: 500, and the next request is served.
+    assert_eq!(status(&format!("{base}/panic"), &[]), "500");
+    assert_eq!(curl_text(&[&format!("{base}/hello")]), "hello\n");
+    // A process that ends without answering: 500.
+    assert_eq!(status(&format!("{base}/silent"), &[]), "500");
+    // An `Err` from the handler: 500 with its text.
+    assert_eq!(status(&format!("{base}/noanswer"), &[]), "500");
+    // A process that dies mid-body: the client sees a failed transfer, never a short body
+    // passed off as whole.
+    let (code, _) = curl(&[&format!("{base}/cut")]);
+    assert_ne!(code, 0, "a cut-off body must fail the transfer");
+    // A body over the limit, declared (413 before any process) or chunked (413 when the
+    // handler's read passes the limit).
+    let two_mb = vec![b'x'; 2 << 20];
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("2m");
+    std::fs::write(&f, &two_mb).unwrap();
+    let at = format!("@{}", f.display());
+    assert_eq!(
+        status(&format!("{base}/upload"), &["--data-binary", &at]),
+        "413"
+    );
+    assert_eq!(
+        status(
+            &format!("{base}/upload"),
+            &["-H", "transfer-encoding: chunked", "--data-binary", &at]
+        ),
+        "413"
+    );
+    // A handler slower than the request timeout: killed, 504.
+    let t = Instant::now();
+    assert_eq!(status(&format!("{base}/slow"), &[]), "504");
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "answered after {:?}",
+        t.elapsed()
+    );
+    // A head over the limit: 431.
+    let long = format!("x-long: {}", "a".repeat(20_000));
+    assert_eq!(status(&format!("{base}/hello"), &["-H", &long]), "431");
+    // A malformed request: 400 from the host.
+    let mut raw = TcpStream::connect(&s.addr).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(b"NOT HTTP AT ALL\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = raw.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    // And the server still serves.
+    assert_eq!(curl_text(&[&format!("{base}/hello")]), "hello\n");
+}
+
+#[test]
+fn keep_alive_and_pipelining_answer_in_order() {
+    for per_connection in [false, true] {
+        let s = server(&[], per_connection);
+        let conn = TcpStream::connect(&s.addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut w = conn.try_clone().unwrap();
+        let mut r = BufReader::new(conn);
+        // Three requests in one write (pipelined), then a fourth after the answers.
+        let req = |q: u32| format!("GET /info?q={q} HTTP/1.1\r\nhost: x\r\n\r\n");
+        w.write_all(format!("{}{}{}", req(1), req(2), req(3)).as_bytes())
+            .unwrap();
+        let mut pids = Vec::new();
+        for q in 1..=3u32 {
+            let (status, _, body) = read_response(&mut r);
+            assert_eq!(status, "HTTP/1.1 200 OK");
+            assert_eq!(field(&body, "q"), q.to_string(), "answers in request order");
+            pids.push(field(&body, "pid").to_string());
+            let served = field(&body, "served");
+            if per_connection {
+                assert_eq!(served, q.to_string(), "one process serves the connection");
+            } else {
+                assert_eq!(served, "1", "a fresh process per request");
+            }
+        }
+        w.write_all(req(4).as_bytes()).unwrap();
+        let (_, _, body) = read_response(&mut r);
+        assert_eq!(field(&body, "q"), "4");
+        pids.push(field(&body, "pid").to_string());
+        pids.dedup();
+        assert_eq!(pids.len(), if per_connection { 1 } else { 4 }, "{pids:?}");
+        // A new connection gets a process of its own.
+        let info = curl_text(&[&format!("http://{}/info", s.addr)]);
+        assert_eq!(field(&info, "served"), "1");
+    }
+}
+
+#[test]
+fn a_crash_in_a_connection_process_closes_only_that_connection() {
+    let s = server(&[], true);
+    let conn = TcpStream::connect(&s.addr).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut w = conn.try_clone().unwrap();
+    let mut r = BufReader::new(conn);
+    w.write_all(b"GET /panic HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let (status, headers, _) = read_response(&mut r);
+    assert_eq!(status, "HTTP/1.1 500 Internal Server Error");
+    assert!(
+        headers.contains(&("connection".into(), "close".into())),
+        "{headers:?}"
+    );
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "the connection closes after the 500");
+    assert_eq!(curl_text(&[&format!("http://{}/hello", s.addr)]), "hello\n");
+}
+
+#[test]
+fn slow_clients_and_the_connection_limit() {
+    let s = server(
+        &["--http-header-timeout", "1s", "--http-max-connections", "2"],
+        false,
+    );
+    // A client that starts a head and stalls is cut off after the header timeout.
+    let mut slow = TcpStream::connect(&s.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    slow.write_all(b"GET /hello HTTP/1.1\r\nhost:").unwrap();
+    let t = Instant::now();
+    let mut got = Vec::new();
+    let _ = slow.read_to_end(&mut got);
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "cut off after {:?}",
+        t.elapsed()
+    );
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        got.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "a stalled head is cut off: {text:?}"
+    );
+    // Two connections held open fill the server: a third is answered 503 by the host.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let c = TcpStream::connect(&s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        (&c).write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
+            .unwrap();
+        let (status, _, _) = read_response(&mut r);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        held.push(c);
+    }
+    let third = status(&format!("http://{}/hello", s.addr), &[]);
+    assert_eq!(third, "503");
+    drop(held);
+    // Once they close, the server takes connections again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if status(&format!("http://{}/hello", s.addr), &[]) == "200" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slots were not freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn websockets_echo_and_select_with_the_mailbox() {
+    use tungstenite::Message;
+    let s = server(&[], false);
+    let (mut ws, response) =
+        tungstenite::connect(format!("ws://{}/ws", s.addr)).expect("handshake");
+    assert_eq!(response.status(), 101);
+    // The handler's child sends it a message: it reaches the client through select.
+    match ws.read().expect("tick") {
+        Message::Text(t) => assert_eq!(t.as_str(), "tick"),
+        other => panic!("expected the tick, got {other:?}"),
+    }
+    ws.send(Message::text("hi")).unwrap();
+    match ws.read().unwrap() {
+        Message::Text(t) => assert_eq!(t.as_str(), "echo: hi"),
+        other => panic!("got {other:?}"),
+    }
+    let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+    ws.send(Message::binary(big.clone())).unwrap();
+    match ws.read().unwrap() {
+        Message::Binary(b) => assert!(b[..] == big[..], "binary echo differs"),
+        other => panic!("got {other:?}"),
+    }
+    ws.close(None).unwrap();
+    // The close handshake completes: the server answers the close and the stream ends.
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) | Ok(_) => continue,
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("the close did not complete cleanly: {e}"),
+        }
+    }
+    // A request that is not a handshake cannot be upgraded: the handler's error is a 500.
+    assert_eq!(status(&format!("http://{}/ws", s.addr), &[]), "500");
+}

@@ -1,0 +1,402 @@
+//! `warren:http`: HTTP/1.1 servers whose requests are served by processes, their bodies,
+//! answers and WebSockets.
+//!
+//! `serve` hands a listener to the host's HTTP stack ([`crate::io::http`]) with a spawn
+//! entry (the same trampoline, function and captures `warren:process.spawn` takes). For
+//! every request (or connection) the host spawns a process of that entry with the request
+//! (or connection) handle as the first resource it claims. The process reads the head and
+//! body, then answers once: `respond` (bytes, a host splice from a readable handle, or a
+//! pipe it writes) or `upgrade` (a WebSocket). Everything the client got wrong, and every
+//! limit, is answered by the host before any process runs.
+
+use super::abi::*;
+use super::call::{self, CallState, GuestMemory, HostError, HostResult};
+use crate::actor::{Pid, ProcessTable};
+use crate::context::{ProcessCtx, SpawnRequest, Spawner};
+use crate::io::ByteStream;
+use crate::io::handles::{self, HTTP_CONNECTION, HTTP_REQUEST, WEBSOCKET};
+use crate::io::http::{
+    self, Exchange, HttpConnection, HttpLimits, HttpServer, Launch, Mode, WebSocket, WsMessage,
+};
+use crate::resources::{Resource, ResourceTable};
+use std::sync::{Arc, Weak};
+use wasmtime::{Caller, Linker};
+
+/// The view `warren:http` needs.
+pub struct HttpView<'a> {
+    /// The actor state (who serves, how to spawn).
+    pub ctx: &'a mut ProcessCtx,
+    /// The process's handles.
+    pub table: &'a mut ResourceTable,
+    /// Memory and last error.
+    pub call: &'a mut CallState,
+    /// The runtime's HTTP limits.
+    pub limits: &'a HttpLimits,
+}
+
+/// Longest response head text (`name: value` lines) accepted.
+const MAX_RESPONSE_HEAD: u32 = 1 << 20;
+/// Longest WebSocket close reason (the frame's payload is at most 125 bytes).
+const MAX_CLOSE_REASON: u32 = 123;
+
+/// Starts the process of a server's entry for each request or connection.
+struct Launcher {
+    spawner: Weak<dyn Spawner>,
+    table: Arc<ProcessTable>,
+    server: Pid,
+    trampoline: u32,
+    func: u32,
+    args: Vec<u8>,
+}
+
+impl Launch for Launcher {
+    fn launch(&self, resource: Resource) -> Result<u64, String> {
+        let spawner = self
+            .spawner
+            .upgrade()
+            .ok_or_else(|| "the runtime is shutting down".to_string())?;
+        let request = SpawnRequest {
+            trampoline: self.trampoline,
+            func: self.func,
+            args: self.args.clone(),
+            monitor: None,
+            link: false,
+            max_memory: None,
+            max_fuel: None,
+            resources: vec![resource],
+        };
+        spawner
+            .spawn(self.server, request)
+            .map_err(|e| e.to_string())
+    }
+
+    fn kill(&self, id: u64) {
+        self.table.kill(id);
+    }
+
+    fn exchange(&self, exchange: Arc<Exchange>) -> Resource {
+        handles::http_request(exchange)
+    }
+
+    fn connection(&self, connection: HttpConnection) -> Resource {
+        handles::http_connection(connection)
+    }
+}
+
+impl HttpView<'_> {
+    /// `serve`: start a server on a listener; (server, future) at `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn serve(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        listener: u32,
+        mode: u32,
+        (trampoline, func): (u32, u32),
+        (ptr, len): (u32, u32),
+        out: u32,
+    ) -> HostResult<i32> {
+        mem.range(out, 8)?;
+        let args = mem.read(ptr, len)?.to_vec();
+        let mode = match mode {
+            HTTP_PER_REQUEST => Mode::PerRequest,
+            HTTP_PER_CONNECTION => Mode::PerConnection,
+            _ => {
+                return Err(HostError::bad_argument(format!(
+                    "unknown serving mode {mode} (0: per request, 1: per connection)"
+                )));
+            }
+        };
+        if self.table.has_outbox() {
+            self.table.restore_outbox();
+            return Err(HostError::bad_argument(
+                "a handler's captures cannot carry handles: every request's process gets a \
+                 copy of them (send handles to a process the handlers ask instead)",
+            ));
+        }
+        let l = handles::listener(self.table, listener)?;
+        let launch = Arc::new(Launcher {
+            spawner: Arc::downgrade(&self.ctx.spawner),
+            table: self.ctx.table.clone(),
+            server: self.ctx.pid(),
+            trampoline,
+            func,
+            args,
+        });
+        let (server, stopped) = HttpServer::start(l, mode, *self.limits, launch);
+        let (s, f) = super::io_bridge::install_pair(
+            self.table,
+            handles::http_server(server),
+            handles::future(stopped),
+        )?;
+        mem.write_pair(out, s, f)?;
+        Ok(0)
+    }
+
+    fn exchange(&self, h: u32) -> HostResult<Arc<Exchange>> {
+        Ok(self.table.get_as::<Exchange>(h, HTTP_REQUEST)?)
+    }
+
+    /// `request_head`: the head as text at `ptr` if it fits; its length.
+    pub fn request_head(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        (ptr, cap): (u32, u32),
+    ) -> HostResult<i64> {
+        let ex = self.exchange(h)?;
+        mem.write_text(ptr, cap, ex.head().as_bytes())
+    }
+
+    /// `request_body`: (byte-stream, future) of the body at `out`.
+    pub fn request_body(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
+        mem.range(out, 8)?;
+        let ex = self.exchange(h)?;
+        let body = ex.take_body()?;
+        let what = format!("the body of {}", ex.what());
+        let (stream, end) = ByteStream::new(body, what);
+        let (s, f) = super::io_bridge::install_pair(
+            self.table,
+            handles::byte_stream(stream),
+            handles::future(end),
+        )?;
+        mem.write_pair(out, s, f)?;
+        Ok(0)
+    }
+
+    /// `respond`: answer; a stream-writer handle for a written body, else 0.
+    #[allow(clippy::too_many_arguments)]
+    pub fn respond(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        status: u32,
+        (hptr, hlen): (u32, u32),
+        kind: u32,
+        (a, b): (u32, u32),
+    ) -> HostResult<i64> {
+        let head = mem.text(hptr, hlen, MAX_RESPONSE_HEAD, "response head")?;
+        let ex = self.exchange(h)?;
+        match kind {
+            HTTP_BODY_BYTES => {
+                let bytes = mem.read(a, b)?.to_vec();
+                ex.respond(status, head, http::bytes_body(bytes))?;
+                Ok(0)
+            }
+            HTTP_BODY_STREAM => {
+                let source = handles::readable(self.table, a)?;
+                ex.respond(status, head, http::stream_body(source))?;
+                // A byte-stream moves into the answer, as into a copy; sockets and files
+                // stay with the caller.
+                if self
+                    .table
+                    .get(a)
+                    .is_ok_and(|r| r.kind() == handles::BYTE_STREAM)
+                {
+                    let _ = self.table.remove(a);
+                }
+                Ok(0)
+            }
+            HTTP_BODY_WRITER => {
+                let (writer, reader) = http::body_pipe();
+                // Install the writer first: with no room for it, nothing is answered.
+                let w = self.table.push(handles::body_writer(writer))?;
+                if let Err(e) = ex.respond(status, head, http::stream_body(Arc::new(reader))) {
+                    let _ = self.table.remove(w);
+                    return Err(e.into());
+                }
+                Ok(w as i64)
+            }
+            _ => Err(HostError::bad_argument(format!(
+                "unknown body kind {kind} (0: bytes, 1: stream, 2: writer)"
+            ))),
+        }
+    }
+
+    /// `upgrade`: answer a WebSocket handshake; the websocket handle.
+    pub fn upgrade(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        (ptr, len): (u32, u32),
+    ) -> HostResult<i64> {
+        let head = mem.text(ptr, len, MAX_RESPONSE_HEAD, "response head")?;
+        let ex = self.exchange(h)?;
+        // Make room first, so a full table does not leave a socket nobody holds.
+        if !self.table.has_room() {
+            return Err(crate::resources::HandleError::TooMany.into());
+        }
+        let ws = ex.upgrade(head)?;
+        Ok(self.table.push(handles::websocket(ws))? as i64)
+    }
+}
+
+/// `next`: wait for the connection's next request; its handle, or ERR_CLOSED at the end.
+async fn next<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> HttpView<'_>,
+    h: u32,
+) -> HostResult<i64> {
+    let conn = get(c.data_mut())
+        .table
+        .get_as::<HttpConnection>(h, HTTP_CONNECTION)?;
+    match conn.next().await {
+        Some(ex) => Ok(get(c.data_mut()).table.push(handles::http_request(ex))? as i64),
+        None => Err(HostError::fail(
+            ERR_CLOSED,
+            format!("the connection from {} has ended", conn.peer()),
+        )),
+    }
+}
+
+fn websocket<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> HttpView<'_>,
+    h: u32,
+) -> HostResult<Arc<WebSocket>> {
+    Ok(get(c.data_mut()).table.get_as::<WebSocket>(h, WEBSOCKET)?)
+}
+
+/// `ws_send`: send a text or binary message from guest memory.
+async fn ws_send<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> HttpView<'_>,
+    h: u32,
+    kind: u32,
+    (ptr, len): (u32, u32),
+) -> HostResult<i64> {
+    let ws = websocket(c, get, h)?;
+    let message = {
+        let (mem, _) = call::split(c, |d| get(d).call)?;
+        let bytes = mem.read(ptr, len)?;
+        match kind {
+            WS_TEXT => WsMessage::Text(
+                std::str::from_utf8(bytes)
+                    .map_err(|_| HostError::bad_argument("a text message must be UTF-8"))?
+                    .to_string(),
+            ),
+            WS_BINARY => WsMessage::Binary(bytes.to_vec()),
+            _ => {
+                return Err(HostError::bad_argument(format!(
+                    "unknown message kind {kind} (1: text, 2: binary; close with ws_close)"
+                )));
+            }
+        }
+    };
+    if ws.send(message).await {
+        Ok(0)
+    } else {
+        Err(HostError::fail(
+            ERR_CLOSED,
+            format!("{} is closed", ws.what()),
+        ))
+    }
+}
+
+/// `ws_receive`: wait for the next message; its payload at `ptr` if it fits `cap` (else
+/// only its length, and it stays), its kind as u32 at `kind_out`; its length.
+async fn ws_receive<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> HttpView<'_>,
+    h: u32,
+    (ptr, cap): (u32, u32),
+    kind_out: u32,
+) -> HostResult<i64> {
+    {
+        let (mem, _) = call::split(c, |d| get(d).call)?;
+        mem.range(ptr, cap)?;
+        mem.range(kind_out, 4)?;
+    }
+    let ws = websocket(c, get, h)?;
+    loop {
+        match ws.try_receive(cap as usize) {
+            http::Received::Message(m) => {
+                let (mut mem, _) = call::split(c, |d| get(d).call)?;
+                let payload = m.payload();
+                mem.write(ptr, &payload)?;
+                mem.write(kind_out, &m.kind().to_le_bytes())?;
+                return Ok(payload.len() as i64);
+            }
+            http::Received::TooBig(len) => return Ok(len as i64),
+            http::Received::Ended(why) => {
+                return Err(HostError::fail(ERR_CLOSED, format!("{}: {why}", ws.what())));
+            }
+            http::Received::Empty => ws.readable().await,
+        }
+    }
+}
+
+/// `ws_close`: close with a code and reason.
+async fn ws_close<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> HttpView<'_>,
+    h: u32,
+    code: u32,
+    (ptr, len): (u32, u32),
+) -> HostResult<i32> {
+    let reason = {
+        let (mem, _) = call::split(c, |d| get(d).call)?;
+        mem.text(ptr, len, MAX_CLOSE_REASON, "close reason")?
+            .to_string()
+    };
+    let valid = matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999);
+    if !valid {
+        return Err(HostError::bad_argument(format!(
+            "{code} is not a close code a WebSocket may send (1000-1003, 1007-1014, 3000-4999)"
+        )));
+    }
+    let ws = websocket(c, get, h)?;
+    if ws.close(code as u16, reason).await {
+        Ok(0)
+    } else {
+        Err(HostError::fail(
+            ERR_CLOSED,
+            format!("{} is closed already", ws.what()),
+        ))
+    }
+}
+
+/// Add `warren:http` to `linker`; `get` projects the store data onto its view.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> HttpView<'_>,
+) -> anyhow::Result<()> {
+    crate::host_calls!(linker: T, HTTP_MODULE, get, {
+        // serve(listener, mode, trampoline, func, args_ptr, args_len, out) -> i32: serve HTTP
+        // on a tcp-listener (or tcp-incoming); (http-server, future) as two u32 at `out`.
+        fn serve(l: u32, mode: u32, tr: u32, func: u32, ptr: u32, len: u32, out: u32)
+            => |v, mem| v.serve(mem, l, mode, (tr, func), (ptr, len), out);
+
+        // next(conn) -> i64: the connection's next http-request; ERR_CLOSED at its end.
+        async fn next(h: u32) => |c| next(c, get, h);
+
+        // request_head(req, ptr, cap) -> i64: the head as text (if it fits); its length.
+        fn request_head(h: u32, ptr: u32, cap: u32) => |v, mem| v.request_head(mem, h, (ptr, cap));
+
+        // request_body(req, out) -> i32: (byte-stream, future) of the body at `out`.
+        fn request_body(h: u32, out: u32) => |v, mem| v.request_body(mem, h, out);
+
+        // respond(req, status, head_ptr, head_len, kind, a, b) -> i64: answer; kind 0: the
+        // bytes at (a, b); 1: a host splice from readable handle a; 2: a pipe (result: its
+        // stream-writer handle).
+        fn respond(h: u32, status: u32, hp: u32, hl: u32, kind: u32, a: u32, b: u32)
+            => |v, mem| v.respond(mem, h, status, (hp, hl), kind, (a, b));
+
+        // upgrade(req, head_ptr, head_len) -> i64: answer a WebSocket handshake (101); a
+        // websocket handle.
+        fn upgrade(h: u32, ptr: u32, len: u32) => |v, mem| v.upgrade(mem, h, (ptr, len));
+
+        // ws_send(ws, kind, ptr, len) -> i64: send a text (1) or binary (2) message.
+        async fn ws_send(h: u32, kind: u32, ptr: u32, len: u32)
+            => |c| ws_send(c, get, h, kind, (ptr, len));
+
+        // ws_receive(ws, ptr, cap, kind_out) -> i64: the next message's length (its payload
+        // at ptr if it fits cap, its kind at kind_out); ERR_CLOSED after the end.
+        async fn ws_receive(h: u32, ptr: u32, cap: u32, kind_out: u32)
+            => |c| ws_receive(c, get, h, (ptr, cap), kind_out);
+
+        // ws_close(ws, code, reason_ptr, reason_len) -> i32: send a close.
+        async fn ws_close(h: u32, code: u32, ptr: u32, len: u32)
+            => |c| ws_close(c, get, h, code, (ptr, len));
+    });
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! [`HttpConnection`]: one connection's requests, in order, for the process serving it.
+
+use super::Exchange;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// The requests of one connection, taken in order by its process (`warren:http.next`).
+/// hyper hands them over one at a time (HTTP/1.1 answers in order, pipelined or not), so
+/// the queue holds at most one. When the process drops this, the connection's next request
+/// is answered 500 and the connection closes.
+pub struct HttpConnection {
+    requests: tokio::sync::Mutex<mpsc::Receiver<Arc<Exchange>>>,
+    peer: SocketAddr,
+}
+
+impl HttpConnection {
+    /// A connection from `peer`, and the sender its requests come through.
+    pub(super) fn new(peer: SocketAddr) -> (mpsc::Sender<Arc<Exchange>>, HttpConnection) {
+        let (tx, rx) = mpsc::channel(1);
+        (
+            tx,
+            HttpConnection {
+                requests: tokio::sync::Mutex::new(rx),
+                peer,
+            },
+        )
+    }
+
+    /// The next request, or `None` once the client closed the connection.
+    pub async fn next(&self) -> Option<Arc<Exchange>> {
+        self.requests.lock().await.recv().await
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+}

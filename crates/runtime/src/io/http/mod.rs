@@ -1,0 +1,97 @@
+//! HTTP/1.1 serving in the host, on hyper: the objects behind `warren:http`'s handles.
+//!
+//! # The model
+//!
+//! A guest hands a listener to [`HttpServer::start`] with a [`Launch`]: the way to start a
+//! process. From then on the host owns the socket: it accepts, speaks HTTP/1.1 with hyper
+//! (keep-alive, pipelining, `Expect: 100-continue`, chunked bodies) and answers everything
+//! that needs no program itself — a malformed request gets hyper's 400 (431 for a head over
+//! the limit), a declared body over the limit a 413, a connection over the limit a 503 —
+//! without waking a process. What is left is a request, and it becomes a process:
+//!
+//! - **per request** ([`Mode::PerRequest`]): each request is an [`Exchange`] handed to a
+//!   fresh process (the launcher moves it into the new process's handle table);
+//! - **per connection** ([`Mode::PerConnection`]): each connection is an [`HttpConnection`]
+//!   handed to one process, which takes its requests in order with `next`.
+//!
+//! The process answers through its exchange: bytes, a host splice from any readable handle
+//! (a file download never passes through guest memory), or a pipe it writes. It may instead
+//! take a WebSocket ([`WebSocket`]). The request body is a `RequestBody`, read straight
+//! from hyper's buffers into guest memory.
+//!
+//! Nothing is lost silently: an exchange dropped without an answer (its process crashed, or
+//! returned without answering) is answered 500; a handler that does not answer within the
+//! request timeout gets its process killed and the client a 504; a body pipe whose writer
+//! goes away without closing it aborts the response, so a client never takes a truncated
+//! body for a whole one.
+//!
+//! What a server can make the host hold is bounded by [`HttpLimits`]: connections per server
+//! (each one hyper task and its buffers), the head size, the body size, the time to the
+//! answer, and the WebSocket message size and queue.
+
+mod body;
+mod connection;
+mod exchange;
+mod server;
+mod websocket;
+
+pub use body::{BodyPipeWriter, body_pipe};
+pub use connection::HttpConnection;
+pub use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
+pub use server::{HttpServer, Launch};
+pub use websocket::{Received, WebSocket, WsMessage};
+
+use std::time::Duration;
+
+/// How a server gives its requests to processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A fresh process per request.
+    PerRequest,
+    /// One process per connection, serving its requests in order.
+    PerConnection,
+}
+
+/// The limits of every HTTP server of a runtime (`warren run --http-*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Most bytes of a request head (request line and headers); over it, 431. At least
+    /// 8 KiB (hyper's smallest read buffer).
+    pub max_header_bytes: usize,
+    /// Most bytes of a request body; a declared length over it is answered 413 without a
+    /// process, a chunked body that grows over it fails its read and is answered 413.
+    /// Also the largest WebSocket message.
+    pub max_body_bytes: u64,
+    /// Time from a request's head to its answer's head; over it, the handler's process is
+    /// killed and the client gets a 504.
+    pub request_timeout: Duration,
+    /// Time a client has to send a request head once it started (slow clients are cut off).
+    pub header_timeout: Duration,
+    /// Most connections one server holds at once; more are answered 503 and closed.
+    pub max_connections: usize,
+}
+
+/// Default for [`HttpLimits::max_header_bytes`].
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Smallest [`HttpLimits::max_header_bytes`] (hyper's minimum buffer).
+pub const MIN_HEADER_BYTES: usize = 8 * 1024;
+/// Default for [`HttpLimits::max_body_bytes`].
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 << 20;
+/// Default for [`HttpLimits::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`HttpLimits::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default for [`HttpLimits::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}

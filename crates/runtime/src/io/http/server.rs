@@ -1,0 +1,262 @@
+//! [`HttpServer`]: the accept loop, the connection limit, and hyper's service that turns
+//! each request into an exchange for a process.
+
+use super::exchange::{Reply, plain};
+use super::{Exchange, HttpConnection, HttpLimits, Mode, ResponseBody};
+use crate::io::IoFuture;
+use crate::io::tcp::TcpListenerObj;
+use crate::resources::Resource;
+use http::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::AbortHandle;
+
+/// How a server starts the process that serves a request (or a connection); implemented
+/// where processes are known (`host/http.rs`).
+pub trait Launch: Send + Sync + 'static {
+    /// Start a process holding `resource` (an exchange or a connection) as its first
+    /// resource to claim; an id to [`kill`](Launch::kill) it by.
+    fn launch(&self, resource: Resource) -> Result<u64, String>;
+    /// End the process `id` (it did not answer in time).
+    fn kill(&self, id: u64);
+    /// Make the resource for an exchange.
+    fn exchange(&self, exchange: Arc<Exchange>) -> Resource;
+    /// Make the resource for a connection.
+    fn connection(&self, connection: HttpConnection) -> Resource;
+}
+
+/// A running server: its accept loop stops when this is dropped (connections being served
+/// finish on their own).
+pub struct HttpServer {
+    local: SocketAddr,
+    accept: AbortHandle,
+    stopped: Arc<IoFuture>,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.stopped.resolve(Ok(0));
+    }
+}
+
+/// What every connection of one server shares.
+struct Shared {
+    mode: Mode,
+    limits: HttpLimits,
+    launch: Arc<dyn Launch>,
+}
+
+impl HttpServer {
+    /// Serve `listener` (which must be called from inside a tokio runtime); the server and
+    /// the future that resolves when it stops (dropped, or its listener failed for good).
+    pub fn start(
+        listener: Arc<TcpListenerObj>,
+        mode: Mode,
+        limits: HttpLimits,
+        launch: Arc<dyn Launch>,
+    ) -> (HttpServer, Arc<IoFuture>) {
+        let stopped = Arc::new(IoFuture::new());
+        let local = listener.local_addr();
+        let shared = Arc::new(Shared {
+            mode,
+            limits,
+            launch,
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared)).abort_handle();
+        (
+            HttpServer {
+                local,
+                accept,
+                stopped: stopped.clone(),
+            },
+            stopped,
+        )
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
+    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
+    loop {
+        let (stream, peer) = match listener.accept_stream().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of descriptors, a connection reset before it was accepted: wait a
+                // little instead of spinning, and go on.
+                tracing::warn!("http server on {}: accepting: {e}", listener.local_addr());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => {
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    serve_connection(stream, peer, shared).await;
+                    drop(slot);
+                });
+            }
+            Err(_) => {
+                let why = format!(
+                    "this server holds {} connections already (--http-max-connections)",
+                    shared.limits.max_connections
+                );
+                tokio::spawn(refuse(stream, why));
+            }
+        }
+    }
+}
+
+/// Where a connection's requests go.
+enum Target {
+    PerRequest,
+    Process {
+        requests: mpsc::Sender<Arc<Exchange>>,
+        id: u64,
+    },
+}
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let target = match shared.mode {
+        Mode::PerRequest => Target::PerRequest,
+        Mode::PerConnection => {
+            let (requests, conn) = HttpConnection::new(peer);
+            match shared.launch.launch(shared.launch.connection(conn)) {
+                Ok(id) => Target::Process { requests, id },
+                Err(e) => {
+                    refuse(stream, format!("no process could be started for it: {e}")).await;
+                    return;
+                }
+            }
+        }
+    };
+    let target = Arc::new(target);
+    let limits = shared.limits;
+    let service = hyper::service::service_fn(move |request| {
+        let shared = shared.clone();
+        let target = target.clone();
+        async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes.max(super::MIN_HEADER_BYTES))
+        .keep_alive(true);
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::debug!("http connection from {peer}: {e}");
+    }
+}
+
+/// Answer one request: through a process, within the time limit.
+async fn handle(
+    request: http::Request<Incoming>,
+    peer: SocketAddr,
+    shared: &Shared,
+    target: &Target,
+) -> Response<ResponseBody> {
+    let limits = shared.limits;
+    if let Some(len) = declared_length(&request)
+        && len > limits.max_body_bytes
+    {
+        return plain(
+            413,
+            &format!(
+                "the request body of {len} bytes is over the limit of {} bytes",
+                limits.max_body_bytes
+            ),
+            true,
+        );
+    }
+    let (reply, answer) = Reply::new();
+    let exchange = Arc::new(Exchange::new(request, peer, reply, limits));
+    let id = match target {
+        Target::PerRequest => match shared.launch.launch(shared.launch.exchange(exchange)) {
+            Ok(id) => id,
+            Err(e) => {
+                return plain(
+                    503,
+                    &format!("no process could be started for it: {e}"),
+                    false,
+                );
+            }
+        },
+        Target::Process { requests, id } => {
+            if requests.send(exchange).await.is_err() {
+                return plain(500, "the connection's process has ended", true);
+            }
+            *id
+        }
+    };
+    match tokio::time::timeout(limits.request_timeout, answer).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => plain(
+            500,
+            "internal server error: the handler ended without answering",
+            matches!(target, Target::Process { .. }),
+        ),
+        Err(_) => {
+            shared.launch.kill(id);
+            plain(
+                504,
+                &format!(
+                    "the handler did not answer within {:?} (--http-request-timeout)",
+                    limits.request_timeout
+                ),
+                true,
+            )
+        }
+    }
+}
+
+/// The content-length a request declares, if any (hyper has refused a malformed one).
+fn declared_length(request: &http::Request<Incoming>) -> Option<u64> {
+    request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Answer 503 on a connection the server will not serve, then close it (after reading
+/// what the client sent, so the close does not reset the connection before it reads).
+async fn refuse(mut stream: TcpStream, why: String) {
+    let body = format!("service unavailable: {why}\n");
+    let text = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(text.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut read = 0;
+        while read < 64 * 1024 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => read += n,
+            }
+        }
+        std::io::Result::Ok(())
+    })
+    .await;
+}

@@ -1,0 +1,290 @@
+//! [`WebSocket`]: a connection upgraded from an HTTP request, as messages.
+//!
+//! One host task per socket owns the connection (tokio-tungstenite): it answers pings, reads
+//! messages into a small queue the process takes them from, and sends what the process
+//! gives it. The queue is bounded ([`INBOUND`] messages, each at most the body limit): when
+//! it is full the task stops reading, and TCP pushes back on the client. Sending waits for
+//! room in the outgoing queue the same way.
+//!
+//! When the last handle goes, the task closes the socket: with 1000 if the process closed it
+//! (`ws_close`, which the SDK does when its `WebSocket` is dropped), 1011 if it just went
+//! away (its process crashed).
+
+use super::HttpLimits;
+use crate::io::{ReadReady, Ready};
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{Notify, mpsc};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+
+/// Messages received and not yet taken, at most.
+pub const INBOUND: usize = 16;
+/// Messages given to send and not yet sent, at most.
+const OUTBOUND: usize = 16;
+
+/// A message, either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsMessage {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+    /// The peer's close: its code and reason, if it gave them.
+    Close(Option<(u16, String)>),
+}
+
+impl WsMessage {
+    /// Its payload as `warren:http.ws_receive` writes it (a close: code big-endian, then
+    /// the reason).
+    pub fn payload(&self) -> Vec<u8> {
+        match self {
+            WsMessage::Text(t) => t.as_bytes().to_vec(),
+            WsMessage::Binary(b) => b.clone(),
+            WsMessage::Close(None) => Vec::new(),
+            WsMessage::Close(Some((code, reason))) => {
+                let mut v = code.to_be_bytes().to_vec();
+                v.extend_from_slice(reason.as_bytes());
+                v
+            }
+        }
+    }
+
+    /// Its kind (`WS_TEXT`, `WS_BINARY`, `WS_CLOSE`).
+    pub fn kind(&self) -> u32 {
+        match self {
+            WsMessage::Text(_) => warren_abi::WS_TEXT,
+            WsMessage::Binary(_) => warren_abi::WS_BINARY,
+            WsMessage::Close(_) => warren_abi::WS_CLOSE,
+        }
+    }
+}
+
+enum Outgoing {
+    Message(Message),
+    Close(u16, String),
+}
+
+#[derive(Default)]
+struct Inbound {
+    queue: VecDeque<WsMessage>,
+    /// No more messages will come (the peer closed, or the connection failed).
+    ended: Option<String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    inbound: Mutex<Inbound>,
+    /// Signalled when a message arrives or the socket ends.
+    readable: Notify,
+    /// Signalled when the process takes a message.
+    room: Notify,
+    /// The process closed the socket itself.
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inbound> {
+        self.inbound.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, m: WsMessage) {
+        self.lock().queue.push_back(m);
+        self.readable.notify_waiters();
+    }
+
+    fn end(&self, why: impl Into<String>) {
+        let mut s = self.lock();
+        if s.ended.is_none() {
+            s.ended = Some(why.into());
+        }
+        drop(s);
+        self.readable.notify_waiters();
+    }
+}
+
+/// The process's side of a WebSocket (a `websocket` handle).
+pub struct WebSocket {
+    shared: Arc<Shared>,
+    out: mpsc::Sender<Outgoing>,
+    what: String,
+}
+
+/// What `receive` found.
+pub enum Received {
+    /// The next message (taken).
+    Message(WsMessage),
+    /// The next message is `len` bytes, more than the caller's buffer (not taken).
+    TooBig(usize),
+    /// Nothing yet.
+    Empty,
+    /// The socket has ended: why.
+    Ended(String),
+}
+
+impl WebSocket {
+    /// Start the task that owns the connection once hyper hands it over.
+    pub(super) fn open(
+        upgrade: hyper::upgrade::OnUpgrade,
+        limits: HttpLimits,
+        what: String,
+    ) -> WebSocket {
+        let shared = Arc::new(Shared::default());
+        let (out, rx) = mpsc::channel(OUTBOUND);
+        let max = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
+        tokio::spawn(run(upgrade, shared.clone(), rx, max));
+        WebSocket { shared, out, what }
+    }
+
+    /// "websocket GET /chat from 127.0.0.1:5000", for messages.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// Take the next message if it fits `cap` bytes.
+    pub fn try_receive(&self, cap: usize) -> Received {
+        let mut s = self.shared.lock();
+        if let Some(front) = s.queue.front() {
+            let len = front.payload().len();
+            if len > cap {
+                return Received::TooBig(len);
+            }
+            let m = s.queue.pop_front().expect("front exists");
+            drop(s);
+            self.shared.room.notify_one();
+            return Received::Message(m);
+        }
+        match &s.ended {
+            Some(why) => Received::Ended(why.clone()),
+            None => Received::Empty,
+        }
+    }
+
+    /// Resolves when a message or the end is there.
+    pub async fn readable(&self) {
+        loop {
+            let notified = self.shared.readable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let s = self.shared.lock();
+                if !s.queue.is_empty() || s.ended.is_some() {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Send a text or binary message, waiting for room; false once the socket is closed.
+    pub async fn send(&self, m: WsMessage) -> bool {
+        let m = match m {
+            WsMessage::Text(t) => Message::text(t),
+            WsMessage::Binary(b) => Message::binary(b),
+            WsMessage::Close(c) => {
+                let (code, reason) = c.unwrap_or((1000, String::new()));
+                return self.close(code, reason).await;
+            }
+        };
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.out.send(Outgoing::Message(m)).await.is_ok()
+    }
+
+    /// Close the socket with `code` and `reason`; false if it was closed already.
+    pub async fn close(&self, code: u16, reason: String) -> bool {
+        if self.shared.closed.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        self.out.send(Outgoing::Close(code, reason)).await.is_ok()
+    }
+}
+
+impl ReadReady for WebSocket {
+    fn read_ready(&self) -> Ready<'_> {
+        Box::pin(async move {
+            self.readable().await;
+            Ok(())
+        })
+    }
+}
+
+async fn run(
+    upgrade: hyper::upgrade::OnUpgrade,
+    shared: Arc<Shared>,
+    mut out: mpsc::Receiver<Outgoing>,
+    max: usize,
+) {
+    let upgraded = match upgrade.await {
+        Ok(u) => u,
+        Err(e) => return shared.end(format!("the connection was not upgraded: {e}")),
+    };
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    let ws =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+    let (mut sink, mut stream) = ws.split();
+    let mut close_sent = false;
+    loop {
+        let room = shared.lock().queue.len() < INBOUND;
+        tokio::select! {
+            m = stream.next(), if room => match m {
+                Some(Ok(Message::Text(t))) => shared.push(WsMessage::Text(t.as_str().to_string())),
+                Some(Ok(Message::Binary(b))) => shared.push(WsMessage::Binary(b.to_vec())),
+                Some(Ok(Message::Close(frame))) => {
+                    let frame = frame.map(|f| (u16::from(f.code), f.reason.as_str().to_string()));
+                    shared.push(WsMessage::Close(frame));
+                    shared.end("the peer closed the WebSocket");
+                    // tungstenite answers the close; drain until the connection ends.
+                }
+                Some(Ok(_)) => {} // pings are answered by tungstenite; pongs and raw frames
+                Some(Err(e)) => {
+                    shared.end(format!("the WebSocket failed: {e}"));
+                    break;
+                }
+                None => {
+                    shared.end("the WebSocket connection ended");
+                    break;
+                }
+            },
+            _ = shared.room.notified(), if !room => {}
+            o = out.recv() => match o {
+                Some(Outgoing::Message(_)) if close_sent => {}
+                Some(Outgoing::Message(m)) => {
+                    if let Err(e) = sink.send(m).await {
+                        shared.end(format!("sending on the WebSocket failed: {e}"));
+                        break;
+                    }
+                }
+                Some(Outgoing::Close(code, reason)) => {
+                    let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    close_sent = true;
+                }
+                None => {
+                    // Every handle is gone: close, 1011 if the process did not close first.
+                    if !close_sent {
+                        let frame = CloseFrame {
+                            code: CloseCode::Error,
+                            reason: "the process holding the WebSocket ended".into(),
+                        };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                    }
+                    // Wait a moment for the peer's close answer, then let the connection go.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                        while let Some(Ok(_)) = stream.next().await {}
+                    })
+                    .await;
+                    break;
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! HTTP scenarios: `http_server [per_connection]` serves the routes below on a free port and
+//! prints `listening on ADDR`; crates/cli/tests/http.rs drives it with curl, raw sockets and
+//! a WebSocket client.
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use warren::fs::File;
+use warren::http::{Message, Request, Response, Server};
+use warren::select::{Source, select};
+use warren::{Mailbox, spawn};
+
+pub fn run(scenario: &str, arg: Option<&str>) -> bool {
+    match scenario {
+        "http_server" => server(arg == Some("per_connection")),
+        _ => return false,
+    }
+    true
+}
+
+fn server(per_connection: bool) {
+    let mut server = Server::bind("127.0.0.1:0").expect("bind");
+    if per_connection {
+        server = server.per_connection();
+    }
+    let addr = server.local_addr().expect("addr");
+    println!("listening on {addr}");
+    server
+        .serve_with(String::from("captured"), route)
+        .expect("serve");
+}
+
+/// Requests this process has served (per connection: the connection's so far).
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
+    let n = SERVED.fetch_add(1, Ordering::SeqCst) + 1;
+    Ok(match req.path() {
+        "/hello" => Response::text(200, "hello\n"),
+        "/info" => Response::text(
+            200,
+            format!(
+                "method={} path={} q={} x-test={} captured={captured} served={n} pid={}\n",
+                req.method(),
+                req.path(),
+                req.query_param("q").unwrap_or_default(),
+                req.header("X-Test").unwrap_or("-"),
+                warren::this(),
+            ),
+        )
+        .header("x-served", n.to_string()),
+        "/upload" => {
+            // Read the body as a stream, in small pieces, and answer its length and hash.
+            let mut body = req.body()?;
+            let mut buf = [0u8; 8192];
+            let (mut len, mut hash) = (0u64, FNV_START);
+            loop {
+                let k = body.read(&mut buf)?;
+                if k == 0 {
+                    break;
+                }
+                len += k as u64;
+                hash = fnv(hash, &buf[..k]);
+            }
+            Response::text(200, format!("len={len} fnv={hash:016x}\n"))
+        }
+        "/echo" => Response::new(200)
+            .header(
+                "content-type",
+                req.header("content-type")
+                    .unwrap_or("application/octet-stream"),
+            )
+            .body(req.body_bytes()?),
+        "/json" => {
+            let mut v: serde_json::Value = req.json()?;
+            v["seen"] = serde_json::Value::Bool(true);
+            Response::json(200, &v)
+        }
+        "/download" => {
+            // A body written by the process: n bytes of a known pattern, in 1000-byte writes.
+            let total: usize = req
+                .query_param("n")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let mut out = req.respond_streaming(
+                Response::new(200).header("content-type", "application/octet-stream"),
+            )?;
+            let chunk: Vec<u8> = (0..1000).map(|i| (i % 251) as u8).collect();
+            let mut left = total;
+            while left > 0 {
+                let k = left.min(chunk.len());
+                out.write_all(&chunk[..k])?;
+                left -= k;
+            }
+            return Ok(Response::new(200)); // answered already: ignored
+        }
+        "/file" => {
+            let path = req.query_param("path").unwrap_or_default();
+            let file = File::open(&path)?;
+            Response::new(200).file(&file)?
+        }
+        "/sse" => {
+            let mut events = req.respond_streaming(
+                Response::new(200).header("content-type", "text/event-stream"),
+            )?;
+            for i in 1..=3 {
+                events.event(Some("tick"), &format!("n={i}"))?;
+                warren::sleep(Duration::from_millis(50));
+            }
+            return Ok(Response::new(200));
+        }
+        "/panic" => panic!("handler panicked on purpose"),
+        "/noanswer" => {
+            // Take the request apart and answer nothing: the host answers 500.
+            drop(req);
+            return Err(std::io::Error::other(
+                "unreachable: this is answered 500 by the Err",
+            ));
+        }
+        "/silent" => {
+            std::mem::forget(req); // keeps the request open; the process then ends
+            std::process::exit(0);
+        }
+        "/cut" => {
+            let mut out = req.respond_streaming(Response::new(200))?;
+            out.write_all(b"a first part, then the process dies")?;
+            panic!("died mid-body");
+        }
+        "/slow" => {
+            warren::sleep(Duration::from_secs(10));
+            Response::text(200, "too late\n")
+        }
+        "/ws" => {
+            let ws = req.upgrade()?;
+            websocket(ws);
+            return Ok(Response::new(200));
+        }
+        _ => Response::not_found(),
+    })
+}
+
+/// Echo a WebSocket's messages; a mailbox message (a child's tick) goes to the client too.
+fn websocket(ws: warren::http::WebSocket) {
+    let me = warren::Process::<String>::this();
+    spawn!(me; |_m: Mailbox<()>| {
+        warren::sleep(Duration::from_millis(100));
+        me.send(&"tick".to_string());
+    })
+    .expect("spawn the ticker");
+    let mailbox: Mailbox<String> = Mailbox::this();
+    loop {
+        match select(&[Source::Messages, Source::Readable(&ws)], None) {
+            Some(0) => {
+                let text = mailbox.receive();
+                ws.send_text(&text).expect("send tick");
+            }
+            _ => match ws.receive() {
+                Ok(Message::Text(t)) => ws.send_text(&format!("echo: {t}")).expect("send"),
+                Ok(Message::Binary(b)) => ws.send_binary(&b).expect("send binary"),
+                Ok(Message::Close(_)) | Err(_) => return,
+            },
+        }
+    }
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
