@@ -3,6 +3,7 @@
 //! ```text
 //! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | maxn BUDGET_MIB
 //! warren run --cluster URL --node a compare-guest.wasm dist_rtt N | dist_tput N   # with node b serving
+//! warren run compare-guest.wasm http_hello ADDR [per_connection]                 # under wrk
 //! ```
 //!
 //! Each workload prints `result NAME VALUE UNIT`, like the Erlang module and the tokio
@@ -278,6 +279,21 @@ fn dist(workload: &str, n: usize) {
     }
 }
 
+/// The HTTP row's endpoint: `GET /` answers `hello\n`, a process per request (or, with
+/// `per_connection`, per connection). Prints `listening on ADDR`.
+fn http_hello(args: &[String]) {
+    fn hello(_: warren::http::Request) -> warren::http::Response {
+        warren::http::Response::text(200, "hello\n")
+    }
+    let addr = args.first().map_or("127.0.0.1:0", String::as_str);
+    let mut server = warren::http::Server::bind(addr).expect("bind");
+    if args.get(1).map(String::as_str) == Some("per_connection") {
+        server = server.per_connection();
+    }
+    println!("listening on {}", server.local_addr().expect("address"));
+    server.serve(hello).expect("serve");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize| -> usize {
@@ -294,10 +310,12 @@ fn main() {
         Some("ring") => ring(num(1), num(2)),
         Some("maxn") => maxn(num(1) as u64),
         Some(w @ ("dist_rtt" | "dist_tput")) => dist(w, num(1)),
+        Some("http_hello") => http_hello(&args[1..]),
         _ => {
             eprintln!(
                 "usage: compare-guest spawn N | idle N | hibernate N | wake N | pingpong N | \
-                 ring N LAPS | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving)"
+                 ring N LAPS | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
+                 http_hello ADDR [per_connection]"
             )
         }
     }

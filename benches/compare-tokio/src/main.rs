@@ -190,6 +190,36 @@ async fn maxn(budget_mib: u64) {
     result("maxn", tasks.len() as f64, "processes");
 }
 
+/// The HTTP row's native side: the same hyper HTTP/1.1 server warren's host uses, answering
+/// `hello\n` from a task per connection. Prints `listening on ADDR`.
+async fn http_hello(addr: String) {
+    use http_body_util::Full;
+    use hyper::body::Incoming;
+    let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
+    println!("listening on {}", listener.local_addr().expect("address"));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(|_req: hyper::Request<Incoming>| async {
+                let mut r = hyper::Response::new(Full::new(bytes::Bytes::from_static(b"hello\n")));
+                r.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                Ok::<_, std::convert::Infallible>(r)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let workload = args.first().cloned().unwrap_or_default();
@@ -214,9 +244,10 @@ fn main() {
             "pingpong" => pingpong(num(0)).await,
             "ring" => ring(num(0), num(1)).await,
             "echo" => echo(addr).await,
+            "http_hello" => http_hello(addr).await,
             "maxn" => maxn(num(0) as u64).await,
             _ => eprintln!(
-                "usage: compare-tokio spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | echo ADDR | maxn MIB"
+                "usage: compare-tokio spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | echo ADDR | maxn MIB | http_hello ADDR"
             ),
         }
     };

@@ -217,8 +217,16 @@ pub(crate) fn check(r: i64) -> io::Result<u64> {
 }
 
 /// Read bytes the host writes into a buffer (retrying with the size it asks for).
-pub(crate) fn bytes(mut call: impl FnMut(*mut u8, u32) -> i64) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; 64];
+pub(crate) fn bytes(call: impl FnMut(*mut u8, u32) -> i64) -> io::Result<Vec<u8>> {
+    bytes_sized(64, call)
+}
+
+/// [`bytes`], starting with a buffer of `first` bytes (what usually fits: one call).
+pub(crate) fn bytes_sized(
+    first: usize,
+    mut call: impl FnMut(*mut u8, u32) -> i64,
+) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; first];
     loop {
         let n = check(call(buf.as_mut_ptr(), buf.len() as u32))? as usize;
         if n <= buf.len() {
@@ -231,7 +239,15 @@ pub(crate) fn bytes(mut call: impl FnMut(*mut u8, u32) -> i64) -> io::Result<Vec
 
 /// Read text the host writes into a buffer.
 pub(crate) fn text(call: impl FnMut(*mut u8, u32) -> i64) -> io::Result<String> {
-    String::from_utf8(bytes(call)?).map_err(|_| {
+    text_sized(64, call)
+}
+
+/// [`text`], starting with a buffer of `first` bytes.
+pub(crate) fn text_sized(
+    first: usize,
+    call: impl FnMut(*mut u8, u32) -> i64,
+) -> io::Result<String> {
+    String::from_utf8(bytes_sized(first, call)?).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             "the host sent text that is not UTF-8",

@@ -8,6 +8,7 @@ use crate::stream::{ByteStream, pair};
 use std::cell::Cell;
 use std::io::{self, Read};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::rc::Rc;
 
 /// One HTTP request. Answer it once: return a [`Response`] from the handler, or call
@@ -19,31 +20,40 @@ pub struct Request {
     /// Shared with the entry that runs the handler, which answers with what it returns
     /// after the handler dropped its `Request`.
     handle: Rc<Handle>,
-    method: String,
-    target: String,
-    version: String,
-    peer: Option<SocketAddr>,
-    headers: Vec<(String, String)>,
+    /// The head as the host gave it; the fields below are ranges of it (parsed once,
+    /// without an allocation per header).
+    head: String,
+    method: Range<usize>,
+    target: Range<usize>,
+    version: Range<usize>,
+    peer: Range<usize>,
+    headers: Vec<(Range<usize>, Range<usize>)>,
     answered: Rc<Cell<bool>>,
 }
 
 impl Request {
     /// Read the head of the request behind `handle`.
     pub(super) fn from_handle(handle: Handle) -> Request {
-        let head = crate::handle::text(|ptr, cap| {
+        let head = crate::handle::text_sized(1024, |ptr, cap| {
             // SAFETY: `ptr` is a live buffer of `cap` bytes, written during the call only.
             unsafe { abi::request_head(handle.raw(), ptr, cap) }
         })
         .unwrap_or_else(|e| panic!("warren::http: cannot read the request head: {e}"));
-        let mut lines = head.lines();
-        let mut first = lines.next().unwrap_or_default().splitn(3, ' ');
-        let method = first.next().unwrap_or_default().to_string();
-        let target = first.next().unwrap_or("/").to_string();
-        let version = first.next().unwrap_or_default().to_string();
-        let peer = lines.next().and_then(|p| p.parse().ok());
+        let base = head.as_ptr() as usize;
+        let range = |part: &str| {
+            let start = part.as_ptr() as usize - base;
+            start..start + part.len()
+        };
+        let mut lines = head.split('\n');
+        let first = lines.next().unwrap_or_default();
+        let mut words = first.splitn(3, ' ');
+        let method = range(words.next().unwrap_or_default());
+        let target = range(words.next().unwrap_or_default());
+        let version = range(words.next().unwrap_or_default());
+        let peer = range(lines.next().unwrap_or_default());
         let headers = lines
             .filter_map(|l| l.split_once(": "))
-            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .map(|(n, v)| (range(n), range(v)))
             .collect();
         Request {
             handle: Rc::new(handle),
@@ -52,6 +62,7 @@ impl Request {
             version,
             peer,
             headers,
+            head,
             answered: Rc::new(Cell::new(false)),
         }
     }
@@ -70,22 +81,25 @@ impl Request {
 
     /// The method: `GET`, `POST`, ...
     pub fn method(&self) -> &str {
-        &self.method
+        &self.head[self.method.clone()]
     }
 
     /// The request target as sent: path and query (`/search?q=warren`).
     pub fn target(&self) -> &str {
-        &self.target
+        match &self.head[self.target.clone()] {
+            "" => "/",
+            t => t,
+        }
     }
 
     /// The path, without the query (`/search`), as sent (not percent-decoded).
     pub fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("/")
+        self.target().split('?').next().unwrap_or("/")
     }
 
     /// The query, without the `?` (`q=warren`), if any.
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        self.target().split_once('?').map(|(_, q)| q)
     }
 
     /// The first value of a query parameter, percent-decoded (`+` is a space).
@@ -98,25 +112,26 @@ impl Request {
 
     /// The protocol version (`HTTP/1.1`).
     pub fn version(&self) -> &str {
-        &self.version
+        &self.head[self.version.clone()]
     }
 
     /// The client's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.head[self.peer.clone()].parse().ok()
     }
 
-    /// Every header, in order, names in lower case.
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+    /// Every header as (name, value), in order, names in lower case.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (&self.head[n.clone()], &self.head[v.clone()]))
     }
 
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
+        self.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// Whether this is a WebSocket handshake ([`Request::upgrade`] it).

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::Incoming;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -75,7 +76,7 @@ pub struct Exchange {
     upgrade: Mutex<Option<hyper::upgrade::OnUpgrade>>,
     reply: Arc<Reply>,
     limits: HttpLimits,
-    what: String,
+    peer: SocketAddr,
 }
 
 impl Exchange {
@@ -90,19 +91,30 @@ impl Exchange {
             .contains_key(header::UPGRADE)
             .then(|| hyper::upgrade::on(&mut request));
         let (parts, incoming) = request.into_parts();
-        let target = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_string();
-        let mut head = format!("{} {} {:?}\n{peer}\n", parts.method, target, parts.version);
+        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        // Built by hand: this runs for every request, and `format!` costs more than the rest.
+        let mut head = String::with_capacity(64 + target.len() + 32 * parts.headers.len());
+        head.push_str(parts.method.as_str());
+        head.push(' ');
+        head.push_str(target);
+        head.push(' ');
+        head.push_str(match parts.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_09 => "HTTP/0.9",
+            _ => "HTTP/1.1",
+        });
+        head.push('\n');
+        let _ = write!(head, "{peer}");
+        head.push('\n');
         for (name, value) in &parts.headers {
             head.push_str(name.as_str());
             head.push_str(": ");
-            head.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            match std::str::from_utf8(value.as_bytes()) {
+                Ok(v) => head.push_str(v),
+                Err(_) => head.push_str(&String::from_utf8_lossy(value.as_bytes())),
+            }
             head.push('\n');
         }
-        let what = format!("{} {} from {peer}", parts.method, target);
         Exchange {
             head,
             body: Mutex::new(Some(RequestBody::new(
@@ -115,7 +127,7 @@ impl Exchange {
             upgrade: Mutex::new(upgrade),
             reply,
             limits,
-            what,
+            peer,
         }
     }
 
@@ -126,8 +138,10 @@ impl Exchange {
     }
 
     /// "GET /path from 127.0.0.1:5000", for messages.
-    pub fn what(&self) -> &str {
-        &self.what
+    pub fn what(&self) -> String {
+        let first = self.head.lines().next().unwrap_or_default();
+        let request = first.rsplit_once(' ').map_or(first, |(r, _)| r);
+        format!("{request} from {}", self.peer)
     }
 
     /// The body, once.
@@ -139,7 +153,7 @@ impl Exchange {
             .ok_or_else(|| {
                 IoFailure::new(
                     ERR_BAD_ARGUMENT,
-                    format!("the body of {} was taken already", self.what),
+                    format!("the body of {} was taken already", self.what()),
                 )
             })
     }
@@ -165,7 +179,7 @@ impl Exchange {
     fn send(&self, response: Response<ResponseBody>) -> Result<(), IoFailure> {
         self.reply
             .send(response)
-            .map_err(|why| IoFailure::new(ERR_CLOSED, format!("answering {}: {why}", self.what)))
+            .map_err(|why| IoFailure::new(ERR_CLOSED, format!("answering {}: {why}", self.what())))
     }
 
     /// Answer a WebSocket handshake (101, with `headers` added) and return the socket,
@@ -174,7 +188,7 @@ impl Exchange {
         let bad = |why: &str| {
             IoFailure::new(
                 ERR_BAD_ARGUMENT,
-                format!("{} is not a WebSocket handshake: {why}", self.what),
+                format!("{} is not a WebSocket handshake: {why}", self.what()),
             )
         };
         let has_token = |name: HeaderName, token: &str| {
@@ -222,7 +236,7 @@ impl Exchange {
             return Err(bad("it was upgraded already"));
         };
         self.send(response)?;
-        Ok(WebSocket::open(on_upgrade, self.limits, self.what.clone()))
+        Ok(WebSocket::open(on_upgrade, self.limits, self.what()))
     }
 }
 
