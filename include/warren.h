@@ -259,6 +259,47 @@ WARREN_IMPORT("warren:fs", "lock") int32_t warren_lock(uint32_t h, uint32_t mode
 WARREN_IMPORT("warren:fs", "try_lock") int32_t warren_try_lock(uint32_t h, uint32_t mode);
 WARREN_IMPORT("warren:fs", "unlock") int32_t warren_unlock(uint32_t h);
 
+/* ---- warren:http (docs/abi.md: HTTP/1.1 served by the host, a process per request) ---- */
+
+#define WARREN_HTTP_PER_REQUEST 0
+#define WARREN_HTTP_PER_CONNECTION 1
+#define WARREN_HTTP_BODY_BYTES 0
+#define WARREN_HTTP_BODY_STREAM 1
+#define WARREN_HTTP_BODY_WRITER 2
+#define WARREN_WS_TEXT 1
+#define WARREN_WS_BINARY 2
+#define WARREN_WS_CLOSE 8
+
+/* Serve HTTP on a listener: each request (mode 0) or connection (mode 1) is served by a new
+ * process entered like a spawned one, whose claim(0) is its http-request or http-connection.
+ * Writes (http-server, future) at out. */
+WARREN_IMPORT("warren:http", "serve")
+int32_t warren_http_serve(uint32_t listener, uint32_t mode, uint32_t trampoline, uint32_t func,
+                          const void *args, uint32_t args_len, uint32_t out[2]);
+/* The connection's next http-request (waits); WARREN_ERR_CLOSED at its end. */
+WARREN_IMPORT("warren:http", "next") int64_t warren_http_next(uint32_t conn);
+/* "METHOD TARGET VERSION\npeer\nname: value\n...": its length, written if it fits cap. */
+WARREN_IMPORT("warren:http", "request_head")
+int64_t warren_http_request_head(uint32_t req, char *ptr, uint32_t cap);
+/* (byte-stream, future) of the body at out; once. */
+WARREN_IMPORT("warren:http", "request_body")
+int32_t warren_http_request_body(uint32_t req, uint32_t out[2]);
+/* Answer once: status, "name: value\n" lines, and a body of `kind` (bytes at (a, b), the
+ * readable handle a, or a pipe: the result is its stream-writer). */
+WARREN_IMPORT("warren:http", "respond")
+int64_t warren_http_respond(uint32_t req, uint32_t status, const char *head, uint32_t head_len,
+                            uint32_t kind, uint32_t a, uint32_t b);
+/* Accept a WebSocket handshake (101): a websocket handle. */
+WARREN_IMPORT("warren:http", "upgrade")
+int64_t warren_http_upgrade(uint32_t req, const char *head, uint32_t head_len);
+WARREN_IMPORT("warren:http", "ws_send")
+int64_t warren_ws_send(uint32_t ws, uint32_t kind, const void *ptr, uint32_t len);
+/* The next message's length (payload at ptr if it fits cap, kind at kind_out). */
+WARREN_IMPORT("warren:http", "ws_receive")
+int64_t warren_ws_receive(uint32_t ws, void *ptr, uint32_t cap, uint32_t *kind_out);
+WARREN_IMPORT("warren:http", "ws_close")
+int32_t warren_ws_close(uint32_t ws, uint32_t code, const char *reason, uint32_t reason_len);
+
 /* ---- warren:select ------------------------------------------------------------------- */
 
 /* Wait for the first ready of `count` entries (docs/abi.md, "warren:select"). */

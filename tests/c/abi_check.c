@@ -35,7 +35,10 @@ __attribute__((used)) void *const IMPORTS[] = {
     (void *)warren_node_this, (void *)warren_node_list, (void *)warren_node_name,
     (void *)warren_node_lookup, (void *)warren_node_spawn, (void *)warren_register_global,
     (void *)warren_whereis_global, (void *)warren_unregister_global, (void *)warren_node_watch,
-    (void *)warren_node_unwatch,
+    (void *)warren_node_unwatch, (void *)warren_http_serve, (void *)warren_http_next,
+    (void *)warren_http_request_head, (void *)warren_http_request_body,
+    (void *)warren_http_respond, (void *)warren_http_upgrade, (void *)warren_ws_send,
+    (void *)warren_ws_receive, (void *)warren_ws_close,
 };
 
 int main(void) {

@@ -396,3 +396,60 @@ fn websockets_echo_and_select_with_the_mailbox() {
     // A request that is not a handshake cannot be upgraded: the handler's error is a 500.
     assert_eq!(status(&format!("http://{}/ws", s.addr), &[]), "500");
 }
+
+#[test]
+fn the_web_example_serves_its_api_page_websocket_and_events() {
+    use tungstenite::Message;
+    let s = Server::start("web", &[]);
+    let base = format!("http://{}", s.addr);
+    assert!(curl_text(&[&format!("{base}/")]).contains("<title>warren chat</title>"));
+    let post = |body: &str| {
+        curl_text(&[
+            "-w",
+            " %{http_code}",
+            "-H",
+            "content-type: application/json",
+            "--data-binary",
+            body,
+            &format!("{base}/api/messages"),
+        ])
+    };
+    assert_eq!(
+        post(r#"{"from":" ann ","text":"hello"}"#),
+        r#"{"from":"ann","text":"hello"} 201"#
+    );
+    assert!(post(r#"{"from":"ann"}"#).ends_with(" 400"));
+    assert!(post(r#"{"from":"ann","text":"   "}"#).ends_with(" 422"));
+    // Server-sent events, read by curl meanwhile.
+    let events_url = format!("{base}/events");
+    let events = std::thread::spawn(move || curl(&["-N", "--max-time", "4", &events_url]).1);
+    let (mut ws, _) = tungstenite::connect(format!("ws://{}/ws", s.addr)).expect("handshake");
+    std::thread::sleep(Duration::from_millis(500)); // both subscribed
+    // A post through the API reaches the WebSocket; one sent on the socket is posted.
+    assert!(post(r#"{"from":"bob","text":"via the API"}"#).ends_with(" 201"));
+    let next_text = |ws: &mut tungstenite::WebSocket<_>| loop {
+        match ws.read().expect("a message") {
+            Message::Text(t) => return t.as_str().to_string(),
+            _ => continue,
+        }
+    };
+    assert_eq!(next_text(&mut ws), r#"{"from":"bob","text":"via the API"}"#);
+    ws.send(Message::text(r#"{"from":"cy","text":"via the socket"}"#))
+        .unwrap();
+    assert_eq!(
+        next_text(&mut ws),
+        r#"{"from":"cy","text":"via the socket"}"#
+    );
+    let history = curl_text(&[&format!("{base}/api/messages")]);
+    assert_eq!(
+        history,
+        r#"[{"from":"ann","text":"hello"},{"from":"bob","text":"via the API"},{"from":"cy","text":"via the socket"}]"#
+    );
+    let events = String::from_utf8(events.join().unwrap()).unwrap();
+    assert!(
+        events.contains("event: post\ndata: {\"from\":\"bob\",\"text\":\"via the API\"}\n\n")
+            && events.contains("data: {\"from\":\"cy\",\"text\":\"via the socket\"}"),
+        "{events:?}"
+    );
+    ws.close(None).unwrap();
+}

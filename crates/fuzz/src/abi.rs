@@ -68,6 +68,7 @@ const F: &str = "warren:fs";
 const G: &str = "warren:registry";
 const T: &str = "warren:timer";
 const D: &str = "warren:node";
+const H: &str = "warren:http";
 
 /// The host functions a guest can call (WASI preview 1, from wasmtime-wasi, is left out).
 pub const HOST_FNS: &[HostFn] = &[
@@ -134,6 +135,25 @@ pub const HOST_FNS: &[HostFn] = &[
     f(F, "try_lock", &[Handle, Small], I32),
     f(F, "unlock", &[Handle], I32),
     f("warren:select", "wait", &[Ptr, Len, Millis], I32),
+    f(
+        H,
+        "serve",
+        &[Handle, Small, Index, Index, Ptr, Len, Ptr],
+        I32,
+    ),
+    f(H, "next", &[Handle], I64),
+    f(H, "request_head", &[Handle, Ptr, Len], I64),
+    f(H, "request_body", &[Handle, Ptr], I32),
+    f(
+        H,
+        "respond",
+        &[Handle, Small, Ptr, Len, Small, Ptr, Len],
+        I64,
+    ),
+    f(H, "upgrade", &[Handle, Ptr, Len], I64),
+    f(H, "ws_send", &[Handle, Small, Ptr, Len], I64),
+    f(H, "ws_receive", &[Handle, Ptr, Len, Ptr], I64),
+    f(H, "ws_close", &[Handle, Small, Ptr, Len], I32),
     f(G, "register", &[Ptr, Len, Pid], I32),
     f(G, "whereis", &[Ptr, Len], I64),
     f(G, "unregister", &[Ptr, Len], I32),
