@@ -17,6 +17,7 @@
 //! `--quick` uses smaller sizes and one repetition: a developer's check in under 3 minutes.
 
 mod dist;
+mod http;
 mod load;
 mod report;
 mod systems;
@@ -196,6 +197,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("echo") => return echo(&args[1..]),
         Some("dist") => return dist::run(&args[1..]),
+        Some("http") => return http::run(&args[1..]),
         _ => {}
     }
     let mut o = Options {
