@@ -12,6 +12,7 @@
 //! `bench:run(dist_rtt|dist_tput)`), and reads its `result` line. The table goes into
 //! docs/benchmarks.md between `dist:begin` and `dist:end`.
 
+use crate::report::median;
 use crate::systems::{Paths, show};
 use anyhow::{Context, bail};
 use std::process::{Child, Command, Stdio};
@@ -208,11 +209,6 @@ fn erlang(paths: &Paths, workload: &str, n: usize) -> anyhow::Result<f64> {
     crate::systems::measure(a, Duration::from_secs(300))
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut o = Options {
         reps: 3,
@@ -298,15 +294,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     table.push_str("<!-- dist:end -->");
     println!("{table}");
     if o.write {
-        let doc = root.join("docs/benchmarks.md");
-        let text = std::fs::read_to_string(&doc).context("reading docs/benchmarks.md")?;
-        let (Some(b), Some(e)) = (text.find("<!-- dist:begin"), text.find("<!-- dist:end -->"))
-        else {
-            bail!("docs/benchmarks.md lacks the dist:begin/dist:end markers");
-        };
-        let end = e + "<!-- dist:end -->".len();
-        std::fs::write(&doc, format!("{}{table}{}", &text[..b], &text[end..]))?;
-        eprintln!("wrote docs/benchmarks.md");
+        crate::report::write_marked(&root, "dist", &table)?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@
 //! alternate within each repetition. The table goes into docs/benchmarks.md between
 //! `http:begin` and `http:end`.
 
+use crate::report::median;
 use crate::systems::{Paths, Server};
 use anyhow::{Context, bail};
 use std::process::Command;
@@ -112,11 +113,6 @@ fn latency_ms(v: &str) -> Option<f64> {
     num.parse::<f64>().ok().map(|n| n * scale)
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut o = Options {
         reps: 3,
@@ -191,15 +187,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     table.push_str("<!-- http:end -->");
     println!("{table}");
     if o.write {
-        let doc = root.join("docs/benchmarks.md");
-        let text = std::fs::read_to_string(&doc).context("reading docs/benchmarks.md")?;
-        let (Some(b), Some(e)) = (text.find("<!-- http:begin"), text.find("<!-- http:end -->"))
-        else {
-            bail!("docs/benchmarks.md lacks the http:begin/http:end markers");
-        };
-        let end = e + "<!-- http:end -->".len();
-        std::fs::write(&doc, format!("{}{table}{}", &text[..b], &text[end..]))?;
-        eprintln!("wrote docs/benchmarks.md");
+        crate::report::write_marked(&root, "http", &table)?;
     }
     Ok(())
 }

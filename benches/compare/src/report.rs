@@ -1,7 +1,7 @@
 //! The results: medians, the Markdown table for docs/benchmarks.md, and the SVG chart.
 
 use crate::systems::{self, Paths, System};
-use anyhow::bail;
+use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -424,4 +424,25 @@ fn escape(t: &str) -> String {
     t.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Put `table` (which starts with `<!-- NAME:begin` and ends with `<!-- NAME:end -->`) in
+/// place of the section of docs/benchmarks.md between those markers.
+pub fn write_marked(root: &std::path::Path, name: &str, table: &str) -> anyhow::Result<()> {
+    let doc = root.join("docs/benchmarks.md");
+    let text = std::fs::read_to_string(&doc).context("reading docs/benchmarks.md")?;
+    let (begin, end) = (format!("<!-- {name}:begin"), format!("<!-- {name}:end -->"));
+    let (Some(b), Some(e)) = (text.find(&begin), text.find(&end)) else {
+        bail!("docs/benchmarks.md lacks the {name}:begin/{name}:end markers");
+    };
+    let after = e + end.len();
+    std::fs::write(&doc, format!("{}{table}{}", &text[..b], &text[after..]))?;
+    eprintln!("wrote docs/benchmarks.md");
+    Ok(())
+}
+
+/// The median (sorts `v`).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }

@@ -171,19 +171,7 @@ struct RunArgs {
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&t[..i], 1usize << 10),
-        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 65536, 512K, 64M or 1G"))?;
-    let bytes = n
-        .checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too large"))?;
+    let bytes = usize::try_from(parse_bytes(s)?).map_err(|_| format!("{s:?} is too large"))?;
     if bytes < 64 * 1024 {
         return Err(format!("{s:?} is less than one 64 KiB wasm page"));
     }

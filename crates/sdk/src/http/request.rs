@@ -197,20 +197,8 @@ impl Request {
                 "respond_streaming takes a head without a body: the body is what you write",
             ));
         }
-        let text = head.head_text();
-        // SAFETY: pointer and length of `text`, read during the call.
-        let r = unsafe {
-            abi::respond(
-                self.handle.raw(),
-                head.status as u32,
-                text.as_ptr(),
-                text.len() as u32,
-                abi::HTTP_BODY_WRITER,
-                0,
-                0,
-            )
-        };
-        let handle = Handle::from_result(r)?;
+        let writer = respond(&self.handle, &head, (abi::HTTP_BODY_WRITER, 0, 0))?;
+        let handle = Handle::from_raw(writer as u32);
         self.mark_answered();
         Ok(BodyWriter { handle })
     }
@@ -290,46 +278,36 @@ impl Drop for BodyWriter {
 
 /// Send `response` on the request behind `handle`.
 fn send(handle: &Handle, response: Response) -> io::Result<()> {
-    let text = response.head_text();
-    let status = response.status as u32;
-    let h = handle.raw();
-    let r = match &response.body {
-        // SAFETY (all three): pointers and lengths of live buffers, read during the call.
-        Body::Empty => unsafe {
-            abi::respond(
-                h,
-                status,
-                text.as_ptr(),
-                text.len() as u32,
-                abi::HTTP_BODY_BYTES,
-                0,
-                0,
-            )
-        },
-        Body::Bytes(b) => unsafe {
-            abi::respond(
-                h,
-                status,
-                text.as_ptr(),
-                text.len() as u32,
-                abi::HTTP_BODY_BYTES,
-                b.as_ptr() as u32,
-                b.len() as u32,
-            )
-        },
-        Body::Stream(s) => unsafe {
-            abi::respond(
-                h,
-                status,
-                text.as_ptr(),
-                text.len() as u32,
-                abi::HTTP_BODY_STREAM,
-                crate::handle::Resource::raw_handle(s),
-                0,
-            )
-        },
+    let (kind, a, b) = match &response.body {
+        Body::Empty => (abi::HTTP_BODY_BYTES, 0, 0),
+        Body::Bytes(b) => (abi::HTTP_BODY_BYTES, b.as_ptr() as u32, b.len() as u32),
+        Body::Stream(s) => (
+            abi::HTTP_BODY_STREAM,
+            crate::handle::Resource::raw_handle(s),
+            0,
+        ),
     };
-    check(r).map(drop)
+    respond(handle, &response, (kind, a, b)).map(drop)
+}
+
+/// `warren:http.respond` with `response`'s status and head and the body `(kind, a, b)`;
+/// the call's result.
+fn respond(handle: &Handle, response: &Response, (kind, a, b): (u32, u32, u32)) -> io::Result<u64> {
+    let text = response.head_text();
+    // SAFETY: pointer and length of `text`, and for bytes those of the response's own body
+    // (borrowed by `response` across the call), read during the call only.
+    let r = unsafe {
+        abi::respond(
+            handle.raw(),
+            response.status as u32,
+            text.as_ptr(),
+            text.len() as u32,
+            kind,
+            a,
+            b,
+        )
+    };
+    check(r)
 }
 
 /// Percent-decode a query component (`+` is a space); bad escapes stay as they are.
