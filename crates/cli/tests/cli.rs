@@ -114,6 +114,14 @@ fn bad_flags_are_reported() {
     run.assert_code(2).assert_stderr_has("not a directory");
     let run = run_file(&["--max-memory", "12Q"], &plain, &[]);
     run.assert_code(2).assert_stderr_has("is not a size");
+    let run = run_file(&["--http-max-header-bytes", "1K"], &plain, &[]);
+    run.assert_code(2).assert_stderr_has("is less than 8K");
+    let run = run_file(&["--http-request-timeout", "0s"], &plain, &[]);
+    run.assert_code(2)
+        .assert_stderr_has("the time must be more than zero");
+    let run = run_file(&["--http-header-timeout", "soon"], &plain, &[]);
+    run.assert_code(2)
+        .assert_stderr_has("is not a time like 30s, 500ms or 2m");
 }
 
 #[test]
@@ -128,6 +136,11 @@ fn help_describes_the_flags() {
         "--max-fuel",
         "--wait",
         "vm.max_map_count",
+        "--http-max-header-bytes",
+        "--http-max-body-bytes",
+        "--http-request-timeout",
+        "--http-header-timeout",
+        "--http-max-connections",
     ] {
         assert!(help.contains(flag), "help lacks {flag}:\n{help}");
     }

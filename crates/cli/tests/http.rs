@@ -237,6 +237,12 @@ fn failures_are_answered_and_harm_nothing_else() {
         "answered after {:?}",
         t.elapsed()
     );
+    // A handler that spins: preempted meanwhile (the server answers others), killed at the
+    // timeout.
+    let spin_url = format!("{base}/spin");
+    let spinning = std::thread::spawn(move || status(&spin_url, &[]));
+    assert_eq!(curl_text(&[&format!("{base}/hello")]), "hello\n");
+    assert_eq!(spinning.join().unwrap(), "504");
     // A head over the limit: 431.
     let long = format!("x-long: {}", "a".repeat(20_000));
     assert_eq!(status(&format!("{base}/hello"), &["-H", &long]), "431");

@@ -126,6 +126,13 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
             out.write_all(b"a first part, then the process dies")?;
             panic!("died mid-body");
         }
+        "/spin" => {
+            // A handler that never yields: preempted, then killed at the request timeout.
+            let mut x = 0u64;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
         "/slow" => {
             warren::sleep(Duration::from_secs(10));
             Response::text(200, "too late\n")
