@@ -158,6 +158,10 @@ fn large_and_chunked_bodies_stream_both_ways() {
     let (code, echoed) = curl(&["--data-binary", &at, &format!("{base}/echo")]);
     assert_eq!(code, 0);
     assert!(echoed == big, "the echoed body differs");
+    // The request body spliced back by the host as the response body, both at once.
+    let (code, piped) = curl(&["--data-binary", &at, &format!("{base}/pipe")]);
+    assert_eq!(code, 0);
+    assert!(piped == big, "the spliced body differs");
     // A body the process writes (chunked, 10 MB) and a file the host sends itself.
     let (code, down) = curl(&[&format!("{base}/download?n={}", 10_000_123)]);
     assert_eq!(code, 0);

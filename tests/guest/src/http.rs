@@ -76,6 +76,10 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
             v["seen"] = serde_json::Value::Bool(true);
             Response::json(200, &v)
         }
+        "/pipe" => {
+            // The request body spliced straight back by the host, both ways at once.
+            Response::new(200).stream(req.body()?)
+        }
         "/download" => {
             // A body written by the process: n bytes of a known pattern, in 1000-byte writes.
             let total: usize = req

@@ -88,7 +88,9 @@ impl HttpServer {
 }
 
 async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
-    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let slots = Arc::new(Semaphore::new(
+        shared.limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     loop {
         let (stream, peer) = match listener.accept_stream().await {
             Ok(c) => c,
