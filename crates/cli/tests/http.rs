@@ -116,6 +116,29 @@ fn requests_reach_handlers_with_method_path_query_headers_and_captures() {
         "{head}"
     );
     assert_eq!(status(&format!("{base}/nowhere"), &[]), "404");
+    // What the host answers itself starts no process: the pids of the requests around them
+    // follow each other.
+    let pid = |info: &str| field(info, "pid").parse::<u64>().unwrap();
+    let before = pid(&curl_text(&[&format!("{base}/info")]));
+    let raw = |bytes: &[u8]| {
+        let mut c = TcpStream::connect(&s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(bytes).unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer
+    };
+    assert!(raw(b"BAD REQUEST LINE\r\n\r\n").starts_with("HTTP/1.1 400"));
+    let big_header = format!("x-big: {}", "b".repeat(80_000));
+    assert_eq!(status(&format!("{base}/info"), &["-H", &big_header]), "431");
+    let too_long = b"POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 100000000000\r\n\r\n";
+    assert!(raw(too_long).starts_with("HTTP/1.1 413"));
+    let after = pid(&curl_text(&[&format!("{base}/info")]));
+    assert_eq!(
+        after,
+        before + 1,
+        "no process ran for the host's own answers"
+    );
     // A JSON body in, JSON out.
     let json = curl_text(&[
         "-H",
@@ -403,6 +426,16 @@ fn websockets_echo_and_select_with_the_mailbox() {
             Err(e) => panic!("the close did not complete cleanly: {e}"),
         }
     }
+    // A WebSocket moved into another process in a message: its first owner has ended.
+    let (mut moved, _) =
+        tungstenite::connect(format!("ws://{}/ws-moved", s.addr)).expect("handshake");
+    std::thread::sleep(Duration::from_millis(200));
+    moved.send(Message::text("x")).unwrap();
+    match moved.read().unwrap() {
+        Message::Text(t) => assert_eq!(t.as_str(), "moved: x"),
+        other => panic!("got {other:?}"),
+    }
+    drop(moved);
     // A request that is not a handshake cannot be upgraded: the handler's error is a 500.
     assert_eq!(status(&format!("http://{}/ws", s.addr), &[]), "500");
 }

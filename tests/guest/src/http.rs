@@ -141,6 +141,19 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
             warren::sleep(Duration::from_secs(10));
             Response::text(200, "too late\n")
         }
+        "/ws-moved" => {
+            // The socket moves into another process; this one ends at once.
+            let ws = req.upgrade()?;
+            spawn!(ws; |_m: Mailbox<()>| {
+                while let Ok(Message::Text(t)) = ws.receive() {
+                    if ws.send_text(&format!("moved: {t}")).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("spawn the socket's new owner");
+            return Ok(Response::new(200)); // answered by the upgrade: ignored
+        }
         "/ws" => {
             let ws = req.upgrade()?;
             websocket(ws);

@@ -56,7 +56,8 @@ pub enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Most bytes of a request head (request line and headers); over it, 431. At least
-    /// 8 KiB (hyper's smallest read buffer).
+    /// 8 KiB (hyper's smallest read buffer; hyper's own limit on its buffer is twice this,
+    /// the exact one is checked on the parsed head).
     pub max_header_bytes: usize,
     /// Most bytes of a request body; a declared length over it is answered 413 without a
     /// process, a chunked body that grows over it fails its read and is answered 413.

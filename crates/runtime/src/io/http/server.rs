@@ -156,7 +156,12 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(limits.max_header_bytes.max(super::MIN_HEADER_BYTES))
+        .max_buf_size(
+            limits
+                .max_header_bytes
+                .saturating_mul(2)
+                .max(super::MIN_HEADER_BYTES),
+        )
         .keep_alive(true);
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
@@ -174,6 +179,19 @@ async fn handle(
     target: &Target,
 ) -> Response<ResponseBody> {
     let limits = shared.limits;
+    // hyper's buffer limit bounds the head only roughly (a read may overshoot it): the limit
+    // a user sets is checked here exactly.
+    let head = head_size(&request);
+    if head > limits.max_header_bytes {
+        return plain(
+            431,
+            &format!(
+                "the request head of {head} bytes is over the limit of {} bytes",
+                limits.max_header_bytes
+            ),
+            true,
+        );
+    }
     if let Some(len) = declared_length(&request)
         && len > limits.max_body_bytes
     {
@@ -225,6 +243,19 @@ async fn handle(
             )
         }
     }
+}
+
+/// The bytes of a request's head as sent: the request line and `name: value\r\n` lines.
+fn head_size(request: &http::Request<Incoming>) -> usize {
+    let line = request.method().as_str().len()
+        + request
+            .uri()
+            .path_and_query()
+            .map_or(1, |pq| pq.as_str().len())
+        + 12;
+    request.headers().iter().fold(line, |n, (name, value)| {
+        n + name.as_str().len() + value.len() + 4
+    })
 }
 
 /// The content-length a request declares, if any (hyper has refused a malformed one).
