@@ -2,7 +2,7 @@
 
 use super::Exchange;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// The requests of one connection, taken in order by its process (`warren:http.next`).
@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 /// the queue holds at most one. When the process drops this, the connection's next request
 /// is answered 500 and the connection closes.
 pub struct HttpConnection {
-    requests: tokio::sync::Mutex<mpsc::Receiver<Arc<Exchange>>>,
+    requests: Mutex<mpsc::Receiver<Arc<Exchange>>>,
     peer: SocketAddr,
 }
 
@@ -21,7 +21,7 @@ impl HttpConnection {
         (
             tx,
             HttpConnection {
-                requests: tokio::sync::Mutex::new(rx),
+                requests: Mutex::new(rx),
                 peer,
             },
         )
@@ -29,7 +29,15 @@ impl HttpConnection {
 
     /// The next request, or `None` once the client closed the connection.
     pub async fn next(&self) -> Option<Arc<Exchange>> {
-        self.requests.lock().await.recv().await
+        // One process takes from it at a time (the one holding the handle is suspended in
+        // this call); the lock is held only inside each poll.
+        std::future::poll_fn(|cx| {
+            self.requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .poll_recv(cx)
+        })
+        .await
     }
 
     /// The client's address.
