@@ -49,7 +49,7 @@ fn every_function_of_warren_h_links_against_the_runtime() {
         Duration::from_secs(60),
     )
     .assert_code(0)
-    .assert_stdout_has("warren.h: 74 functions linked");
+    .assert_stdout_has("warren.h: 83 functions linked");
 }
 
 #[test]
