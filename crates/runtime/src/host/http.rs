@@ -13,7 +13,6 @@ use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
 use crate::actor::{Pid, ProcessTable};
 use crate::context::{ProcessCtx, SpawnRequest, Spawner};
-use crate::io::ByteStream;
 use crate::io::handles::{self, HTTP_CONNECTION, HTTP_REQUEST, WEBSOCKET};
 use crate::io::http::{
     self, Exchange, HttpConnection, HttpLimits, HttpServer, Launch, Mode, WebSocket, WsMessage,
@@ -153,14 +152,7 @@ impl HttpView<'_> {
         let ex = self.exchange(h)?;
         let body = ex.take_body()?;
         let what = format!("the body of {}", ex.what());
-        let (stream, end) = ByteStream::new(body, what);
-        let (s, f) = super::io_bridge::install_pair(
-            self.table,
-            handles::byte_stream(stream),
-            handles::future(end),
-        )?;
-        mem.write_pair(out, s, f)?;
-        Ok(0)
+        super::io_bridge::install_stream(self.table, mem, out, body, what)
     }
 
     /// `respond`: answer; a stream-writer handle for a written body, else 0.
@@ -185,15 +177,7 @@ impl HttpView<'_> {
             HTTP_BODY_STREAM => {
                 let source = handles::readable(self.table, a)?;
                 ex.respond(status, head, http::stream_body(source))?;
-                // A byte-stream moves into the answer, as into a copy; sockets and files
-                // stay with the caller.
-                if self
-                    .table
-                    .get(a)
-                    .is_ok_and(|r| r.kind() == handles::BYTE_STREAM)
-                {
-                    let _ = self.table.remove(a);
-                }
+                super::io_bridge::release_moved_stream(self.table, a);
                 Ok(0)
             }
             HTTP_BODY_WRITER => {

@@ -96,13 +96,16 @@ pub fn start_copy(
 ) -> HostResult<i64> {
     let source = handles::readable(table, src)?;
     let future = copies.start(source, dst, what)?;
-    if table
-        .get(src)
-        .is_ok_and(|r| r.kind() == handles::BYTE_STREAM)
-    {
-        let _ = table.remove(src);
-    }
+    release_moved_stream(table, src);
     Ok(table.push(handles::future(future))? as i64)
+}
+
+/// A readable handle just handed to the host to read on its own (a copy, an HTTP response
+/// body): a byte-stream moves there and leaves the caller's table; sockets and files stay.
+pub fn release_moved_stream(table: &mut ResourceTable, h: Handle) {
+    if table.get(h).is_ok_and(|r| r.kind() == handles::BYTE_STREAM) {
+        let _ = table.remove(h);
+    }
 }
 
 /// A stream over `source` plus its end future, installed as two handles written at `out`.
