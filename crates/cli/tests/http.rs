@@ -496,3 +496,37 @@ fn the_web_example_serves_its_api_page_websocket_and_events() {
     );
     ws.close(None).unwrap();
 }
+
+#[test]
+fn a_websocket_flood_is_bounded_and_loses_nothing() {
+    use tungstenite::Message;
+    let s = server(&["--http-max-body-bytes", "1M"], false);
+    let url = format!("ws://{}/ws-flood?limit={}", s.addr, 1 << 20);
+    let (mut ws, _) = tungstenite::connect(url).expect("handshake");
+    match ws.read().unwrap() {
+        Message::Text(t) => {
+            assert!(
+                t.as_str().starts_with(
+                    "refused: warren:http.ws_send: a message of 1048577 bytes is over the limit"
+                ),
+                "{t}"
+            )
+        }
+        other => panic!("got {other:?}"),
+    }
+    // Not reading for a while: the handler waits (the host holds at most 1 MiB for it).
+    std::thread::sleep(Duration::from_millis(500));
+    for i in 0..20u8 {
+        match ws.read().unwrap() {
+            Message::Binary(b) => {
+                assert_eq!(b.len(), 256 * 1024);
+                assert_eq!((b[0], b[1]), (i, 0xee), "message {i} in order");
+            }
+            other => panic!("message {i}: got {other:?}"),
+        }
+    }
+    match ws.read() {
+        Ok(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected the handler's close, got {other:?}"),
+    }
+}

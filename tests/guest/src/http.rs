@@ -141,6 +141,26 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
             warren::sleep(Duration::from_secs(10));
             Response::text(200, "too late\n")
         }
+        "/ws-flood" => {
+            // More than the limit in one message is refused; many messages to a client that
+            // is slow to read wait for it (the host holds at most the limit), in order.
+            let ws = req.upgrade()?;
+            let limit: usize = req
+                .query_param("limit")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            match ws.send_binary(&vec![0u8; limit + 1]) {
+                Ok(()) => ws.send_text("sent: not refused").expect("send"),
+                Err(e) => ws.send_text(&format!("refused: {e}")).expect("send"),
+            }
+            for i in 0..20u8 {
+                let mut m = vec![i; 256 * 1024];
+                m[1] = 0xee;
+                ws.send_binary(&m).expect("send a flood message");
+            }
+            ws.close()?;
+            return Ok(Response::new(200));
+        }
         "/ws-moved" => {
             // The socket moves into another process; this one ends at once.
             let ws = req.upgrade()?;

@@ -266,13 +266,19 @@ async fn ws_send<T: 'static>(
             }
         }
     };
-    if ws.send(message).await {
-        Ok(0)
-    } else {
-        Err(HostError::fail(
+    match ws.send(message).await {
+        Ok(()) => Ok(0),
+        Err(http::SendError::Closed) => Err(HostError::fail(
             ERR_CLOSED,
             format!("{} is closed", ws.what()),
-        ))
+        )),
+        Err(http::SendError::TooBig(len, max)) => Err(HostError::fail(
+            ERR_LIMIT,
+            format!(
+                "a message of {len} bytes is over the limit of {max} bytes \
+                 (--http-max-body-bytes)"
+            ),
+        )),
     }
 }
 

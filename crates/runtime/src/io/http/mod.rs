@@ -39,7 +39,7 @@ pub use body::{BodyPipeWriter, body_pipe};
 pub use connection::HttpConnection;
 pub use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
 pub use server::{HttpServer, Launch};
-pub use websocket::{Received, WebSocket, WsMessage};
+pub use websocket::{Received, SendError, WebSocket, WsMessage};
 
 use std::time::Duration;
 

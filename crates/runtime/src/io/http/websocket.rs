@@ -2,9 +2,11 @@
 //!
 //! One host task per socket owns the connection (tokio-tungstenite): it answers pings, reads
 //! messages into a small queue the process takes them from, and sends what the process
-//! gives it. The queue is bounded ([`INBOUND`] messages, each at most the body limit): when
-//! it is full the task stops reading, and TCP pushes back on the client. Sending waits for
-//! room in the outgoing queue the same way.
+//! gives it. Each way the host holds at most the message limit (`--http-max-body-bytes`) in
+//! payload bytes, and at most [`INBOUND`] received messages: when the incoming queue is
+//! full the task stops reading, and TCP pushes back on the client; `send` waits until the
+//! bytes not yet sent leave room, so a process cannot pile up messages for a client that
+//! does not read.
 //!
 //! When the last handle goes, the task closes the socket: with 1000 if the process closed it
 //! (`ws_close`, which the SDK does when its `WebSocket` is dropped), 1011 if it just went
@@ -17,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -55,6 +57,16 @@ impl WsMessage {
         }
     }
 
+    /// The length of [`payload`](WsMessage::payload), without making it.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            WsMessage::Text(t) => t.len(),
+            WsMessage::Binary(b) => b.len(),
+            WsMessage::Close(None) => 0,
+            WsMessage::Close(Some((_, reason))) => 2 + reason.len(),
+        }
+    }
+
     /// Its kind (`WS_TEXT`, `WS_BINARY`, `WS_CLOSE`).
     pub fn kind(&self) -> u32 {
         match self {
@@ -66,20 +78,24 @@ impl WsMessage {
 }
 
 enum Outgoing {
-    Message(Message),
+    /// A message, with the share of the send budget it holds until it is sent.
+    Message(Message, OwnedSemaphorePermit),
     Close(u16, String),
 }
 
 #[derive(Default)]
 struct Inbound {
     queue: VecDeque<WsMessage>,
+    /// Payload bytes in `queue`.
+    bytes: usize,
     /// No more messages will come (the peer closed, or the connection failed).
     ended: Option<String>,
 }
 
-#[derive(Default)]
 struct Shared {
     inbound: Mutex<Inbound>,
+    /// The largest message, and the most payload bytes queued each way.
+    max: usize,
     /// Signalled when a message arrives or the socket ends.
     readable: Notify,
     /// Signalled when the process takes a message.
@@ -94,8 +110,17 @@ impl Shared {
     }
 
     fn push(&self, m: WsMessage) {
-        self.lock().queue.push_back(m);
+        let mut s = self.lock();
+        s.bytes += m.payload_len();
+        s.queue.push_back(m);
+        drop(s);
         self.readable.notify_waiters();
+    }
+
+    /// Whether the task may read another message from the client.
+    fn has_room(&self) -> bool {
+        let s = self.lock();
+        s.queue.len() < INBOUND && s.bytes < self.max
     }
 
     fn end(&self, why: impl Into<String>) {
@@ -112,7 +137,17 @@ impl Shared {
 pub struct WebSocket {
     shared: Arc<Shared>,
     out: mpsc::Sender<Outgoing>,
+    /// Payload bytes given to send and not yet sent, at most `shared.max` (in permits).
+    budget: Arc<Semaphore>,
     what: String,
+}
+
+/// Why a message was not sent.
+pub enum SendError {
+    /// The socket is closed.
+    Closed,
+    /// The message is larger than the limit (its length, the limit).
+    TooBig(usize, usize),
 }
 
 /// What `receive` found.
@@ -134,11 +169,25 @@ impl WebSocket {
         limits: HttpLimits,
         what: String,
     ) -> WebSocket {
-        let shared = Arc::new(Shared::default());
+        // The budget is counted in semaphore permits (a u32 per acquire).
+        let max = usize::try_from(limits.max_body_bytes)
+            .unwrap_or(usize::MAX)
+            .clamp(1, (u32::MAX as usize).min(Semaphore::MAX_PERMITS));
+        let shared = Arc::new(Shared {
+            inbound: Mutex::default(),
+            max,
+            readable: Notify::new(),
+            room: Notify::new(),
+            closed: AtomicBool::new(false),
+        });
         let (out, rx) = mpsc::channel(OUTBOUND);
-        let max = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
         tokio::spawn(run(upgrade, shared.clone(), rx, max));
-        WebSocket { shared, out, what }
+        WebSocket {
+            shared,
+            out,
+            budget: Arc::new(Semaphore::new(max)),
+            what,
+        }
     }
 
     /// "websocket GET /chat from 127.0.0.1:5000", for messages.
@@ -150,11 +199,12 @@ impl WebSocket {
     pub fn try_receive(&self, cap: usize) -> Received {
         let mut s = self.shared.lock();
         if let Some(front) = s.queue.front() {
-            let len = front.payload().len();
+            let len = front.payload_len();
             if len > cap {
                 return Received::TooBig(len);
             }
             let m = s.queue.pop_front().expect("front exists");
+            s.bytes -= len;
             drop(s);
             self.shared.room.notify_one();
             return Received::Message(m);
@@ -181,20 +231,39 @@ impl WebSocket {
         }
     }
 
-    /// Send a text or binary message, waiting for room; false once the socket is closed.
-    pub async fn send(&self, m: WsMessage) -> bool {
+    /// Send a text or binary message, waiting until the bytes queued to send leave room
+    /// for it (at most the message limit is held for a socket whose client does not read).
+    pub async fn send(&self, m: WsMessage) -> Result<(), SendError> {
+        let len = m.payload_len();
+        if len > self.shared.max {
+            return Err(SendError::TooBig(len, self.shared.max));
+        }
         let m = match m {
             WsMessage::Text(t) => Message::text(t),
             WsMessage::Binary(b) => Message::binary(b),
             WsMessage::Close(c) => {
                 let (code, reason) = c.unwrap_or((1000, String::new()));
-                return self.close(code, reason).await;
+                return if self.close(code, reason).await {
+                    Ok(())
+                } else {
+                    Err(SendError::Closed)
+                };
             }
         };
         if self.shared.closed.load(Ordering::SeqCst) {
-            return false;
+            return Err(SendError::Closed);
         }
-        self.out.send(Outgoing::Message(m)).await.is_ok()
+        // `len` fits a u32: it is at most `max`, which does.
+        let share = self
+            .budget
+            .clone()
+            .acquire_many_owned(len.max(1) as u32)
+            .await
+            .map_err(|_| SendError::Closed)?;
+        self.out
+            .send(Outgoing::Message(m, share))
+            .await
+            .map_err(|_| SendError::Closed)
     }
 
     /// Close the socket with `code` and `reason`; false if it was closed already.
@@ -233,7 +302,7 @@ async fn run(
     let (mut sink, mut stream) = ws.split();
     let mut close_sent = false;
     loop {
-        let room = shared.lock().queue.len() < INBOUND;
+        let room = shared.has_room();
         tokio::select! {
             m = stream.next(), if room => match m {
                 Some(Ok(Message::Text(t))) => shared.push(WsMessage::Text(t.as_str().to_string())),
@@ -256,8 +325,8 @@ async fn run(
             },
             _ = shared.room.notified(), if !room => {}
             o = out.recv() => match o {
-                Some(Outgoing::Message(_)) if close_sent => {}
-                Some(Outgoing::Message(m)) => {
+                Some(Outgoing::Message(..)) if close_sent => {}
+                Some(Outgoing::Message(m, _share)) => {
                     if let Err(e) = sink.send(m).await {
                         shared.end(format!("sending on the WebSocket failed: {e}"));
                         break;
