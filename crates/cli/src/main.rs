@@ -128,6 +128,15 @@ struct RunArgs {
     /// and closed.
     #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::HTTP_MAX_CONNECTIONS)]
     http_max_connections: usize,
+    /// Serve the observer at ADDR (e.g. 127.0.0.1:9000; port 0 picks one): a web page of
+    /// the live processes (table, links and spawn tree, monitors, handles, recent exits,
+    /// charts), the same as JSON and server-sent events under /api, and Prometheus /metrics.
+    /// Anyone who can reach ADDR sees every process: keep it on loopback or behind a proxy.
+    #[arg(long, value_name = "ADDR")]
+    observe: Option<std::net::SocketAddr>,
+    /// Let the observer's page (and POST /api/processes/PID/kill) kill processes.
+    #[arg(long, requires = "observe")]
+    observe_allow_kill: bool,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -316,6 +325,10 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             header_timeout: args.http_header_timeout,
             max_connections: args.http_max_connections,
         },
+        observe: args.observe.map(|addr| warren_runtime::ObserveConfig {
+            addr,
+            allow_kill: args.observe_allow_kill,
+        }),
     };
 
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
@@ -375,6 +388,12 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         };
         if let Some(w) = runtime.warning() {
             eprintln!("warren: {w}");
+        }
+        if let Some(addr) = runtime.observer_addr() {
+            eprintln!(
+                "warren: observer at http://{addr}/ (kill {})",
+                if args.observe_allow_kill { "on" } else { "off" }
+            );
         }
         let code = if args.serve {
             eprintln!(

@@ -138,6 +138,15 @@ impl<T: StoreData> RuntimeBuilder<T> {
         self
     }
 
+    /// Serve the observer on `addr` (a web page of the live processes, JSON, server-sent
+    /// events and Prometheus `/metrics`; see [`ObserveConfig`](crate::ObserveConfig)).
+    /// `allow_kill` lets the page kill processes. Port 0 picks a free port:
+    /// [`Runtime::observer_addr`](crate::Runtime::observer_addr) tells which.
+    pub fn observe(mut self, addr: std::net::SocketAddr, allow_kill: bool) -> Self {
+        self.config.observe = Some(crate::config::ObserveConfig { addr, allow_kill });
+        self
+    }
+
     /// The network allow-list (default: loopback only).
     pub fn allow_net(mut self, policy: NetPolicy) -> Self {
         self.config.net = policy;

@@ -92,6 +92,19 @@ pub struct RuntimeConfig {
     pub max_pumps: usize,
     /// The limits of every HTTP server (`warren:http`).
     pub http: HttpLimits,
+    /// Serve the observer (a web page, JSON, `/metrics`) here; see [`ObserveConfig`].
+    pub observe: Option<ObserveConfig>,
+}
+
+/// Where and how the observer is served (`warren run --observe ADDR`): a web page of the live
+/// processes, the same data as JSON and server-sent events, and Prometheus `/metrics`.
+/// With an observer, the runtime also measures each process's CPU time.
+#[derive(Debug, Clone)]
+pub struct ObserveConfig {
+    /// The address to listen on (port 0: any free port; see `Runtime::observer_addr`).
+    pub addr: std::net::SocketAddr,
+    /// Whether the page (and `POST /api/processes/PID/kill`) may kill processes.
+    pub allow_kill: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -110,6 +123,7 @@ impl Default for RuntimeConfig {
             max_pumps_per_process: crate::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS,
             max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
             http: HttpLimits::default(),
+            observe: None,
         }
     }
 }

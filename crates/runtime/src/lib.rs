@@ -20,6 +20,8 @@
 //!   `warren:net`, `warren:fs`, `warren:stream`, ...), each a view with its calls and an
 //!   `add_to_linker`, written with one kit (`host::call`).
 //! - `process`: how one process runs and how its end becomes an [`ExitReason`].
+//! - `observe`: the observer — a web page, JSON, server-sent events and `/metrics` over the
+//!   actor layer's counters, on a listener of its own.
 //! - `runtime`, `builder`, `host_mailbox`, [`embed`], `error`: the embedding API — the
 //!   [`Runtime`] made by a [`RuntimeBuilder`], [`HostMailbox`]es for the host to take part in
 //!   messaging, the kit for host modules of one's own, and the typed [`Error`]. The `warren`
@@ -84,13 +86,16 @@ mod error;
 mod host;
 mod host_mailbox;
 mod io;
+mod observe;
 mod process;
 mod resources;
 mod runtime;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
-pub use config::{GrantedDir, HttpLimits, ProcessLimitPlan, RuntimeConfig, defaults};
+pub use config::{
+    GrantedDir, HttpLimits, ObserveConfig, ProcessLimitPlan, RuntimeConfig, defaults,
+};
 pub use dist::{Cluster, ClusterConfig, NodeInfo};
 pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};

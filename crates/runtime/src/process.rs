@@ -14,7 +14,7 @@
 //! hold a worker. A process preempted twice without waiting in between computes: the
 //! callback then tells the epoch ticker to tick fast (see [`crate::engine::IDLE_TICK`]).
 
-use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
+use crate::actor::{ExitReason, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
 use crate::context::{
     ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner, Watch,
@@ -45,8 +45,6 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) io: Arc<IoShared>,
     /// Builds each process's store data around warren's part.
     pub(crate) make_data: MakeData<T>,
-    /// How many processes are hibernating.
-    pub(crate) hibernating: std::sync::atomic::AtomicUsize,
     /// Told when a process is seen computing (the epoch ticker then ticks fast).
     pub(crate) ticker: Arc<crate::engine::Ticker>,
     /// The cluster this runtime's node is in, if any.
@@ -132,11 +130,16 @@ impl StoreData for ProcessData {
     }
 }
 
-/// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`].
+/// Per-process resource limits, enforced by wasmtime through [`ResourceLimiter`], which also
+/// keeps the observer's count of the process's memory.
 #[derive(Debug, Clone)]
 pub(crate) struct ProcessLimits {
     /// Most bytes of linear memory.
     pub max_memory: usize,
+    /// The process (its memory size is kept in its stats).
+    pub me: Arc<ProcessRef>,
+    /// Its table (the runtime's memory total).
+    pub table: Arc<ProcessTable>,
 }
 
 /// A process asked for more than its limits allow.
@@ -162,6 +165,8 @@ impl ResourceLimiter for ProcessLimits {
                 max: self.max_memory,
             }));
         }
+        let old = self.me.stats().set_memory(desired as u64);
+        self.table.stats().memory_changed(old, desired as u64);
         Ok(true)
     }
 
@@ -196,23 +201,30 @@ pub(crate) fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     entry: Entry,
     on_exit: Option<oneshot::Sender<ExitReason>>,
 ) -> impl Future<Output = ()> {
-    let pid = me.pid();
     // A panic in a host function (warren's or an embedder's) unwinds out of the call: catch
     // it here, so the process still leaves the table with a reason and its monitors and links
     // still fire, and nothing else is affected.
-    let work = catch_panic(execute(rt.clone(), me, entry));
     let table = (*rt).as_ref().table.clone();
+    let work = catch_panic(execute(rt.clone(), me.clone(), entry));
     Finish {
         work,
-        end: Some((pid, table, on_exit)),
+        cpu: table.stats().measures_cpu(),
+        me,
+        table,
+        end: Some(on_exit),
     }
 }
 
 /// A process's work, then its end: the exit reason into the table and to `on_exit`. A plain
-/// future (see [`run`]): the work is stored once, in place.
+/// future (see [`run`]): the work is stored once, in place. Each poll marks the process
+/// running, then waiting (unless it was preempted), and adds its CPU time when the runtime
+/// measures it.
 struct Finish<F> {
     work: F,
-    end: Option<(Pid, Arc<ProcessTable>, Option<oneshot::Sender<ExitReason>>)>,
+    me: Arc<ProcessRef>,
+    table: Arc<ProcessTable>,
+    cpu: bool,
+    end: Option<Option<oneshot::Sender<ExitReason>>>,
 }
 
 impl<F: Future<Output = Result<anyhow::Result<ExitReason>, String>>> Future for Finish<F> {
@@ -223,12 +235,25 @@ impl<F: Future<Output = Result<anyhow::Result<ExitReason>, String>>> Future for 
         // unpinned; `end` is never pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let work = unsafe { Pin::new_unchecked(&mut this.work) };
-        let Poll::Ready(outcome) = work.poll(cx) else {
+        let stats = this.me.stats();
+        stats.running();
+        let polled = if this.cpu {
+            let clock = this.table.stats().clock();
+            let start = clock.now();
+            let polled = work.poll(cx);
+            stats.add_cpu(clock.now().wrapping_sub(start));
+            polled
+        } else {
+            work.poll(cx)
+        };
+        let Poll::Ready(outcome) = polled else {
+            stats.suspended();
             return Poll::Pending;
         };
-        let Some((pid, table, on_exit)) = this.end.take() else {
+        let Some(on_exit) = this.end.take() else {
             return Poll::Ready(()); // polled again after its end
         };
+        let (pid, table) = (this.me.pid(), &this.table);
         let reason = match outcome {
             Ok(Ok(reason)) => reason,
             Ok(Err(e)) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
@@ -276,8 +301,8 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
 ) -> anyhow::Result<ExitReason> {
     let rt: &ProcessEnv<T> = (*spawner).as_ref();
     let mut kept = Kept {
+        resources: ResourceTable::with_limit(rt.config.max_handles).with_census(me.clone()),
         actor: ProcessCtx::new(me, rt.table.clone(), spawner.clone()),
-        resources: ResourceTable::with_limit(rt.config.max_handles),
         copies: Copies::new(rt.io.pumps.clone(), rt.config.max_pumps_per_process),
         max_memory: rt.config.max_memory,
         fuel: rt.config.max_fuel,
@@ -304,9 +329,9 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
         };
         // Hibernated: only the table entry, the mailbox and what `kept` holds remain. Wait
         // (a parked task) for any message, an exit signal included; a kill ends it here.
-        rt.hibernating
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let me = &kept.actor.me;
+        rt.table.stats().hibernation(true);
+        me.stats().set_hibernated(true);
         let woken = until_killed(me, async {
             let message = std::pin::pin!(me.mailbox.ready(|_| true));
             match &watch {
@@ -316,8 +341,8 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
             Ok(())
         })
         .await;
-        rt.hibernating
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        rt.table.stats().hibernation(false);
+        me.stats().set_hibernated(false);
         if woken.is_err() {
             return Ok(me.exit_reason());
         }
@@ -345,12 +370,17 @@ async fn run_instance<T: StoreData>(
         resources.set_inbox(std::mem::take(&mut req.resources));
     }
     let wasi = LazyWasi::new(rt.wasi.clone()).owned_by(actor.me.clone());
+    let limits = ProcessLimits {
+        max_memory,
+        me: actor.me.clone(),
+        table: rt.table.clone(),
+    };
     let data = ProcessData {
         call: CallState::default(),
         actor,
         resources,
         wasi,
-        limits: ProcessLimits { max_memory },
+        limits,
         copies,
         io: rt.io.clone(),
     };
@@ -366,6 +396,7 @@ async fn run_instance<T: StoreData>(
         if data.call.preempted() {
             ticker.computing();
         }
+        me.stats().preempted();
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
@@ -431,6 +462,8 @@ async fn run_instance<T: StoreData>(
                 unreachable!("checked with is::<ProcessHibernated>")
             };
             let fuel = store.get_fuel().ok().filter(|_| fuel.is_some());
+            let memory = me.stats().set_memory(0);
+            rt.table.stats().memory_changed(memory, 0);
             let mut data = store.into_data();
             let w = data.warren();
             // Take the process's parts out of the store data; what is left (the instance's

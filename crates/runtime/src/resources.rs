@@ -30,6 +30,16 @@ pub type Handle = u32;
 /// Most handles one process may hold at once.
 pub const MAX_HANDLES: usize = 1 << 16;
 
+/// Told of every handle a table gains or gives up, by kind (the observer's count of a
+/// process's handles). Handles moving out in a message count as given up when the message
+/// takes them.
+pub trait HandleCensus: Send + Sync {
+    /// A handle of `kind` was added.
+    fn opened(&self, kind: &'static str);
+    /// A handle of `kind` was removed.
+    fn closed(&self, kind: &'static str);
+}
+
 /// A reference to a host object, of any type, with the name of its kind for error messages
 /// and the interfaces it offers.
 ///
@@ -135,7 +145,6 @@ pub enum HandleError {
 /// Every resource the process holds counts against its handle limit: open handles, those
 /// detached for a message not sent yet, and those of the last received message not claimed
 /// yet. So detaching handles and never sending them cannot be used to hold more.
-#[derive(Debug)]
 pub struct ResourceTable {
     next: Handle,
     max: usize,
@@ -145,6 +154,20 @@ pub struct ResourceTable {
     outbox: Vec<(Handle, Resource)>,
     /// Carried by the last received message (or the spawn captures), until claimed.
     inbox: Vec<Option<Resource>>,
+    /// Told of handles added and removed (the observer's count).
+    census: Option<std::sync::Arc<dyn HandleCensus>>,
+}
+
+impl fmt::Debug for ResourceTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceTable")
+            .field("next", &self.next)
+            .field("max", &self.max)
+            .field("entries", &self.entries)
+            .field("outbox", &self.outbox)
+            .field("inbox", &self.inbox)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ResourceTable {
@@ -167,6 +190,25 @@ impl ResourceTable {
             entries: HashMap::new(),
             outbox: Vec::new(),
             inbox: Vec::new(),
+            census: None,
+        }
+    }
+
+    /// Tell `census` of every handle added or removed from now on.
+    pub fn with_census(mut self, census: std::sync::Arc<dyn HandleCensus>) -> Self {
+        self.census = Some(census);
+        self
+    }
+
+    fn opened(&self, kind: &'static str) {
+        if let Some(c) = &self.census {
+            c.opened(kind);
+        }
+    }
+
+    fn closed(&self, kind: &'static str) {
+        if let Some(c) = &self.census {
+            c.closed(kind);
         }
     }
 
@@ -188,6 +230,7 @@ impl ResourceTable {
         // Handles are never reused; 2^32 handles in one process's life is out of reach, but
         // running out is an error, not a wrap-around onto live handles.
         self.next = self.next.checked_add(1).ok_or(HandleError::TooMany)?;
+        self.opened(resource.kind);
         self.entries.insert(self.next, resource);
         Ok(self.next)
     }
@@ -215,9 +258,12 @@ impl ResourceTable {
 
     /// Remove a handle; the object lives on if something else refers to it.
     pub fn remove(&mut self, handle: Handle) -> Result<Resource, HandleError> {
-        self.entries
+        let r = self
+            .entries
             .remove(&handle)
-            .ok_or(HandleError::NoSuchHandle(handle))
+            .ok_or(HandleError::NoSuchHandle(handle))?;
+        self.closed(r.kind);
+        Ok(r)
     }
 
     /// Move `handles` into the outbox, all or none: if one is invalid or repeated, nothing
@@ -251,10 +297,14 @@ impl ResourceTable {
 
     /// The resources detached for the message being sent (empty for most messages).
     pub fn take_outbox(&mut self) -> Vec<Resource> {
-        std::mem::take(&mut self.outbox)
+        let out: Vec<Resource> = std::mem::take(&mut self.outbox)
             .into_iter()
             .map(|(_, r)| r)
-            .collect()
+            .collect();
+        for r in &out {
+            self.closed(r.kind);
+        }
+        out
     }
 
     /// Whether handles are detached for the next message.
@@ -278,6 +328,7 @@ impl ResourceTable {
         let r = slot.take().ok_or(HandleError::NotInMessage(index))?;
         // Moving from the inbox to the table does not change what the process holds.
         self.next = self.next.checked_add(1).ok_or(HandleError::TooMany)?;
+        self.opened(r.kind);
         self.entries.insert(self.next, r);
         Ok(self.next)
     }
@@ -294,6 +345,13 @@ impl ResourceTable {
 
     /// Drop every handle, the outbox and the inbox (the process is ending).
     pub fn clear(&mut self) {
+        for r in self
+            .entries
+            .values()
+            .chain(self.outbox.iter().map(|(_, r)| r))
+        {
+            self.closed(r.kind);
+        }
         self.entries.clear();
         self.outbox.clear();
         self.inbox.clear();

@@ -38,6 +38,8 @@ pub(crate) struct RuntimeInner<T: StoreData> {
     /// Said once when the runtime was made: the OS cannot support the process limit.
     warning: Option<String>,
     this: Weak<RuntimeInner<T>>,
+    /// The observer, if asked for (stops when the runtime is dropped).
+    observer: Option<crate::observe::Observer>,
 }
 
 /// A warren runtime running one guest module: an engine, a table of processes, the host
@@ -144,11 +146,18 @@ impl<T: StoreData> Runtime<T> {
             http: config.http,
         });
         let mut table =
-            ProcessTable::with_quotas(plan.limit, plan.hint.clone(), config.quotas.clone());
+            ProcessTable::with_quotas(plan.limit, plan.hint.clone(), config.quotas.clone())
+                .measuring_cpu(config.observe.is_some());
         if let Some(c) = &cluster {
             table = table.in_cluster(c.node(), c.remote());
         }
         let table = Arc::new(table);
+        let observer = match &config.observe {
+            None => None,
+            Some(o) => Some(crate::observe::start(o, &table, &io, &handle).map_err(|e| {
+                Error::Config(format!("observer: cannot listen on {}: {e}", o.addr))
+            })?),
+        };
         let env = ProcessEnv {
             engine: engine.clone(),
             pre,
@@ -161,7 +170,6 @@ impl<T: StoreData> Runtime<T> {
             table,
             config,
             make_data,
-            hibernating: Default::default(),
             ticker: Default::default(),
             cluster,
             module_hash,
@@ -172,6 +180,7 @@ impl<T: StoreData> Runtime<T> {
             handle,
             warning: plan.warning.clone(),
             this: this.clone(),
+            observer,
         });
         if let Some(c) = &inner.env.cluster {
             let weak: Weak<RuntimeInner<T>> = Arc::downgrade(&inner);
@@ -211,14 +220,14 @@ impl<T: StoreData> Runtime<T> {
 
     fn start_entry(&self, entry: Entry) -> Result<Started, SpawnError> {
         let (tx, rx) = oneshot::channel();
-        let pid = self.inner.start_monitored(entry, Some(tx), None, None)?;
+        let pid = self.inner.start_monitored(0, entry, Some(tx), None, None)?;
         Ok(Started { pid, exit: rx })
     }
 
     /// A mailbox for the host: a pid that processes can send to (and link to, monitor,
     /// register a name for) without an instance behind it. See [`HostMailbox`].
     pub fn host_mailbox(&self) -> Result<HostMailbox, SpawnError> {
-        let me = self.inner.env.table.register()?;
+        let me = self.inner.env.table.register_host()?;
         self.inner
             .host_mailboxes
             .lock()
@@ -263,6 +272,12 @@ impl<T: StoreData> Runtime<T> {
         self.inner.warning.as_deref()
     }
 
+    /// Where the observer listens, if it was asked for (see
+    /// [`RuntimeBuilder::observe`](crate::RuntimeBuilder::observe)).
+    pub fn observer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.observer.as_ref().map(|o| o.addr())
+    }
+
     /// The wasmtime engine (one per runtime).
     pub fn engine(&self) -> &Engine {
         &self.inner.env.engine
@@ -291,10 +306,7 @@ impl<T: StoreData> Runtime<T> {
     /// How many processes are hibernating (see `warren::hibernate`): alive, with no
     /// instance, waiting for a message.
     pub fn hibernating(&self) -> usize {
-        self.inner
-            .env
-            .hibernating
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.env.table.stats().hibernating()
     }
 
     /// How many names are registered.
@@ -352,6 +364,7 @@ impl<T: StoreData> Runtime<T> {
 impl<T: StoreData> RuntimeInner<T> {
     fn start_monitored(
         &self,
+        parent: Pid,
         entry: Entry,
         on_exit: Option<oneshot::Sender<ExitReason>>,
         monitor: Option<(Pid, u64)>,
@@ -361,13 +374,13 @@ impl<T: StoreData> RuntimeInner<T> {
             .this
             .upgrade()
             .ok_or_else(|| SpawnError::Other("runtime is shutting down".into()))?;
-        let me = self.env.table.register()?;
+        let me = self.env.table.register_child(parent)?;
         let pid = me.pid();
         if let Some((watcher, tag)) = monitor {
             self.env.table.monitor_with_tag(watcher, pid, tag);
         }
-        if let Some(parent) = link {
-            self.env.table.link(parent, pid);
+        if let Some(linker) = link {
+            self.env.table.link(linker, pid);
         }
         self.handle
             .spawn(crate::process::run(rt, me, entry, on_exit));
@@ -406,7 +419,7 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
         }
         let monitor = request.monitor.map(|tag| (parent, tag));
         let link = request.link.then_some(parent);
-        self.start_monitored(Entry::Spawned(request), None, monitor, link)
+        self.start_monitored(parent, Entry::Spawned(request), None, monitor, link)
     }
 
     fn cluster(&self) -> Option<&crate::dist::Cluster> {

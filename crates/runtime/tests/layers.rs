@@ -15,6 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["context"],
     &["host"],
     &["process"],
+    &["observe"],
     &["runtime", "builder", "host_mailbox", "embed", "error"],
 ];
 

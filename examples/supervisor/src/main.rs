@@ -1,7 +1,10 @@
 //! A supervised worker that crashes on every third request. The supervisor restarts it; the
 //! worker registers its name again on each start, so clients always find the current one.
 //!
-//! Run: `warren run supervisor.wasm [requests]` (default 10)
+//! Run: `warren run supervisor.wasm [requests]` (default 10), or
+//! `warren run --observe 127.0.0.1:9000 --observe-allow-kill supervisor.wasm serve` to keep
+//! asking once a second, forever, and watch the crashes and restarts (or kill the worker
+//! yourself) on the observer's page.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -52,9 +55,13 @@ impl Supervise for Tree {
 }
 
 fn main() {
-    let requests: u64 = std::env::args()
-        .nth(1)
-        .map_or(10, |s| s.parse().expect("requests must be a number"));
+    let arg = std::env::args().nth(1);
+    let serve = arg.as_deref() == Some("serve");
+    let requests: u64 = match arg {
+        None => 10,
+        Some(_) if serve => u64::MAX,
+        Some(s) => s.parse().expect("requests must be a number or `serve`"),
+    };
     let sup = supervisor::start(Tree).expect("start the supervisor");
     let mut answered = 0;
     let mut n = 1;
@@ -68,6 +75,9 @@ fn main() {
                 println!("{n}^2 = {sq}");
                 answered += 1;
                 n += 1;
+                if serve {
+                    warren::sleep(Duration::from_secs(1));
+                }
             }
             Err(RequestError::Exited(reason)) => {
                 println!("request for {n} failed ({reason}); retrying")

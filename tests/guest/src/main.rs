@@ -72,6 +72,7 @@ fn main() {
         "compute_bomb" => compute_bomb(),
         "exit" => exit_reasons(),
         "spawn_limits" => spawn_limits(),
+        "observed_workload" => observed_workload(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -881,4 +882,31 @@ fn spawn_limits() {
         "more fuel than the runtime: {:?}",
         SpawnOptions::new().max_fuel(u64::MAX).spawn((), spin).err()
     );
+}
+
+/// A known workload for the observer's `/metrics`: 5 workers that each receive one message
+/// and end normally, 2 that panic, all monitored (7 DOWN messages); then the root registers a
+/// name and waits. 8 processes spawned, 12 messages delivered.
+fn observed_workload() {
+    let mut monitors = Vec::new();
+    for _ in 0..5 {
+        let (p, m) = spawn_monitor!(|mb: Mailbox<u64>| {
+            mb.receive();
+        })
+        .unwrap();
+        p.send(&7u64);
+        monitors.push(m);
+    }
+    for _ in 0..2 {
+        let (_p, m) = spawn_monitor!(|_m: Mailbox<()>| panic!("planned")).unwrap();
+        monitors.push(m);
+    }
+    for m in monitors {
+        m.wait();
+    }
+    Process::<()>::this().register("observed").unwrap();
+    println!("workload done");
+    loop {
+        warren::sleep(Duration::from_secs(3600));
+    }
 }

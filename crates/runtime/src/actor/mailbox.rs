@@ -174,7 +174,6 @@ impl Mailbox {
         Err(refused)
     }
 
-    #[cfg(test)]
     /// Bytes queued (see [`Message::cost`]).
     pub fn bytes(&self) -> usize {
         self.lock().bytes
@@ -258,7 +257,7 @@ impl Mailbox {
         }
     }
 
-    #[cfg(test)]
+    /// Messages queued.
     pub fn len(&self) -> usize {
         self.lock().messages.len()
     }

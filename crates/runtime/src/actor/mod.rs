@@ -13,6 +13,7 @@
 //! - [`Registry`]: names for processes, freed when they die.
 //! - [`Timers`]: messages delivered after a delay, cancellable, cancelled with their owner.
 //! - [`Quotas`]: what one process may make the runtime hold for it.
+//! - [`stats`]: what is counted about processes and the runtime, for the observer.
 //! - [`remote`]: signals to and from processes of other nodes, and the hook a cluster
 //!   carries them through.
 
@@ -20,6 +21,7 @@ mod mailbox;
 mod quotas;
 mod registry;
 pub mod remote;
+pub mod stats;
 mod table;
 mod timers;
 

@@ -90,14 +90,19 @@ impl Registry {
         Some(pid)
     }
 
-    /// Forget every name of a process that ended.
-    pub fn remove_pid(&self, pid: Pid) {
+    /// Forget every name of a process that ended; returns them.
+    pub fn remove_pid(&self, pid: Pid) -> Vec<String> {
         let mut n = self.lock();
-        if let Some(names) = n.by_pid.remove(&pid) {
-            for name in names {
-                n.by_name.remove(&name);
-            }
+        let names = n.by_pid.remove(&pid).unwrap_or_default();
+        for name in &names {
+            n.by_name.remove(name);
         }
+        names
+    }
+
+    /// Every pid with a name, and its names.
+    pub fn all(&self) -> HashMap<Pid, Vec<String>> {
+        self.lock().by_pid.clone()
     }
 
     pub fn len(&self) -> usize {

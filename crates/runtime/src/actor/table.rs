@@ -21,6 +21,7 @@
 
 use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
+use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -61,6 +62,7 @@ pub struct ProcessRef {
     kill_waker: Mutex<Option<Waker>>,
     alive: AtomicBool,
     trap_exit: AtomicBool,
+    stats: ProcessStats,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +84,11 @@ struct Signals {
 impl ProcessRef {
     pub fn pid(&self) -> Pid {
         self.pid
+    }
+
+    /// What the observer sees of it (state, CPU time, memory, handles, parent).
+    pub fn stats(&self) -> &ProcessStats {
+        &self.stats
     }
 
     /// False once the process has exited (a holder of an old reference must not deliver).
@@ -154,6 +161,37 @@ impl ProcessRef {
     fn signals(&self) -> MutexGuard<'_, Signals> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Its links, the processes monitoring it, and those it monitors (for the observer).
+    pub fn relations(&self) -> Relations {
+        let s = self.signals();
+        Relations {
+            links: s.links.clone(),
+            monitored_by: s.monitors.iter().map(|&(w, _)| w).collect(),
+            monitoring: s.refs.values().flatten().copied().collect(),
+        }
+    }
+}
+
+/// Who a process is tied to (see [`ProcessRef::relations`]).
+#[derive(Debug, Clone, Default)]
+pub struct Relations {
+    /// Processes linked to it.
+    pub links: Vec<Pid>,
+    /// Processes monitoring it (one entry per monitor).
+    pub monitored_by: Vec<Pid>,
+    /// Processes it monitors (one entry per monitor).
+    pub monitoring: Vec<Pid>,
+}
+
+impl crate::resources::HandleCensus for ProcessRef {
+    fn opened(&self, kind: &'static str) {
+        self.stats.opened(kind);
+    }
+
+    fn closed(&self, kind: &'static str) {
+        self.stats.closed(kind);
+    }
 }
 
 #[derive(Debug)]
@@ -170,6 +208,8 @@ pub struct ProcessTable {
     emptied: Notify,
     names: Registry,
     timers: Arc<Timers>,
+    /// What is counted about processes (for the observer and `/metrics`).
+    stats: RuntimeStats,
     /// This runtime's node number (0 outside a cluster): bits 40..63 of its pids.
     node: NodeId,
     /// Where signals for pids of other nodes go (none outside a cluster).
@@ -198,6 +238,7 @@ impl ProcessTable {
             procs: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             emptied: Notify::new(),
+            stats: RuntimeStats::default(),
             timers: Arc::new(Timers::default()),
             node: 0,
             remote: None,
@@ -214,6 +255,17 @@ impl ProcessTable {
     }
 
     /// This runtime's node number (0 outside a cluster).
+    /// Measure each process's CPU time (a clock read around each poll of its task).
+    pub fn measuring_cpu(mut self, on: bool) -> Self {
+        self.stats = std::mem::take(&mut self.stats).with_cpu_time(on);
+        self
+    }
+
+    /// The runtime's counters.
+    pub fn stats(&self) -> &RuntimeStats {
+        &self.stats
+    }
+
     pub fn node(&self) -> NodeId {
         self.node
     }
@@ -251,8 +303,23 @@ impl ProcessTable {
         &self.timers
     }
 
-    /// Allocate a pid and enter a new live process, unless the limit is reached.
+    /// Allocate a pid and enter a new live process started by the host, unless the limit is
+    /// reached.
+    #[cfg(test)]
     pub fn register(&self) -> Result<Arc<ProcessRef>, SpawnError> {
+        self.register_child(0)
+    }
+
+    /// [`ProcessTable::register`] for a host mailbox (a pid without an instance).
+    pub fn register_host(&self) -> Result<Arc<ProcessRef>, SpawnError> {
+        let p = self.register_child(0)?;
+        p.stats.host();
+        Ok(p)
+    }
+
+    /// Allocate a pid and enter a new live process spawned by `parent` (0: by the host),
+    /// unless the limit is reached: the one way into the table.
+    pub fn register_child(&self, parent: Pid) -> Result<Arc<ProcessRef>, SpawnError> {
         let mut procs = self.procs();
         if self.closed.load(Ordering::Acquire) {
             return Err(SpawnError::Other("the runtime is shutting down".into()));
@@ -277,8 +344,10 @@ impl ProcessTable {
             kill_waker: Mutex::new(None),
             alive: AtomicBool::new(true),
             trap_exit: AtomicBool::new(false),
+            stats: ProcessStats::new(parent),
         });
         procs.insert(pid, p.clone());
+        self.stats.spawned();
         Ok(p)
     }
 
@@ -308,8 +377,12 @@ impl ProcessTable {
     /// `limit: mailbox` (the sender is not told: as in Erlang, a send to a live process
     /// succeeds).
     pub fn deliver(&self, to: &ProcessRef, message: Message) -> bool {
+        let bytes = message.data.len();
         match to.mailbox.push(message) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.stats.delivered(bytes);
+                true
+            }
             Err(super::mailbox::Refused::Closed) => false,
             Err(super::mailbox::Refused::Full { queued, limit }) => {
                 tracing::debug!(pid = to.pid, queued, limit, "mailbox full");
@@ -704,8 +777,20 @@ impl ProcessTable {
                 s.global_names,
             )
         };
-        self.names.remove_pid(pid);
+        let names = self.names.remove_pid(pid);
         self.timers.cancel_owner(pid);
+        let at = now_ms();
+        let memory = p.stats.set_memory(0);
+        self.stats.memory_changed(memory, 0);
+        self.stats.exited(ExitRecord {
+            pid,
+            parent: p.stats.parent(),
+            names,
+            reason: reason.clone(),
+            at,
+            lifetime_ms: at.saturating_sub(p.stats.spawned_at()),
+            cpu_ticks: p.stats.cpu_ticks(),
+        });
         if global_names && let Some(r) = &self.remote {
             r.exited_with_global_names(pid);
         }
@@ -884,6 +969,16 @@ impl ProcessTable {
 
     pub fn len(&self) -> usize {
         self.procs().len()
+    }
+
+    /// Every live process (a snapshot: the table's lock is held only to copy the list).
+    pub fn all(&self) -> Vec<Arc<ProcessRef>> {
+        self.procs().values().cloned().collect()
+    }
+
+    /// The registered names.
+    pub fn names(&self) -> &Registry {
+        &self.names
     }
 
     pub fn is_empty(&self) -> bool {

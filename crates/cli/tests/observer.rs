@@ -1,0 +1,574 @@
+//! The observer (`warren run --observe`) against real clients: its page driven in headless
+//! Chromium over WebDriver (Debian packages `chromium` and `chromium-driver`; `scripts/test`
+//! installs them), its JSON and its Prometheus `/metrics`.
+//!
+//! Set `WARREN_SCREENSHOT=PATH` to save a screenshot of the page (the README's).
+
+mod common;
+
+use common::{guest, warren};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `warren run --observe 127.0.0.1:0 FLAGS WASM ARGS`, killed when dropped.
+struct Observed {
+    child: Child,
+    /// host:port of the observer.
+    addr: String,
+}
+
+impl Observed {
+    fn start(flags: &[&str], wasm: &str, args: &[&str]) -> Observed {
+        let mut child = warren()
+            .args(["run", "--observe", "127.0.0.1:0"])
+            .args(flags)
+            .arg(guest(wasm))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting warren");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let addr = loop {
+            let mut line = String::new();
+            let n = stderr
+                .read_line(&mut line)
+                .expect("reading warren's stderr");
+            assert!(n > 0, "warren ended before serving the observer");
+            if let Some(rest) = line.split("observer at http://").nth(1) {
+                break rest.split('/').next().unwrap_or_default().to_string();
+            }
+        };
+        // Keep draining stderr (panics of the workload) so warren never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Observed { child, addr }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http(&self.addr, "GET", path, &[], "")
+    }
+
+    fn json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection; (status, body).
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    // Read the head, then as much body as it announces: chromedriver keeps the connection
+    // open whatever `Connection: close` says.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16384];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut buf).expect("reading the response head");
+        assert!(
+            n > 0,
+            "{method} {path}: the connection closed before a response"
+        );
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    let length: Option<usize> = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok());
+    let chunked = head.contains("transfer-encoding: chunked");
+    loop {
+        let body = &raw[head_end..];
+        let done = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.windows(5).any(|w| w == b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut buf).expect("reading the response body");
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let rest = String::from_utf8_lossy(&raw[head_end..]).into_owned();
+    let body = if chunked { unchunk(&rest) } else { rest };
+    (status, body)
+}
+
+fn unchunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+/// Retry `f` until it returns `Some` or `limit` passes.
+fn eventually<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A headless Chromium session through chromedriver.
+struct Browser {
+    driver: Child,
+    addr: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn open() -> Browser {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "running chromedriver (Debian package chromium-driver; scripts/test installs it)",
+            );
+        let addr = format!("127.0.0.1:{port}");
+        eventually("chromedriver to listen", Duration::from_secs(30), || {
+            TcpStream::connect(&addr).ok()
+        });
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
+                         "--window-size=1500,1100",
+                         format!("--user-data-dir={}", profile.path().display())],
+            },
+        }}});
+        let mut b = Browser {
+            driver,
+            addr,
+            session: String::new(),
+            _profile: profile,
+        };
+        let v = b.call("POST", "/session", caps);
+        b.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        b
+    }
+
+    /// A WebDriver command; its `value`.
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let (status, text) = http(&self.addr, method, path, &[], &body);
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        assert_eq!(status, 200, "WebDriver {method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn session(&self, method: &str, path: &str, body: Value) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.session("POST", "/url", json!({ "url": url }));
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.session("POST", "/execute/sync", json!({ "script": js, "args": [] }))
+    }
+
+    /// Click the element `css` selects, as a user would.
+    fn click(&self, css: &str) {
+        let e = self.session(
+            "POST",
+            "/element",
+            json!({"using": "css selector", "value": css}),
+        );
+        let id = e
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("no element {css}: {e}"))
+            .to_string();
+        self.session("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    fn accept_dialog(&self) {
+        eventually("the confirm dialog", Duration::from_secs(10), || {
+            let (status, _) = http(
+                &self.addr,
+                "POST",
+                &format!("/session/{}/alert/accept", self.session),
+                &[],
+                "{}",
+            );
+            (status == 200).then_some(())
+        });
+    }
+
+    fn screenshot(&self, path: &str) {
+        use base64::Engine as _;
+        let png = self.session("GET", "/screenshot", Value::Null);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("base64 PNG"))
+            .expect("a PNG");
+        std::fs::write(path, bytes).expect("writing the screenshot");
+    }
+
+    /// The process table's rows as the page shows them.
+    fn rows(&self) -> Vec<(u64, String, String)> {
+        let v = self.script(
+            "return [...document.querySelectorAll('#procs tbody tr')].map(tr => [
+                Number(tr.dataset.pid), tr.querySelector('.c-name').textContent,
+                tr.querySelector('.c-state').textContent.trim()]);",
+        );
+        v.as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r[0].as_u64().unwrap_or(0),
+                            r[1].as_str().unwrap_or("").to_string(),
+                            r[2].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The recent exits as the page shows them: (pid, name, kind, reason).
+    fn exits(&self) -> Vec<(u64, String, String, String)> {
+        let v = self.script(
+            "return [...document.querySelectorAll('#exits tbody tr')].map(tr => [
+                Number(tr.dataset.pid), tr.querySelector('.c-name').textContent,
+                tr.querySelector('.c-kind').textContent.trim(),
+                tr.querySelector('.c-reason').textContent]);",
+        );
+        v.as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        let s = |i: usize| r[i].as_str().unwrap_or("").to_string();
+                        (r[0].as_u64().unwrap_or(0), s(1), s(2), s(3))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = http(
+                &self.addr,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                &[],
+                "",
+            );
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+const LONG: Duration = Duration::from_secs(30);
+
+#[test]
+fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
+    let w = Observed::start(&["--observe-allow-kill"], "supervisor", &["serve"]);
+    let browser = Browser::open();
+    browser.go(&format!("http://{}/", w.addr));
+
+    // The table shows the root, the supervisor and the registered worker.
+    let worker = eventually("the squarer row", LONG, || {
+        let rows = browser.rows();
+        let w = rows.iter().find(|r| r.1 == "squarer")?;
+        (rows.len() == 3).then_some(w.0)
+    });
+    let rows = browser.rows();
+    assert!(rows.iter().any(|r| r.0 == 1), "the root process: {rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| ["running", "runnable", "waiting"].contains(&r.2.as_str())),
+        "{rows:?}"
+    );
+
+    // Its crashes show as exits with their reason, and each restart as a new row.
+    let crashed = eventually("a crash in the exits", LONG, || {
+        browser
+            .exits()
+            .into_iter()
+            .find(|e| e.1 == "squarer" && e.2 == "panic")
+    });
+    assert!(
+        crashed.3.contains("worker gives up on request #3"),
+        "{crashed:?}"
+    );
+
+    // Kill the current worker with its button; it may crash on its own meanwhile (every
+    // third request), so try again with the next one until a kill lands.
+    let mut target = worker;
+    let killed = 'outer: {
+        for _ in 0..5 {
+            target = eventually("a live squarer", LONG, || {
+                browser
+                    .rows()
+                    .into_iter()
+                    .find(|r| r.1 == "squarer")
+                    .map(|r| r.0)
+            });
+            browser.click(&format!("#procs button.kill[data-pid=\"{target}\"]"));
+            browser.accept_dialog();
+            let outcome = eventually("the worker's exit", LONG, || {
+                browser.exits().into_iter().find(|e| e.0 == target)
+            });
+            if outcome.2 == "killed" {
+                break 'outer outcome;
+            }
+        }
+        panic!("no kill landed in 5 tries");
+    };
+    assert_eq!(killed.3, "killed");
+    let restarted = eventually("the restarted worker", LONG, || {
+        let rows = browser.rows();
+        let w = rows.iter().find(|r| r.1 == "squarer")?;
+        (w.0 != target && !rows.iter().any(|r| r.0 == target)).then_some(w.0)
+    });
+    let status = browser.script("return document.querySelector('#status').textContent;");
+    assert!(
+        status
+            .as_str()
+            .is_some_and(|s| s.contains(&format!("killed process {target}")) || s == "live"),
+        "{status}"
+    );
+    let counts = browser.script(
+        "return [...document.querySelectorAll('#exit-counts .chip')].map(c => c.dataset.kind);",
+    );
+    assert!(counts.to_string().contains("killed"), "{counts}");
+
+    // The supervisor's tree: a worker (the current one: it crashes every few seconds),
+    // linked.
+    let exits = w.json("/api/exits");
+    let sup = exits["recent"]
+        .as_array()
+        .and_then(|r| r.iter().find(|e| e["pid"] == target))
+        .and_then(|e| e["parent"].as_u64())
+        .expect("the killed worker's parent");
+    assert!(restarted > target);
+    browser.click(&format!("#procs tr[data-pid=\"{sup}\"] .c-pid"));
+    eventually("the supervisor's tree", LONG, || {
+        let v = browser.script(
+            "return [...document.querySelectorAll('#detail-body ul.tree ul.tree li')]
+                 .map(li => li.textContent).join('|');",
+        );
+        v.as_str()
+            .filter(|t| t.contains("linked") && t.contains("squarer"))
+            .map(str::to_string)
+    });
+    let detail = browser.script("return document.querySelector('#detail-body').textContent;");
+    assert!(detail.to_string().contains("traps exits"), "{detail}");
+
+    // The charts have samples.
+    eventually("the charts", LONG, || {
+        let n = browser.script("return document.querySelectorAll('#totals path.line').length;");
+        (n.as_u64() == Some(6)).then_some(())
+    });
+    if let Ok(path) = std::env::var("WARREN_SCREENSHOT") {
+        std::thread::sleep(Duration::from_secs(3)); // a few more samples in the charts
+        browser.script(&format!(
+            "document.querySelector('#procs tr[data-pid=\"{sup}\"]').click();"
+        ));
+        std::thread::sleep(Duration::from_millis(1500));
+        browser.screenshot(&path);
+    }
+
+    // A kill request without the observer's header is refused (another page cannot send it).
+    let (status, body) = http(
+        &w.addr,
+        "POST",
+        &format!("/api/processes/{sup}/kill"),
+        &[],
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(w.json(&format!("/api/processes/{sup}"))["process"]["pid"] == sup);
+}
+
+#[test]
+fn without_the_flag_the_page_has_no_kill_button_and_kills_are_refused() {
+    let w = Observed::start(&[], "supervisor", &["serve"]);
+    let browser = Browser::open();
+    browser.go(&format!("http://{}/", w.addr));
+    let worker = eventually("the squarer row", LONG, || {
+        browser
+            .rows()
+            .into_iter()
+            .find(|r| r.1 == "squarer")
+            .map(|r| r.0)
+    });
+    let buttons = browser.script("return document.querySelectorAll('button.kill').length;");
+    assert_eq!(buttons, 0);
+    let meta = browser.script("return document.querySelector('#meta').textContent;");
+    assert!(meta.to_string().contains("kill off"), "{meta}");
+    let (status, body) = http(
+        &w.addr,
+        "POST",
+        &format!("/api/processes/{worker}/kill"),
+        &[("x-warren-observer", "kill")],
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--observe-allow-kill"), "{body}");
+}
+
+#[test]
+fn metrics_and_json_count_a_known_workload() {
+    let w = Observed::start(&[], "test_guest", &["observed_workload"]);
+    // The workload is done once its root has registered its name.
+    eventually("the workload", LONG, || {
+        let m = w.get("/metrics").1;
+        m.contains("warren_registered_names 1").then_some(())
+    });
+    let (status, text) = w.get("/metrics");
+    assert_eq!(status, 200);
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.split(' ').next() == Some(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert_eq!(value("warren_processes"), 1.0);
+    assert_eq!(value("warren_processes_spawned_total"), 8.0);
+    assert_eq!(value("warren_process_exits_total{reason=\"normal\"}"), 5.0);
+    assert_eq!(value("warren_process_exits_total{reason=\"panic\"}"), 2.0);
+    assert_eq!(value("warren_process_exits_total{reason=\"killed\"}"), 0.0);
+    // 5 sends and 7 DOWN messages.
+    assert_eq!(value("warren_messages_total"), 12.0);
+    assert_eq!(value("warren_registered_names"), 1.0);
+    assert_eq!(value("warren_timers"), 0.0);
+    let memory = value("warren_memory_bytes");
+    assert!(memory >= 65536.0 && memory % 65536.0 == 0.0, "{memory}");
+    for name in [
+        "warren_processes",
+        "warren_messages_total",
+        "warren_process_exits_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} has a type"
+        );
+    }
+
+    // The same in JSON, and the one live process as a row.
+    let s = w.json("/api/summary");
+    assert_eq!(s["spawned"], 8);
+    assert_eq!(s["messages"], 12);
+    assert_eq!(s["exits"]["panic"], 2);
+    assert_eq!(s["memory"].as_f64(), Some(memory));
+    let page = w.json("/api/processes?sort=memory&order=desc&q=observed");
+    assert_eq!(page["matched"], 1);
+    let row = &page["rows"][0];
+    assert_eq!(row["name"], "observed");
+    assert_eq!(row["state"], "waiting");
+    assert_eq!(row["parent"], 0);
+    assert_eq!(row["memory"].as_f64(), Some(memory));
+    let exits = w.json("/api/exits");
+    let recent = exits["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 7);
+    assert!(
+        recent
+            .iter()
+            .filter(|e| e["kind"] == "panic")
+            .all(
+                |e| e["reason"].as_str().is_some_and(|r| r.contains("planned")) && e["parent"] == 1
+            )
+    );
+    // Server-sent events: a summary event at once.
+    let mut s = TcpStream::connect(&w.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while !got.contains("\"spawned\":8") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the event stream ended: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(
+        got.contains("text/event-stream") && got.contains("event: summary"),
+        "{got}"
+    );
+    // Bad requests say what is wrong.
+    let (status, body) = w.get("/api/processes?sort=size");
+    assert_eq!(status, 400);
+    assert!(body.contains("expected pid, name"), "{body}");
+    assert_eq!(w.get("/api/processes/99999").0, 404);
+    assert_eq!(w.get("/api/processes/abc").0, 400);
+    assert_eq!(w.get("/nowhere").0, 404);
+}

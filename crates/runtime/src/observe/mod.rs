@@ -1,0 +1,100 @@
+//! The observer: a web page, JSON, a live stream and Prometheus metrics about a running
+//! runtime, served on an address of its own (`warren run --observe ADDR`).
+//!
+//! The model: the runtime counts as it goes (cheap counters in `actor::stats`, bumped on
+//! the one path of each event), and the observer reads them only when asked. Nobody
+//! looking costs one sampler task waking once a second to copy a handful of totals into a
+//! ring (the charts' history). A request for the process table copies the list of live
+//! processes, sorts and filters it, and sends one page of it; only that page's processes have
+//! their links, monitors and handles read.
+//!
+//! Routes (all `GET` but the kill):
+//! - `/`: the page (one self-contained HTML file, no external assets);
+//! - `/api/summary`: totals, exits by reason, settings;
+//! - `/api/history`: the last [`history::SAMPLES`] one-second samples of the totals;
+//! - `/api/processes?offset=&limit=&sort=&order=&q=&state=`: one page of the table, with the
+//!   number of processes in each state;
+//! - `/api/processes/PID`: one process: its row, links, monitors both ways, handles by kind,
+//!   and the tree of processes it spawned (links marked);
+//! - `/api/exits`: the recent exits, newest first, and counts by reason;
+//! - `/api/events`: server-sent events, a `summary` event a second;
+//! - `POST /api/processes/PID/kill` with header `x-warren-observer: kill`: kills it, only when
+//!   the runtime was started with `allow_kill` (`--observe-allow-kill`); otherwise 403. The
+//!   header keeps other web pages from killing processes through a visitor's browser (a
+//!   cross-origin request cannot carry it without a preflight the observer never grants);
+//! - `/metrics`: Prometheus text format.
+//!
+//! The observer holds the runtime weakly: it answers 503 once the runtime is gone, and its
+//! tasks end when the [`Observer`] handle (held by the runtime) is dropped.
+
+mod history;
+mod metrics;
+mod server;
+mod view;
+
+use crate::actor::ProcessTable;
+use crate::config::ObserveConfig;
+use crate::io::IoShared;
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+
+/// What the observer reads: the runtime's table and I/O state, weakly.
+#[derive(Clone)]
+pub(crate) struct Source {
+    table: Weak<ProcessTable>,
+    io: Weak<IoShared>,
+    allow_kill: bool,
+    history: Arc<history::History>,
+    /// Milliseconds since the Unix epoch when the runtime started.
+    started_at: u64,
+}
+
+/// A running observer; dropping it stops it.
+pub(crate) struct Observer {
+    addr: SocketAddr,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Observer {
+    /// Where it listens.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Bind `config.addr` and serve the observer for `table` on `handle`.
+pub(crate) fn start(
+    config: &ObserveConfig,
+    table: &Arc<ProcessTable>,
+    io: &Arc<IoShared>,
+    handle: &tokio::runtime::Handle,
+) -> std::io::Result<Observer> {
+    let listener = std::net::TcpListener::bind(config.addr)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let source = Source {
+        table: Arc::downgrade(table),
+        io: Arc::downgrade(io),
+        allow_kill: config.allow_kill,
+        history: Arc::new(history::History::default()),
+        started_at: crate::actor::stats::now_ms(),
+    };
+    let listener = {
+        let _entered = handle.enter();
+        tokio::net::TcpListener::from_std(listener)?
+    };
+    let sampler = handle.spawn(history::sample(source.clone()));
+    let server = handle.spawn(server::serve(listener, source));
+    Ok(Observer {
+        addr,
+        tasks: vec![sampler.abort_handle(), server.abort_handle()],
+    })
+}

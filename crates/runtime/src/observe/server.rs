@@ -1,0 +1,333 @@
+//! The observer's HTTP/1.1 server: a plain hyper service on its own listener, at most
+//! [`MAX_CONNECTIONS`] connections at once.
+
+use super::view::{self, SortKey, TableQuery};
+use super::{Source, metrics};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Most connections served at once (a browser opens a handful; scripts a few more).
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+
+/// The header a kill request must carry (see the module docs).
+pub(crate) const KILL_HEADER: &str = "x-warren-observer";
+
+type Body = BoxBody<Bytes, Infallible>;
+
+const PAGE: &str = include_str!("page.html");
+
+pub(crate) async fn serve(listener: tokio::net::TcpListener, source: Source) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, do not spin.
+                tracing::debug!("observer: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!("observer: refusing {peer}: {MAX_CONNECTIONS} connections open");
+            continue; // dropped: closed
+        };
+        let source = source.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let source = source.clone();
+                async move { Ok::<_, Infallible>(route(&source, request)) }
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .keep_alive(true);
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!("observer connection from {peer}: {e}");
+            }
+            drop(slot);
+        });
+    }
+}
+
+fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    let query = parse_query(request.uri().query().unwrap_or(""));
+    let method = request.method().clone();
+    if path == "/" && method == Method::GET {
+        return respond(StatusCode::OK, "text/html; charset=utf-8", PAGE.into());
+    }
+    let Some(table) = source.table.upgrade() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the runtime has stopped");
+    };
+    let get = method == Method::GET || method == Method::HEAD;
+    match path.as_str() {
+        "/metrics" if get => respond(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            metrics::render(source, &table).into(),
+        ),
+        "/api/summary" if get => json(view::summary(source, &table)),
+        "/api/history" if get => json(view::history(&source.history.all())),
+        "/api/exits" if get => {
+            let limit = match number(&query, "limit", 100) {
+                Ok(n) => n,
+                Err(r) => return r,
+            };
+            json(view::exits(&table, limit))
+        }
+        "/api/processes" if get => match table_query(&query) {
+            Ok(q) => json(view::processes(&table, &q)),
+            Err(r) => r,
+        },
+        "/api/events" if get => events(source.clone()),
+        _ => {
+            let Some(rest) = path.strip_prefix("/api/processes/") else {
+                return error(StatusCode::NOT_FOUND, &format!("no such page: {path}"));
+            };
+            let (pid, action) = rest.split_once('/').unwrap_or((rest, ""));
+            let Ok(pid) = pid.parse::<u64>() else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{pid:?} is not a pid (a decimal number)"),
+                );
+            };
+            match (action, &method) {
+                ("", m) if m == Method::GET || m == Method::HEAD => {
+                    match view::process(&table, pid) {
+                        Some(v) => json(v),
+                        None => error(
+                            StatusCode::NOT_FOUND,
+                            &format!("process {pid} is not alive"),
+                        ),
+                    }
+                }
+                ("kill", &Method::POST) => kill(source, &table, pid, &request),
+                _ => error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("{method} {path}: use GET /api/processes/PID or POST …/PID/kill"),
+                ),
+            }
+        }
+    }
+}
+
+fn kill(
+    source: &Source,
+    table: &crate::actor::ProcessTable,
+    pid: u64,
+    request: &Request<Incoming>,
+) -> Response<Body> {
+    if !source.allow_kill {
+        return error(
+            StatusCode::FORBIDDEN,
+            "killing from the observer is off: start warren with --observe-allow-kill",
+        );
+    }
+    if request
+        .headers()
+        .get(KILL_HEADER)
+        .is_none_or(|v| v != "kill")
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            &format!("a kill request must carry the header `{KILL_HEADER}: kill`"),
+        );
+    }
+    if !table.is_local(pid) {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("process {pid} is on another node"),
+        );
+    }
+    if table.kill(pid) {
+        tracing::info!(pid, "killed from the observer");
+        json(serde_json::json!({"killed": pid}))
+    } else {
+        error(
+            StatusCode::NOT_FOUND,
+            &format!("process {pid} is not alive"),
+        )
+    }
+}
+
+/// `summary` events, one per sampling interval, until the client goes or the runtime ends.
+fn events(source: Source) -> Response<Body> {
+    let stream = futures_util::stream::unfold((source, true), |(source, first)| async move {
+        if !first {
+            tokio::time::sleep(super::history::INTERVAL).await;
+        }
+        let table = source.table.upgrade()?;
+        let data = view::summary(&source, &table);
+        drop(table);
+        let frame = Frame::data(Bytes::from(format!("event: summary\ndata: {data}\n\n")));
+        Some((Ok::<_, Infallible>(frame), (source, false)))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "bad response"))
+}
+
+fn table_query(query: &[(String, String)]) -> Result<TableQuery, Response<Body>> {
+    let sort = match param(query, "sort") {
+        None => SortKey::Pid,
+        Some(s) => SortKey::parse(s).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "sort={s:?}: expected pid, name, state, mailbox, mailbox_bytes, memory, \
+                     cpu, spawned or parent"
+                ),
+            )
+        })?,
+    };
+    let descending = match param(query, "order") {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                &format!("order={o:?}: expected asc or desc"),
+            ));
+        }
+    };
+    let state = match param(query, "state") {
+        None | Some("") => None,
+        Some(s) => Some(view::parse_state(s).ok_or_else(|| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("state={s:?}: expected running, runnable, waiting, hibernated or host"),
+            )
+        })?),
+    };
+    let limit = number(query, "limit", 50)?;
+    if limit > view::MAX_PAGE {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("limit={limit}: at most {} rows a page", view::MAX_PAGE),
+        ));
+    }
+    Ok(TableQuery {
+        offset: number(query, "offset", 0)?,
+        limit,
+        sort,
+        descending,
+        text: param(query, "q")
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        state,
+    })
+}
+
+fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+fn number(query: &[(String, String)], key: &str, default: usize) -> Result<usize, Response<Body>> {
+    match param(query, key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                &format!("{key}={v:?}: expected a number"),
+            )
+        }),
+    }
+}
+
+/// `a=1&b=x%20y` as pairs, percent- and `+`-decoded.
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+fn json(v: serde_json::Value) -> Response<Body> {
+    respond(StatusCode::OK, "application/json", v.to_string().into())
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    respond(
+        status,
+        "application/json",
+        serde_json::json!({ "error": message }).to_string().into(),
+    )
+}
+
+fn respond(status: StatusCode, content_type: &str, body: Bytes) -> Response<Body> {
+    let mut r = Response::new(BodyExt::boxed(Full::new(body)));
+    *r.status_mut() = status;
+    if let Ok(v) = header::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_decoded() {
+        assert_eq!(
+            parse_query("q=a%20b+c&sort=pid&x&bad=%zz&end=%4"),
+            vec![
+                ("q".into(), "a b c".into()),
+                ("sort".into(), "pid".into()),
+                ("x".into(), "".into()),
+                ("bad".into(), "%zz".into()),
+                ("end".into(), "%4".into()),
+            ]
+        );
+    }
+}
