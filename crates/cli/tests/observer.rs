@@ -353,6 +353,10 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
     let rows = browser.rows();
     assert!(rows.iter().any(|r| r.0 == 1), "the root process: {rows:?}");
     assert!(
+        worker > 2,
+        "the worker is spawned after the root and the supervisor"
+    );
+    assert!(
         rows.iter()
             .all(|r| ["running", "runnable", "waiting"].contains(&r.2.as_str())),
         "{rows:?}"
@@ -372,10 +376,9 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
 
     // Kill the current worker with its button; it may crash on its own meanwhile (every
     // third request), so try again with the next one until a kill lands.
-    let mut target = worker;
-    let killed = 'outer: {
+    let (target, killed) = 'outer: {
         for _ in 0..5 {
-            target = eventually("a live squarer", LONG, || {
+            let target = eventually("a live squarer", LONG, || {
                 browser
                     .rows()
                     .into_iter()
@@ -388,7 +391,7 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
                 browser.exits().into_iter().find(|e| e.0 == target)
             });
             if outcome.2 == "killed" {
-                break 'outer outcome;
+                break 'outer (target, outcome);
             }
         }
         panic!("no kill landed in 5 tries");

@@ -80,16 +80,13 @@ fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
         ),
         "/api/summary" if get => json(view::summary(source, &table)),
         "/api/history" if get => json(view::history(&source.history.all())),
-        "/api/exits" if get => {
-            let limit = match number(&query, "limit", 100) {
-                Ok(n) => n,
-                Err(r) => return r,
-            };
-            json(view::exits(&table, limit))
-        }
+        "/api/exits" if get => match number(&query, "limit", 100) {
+            Ok(limit) => json(view::exits(&table, limit)),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
         "/api/processes" if get => match table_query(&query) {
             Ok(q) => json(view::processes(&table, &q)),
-            Err(r) => r,
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "/api/events" if get => events(source.clone()),
         _ => {
@@ -182,43 +179,33 @@ fn events(source: Source) -> Response<Body> {
         .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "bad response"))
 }
 
-fn table_query(query: &[(String, String)]) -> Result<TableQuery, Response<Body>> {
+/// The table query of a request; what is wrong with it otherwise.
+fn table_query(query: &[(String, String)]) -> Result<TableQuery, String> {
     let sort = match param(query, "sort") {
         None => SortKey::Pid,
         Some(s) => SortKey::parse(s).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "sort={s:?}: expected pid, name, state, mailbox, mailbox_bytes, memory, \
-                     cpu, spawned or parent"
-                ),
+            format!(
+                "sort={s:?}: expected pid, name, state, mailbox, mailbox_bytes, memory, cpu, \
+                 spawned or parent"
             )
         })?,
     };
     let descending = match param(query, "order") {
         None | Some("asc") => false,
         Some("desc") => true,
-        Some(o) => {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                &format!("order={o:?}: expected asc or desc"),
-            ));
-        }
+        Some(o) => return Err(format!("order={o:?}: expected asc or desc")),
     };
     let state = match param(query, "state") {
         None | Some("") => None,
         Some(s) => Some(view::parse_state(s).ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("state={s:?}: expected running, runnable, waiting, hibernated or host"),
-            )
+            format!("state={s:?}: expected running, runnable, waiting, hibernated or host")
         })?),
     };
     let limit = number(query, "limit", 50)?;
     if limit > view::MAX_PAGE {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            &format!("limit={limit}: at most {} rows a page", view::MAX_PAGE),
+        return Err(format!(
+            "limit={limit}: at most {} rows a page",
+            view::MAX_PAGE
         ));
     }
     Ok(TableQuery {
@@ -240,15 +227,12 @@ fn param<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn number(query: &[(String, String)], key: &str, default: usize) -> Result<usize, Response<Body>> {
+fn number(query: &[(String, String)], key: &str, default: usize) -> Result<usize, String> {
     match param(query, key) {
         None => Ok(default),
-        Some(v) => v.parse().map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("{key}={v:?}: expected a number"),
-            )
-        }),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{key}={v:?}: expected a number")),
     }
 }
 
