@@ -10,6 +10,9 @@
 //! program doing the same work (the TCP echo server is `examples/echo`). Memory is the warren
 //! host process's resident set, read from `/proc/self/status` (granted with `--dir`).
 //!
+//! `--env WARREN_DELAY=SECONDS` waits that long before the workload starts (time to open the
+//! observer's page on it: `compare observe`).
+//!
 //! For profiling, `--env WARREN_HOLD=SECONDS` keeps the processes of `idle` and `hibernate`
 //! alive that long after the result is printed (read the host's `/proc/PID/smaps` meanwhile).
 
@@ -301,6 +304,12 @@ fn main() {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("argument {i} must be a number: {args:?}"))
     };
+    if let Some(s) = std::env::var("WARREN_DELAY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_secs_f64(s));
+    }
     match args.first().map(String::as_str) {
         Some("spawn") => spawn_n(num(1)),
         Some("idle") => idle(num(1)),

@@ -19,6 +19,7 @@
 mod dist;
 mod http;
 mod load;
+mod observe;
 mod report;
 mod systems;
 
@@ -198,6 +199,7 @@ fn main() -> anyhow::Result<()> {
         Some("echo") => return echo(&args[1..]),
         Some("dist") => return dist::run(&args[1..]),
         Some("http") => return http::run(&args[1..]),
+        Some("observe") => return observe::run(&args[1..]),
         _ => {}
     }
     let mut o = Options {

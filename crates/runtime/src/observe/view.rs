@@ -359,7 +359,11 @@ mod tests {
             },
         );
         assert_eq!(by_mailbox["rows"][0]["pid"], ps[7].pid());
-        assert_eq!(by_mailbox["rows"][0]["mailbox_bytes"], 3);
+        // What the mailbox is charged: the payload and the per-message overhead.
+        assert_eq!(
+            by_mailbox["rows"][0]["mailbox_bytes"],
+            crate::actor::Message::new(0, vec![1, 2, 3]).cost()
+        );
         let named = processes(
             &t,
             &TableQuery {

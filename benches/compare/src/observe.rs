@@ -1,0 +1,181 @@
+//! `compare observe`: what the observer costs. Ping-pong and spawn (the compare-guest
+//! workloads) with no observer, with `--observe` on and nobody looking, and with the
+//! observer's page open in headless Chromium (which fetches a page of the process table,
+//! the recent exits and the open process's details every second, and holds the event
+//! stream), on this same 2-core machine.
+//!
+//! ```text
+//! compare observe [--reps R] [--no-write]
+//! ```
+//!
+//! Every run waits 3 s before its workload (`WARREN_DELAY`), so the page is loaded and
+//! polling when the workload starts; configurations alternate within each repetition. The
+//! table goes into docs/benchmarks.md between `observe:begin` and `observe:end`.
+
+use crate::report::median;
+use crate::systems::Paths;
+use anyhow::{Context, bail};
+use std::process::{Command, Stdio};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Setup {
+    Off,
+    On,
+    Page,
+}
+
+impl Setup {
+    const ALL: [Setup; 3] = [Setup::Off, Setup::On, Setup::Page];
+
+    fn name(self) -> &'static str {
+        match self {
+            Setup::Off => "off",
+            Setup::On => "`--observe`, nobody looking",
+            Setup::Page => "`--observe`, page open",
+        }
+    }
+}
+
+/// (label, guest arguments, warren flags)
+const WORKLOADS: [(&str, &[&str], &[&str]); 2] = [
+    (
+        "ping-pong, 1,000,000 round trips (us/round-trip)",
+        &["pingpong", "1000000"],
+        &["--max-processes", "100"],
+    ),
+    (
+        "spawn, 100,000 (us/spawn)",
+        &["spawn", "100000"],
+        &["--max-processes", "100100"],
+    ),
+];
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// One run: the workload's result value.
+fn measure(paths: &Paths, setup: Setup, args: &[&str], flags: &[&str]) -> anyhow::Result<f64> {
+    let port = free_port()?;
+    let mut cmd = Command::new(&paths.warren);
+    cmd.arg("run").args(flags).args(["--env", "WARREN_DELAY=3"]);
+    if setup != Setup::Off {
+        cmd.args(["--observe", &format!("127.0.0.1:{port}")]);
+    }
+    let warren = cmd
+        .arg(&paths.guest)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting warren")?;
+    let browser = if setup == Setup::Page {
+        // Wait for the observer, then open its page.
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed().as_secs() > 10 {
+                bail!("the observer did not listen on port {port}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let profile = std::env::temp_dir().join(format!("warren-observe-bench-{port}"));
+        Some(
+            Command::new("chromium")
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .arg(format!("http://127.0.0.1:{port}/"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting chromium (Debian package chromium)")?,
+        )
+    } else {
+        None
+    };
+    let out = warren.wait_with_output()?;
+    if let Some(mut b) = browser {
+        let _ = b.kill();
+        let _ = b.wait();
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("result "))
+        .and_then(|r| r.split(' ').nth(1))
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no result from warren: {text}"))
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let mut reps = 5;
+    let mut write = true;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--reps" => reps = it.next().context("--reps needs a value")?.parse()?,
+            "--no-write" => write = false,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    let root = crate::repo_root()?;
+    let paths = Paths::new(&root);
+    // results[workload][setup] = values
+    let mut results = vec![vec![Vec::new(); Setup::ALL.len()]; WORKLOADS.len()];
+    for rep in 1..=reps {
+        for (wi, (label, args, flags)) in WORKLOADS.iter().enumerate() {
+            for (si, s) in Setup::ALL.iter().enumerate() {
+                let v = measure(&paths, *s, args, flags)?;
+                eprintln!("  rep {rep} {label}, {}: {v:.3}", s.name());
+                results[wi][si].push(v);
+            }
+        }
+    }
+    let mut table = String::from(
+        "<!-- observe:begin (generated by `benches/compare/run observe`; do not edit by hand) -->\n",
+    );
+    table.push_str(&format!(
+        "Medians of {reps} runs (min-max in brackets), configurations alternating; the page is \
+         headless Chromium on the same 2 cores.\n\n"
+    ));
+    table.push_str("| workload | ");
+    table.push_str(
+        &Setup::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" | "),
+    );
+    table.push_str(" |\n| --- | ---: | ---: | ---: |\n");
+    for (wi, (label, ..)) in WORKLOADS.iter().enumerate() {
+        let off = median(&mut results[wi][0].clone());
+        table.push_str(&format!("| {label} |"));
+        for (si, _) in Setup::ALL.iter().enumerate() {
+            let v = &mut results[wi][si];
+            let m = median(v);
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(0.0, f64::max);
+            let vs = if si == 0 {
+                String::new()
+            } else {
+                format!(", {:+.0}%", (m / off - 1.0) * 100.0)
+            };
+            table.push_str(&format!(" {m:.2} [{lo:.2}-{hi:.2}]{vs} |"));
+        }
+        table.push('\n');
+    }
+    table.push_str("<!-- observe:end -->");
+    println!("{table}");
+    if write {
+        crate::report::write_marked(&root, "observe", &table)?;
+    }
+    Ok(())
+}
