@@ -93,6 +93,16 @@ fn hold() {
     }
 }
 
+/// Wait `WARREN_DELAY` seconds, if set, before the workload (see the module docs).
+fn delay() {
+    if let Some(s) = std::env::var("WARREN_DELAY")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_secs(s));
+    }
+}
+
 /// A hibernating process: answers a request (waking), then hibernates again.
 fn sleeper(_: (), mailbox: Mailbox<Reply<()>>) {
     mailbox.receive().send(&());
@@ -304,12 +314,7 @@ fn main() {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("argument {i} must be a number: {args:?}"))
     };
-    if let Some(s) = std::env::var("WARREN_DELAY")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        std::thread::sleep(std::time::Duration::from_secs_f64(s));
-    }
+    delay();
     match args.first().map(String::as_str) {
         Some("spawn") => spawn_n(num(1)),
         Some("idle") => idle(num(1)),
