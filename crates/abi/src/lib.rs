@@ -8,6 +8,7 @@
 
 mod errors;
 mod exit;
+pub mod query;
 
 pub use errors::*;
 pub use exit::{

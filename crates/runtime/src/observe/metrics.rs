@@ -10,98 +10,94 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
     let stats = table.stats();
     let (messages, message_bytes) = stats.messages_total();
     let uptime = crate::actor::stats::now_ms().saturating_sub(source.started_at) as f64 / 1000.0;
+    let pumps = source.io.upgrade().map_or(0, |io| io.pumps.len());
+    // (name, type, help, value) of every metric with one sample.
+    let single: [(&str, &str, &str, f64); 11] = [
+        (
+            "warren_processes",
+            "gauge",
+            "Live processes (host mailboxes included).",
+            table.len() as f64,
+        ),
+        (
+            "warren_processes_hibernating",
+            "gauge",
+            "Processes hibernating (alive, without an instance).",
+            stats.hibernating() as f64,
+        ),
+        (
+            "warren_process_limit",
+            "gauge",
+            "Most processes alive at once.",
+            table.limit() as f64,
+        ),
+        (
+            "warren_processes_spawned_total",
+            "counter",
+            "Processes started since the runtime started (host mailboxes included).",
+            stats.spawned_total() as f64,
+        ),
+        (
+            "warren_messages_total",
+            "counter",
+            "Messages delivered into mailboxes (sends, replies, timers, DOWN and exit messages).",
+            messages as f64,
+        ),
+        (
+            "warren_message_bytes_total",
+            "counter",
+            "Payload bytes of the messages delivered into mailboxes.",
+            message_bytes as f64,
+        ),
+        (
+            "warren_memory_bytes",
+            "gauge",
+            "Linear memory of all live instances, in bytes.",
+            stats.memory_total() as f64,
+        ),
+        (
+            "warren_registered_names",
+            "gauge",
+            "Names registered to local processes.",
+            table.registered_names() as f64,
+        ),
+        (
+            "warren_timers",
+            "gauge",
+            "Timers set and not yet fired or cancelled.",
+            table.timers().len() as f64,
+        ),
+        (
+            "warren_pumps",
+            "gauge",
+            "Host copies (splices) running.",
+            pumps as f64,
+        ),
+        (
+            "warren_uptime_seconds",
+            "gauge",
+            "Seconds since the runtime started.",
+            uptime,
+        ),
+    ];
     let mut out = String::with_capacity(2048);
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, f64)]| {
+    let header = |out: &mut String, name: &str, kind: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
     };
-    metric(
-        "warren_processes",
-        "gauge",
-        "Live processes (host mailboxes included).",
-        &[("", table.len() as f64)],
-    );
-    metric(
-        "warren_processes_hibernating",
-        "gauge",
-        "Processes hibernating (alive, without an instance).",
-        &[("", stats.hibernating() as f64)],
-    );
-    metric(
-        "warren_process_limit",
-        "gauge",
-        "Most processes alive at once.",
-        &[("", table.limit() as f64)],
-    );
-    metric(
-        "warren_processes_spawned_total",
-        "counter",
-        "Processes started since the runtime started (host mailboxes included).",
-        &[("", stats.spawned_total() as f64)],
-    );
-    let exits = stats.exits_by_kind();
-    let labels: Vec<String> = REASON_KINDS
-        .iter()
-        .map(|k| format!("{{reason=\"{k}\"}}"))
-        .collect();
-    let samples: Vec<(&str, f64)> = labels
-        .iter()
-        .zip(exits)
-        .map(|(l, n)| (l.as_str(), n as f64))
-        .collect();
-    metric(
-        "warren_process_exits_total",
+    for (name, kind, help, value) in single {
+        header(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+    let name = "warren_process_exits_total";
+    header(
+        &mut out,
+        name,
         "counter",
         "Processes ended since the runtime started, by kind of exit reason.",
-        &samples,
     );
-    metric(
-        "warren_messages_total",
-        "counter",
-        "Messages delivered into mailboxes (sends, replies, timers, DOWN and exit messages).",
-        &[("", messages as f64)],
-    );
-    metric(
-        "warren_message_bytes_total",
-        "counter",
-        "Payload bytes of the messages delivered into mailboxes.",
-        &[("", message_bytes as f64)],
-    );
-    metric(
-        "warren_memory_bytes",
-        "gauge",
-        "Linear memory of all live instances, in bytes.",
-        &[("", stats.memory_total() as f64)],
-    );
-    metric(
-        "warren_registered_names",
-        "gauge",
-        "Names registered to local processes.",
-        &[("", table.registered_names() as f64)],
-    );
-    metric(
-        "warren_timers",
-        "gauge",
-        "Timers set and not yet fired or cancelled.",
-        &[("", table.timers().len() as f64)],
-    );
-    metric(
-        "warren_pumps",
-        "gauge",
-        "Host copies (splices) running.",
-        &[(
-            "",
-            source.io.upgrade().map_or(0, |io| io.pumps.len()) as f64,
-        )],
-    );
-    metric(
-        "warren_uptime_seconds",
-        "gauge",
-        "Seconds since the runtime started.",
-        &[("", uptime)],
-    );
+    for (kind, n) in REASON_KINDS.iter().zip(stats.exits_by_kind()) {
+        let _ = writeln!(out, "{name}{{reason=\"{kind}\"}} {n}");
+    }
     out
 }

@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::rc::Rc;
+use warren_abi::query::percent_decode as decode;
 
 /// One HTTP request. Answer it once: return a [`Response`] from the handler, or call
 /// [`respond`](Request::respond), [`respond_streaming`](Request::respond_streaming) or
@@ -308,27 +309,4 @@ fn respond(handle: &Handle, response: &Response, (kind, a, b): (u32, u32, u32)) 
         )
     };
     check(r)
-}
-
-/// Percent-decode a query component (`+` is a space); bad escapes stay as they are.
-fn decode(s: &str) -> String {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
