@@ -541,6 +541,14 @@ fn metrics_and_json_count_a_known_workload() {
     assert_eq!(row["state"], "waiting");
     assert_eq!(row["parent"], 0);
     assert_eq!(row["memory"].as_f64(), Some(memory));
+    let root = w.json("/api/processes/1");
+    assert_eq!(
+        root["handles"],
+        json!([{"kind": "tcp-listener", "count": 1}]),
+        "{root}"
+    );
+    assert_eq!(root["process"]["handles"], 1);
+    assert_eq!(root["process"]["names"], json!(["observed"]));
     let exits = w.json("/api/exits");
     let recent = exits["recent"].as_array().unwrap();
     assert_eq!(recent.len(), 7);

@@ -886,7 +886,8 @@ fn spawn_limits() {
 
 /// A known workload for the observer's `/metrics`: 5 workers that each receive one message
 /// and end normally, 2 that panic, all monitored (7 DOWN messages); then the root registers a
-/// name and waits. 8 processes spawned, 12 messages delivered.
+/// name and waits, holding a TCP listener (a handle the observer shows). 8 processes spawned,
+/// 12 messages delivered.
 fn observed_workload() {
     let mut monitors = Vec::new();
     for _ in 0..5 {
@@ -904,6 +905,7 @@ fn observed_workload() {
     for m in monitors {
         m.wait();
     }
+    let _listener = warren::net::TcpListener::bind("127.0.0.1:0").unwrap();
     Process::<()>::this().register("observed").unwrap();
     println!("workload done");
     loop {
