@@ -141,9 +141,38 @@ fn help_describes_the_flags() {
         "--http-request-timeout",
         "--http-header-timeout",
         "--http-max-connections",
+        "--observe",
+        "--observe-allow-kill",
     ] {
         assert!(help.contains(flag), "help lacks {flag}:\n{help}");
     }
+}
+
+#[test]
+fn observer_flags_are_checked_and_a_busy_address_is_a_clear_error() {
+    let hello = common::guest("hello");
+    let hello = hello.to_str().unwrap();
+    let bad = run_file_args(&["run", "--observe", "localhost", hello]);
+    assert_eq!(bad.status.code(), Some(2), "a socket address is needed");
+    let alone = run_file_args(&["run", "--observe-allow-kill", hello]);
+    assert_eq!(
+        alone.status.code(),
+        Some(2),
+        "--observe-allow-kill needs --observe"
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let busy = run_file_args(&["run", "--observe", &addr, hello]);
+    assert_ne!(busy.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        err.contains(&format!("observer: cannot listen on {addr}")),
+        "{err}"
+    );
+}
+
+fn run_file_args(args: &[&str]) -> std::process::Output {
+    warren().args(args).output().unwrap()
 }
 
 /// A guest (a hand-written module, no SDK) calling the ABI with bad pointers traps alone, and
