@@ -213,8 +213,8 @@ impl Browser {
         b
     }
 
-    /// A WebDriver command; its `value`.
-    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+    /// A WebDriver command: its `value`, or the error WebDriver answered.
+    fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
         let body = if method == "GET" {
             String::new()
         } else {
@@ -223,12 +223,25 @@ impl Browser {
         let (status, text) = http(&self.addr, method, path, &[], &body);
         let v: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
-        assert_eq!(status, 200, "WebDriver {method} {path}: {v}");
-        v["value"].clone()
+        if status == 200 {
+            Ok(v["value"].clone())
+        } else {
+            Err(format!("WebDriver {method} {path}: {status} {v}"))
+        }
+    }
+
+    /// A WebDriver command that must succeed; its `value`.
+    fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn session(&self, method: &str, path: &str, body: Value) -> Value {
         self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn try_session(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
+        self.try_call(method, &format!("/session/{}{path}", self.session), body)
     }
 
     fn go(&self, url: &str) {
@@ -239,20 +252,35 @@ impl Browser {
         self.session("POST", "/execute/sync", json!({ "script": js, "args": [] }))
     }
 
-    /// Click the element `css` selects, as a user would.
-    fn click(&self, css: &str) {
-        let e = self.session(
+    /// Click the element `css` selects, as a user would; an error if there is none (or it
+    /// went away between being found and being clicked: the page refreshes every second).
+    fn try_click(&self, css: &str) -> Result<(), String> {
+        let e = self.try_session(
             "POST",
             "/element",
             json!({"using": "css selector", "value": css}),
-        );
+        )?;
         let id = e
             .as_object()
             .and_then(|o| o.values().next())
             .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("no element {css}: {e}"))
+            .ok_or_else(|| format!("no element {css}: {e}"))?
             .to_string();
-        self.session("POST", &format!("/element/{id}/click"), json!({}));
+        self.try_session("POST", &format!("/element/{id}/click"), json!({}))
+            .map(drop)
+    }
+
+    /// Click the element `css` selects, trying again while it is missing or replaced.
+    fn click(&self, css: &str) {
+        let mut last = String::new();
+        for _ in 0..50 {
+            match self.try_click(css) {
+                Ok(()) => return,
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("clicking {css}: {last}");
     }
 
     fn accept_dialog(&self) {
@@ -377,7 +405,7 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
     // Kill the current worker with its button; it may crash on its own meanwhile (every
     // third request), so try again with the next one until a kill lands.
     let (target, killed) = 'outer: {
-        for _ in 0..5 {
+        for _ in 0..10 {
             let target = eventually("a live squarer", LONG, || {
                 browser
                     .rows()
@@ -385,7 +413,13 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
                     .find(|r| r.1 == "squarer")
                     .map(|r| r.0)
             });
-            browser.click(&format!("#procs button.kill[data-pid=\"{target}\"]"));
+            // The worker may have crashed (and its row gone) since the table was read.
+            if browser
+                .try_click(&format!("#procs button.kill[data-pid=\"{target}\"]"))
+                .is_err()
+            {
+                continue;
+            }
             browser.accept_dialog();
             let outcome = eventually("the worker's exit", LONG, || {
                 browser.exits().into_iter().find(|e| e.0 == target)
@@ -394,7 +428,7 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
                 break 'outer (target, outcome);
             }
         }
-        panic!("no kill landed in 5 tries");
+        panic!("no kill landed in 10 tries");
     };
     assert_eq!(killed.3, "killed");
     let restarted = eventually("the restarted worker", LONG, || {

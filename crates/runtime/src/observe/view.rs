@@ -171,7 +171,7 @@ pub(crate) fn processes(table: &ProcessTable, q: &TableQuery) -> Value {
         })
         .collect();
     let matched = rows.len();
-    rows.sort_by(|a, b| {
+    let order = |a: &Row, b: &Row| {
         let o = match q.sort {
             SortKey::Pid => a.p.pid().cmp(&b.p.pid()),
             SortKey::Name => a.names.first().cmp(&b.names.first()),
@@ -182,10 +182,25 @@ pub(crate) fn processes(table: &ProcessTable, q: &TableQuery) -> Value {
             SortKey::Cpu => a.cpu_ticks.cmp(&b.cpu_ticks),
             SortKey::Spawned => a.p.stats().spawned_at().cmp(&b.p.stats().spawned_at()),
             SortKey::Parent => a.p.stats().parent().cmp(&b.p.stats().parent()),
-        }
-        .then(a.p.pid().cmp(&b.p.pid()));
-        if q.descending { o.reverse() } else { o }
-    });
+        };
+        // Descending reverses the key; ties stay in pid order either way.
+        let o = if q.descending { o.reverse() } else { o };
+        o.then(a.p.pid().cmp(&b.p.pid()))
+    };
+    // Only the rows up to the end of the page are put in order: selecting them is linear, so
+    // the first pages of 100,000 processes cost a walk, not a sort. Pids break ties, so the
+    // order is total and pages put together are the whole table.
+    let end = q
+        .offset
+        .saturating_add(q.limit.min(MAX_PAGE))
+        .min(rows.len());
+    if end == 0 {
+        rows.clear();
+    } else if end < rows.len() {
+        rows.select_nth_unstable_by(end - 1, order);
+        rows.truncate(end);
+    }
+    rows.sort_unstable_by(order);
     let page: Vec<Value> = rows
         .iter()
         .skip(q.offset)
@@ -381,6 +396,57 @@ mod tests {
             },
         );
         assert_eq!(waiting["rows"][0]["pid"], ps[5].pid());
+    }
+
+    #[test]
+    fn pages_put_together_are_the_whole_table_in_order() {
+        let t = ProcessTable::new(1000, "");
+        let ps: Vec<_> = (0..30).map(|_| t.register().unwrap()).collect();
+        for (i, p) in ps.iter().enumerate() {
+            for _ in 0..(i * 7) % 5 {
+                t.deliver(p, crate::actor::Message::new(0, vec![0; 8]));
+            }
+        }
+        let q = TableQuery {
+            sort: SortKey::Mailbox,
+            descending: true,
+            ..query()
+        };
+        let pids = |page: &Value| -> Vec<(u64, u64)> {
+            page["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["mailbox"].as_u64().unwrap(), r["pid"].as_u64().unwrap()))
+                .collect()
+        };
+        let whole = pids(&processes(
+            &t,
+            &TableQuery {
+                limit: 1000,
+                ..q.clone()
+            },
+        ));
+        assert_eq!(whole.len(), 30);
+        // Longest mailbox first; among equals, the lower pid first.
+        assert!(
+            whole
+                .windows(2)
+                .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)),
+            "{whole:?}"
+        );
+        let mut paged = Vec::new();
+        for offset in (0..35).step_by(7) {
+            paged.extend(pids(&processes(
+                &t,
+                &TableQuery {
+                    offset,
+                    limit: 7,
+                    ..q.clone()
+                },
+            )));
+        }
+        assert_eq!(paged, whole);
     }
 
     #[test]
