@@ -137,9 +137,14 @@ int32_t warren_hibernate_watch(uint32_t trampoline, uint32_t func, const void *a
 
 /* ---- warren:message ------------------------------------------------------------------ */
 
-/* Send [ptr, ptr+len) to pid (tag 0 for an ordinary message). 0, or WARREN_ERR_NO_PROCESS. */
+/* Send [ptr, ptr+len) to pid (tag 0 for an ordinary message). 0, or WARREN_ERR_NO_PROCESS.
+ * To another node's pid: WARREN_ERR_WOULD_BLOCK while the queue to that node is over its
+ * send mark (nothing sent): call warren_await_room, then send again. */
 WARREN_IMPORT("warren:message", "send")
 int32_t warren_send(int64_t pid, int64_t tag, const void *ptr, uint32_t len);
+/* Wait until a message of len bytes to pid can be sent without WARREN_ERR_WOULD_BLOCK. 0. */
+WARREN_IMPORT("warren:message", "await_room")
+int32_t warren_await_room(int64_t pid, uint32_t len);
 /* Wait up to timeout_ms (WARREN_FOREVER: forever) for the first message with `tag`. Returns
  * its length; copied to ptr if it fits cap, else pending for warren_take. tag_out: where to
  * write the message's tag (u64), or NULL. WARREN_ERR_TIMEOUT if none came. */

@@ -16,6 +16,7 @@ __attribute__((used)) void *const IMPORTS[] = {
     (void *)warren_link, (void *)warren_unlink, (void *)warren_trap_exit,
     (void *)warren_exit, (void *)warren_exit_signal, (void *)warren_kill,
     (void *)warren_hibernate, (void *)warren_hibernate_watch, (void *)warren_send,
+    (void *)warren_await_room,
     (void *)warren_receive, (void *)warren_take, (void *)warren_new_tag,
     (void *)warren_attach, (void *)warren_claim, (void *)warren_register,
     (void *)warren_whereis, (void *)warren_unregister, (void *)warren_sleep,

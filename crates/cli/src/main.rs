@@ -164,6 +164,11 @@ struct RunArgs {
     /// The key (PEM) of --cluster-cert.
     #[arg(long, value_name = "FILE", requires = "cluster_cert")]
     cluster_key: Option<PathBuf>,
+    /// Bytes queued for one other node above which a process sending to it waits until the
+    /// queue was published (back-pressure: a fast sender slows down instead of filling the
+    /// queue other signals need; those fail only past 4 times this, at least 256M).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_send_mark, requires = "cluster")]
+    cluster_send_mark: usize,
     /// Serve the cluster instead of running `main`: the node runs the processes other nodes
     /// spawn on it until it is stopped (SIGINT or SIGTERM: it leaves the cluster cleanly).
     /// Without a program, the node runs the module of the first spawn order it gets,
@@ -183,6 +188,14 @@ fn parse_size(s: &str) -> Result<usize, String> {
     let bytes = usize::try_from(parse_bytes(s)?).map_err(|_| format!("{s:?} is too large"))?;
     if bytes < 64 * 1024 {
         return Err(format!("{s:?} is less than one 64 KiB wasm page"));
+    }
+    Ok(bytes)
+}
+
+fn parse_send_mark(s: &str) -> Result<usize, String> {
+    let bytes = usize::try_from(parse_bytes(s)?).map_err(|_| format!("{s:?} is too large"))?;
+    if bytes < 64 * 1024 {
+        return Err(format!("{s:?} is less than 64K"));
     }
     Ok(bytes)
 }
@@ -346,6 +359,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
                 config.tls_ca = args.cluster_ca.clone();
                 config.tls_client = args.cluster_cert.clone().zip(args.cluster_key.clone());
                 config.max_global_names = args.max_names;
+                config.send_mark = args.cluster_send_mark;
                 Some(
                     Cluster::join(config)
                         .await

@@ -286,3 +286,43 @@ fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a
     assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{rest:?}");
     assert_eq!(rest, ["link: true noconnection", "after the reset: Ok(9)"]);
 }
+
+#[test]
+fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_through() {
+    let nats = Nats::start();
+    let _b = nats.serve("b", Some(&guest("test_guest")));
+    // Node a reaches the server over a 10 MB/s link, with a 1 MiB send mark: the 40 MiB
+    // flood is far past the mark (and past the 4 MiB that signals may queue at most).
+    let slow = nats.slow_link(10 << 20);
+    let run = run_with_limit(
+        common::warren()
+            .args([
+                "run",
+                "--cluster",
+                &slow,
+                "--node",
+                "a",
+                "--cluster-send-mark",
+                "1M",
+            ])
+            .arg(guest("test_guest"))
+            .arg("dist_flood"),
+        Duration::from_secs(180),
+    );
+    run.assert_code(0);
+    let lines = run.stdout_lines();
+    let line = |prefix: &str| -> String {
+        lines
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?}; {run:#?}"))
+            .to_string()
+    };
+    assert_eq!(line("flood:"), "flood: sent 160", "{run:#?}");
+    assert_eq!(line("flood arrived:"), "flood arrived: Ok((160, true))");
+    let probes = line("probes:");
+    assert!(probes.ends_with(", 0 failed"), "{probes}");
+    assert!(!probes.starts_with("probes: 0 sent"), "{probes}");
+    assert_eq!(line("probes arrived:"), "probes arrived: true");
+    assert_eq!(line("links:"), "links: none fired");
+}

@@ -92,6 +92,7 @@ pub const HOST_FNS: &[HostFn] = &[
     f(P, "hibernate", &[Index, Index, Ptr, Len], None),
     f(P, "hibernate_watch", &[Index, Index, Ptr, Len, Small], I32),
     f(M, "send", &[Pid, Tag, Ptr, Len], I32),
+    f(M, "await_room", &[Pid, Len], I32),
     f(M, "receive", &[Tag, Ptr, Len, Millis, Ptr], I64),
     f(M, "take", &[Ptr, Len], I32),
     f(M, "new_tag", &[], I64),

@@ -84,7 +84,10 @@ impl<M: Serialize> Process<M> {
     /// (handles cannot leave their node); [`Process::try_send`] returns those as errors.
     ///
     /// To a process of another node, `true` means the message is on its way (whether the
-    /// process lives is known on its node); `false`, that its node is not connected.
+    /// process lives is known on its node); `false`, that its node is not connected. While
+    /// the queue to that node holds more than the cluster's send mark (64 MiB by default),
+    /// `send` waits for it to be published: a process sending faster than the link carries
+    /// slows down, as in Erlang, instead of crowding out the others.
     pub fn send(&self, message: &M) -> bool {
         raw::send(self.pid, 0, &encode(message))
     }

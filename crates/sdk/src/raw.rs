@@ -20,11 +20,20 @@ pub(crate) fn send(pid: u64, tag: u64, bytes: &[u8]) -> bool {
     }
 }
 
-/// `send`'s result code (0, ERR_NO_PROCESS, ERR_NOT_LOCAL...).
+/// `send`'s result code (0, ERR_NO_PROCESS, ERR_NOT_LOCAL...). While the queue to the
+/// receiver's node is over its send mark, this waits for room, as Erlang suspends a sender
+/// on a busy distribution port.
 pub(crate) fn send_code(pid: u64, tag: u64, bytes: &[u8]) -> i32 {
-    // SAFETY: the pointer and length describe `bytes`, which lives across the call; the host
-    // only reads it during the call.
-    unsafe { abi::send(pid as i64, tag as i64, bytes.as_ptr(), bytes.len() as u32) }
+    loop {
+        // SAFETY: the pointer and length describe `bytes`, which lives across the call; the
+        // host only reads it during the call.
+        let code = unsafe { abi::send(pid as i64, tag as i64, bytes.as_ptr(), bytes.len() as u32) };
+        if code != abi::ERR_WOULD_BLOCK {
+            return code;
+        }
+        // SAFETY: plain values.
+        unsafe { abi::await_room(pid as i64, bytes.len() as u32) };
+    }
 }
 
 pub(crate) fn new_tag() -> u64 {

@@ -15,7 +15,9 @@ enum Work {
     WhoAmI(Reply<(String, String, u64)>),
     Panic,
     Seq(u64),
-    /// How many `Seq` came, and whether in order.
+    /// A `Seq` with a payload.
+    Bulk(u64, Vec<u8>),
+    /// How many `Seq` (or `Bulk`) came, and whether in order.
     Count(Reply<(u64, bool)>),
     /// Register a global name for itself.
     Register(String, Reply<bool>),
@@ -37,7 +39,7 @@ fn worker((text, n): (String, u64), mailbox: Mailbox<Work>) {
                 "boom on {}",
                 node::this().and_then(Node::name).unwrap_or_default()
             ),
-            Work::Seq(i) => {
+            Work::Seq(i) | Work::Bulk(i, _) => {
                 in_order &= i == next;
                 next = i + 1;
             }
@@ -71,6 +73,7 @@ pub fn run(scenario: &str) -> bool {
         "dist_basic" => basic(),
         "dist_node_down" => node_down(),
         "dist_gap" => gap(),
+        "dist_flood" => flood(),
         _ => return false,
     }
     true
@@ -288,4 +291,49 @@ fn gap() {
         "after the reset: {:?}",
         again.request(|r| Work::Square(3, r))
     );
+}
+
+/// Messages for b: how many, and how large, the flooder sends.
+const FLOOD: u64 = 160;
+const FLOOD_BYTES: usize = 256 << 10;
+
+/// Run with a slow link to the NATS server and a small send mark: one process sends b
+/// `FLOOD` messages of `FLOOD_BYTES` as fast as it can, while this one sends b small
+/// probes. The flooder waits for room instead of failing, so every message of both arrives
+/// in order and no link to b fires.
+fn flood() {
+    let b = node::wait_for("b", Duration::from_secs(20)).expect("node b is up");
+    warren::trap_exit(true);
+    let sink = node::spawn_link_on(b, (String::new(), 0), worker).expect("sink on b");
+    let probes = node::spawn_link_on(b, (String::new(), 0), worker).expect("probe sink on b");
+    let (_flooder, flooding) = warren::spawn_monitor!(sink; |_m: Mailbox<()>| {
+        for i in 0..FLOOD {
+            if !sink.send(&Work::Bulk(i, vec![i as u8; FLOOD_BYTES])) {
+                println!("flood: send {i} failed");
+                return;
+            }
+        }
+        println!("flood: sent {FLOOD}");
+    })
+    .expect("spawn the flooder");
+    let (mut sent, mut failed) = (0u64, 0u64);
+    loop {
+        match probes.try_send(&Work::Seq(sent)) {
+            Ok(true) => sent += 1,
+            _ => failed += 1,
+        }
+        if flooding.wait_timeout(Duration::from_millis(20)).is_some() {
+            break;
+        }
+    }
+    println!("probes: {sent} sent, {failed} failed");
+    println!("flood arrived: {:?}", sink.request(Work::Count));
+    println!(
+        "probes arrived: {}",
+        probes.request(Work::Count) == Ok((sent, true))
+    );
+    match Mailbox::<()>::this().receive_signal_timeout(Duration::ZERO) {
+        None => println!("links: none fired"),
+        Some(s) => println!("links: {s:?}"),
+    }
 }

@@ -67,6 +67,41 @@ impl Nats {
     }
 }
 
+impl Nats {
+    /// A slow link to the server: a loopback TCP proxy that passes what a client sends at
+    /// most `rate` bytes a second (and what the server sends at full speed). Its URL.
+    pub fn slow_link(&self, rate: usize) -> String {
+        use std::io::{Read, Write};
+        let server = self.url.trim_start_matches("nats://").to_string();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a proxy port");
+        let port = listener.local_addr().expect("its address").port();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let Ok(mut upstream) = std::net::TcpStream::connect(&server) else {
+                    return;
+                };
+                let (Ok(mut down), Ok(mut client_w)) = (upstream.try_clone(), client.try_clone())
+                else {
+                    return;
+                };
+                std::thread::spawn(move || std::io::copy(&mut down, &mut client_w));
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 << 10];
+                    while let Ok(n @ 1..) = client.read(&mut buf) {
+                        if upstream.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_secs_f64(n as f64 / rate as f64));
+                    }
+                    let _ = upstream.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        format!("nats://127.0.0.1:{port}")
+    }
+}
+
 impl Drop for Nats {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -138,11 +138,26 @@ pub enum Unreachable {
     },
 }
 
+/// What a sender waits on while the queue to a node is above its mark
+/// ([`Remote::room`]).
+pub type RoomWait = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Carries signals to other nodes (implemented by the cluster).
 pub trait Remote: Send + Sync + std::fmt::Debug + 'static {
     /// Queue `signal` for the node of its destination. Signals to one node arrive in the
     /// order they were queued. Fails at once if that node is not connected.
     fn route(&self, signal: Signal) -> Result<(), Unreachable>;
+
+    /// Whether a process may queue a message of `bytes` for `node` now: `None` if it may
+    /// (or if the node is not connected: the send then fails), else a future that resolves
+    /// once the queue to that node was taken to be published or the node went down; the
+    /// sender waits on it and asks again. A process sending faster than the link to a node
+    /// carries thus slows itself (and whoever else sends there) instead of filling the
+    /// queue that links, monitors and exit signals to that node need too.
+    fn room(&self, node: NodeId, bytes: usize) -> Option<RoomWait> {
+        let _ = (node, bytes);
+        None
+    }
 
     /// Process `pid` of this node exited after it registered a global name.
     fn exited_with_global_names(&self, pid: Pid);

@@ -283,8 +283,15 @@ impl ProcessTable {
         }
     }
 
+    /// What a process sending `bytes` to `to`, a pid of another node, must wait on before
+    /// it sends ([`Remote::room`]); `None`: send now.
+    pub fn remote_room(&self, to: Pid, bytes: usize) -> Option<super::remote::RoomWait> {
+        self.remote.as_ref()?.room(node_of(to), bytes)
+    }
+
     /// Send `data` with `tag` to `to`, a pid of another node. `Err` if its node is not
     /// connected (or the queue to it is full); `Ok` says nothing of whether `to` is alive.
+    /// A process sends only after [`ProcessTable::remote_room`] let it.
     pub fn send_remote(&self, to: Pid, tag: u64, data: Vec<u8>) -> Result<(), Unreachable> {
         self.route(Signal::Message { to, tag, data })
     }

@@ -24,7 +24,7 @@
 use super::modules::Modules;
 use super::names::{self, GlobalNames};
 use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, SpawnOrder};
-use crate::actor::remote::{NodeId, Remote, Signal, Unreachable};
+use crate::actor::remote::{NodeId, Remote, RoomWait, Signal, Unreachable};
 use crate::actor::{Pid, ProcessTable};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -39,8 +39,8 @@ use warren_abi::{MAX_NODE, node_of};
 pub const BEAT_INTERVAL: Duration = Duration::from_millis(250);
 /// A peer not heard from for this long is down.
 pub const NODE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Most bytes queued for one peer before sends to it fail (the peer does not keep up).
-const MAX_QUEUE_BYTES: usize = 256 << 20;
+/// The default of [`ClusterConfig::send_mark`].
+pub const DEFAULT_SEND_MARK: usize = 64 << 20;
 /// Largest batch a peer may send in pieces (bigger is a broken stream).
 const MAX_BATCH_BYTES: usize = 512 << 20;
 /// How long a remote spawn waits for its answer.
@@ -64,6 +64,13 @@ pub struct ClusterConfig {
     pub prefix: String,
     /// Most global names one process may hold.
     pub max_global_names: usize,
+    /// Bytes queued for one node above which a process's `send` to it waits until the
+    /// queue was taken to be published (as Erlang suspends a sender on a busy distribution
+    /// port): a process sending faster than the link carries slows down instead of filling
+    /// the queue that links, monitors and exit signals need too. Signals that cannot wait
+    /// (exits, links, monitors, the host's sends) fail only past 4 times this (256 MiB by
+    /// default).
+    pub send_mark: usize,
 }
 
 impl ClusterConfig {
@@ -77,6 +84,7 @@ impl ClusterConfig {
             tls_client: None,
             prefix: "warren".into(),
             max_global_names: crate::actor::DEFAULT_NAMES,
+            send_mark: DEFAULT_SEND_MARK,
         }
     }
 }
@@ -137,6 +145,10 @@ struct Inner {
     pending: Mutex<HashMap<u64, Pending>>,
     next_req: AtomicU64,
     names: GlobalNames,
+    /// [`ClusterConfig::send_mark`].
+    send_mark: usize,
+    /// Most bytes queued for one peer.
+    max_queue: usize,
     modules: Modules,
     /// The node runs no module yet and takes the first spawn order's (`wait_for_module`).
     bare: AtomicBool,
@@ -161,6 +173,9 @@ struct Peer {
     name: Mutex<String>,
     out: Mutex<Out>,
     wake: Notify,
+    /// Notified whenever the queue was taken (or dropped by a tear-down): the senders
+    /// waiting for room ask again.
+    room: Arc<Notify>,
 }
 
 struct Out {
@@ -312,6 +327,8 @@ impl Cluster {
             pending: Mutex::new(HashMap::new()),
             next_req: AtomicU64::new(1),
             names,
+            send_mark: config.send_mark.max(1),
+            max_queue: config.send_mark.max(1).saturating_mul(4),
             modules,
             bare: AtomicBool::new(false),
             wanted: watch::channel(None).0,
@@ -533,6 +550,10 @@ impl Cluster {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Senders waiting for room send now (or fail, once the peers are gone).
+        for p in self.inner.all_peers() {
+            p.room.notify_waiters();
+        }
         // Let the flushers publish what is queued, so signals sent before leaving arrive.
         for _ in 0..100 {
             let queued = self
@@ -602,7 +623,7 @@ impl Inner {
             return Err(Unreachable::NotConnected(node));
         }
         let weight = envelope.weight();
-        if out.bytes + weight > MAX_QUEUE_BYTES {
+        if out.bytes + weight > self.max_queue {
             return Err(Unreachable::Congested {
                 node,
                 bytes: out.bytes,
@@ -644,6 +665,7 @@ impl Inner {
                         bytes: 0,
                     }),
                     wake: Notify::new(),
+                    room: Arc::new(Notify::new()),
                 });
                 tokio::spawn(flusher(Arc::downgrade(self), peer.clone()));
                 peer
@@ -662,6 +684,7 @@ impl Inner {
             out.bytes = 0;
             (std::mem::take(&mut out.queue), out.session)
         };
+        peer.room.notify_waiters();
         if stream.0 != session {
             *stream = (session, 0);
         }
@@ -685,6 +708,9 @@ impl Inner {
                 .publish(peer.subject.clone(), header.frame(chunk).into())
                 .await?;
         }
+        // Until the batch is written out, the next one gathers in the queue, where the send
+        // mark bounds it: the client's own buffer never holds more than one batch.
+        self.client.flush().await?;
         Ok(true)
     }
 
@@ -723,6 +749,24 @@ impl Remote for Inner {
     fn route(&self, signal: Signal) -> Result<(), Unreachable> {
         let node = node_of(signal.destination());
         self.enqueue(node, Envelope::Signal(signal))
+    }
+
+    fn room(&self, node: NodeId, bytes: usize) -> Option<RoomWait> {
+        let peer = self.peer(node)?;
+        let out = lock(&peer.out);
+        // A message alone in the queue always goes, however large (the hard bound is past
+        // the mark).
+        if !out.up || out.bytes == 0 || out.bytes + 64 + bytes <= self.send_mark {
+            return None;
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        // Made under the lock the flusher takes the queue under: its notification after
+        // taking it cannot be missed.
+        let taken = peer.room.clone().notified_owned();
+        drop(out);
+        Some(Box::pin(taken))
     }
 
     fn exited_with_global_names(&self, pid: Pid) {
@@ -909,6 +953,7 @@ impl Dispatcher {
             out.bytes = 0;
             was
         };
+        peer.room.notify_waiters();
         let stream = self.streams.entry(node).or_default();
         let broken = std::mem::take(&mut stream.session);
         stream.next_seq = 0;

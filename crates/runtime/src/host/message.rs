@@ -56,6 +56,17 @@ impl MessageView<'_> {
                 self.resources.restore_outbox();
                 return Err(call::not_local(to));
             }
+            // Over the cluster's send mark, the sender waits (`await_room`) and sends again.
+            if self.ctx.table.remote_room(to, data.len()).is_some() {
+                return Err(HostError::fail(
+                    ERR_WOULD_BLOCK,
+                    format!(
+                        "the queue to node {} is over its send mark; nothing was sent: \
+                         await_room, then send again",
+                        warren_abi::node_of(to)
+                    ),
+                ));
+            }
             // Whether `to` lives (and holds `tag`) is checked on its node.
             return match self.ctx.table.send_remote(to, tag, data) {
                 Ok(()) => Ok(0),
@@ -145,6 +156,27 @@ impl MessageView<'_> {
     }
 }
 
+/// `await_room`: wait until a message of `len` bytes to `pid` may be sent without
+/// `ERR_WOULD_BLOCK` (at once for a pid of this node, or of a node whose queue is under the
+/// send mark, or of a node not connected: `send` then says so).
+async fn await_room<T: 'static>(
+    c: &mut Caller<'_, T>,
+    get: fn(&mut T) -> MessageView<'_>,
+    pid: i64,
+    len: u32,
+) -> HostResult<i32> {
+    let to = call::pid_arg(pid)?;
+    let table = get(c.data_mut()).ctx.table.clone();
+    if table.is_local(to) {
+        return Ok(0);
+    }
+    // A kill while waiting drops this call (see `crate::process`).
+    while let Some(room) = table.remote_room(to, len as usize) {
+        room.await;
+    }
+    Ok(0)
+}
+
 /// `receive`: wait for a message with the wanted tag and copy it into the guest.
 async fn receive<T: 'static>(
     c: &mut Caller<'_, T>,
@@ -218,7 +250,15 @@ pub fn add_to_linker<T: Send + 'static>(
         // returned, as a late reply is. To a process of another node: 0 once queued for its
         // node (whether it lives is known there), ERR_NO_PROCESS if that node is not
         // connected, ERR_NOT_LOCAL if handles are attached (they stay with the caller).
+        // While the queue to that node holds more than the cluster's send mark (64 MiB by
+        // default): ERR_WOULD_BLOCK, nothing sent (handles attached stay with the caller);
+        // wait with await_room and send again.
         fn send(pid: i64, tag: i64, ptr: u32, len: u32) => |v, mem| v.send(mem, pid, tag, ptr, len);
+
+        // await_room(pid, len) -> i32: wait until a message of `len` bytes to `pid` may be
+        // sent without ERR_WOULD_BLOCK, then 0 (at once for a pid of this node).
+        // ERR_NO_PROCESS for a negative pid.
+        async fn await_room(pid: i64, len: u32) => |c| await_room(c, get, pid, len);
 
         // receive(tag, ptr, cap, timeout_ms, tag_out) -> i64: wait for the first message with
         // `tag` (0: ordinary messages; -1: ordinary messages and exit signals; other negative
