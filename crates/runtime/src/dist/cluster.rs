@@ -16,6 +16,10 @@
 //!   payload limit), on `<prefix>.node.<number>`. Frames carry a session and a sequence
 //!   number; a receiver that sees a gap (NATS dropped a frame for a slow consumer, say)
 //!   tears the peer down instead of going on with signals missing.
+//! - **Back-pressure**: the flusher flushes each batch to the server before it takes the
+//!   next, so what waits for a slow link gathers in the queue; over the send mark
+//!   ([`ClusterConfig::send_mark`]) a process's `send` waits (`Remote::room`) until the
+//!   flusher takes it. Signals that cannot wait fail only past 4 times the mark.
 //! - **Applying**: one dispatcher task reads this node's subject and the beats, checks the
 //!   sequence, and applies each envelope in order: signals through
 //!   [`ProcessTable::apply`](crate::actor::ProcessTable::apply), spawn orders through the
