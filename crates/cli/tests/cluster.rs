@@ -40,14 +40,7 @@ fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
         Duration::from_secs(120),
     );
     run.assert_code(0);
-    let lines = run.stdout_lines();
-    let expect = |prefix: &str| -> String {
-        lines
-            .iter()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line {prefix:?}; {run:#?}"))
-            .to_string()
-    };
+    let expect = |prefix: &str| run.line(prefix).to_string();
     assert_eq!(expect("this node:"), "this node: a");
     assert_eq!(expect("nodes up:"), "nodes up: b,bare,c,odd");
     assert_eq!(expect("pid on node b:"), "pid on node b: true");
@@ -310,19 +303,11 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
         Duration::from_secs(180),
     );
     run.assert_code(0);
-    let lines = run.stdout_lines();
-    let line = |prefix: &str| -> String {
-        lines
-            .iter()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line {prefix:?}; {run:#?}"))
-            .to_string()
-    };
-    assert_eq!(line("flood:"), "flood: sent 160", "{run:#?}");
-    assert_eq!(line("flood arrived:"), "flood arrived: Ok((160, true))");
-    let probes = line("probes:");
+    assert_eq!(run.line("flood:"), "flood: sent 160", "{run:#?}");
+    assert_eq!(run.line("flood arrived:"), "flood arrived: Ok((160, true))");
+    let probes = run.line("probes:");
     assert!(probes.ends_with(", 0 failed"), "{probes}");
     assert!(!probes.starts_with("probes: 0 sent"), "{probes}");
-    assert_eq!(line("probes arrived:"), "probes arrived: true");
-    assert_eq!(line("links:"), "links: none fired");
+    assert_eq!(run.line("probes arrived:"), "probes arrived: true");
+    assert_eq!(run.line("links:"), "links: none fired");
 }

@@ -53,6 +53,16 @@ impl Run {
     pub fn stdout_lines(&self) -> Vec<&str> {
         self.stdout.lines().collect()
     }
+
+    /// The first line of stdout starting with `prefix`; fails the test (showing the run)
+    /// if there is none.
+    #[allow(dead_code)] // not every test binary uses every helper
+    pub fn line(&self, prefix: &str) -> &str {
+        self.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?}; {self:#?}"))
+    }
 }
 
 /// Run a command to its end, killing it if it takes longer than `limit` (a hung runtime
