@@ -283,8 +283,10 @@ impl Browser {
         panic!("clicking {css}: {last}");
     }
 
-    fn accept_dialog(&self) {
-        eventually("the confirm dialog", Duration::from_secs(10), || {
+    /// Accept the confirm dialog a click opened; false if none opened within 10 s.
+    fn accept_dialog(&self) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
             let (status, _) = http(
                 &self.addr,
                 "POST",
@@ -292,8 +294,12 @@ impl Browser {
                 &[],
                 "{}",
             );
-            (status == 200).then_some(())
-        });
+            if status == 200 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
     }
 
     fn screenshot(&self, path: &str) {
@@ -420,7 +426,9 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
             {
                 continue;
             }
-            browser.accept_dialog();
+            if !browser.accept_dialog() {
+                continue; // the click missed the button (it was being replaced)
+            }
             let outcome = eventually("the worker's exit", LONG, || {
                 browser.exits().into_iter().find(|e| e.0 == target)
             });

@@ -760,7 +760,7 @@ impl Remote for Inner {
         let out = lock(&peer.out);
         // A message alone in the queue always goes, however large (the hard bound is past
         // the mark).
-        if !out.up || out.bytes == 0 || out.bytes + 64 + bytes <= self.send_mark {
+        if !out.up || out.bytes == 0 || out.bytes + Envelope::OVERHEAD + bytes <= self.send_mark {
             return None;
         }
         if self.closed.load(Ordering::Acquire) {

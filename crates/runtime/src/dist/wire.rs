@@ -107,13 +107,17 @@ pub struct SpawnOrder {
 }
 
 impl Envelope {
+    /// What an envelope is counted in a peer's queue beyond its payload.
+    pub const OVERHEAD: usize = 64;
+
     /// Roughly the bytes it takes queued (for the bound on a peer's queue).
     pub fn weight(&self) -> usize {
-        64 + match self {
-            Envelope::Signal(s) => s.payload_len(),
-            Envelope::Spawn(o) => o.args.len(),
-            Envelope::Spawned { result, .. } => result.as_ref().err().map_or(0, String::len),
-        }
+        Self::OVERHEAD
+            + match self {
+                Envelope::Signal(s) => s.payload_len(),
+                Envelope::Spawn(o) => o.args.len(),
+                Envelope::Spawned { result, .. } => result.as_ref().err().map_or(0, String::len),
+            }
     }
 }
 

@@ -251,8 +251,7 @@ pub fn add_to_linker<T: Send + 'static>(
         // node (whether it lives is known there), ERR_NO_PROCESS if that node is not
         // connected, ERR_NOT_LOCAL if handles are attached (they stay with the caller).
         // While the queue to that node holds more than the cluster's send mark (64 MiB by
-        // default): ERR_WOULD_BLOCK, nothing sent (handles attached stay with the caller);
-        // wait with await_room and send again.
+        // default): ERR_WOULD_BLOCK, nothing sent; wait with await_room and send again.
         fn send(pid: i64, tag: i64, ptr: u32, len: u32) => |v, mem| v.send(mem, pid, tag, ptr, len);
 
         // await_room(pid, len) -> i32: wait until a message of `len` bytes to `pid` may be
