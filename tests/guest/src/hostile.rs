@@ -90,7 +90,14 @@ fn pumps() {
         "others run while copies circle: {}",
         ping_round_trips(&p, 2000)
     );
-    println!("cancelled: {} {}", a.cancel(), b.cancel());
+    let a_cancelled = a.cancel();
+    // Cancelling `a` releases its ends, so `b`'s source closes: `b` ends by itself or is
+    // cancelled here (whichever comes first); either way it stops.
+    b.cancel();
+    println!(
+        "cancelled: {a_cancelled} {}",
+        b.wait_timeout(Duration::from_secs(10)).is_some()
+    );
     println!("cancelled future: {:?}", a.wait().map_err(|e| e.kind()));
 
     // Copies per process are bounded.
