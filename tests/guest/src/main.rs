@@ -425,15 +425,17 @@ fn registry() {
 fn timers() {
     let me: Process<u32> = Process::this();
     let mailbox: Mailbox<u32> = Mailbox::this();
-    let _late = me.send_after(&1, Duration::from_millis(40));
-    let cancelled = me.send_after(&2, Duration::from_millis(20));
+    // Far enough apart that a loaded machine cannot fire the cancelled one before its
+    // cancel (it would come before the late one).
+    let _late = me.send_after(&1, Duration::from_millis(400));
+    let cancelled = me.send_after(&2, Duration::from_millis(200));
     println!("cancel: {}", cancelled.cancel());
     me.send(&0);
     println!("first: {}", mailbox.receive());
     println!("second: {}", mailbox.receive());
     println!(
         "nothing else: {:?}",
-        mailbox.receive_timeout(Duration::from_millis(60))
+        mailbox.receive_timeout(Duration::from_millis(300))
     );
     let fired = me.send_after(&3, Duration::from_millis(1));
     println!("third: {}", mailbox.receive());
