@@ -175,6 +175,7 @@ impl Mailbox {
     }
 
     /// Bytes queued (see [`Message::cost`]).
+    #[cfg(test)]
     pub fn bytes(&self) -> usize {
         self.lock().bytes
     }
@@ -258,8 +259,15 @@ impl Mailbox {
     }
 
     /// Messages queued.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().messages.len()
+    }
+
+    /// How many messages are queued and the bytes they are charged, read under one lock.
+    pub fn census(&self) -> (usize, usize) {
+        let q = self.lock();
+        (q.messages.len(), q.bytes)
     }
 
     #[cfg(test)]

@@ -118,11 +118,12 @@ struct Row {
 impl Row {
     fn new(p: Arc<ProcessRef>, names: &HashMap<Pid, Vec<String>>) -> Row {
         let s = p.stats();
+        let (mailbox, mailbox_bytes) = p.mailbox.census();
         Row {
             names: names.get(&p.pid()).cloned().unwrap_or_default(),
             state: s.state(),
-            mailbox: p.mailbox.len(),
-            mailbox_bytes: p.mailbox.bytes(),
+            mailbox,
+            mailbox_bytes,
             memory: s.memory(),
             cpu_ticks: s.cpu_ticks(),
             p,
