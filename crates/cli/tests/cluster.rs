@@ -310,4 +310,7 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
     assert!(!probes.starts_with("probes: 0 sent"), "{probes}");
     assert_eq!(run.line("probes arrived:"), "probes arrived: true");
     assert_eq!(run.line("links:"), "links: none fired");
+    assert_eq!(run.line("hog killed:"), "hog killed: true");
+    assert_eq!(run.line("hog:"), "hog: Some(Killed)");
+    assert_eq!(run.line("b after the hog:"), "b after the hog: true");
 }

@@ -336,4 +336,17 @@ fn flood() {
         None => println!("links: none fired"),
         Some(s) => println!("links: {s:?}"),
     }
+    // A process that never stops flooding spends its life waiting for room
+    // (`await_room`); a kill there ends it, and only it.
+    let (hog, hogging) = warren::spawn_monitor!(sink; |_m: Mailbox<()>| loop {
+        sink.send(&Work::Bulk(0, vec![0; FLOOD_BYTES]));
+    })
+    .expect("spawn the hog");
+    warren::sleep(Duration::from_secs(1));
+    println!("hog killed: {}", hog.kill());
+    println!("hog: {:?}", hogging.wait_timeout(Duration::from_secs(10)));
+    println!(
+        "b after the hog: {}",
+        probes.request(Work::Count) == Ok((sent, true))
+    );
 }
