@@ -149,10 +149,8 @@ struct Inner {
     pending: Mutex<HashMap<u64, Pending>>,
     next_req: AtomicU64,
     names: GlobalNames,
-    /// [`ClusterConfig::send_mark`].
+    /// [`ClusterConfig::send_mark`]; a peer's queue holds at most 4 times it.
     send_mark: usize,
-    /// Most bytes queued for one peer.
-    max_queue: usize,
     modules: Modules,
     /// The node runs no module yet and takes the first spawn order's (`wait_for_module`).
     bare: AtomicBool,
@@ -332,7 +330,6 @@ impl Cluster {
             next_req: AtomicU64::new(1),
             names,
             send_mark: config.send_mark.max(1),
-            max_queue: config.send_mark.max(1).saturating_mul(4),
             modules,
             bare: AtomicBool::new(false),
             wanted: watch::channel(None).0,
@@ -627,7 +624,7 @@ impl Inner {
             return Err(Unreachable::NotConnected(node));
         }
         let weight = envelope.weight();
-        if out.bytes + weight > self.max_queue {
+        if out.bytes + weight > self.send_mark.saturating_mul(4) {
             return Err(Unreachable::Congested {
                 node,
                 bytes: out.bytes,
@@ -759,11 +756,12 @@ impl Remote for Inner {
         let peer = self.peer(node)?;
         let out = lock(&peer.out);
         // A message alone in the queue always goes, however large (the hard bound is past
-        // the mark).
-        if !out.up || out.bytes == 0 || out.bytes + Envelope::OVERHEAD + bytes <= self.send_mark {
-            return None;
-        }
-        if self.closed.load(Ordering::Acquire) {
+        // the mark). Not connected or leaving: the send fails instead of waiting.
+        if out.bytes == 0
+            || out.bytes + Envelope::OVERHEAD + bytes <= self.send_mark
+            || !out.up
+            || self.closed.load(Ordering::Acquire)
+        {
             return None;
         }
         // Made under the lock the flusher takes the queue under: its notification after

@@ -195,10 +195,10 @@ pub(crate) fn processes(table: &ProcessTable, q: &TableQuery) -> Value {
         .offset
         .saturating_add(q.limit.min(MAX_PAGE))
         .min(rows.len());
-    if end == 0 {
-        rows.clear();
-    } else if end < rows.len() {
-        rows.select_nth_unstable_by(end - 1, order);
+    if end < rows.len() {
+        if end > 0 {
+            rows.select_nth_unstable_by(end - 1, order);
+        }
         rows.truncate(end);
     }
     rows.sort_unstable_by(order);
