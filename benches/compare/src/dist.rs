@@ -86,6 +86,7 @@ impl Nats {
 impl Drop for Nats {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.store);
+        let _ = std::fs::remove_file(self.store.with_extension("secret"));
     }
 }
 
@@ -162,12 +163,33 @@ fn warren(paths: &Paths, workload: &str, n: usize) -> anyhow::Result<f64> {
     let nats = Nats::start()?;
     let port = nats.port;
     let url = format!("nats://127.0.0.1:{port}");
+    // Authenticated, as a cluster runs by default; WARREN_DIST_INSECURE=1 measures the same
+    // without the MACs (--cluster-insecure), to see what authentication costs.
+    let auth: Vec<String> = if std::env::var_os("WARREN_DIST_INSECURE").is_some() {
+        vec!["--cluster-insecure".into()]
+    } else {
+        let secret = nats.store.with_extension("secret");
+        let _ = std::fs::remove_file(&secret);
+        let made = Command::new(&paths.warren)
+            .args(["cluster-secret"])
+            .arg(&secret)
+            .output()?;
+        if !made.status.success() {
+            bail!(
+                "warren cluster-secret: {}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+        }
+        vec!["--cluster-secret".into(), secret.display().to_string()]
+    };
     let mut b = Command::new(&paths.warren);
     b.args(["run", "--cluster", &url, "--node", "b", "--serve"])
+        .args(&auth)
         .arg(&paths.guest);
     let _b = start(b)?;
     let mut a = Command::new(&paths.warren);
     a.args(["run", "--cluster", &url, "--node", "a"])
+        .args(&auth)
         .arg(&paths.guest)
         .args([workload, &n.to_string()]);
     crate::systems::measure(a, Duration::from_secs(300))

@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use warren_runtime::{Cluster, ClusterConfig, ExitReason, GrantedDir, Runtime, RuntimeConfig};
+use warren_runtime::{
+    Cluster, ClusterConfig, ClusterSecret, ExitReason, GrantedDir, Runtime, RuntimeConfig,
+};
 use warren_runtime::{HttpLimits, NetPolicy};
 
 mod new;
@@ -39,6 +41,14 @@ enum Command {
     /// src/main.rs that spawns, sends and supervises, and tests/processes.rs whose tests run
     /// as warren processes. Then `cd NAME && cargo run` (and `cargo test`).
     New(new::NewArgs),
+    /// Write a new cluster secret to FILE (64 random hex digits, mode 600; an existing file
+    /// is never overwritten). Give every node of the cluster a copy: `warren run --cluster
+    /// URL --node NAME --cluster-secret FILE`. Frames and beats between nodes are
+    /// authenticated with it; whoever holds it can speak for any node.
+    ClusterSecret {
+        /// Where to write it.
+        file: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -144,10 +154,26 @@ struct RunArgs {
     /// Join the cluster whose NATS server (with JetStream: `nats-server -js`) is at URL,
     /// e.g. nats://127.0.0.1:4222. Processes then reach processes of the other nodes by pid,
     /// spawn on them (`warren::node::spawn_on`) and share global names. Every node must run
-    /// the same module. Whoever can publish on the server's `warren.>` subjects can message
-    /// the cluster's processes: use the server's authorization (see --cluster-creds).
+    /// the same module. Needs the cluster's secret (--cluster-secret) or, explicitly,
+    /// --cluster-insecure.
     #[arg(long, value_name = "URL", requires = "node")]
     cluster: Option<String>,
+    /// The cluster's secret, a file every node holds (`warren cluster-secret FILE` makes
+    /// one; it must not be readable by others). Every frame and beat between nodes is
+    /// authenticated with it: a publisher on the NATS server without it can neither message,
+    /// kill nor impersonate a node, nor make one run code.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "cluster",
+        conflicts_with = "cluster_insecure"
+    )]
+    cluster_secret: Option<PathBuf>,
+    /// Join the cluster without authentication: anyone who can publish on the NATS server
+    /// can then kill this node's processes and make it run code. For tests and trusted
+    /// networks only; warns.
+    #[arg(long, requires = "cluster")]
+    cluster_insecure: bool,
     /// This node's name in the cluster (with --cluster).
     #[arg(long, value_name = "NAME", requires = "cluster")]
     node: Option<String>,
@@ -171,10 +197,16 @@ struct RunArgs {
     cluster_send_mark: usize,
     /// Serve the cluster instead of running `main`: the node runs the processes other nodes
     /// spawn on it until it is stopped (SIGINT or SIGTERM: it leaves the cluster cleanly).
-    /// Without a program, the node runs the module of the first spawn order it gets,
-    /// fetched from the cluster (another node stores it) and checked against its hash.
+    /// Without a program, the node runs the module of the first spawn order it gets from an
+    /// authenticated node (only one named by --trust-module, if given), fetched from the
+    /// cluster (another node stores it) and checked against its hash.
     #[arg(long, requires = "cluster")]
     serve: bool,
+    /// With --serve and no program: run only the module with this SHA-256 (64 hex digits,
+    /// as `sha256sum app.wasm` prints it). Repeatable. Spawn orders for other modules are
+    /// refused with a reason.
+    #[arg(long, value_name = "SHA256", value_parser = parse_sha256, requires = "serve")]
+    trust_module: Vec<[u8; 32]>,
     /// The program: a core wasm module (wasm32-wasip1), binary or text format. Optional only
     /// with --serve.
     #[arg(required_unless_present = "serve")]
@@ -190,6 +222,18 @@ fn parse_size(s: &str) -> Result<usize, String> {
         return Err(format!("{s:?} is less than one 64 KiB wasm page"));
     }
     Ok(bytes)
+}
+
+fn parse_sha256(s: &str) -> Result<[u8; 32], String> {
+    let s = s.trim();
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("{s:?} is not a SHA-256 in hex (64 digits)"));
+    }
+    let mut hash = [0u8; 32];
+    for (i, b) in hash.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(hash)
 }
 
 fn parse_send_mark(s: &str) -> Result<usize, String> {
@@ -285,7 +329,50 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+        Command::ClusterSecret { file } => match write_secret(&file) {
+            Ok(()) => {
+                eprintln!(
+                    "warren: wrote a cluster secret to {} (give every node a copy)",
+                    file.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("warren cluster-secret: {e:#}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
     }
+}
+
+/// A URL without the password it may carry (`nats://user:***@host`).
+fn redact(url: &str) -> String {
+    match url
+        .split_once("://")
+        .and_then(|(s, rest)| Some((s, rest.split_once('@')?)))
+    {
+        Some((scheme, (userinfo, host))) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// A new secret, written only to a file that did not exist, readable by its owner alone.
+fn write_secret(file: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let secret = ClusterSecret::generate()?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .with_context(|| format!("creating {}", file.display()))?;
+    f.write_all(&secret.file_contents())
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(())
 }
 
 /// Set up everything that can fail on bad input (exit code 2), then run.
@@ -344,6 +431,13 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         }),
     };
 
+    let secret = args
+        .cluster_secret
+        .as_deref()
+        .map(|f| {
+            ClusterSecret::from_file(f).map_err(|e| anyhow::anyhow!("--cluster-secret: {e:#}"))
+        })
+        .transpose()?;
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
     let code = tokio.block_on(async move {
         // Only a cluster node catches the signals: it must leave the cluster on its way out.
@@ -360,10 +454,13 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
                 config.tls_client = args.cluster_cert.clone().zip(args.cluster_key.clone());
                 config.max_global_names = args.max_names;
                 config.send_mark = args.cluster_send_mark;
+                config.secret = secret;
+                config.insecure = args.cluster_insecure;
+                config.trusted_modules = args.trust_module.clone();
                 Some(
                     Cluster::join(config)
                         .await
-                        .map_err(|e| anyhow::anyhow!("--cluster {url}: {e:#}"))?,
+                        .map_err(|e| anyhow::anyhow!("--cluster {}: {e:#}", redact(url)))?,
                 )
             }
             _ => None,

@@ -147,13 +147,49 @@ fn a_serving_node_leaves_cleanly_on_sigterm_and_bad_cluster_flags_are_refused() 
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(b.terminate(), Some(0));
 
-    // No server there: a clear error, exit 2.
+    // No secret, and no explicit --cluster-insecure: refused before connecting.
+    let mut cmd = common::warren();
+    cmd.args(["run", "--cluster", &nats.url_for("x"), "--node", "x"])
+        .arg(guest("hello"));
+    run_with_limit(&mut cmd, Duration::from_secs(60))
+        .assert_code(2)
+        .assert_stderr_has("needs the cluster's secret")
+        .assert_stderr_has("--cluster-insecure");
+    // A secret others may read, a node name that is no subject token: refused.
+    let loose = nats.dir().join("loose.secret");
+    std::fs::write(&loose, "x".repeat(64)).unwrap();
+    let mut cmd = common::warren();
+    cmd.args(["run", "--cluster", &nats.url_for("x"), "--node", "x"])
+        .arg("--cluster-secret")
+        .arg(&loose)
+        .arg(guest("hello"));
+    run_with_limit(&mut cmd, Duration::from_secs(60))
+        .assert_code(2)
+        .assert_stderr_has("chmod 600");
+    let mut cmd = common::warren();
+    cmd.args(["run", "--cluster", &nats.url_for("x"), "--node", "x.y"])
+        .arg("--cluster-secret")
+        .arg(&nats.secret)
+        .arg(guest("hello"));
+    run_with_limit(&mut cmd, Duration::from_secs(60))
+        .assert_code(2)
+        .assert_stderr_has("cannot name a node");
+    // No server there: a clear error, exit 2; insecure mode says what it is.
     let mut cmd = common::warren();
     cmd.args(["run", "--cluster", "nats://127.0.0.1:1", "--node", "x"])
+        .arg("--cluster-insecure")
         .arg(guest("hello"));
     let run = run_with_limit(&mut cmd, Duration::from_secs(60));
     run.assert_code(2)
+        .assert_stderr_has("WITHOUT AUTHENTICATION")
         .assert_stderr_has("--cluster nats://127.0.0.1:1: connecting to the NATS server");
+    // A secret is never overwritten.
+    let again = common::warren()
+        .arg("cluster-secret")
+        .arg(&nats.secret)
+        .output()
+        .expect("warren cluster-secret");
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
     // --node without --cluster.
     let mut cmd = common::warren();
     cmd.args(["run", "--node", "x"]).arg(guest("hello"));
@@ -169,12 +205,7 @@ fn work_queue(
     std::io::BufReader<std::process::ChildStdout>,
     [String; 2],
 ) {
-    let (a, mut out) = start_a(
-        common::warren()
-            .args(["run", "--cluster", &nats.url, "--node", "a"])
-            .arg(guest("work_queue"))
-            .args(args),
-    );
+    let (a, mut out) = start_a(nats.warren_node("a").arg(guest("work_queue")).args(args));
     let mut line = || {
         let mut l = String::new();
         out.read_line(&mut l).expect("a line of node a");
@@ -224,34 +255,6 @@ fn the_work_queue_example_hands_the_jobs_of_a_killed_node_to_the_others() {
     );
 }
 
-/// Publish `payload` on `subject` through a plain connection speaking NATS's protocol.
-fn publish_raw(url: &str, subject: &str, payload: &[u8]) {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("nats://");
-    let mut s = std::net::TcpStream::connect(addr).expect("connecting to NATS");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut frame = format!(
-        "CONNECT {{\"verbose\":false}}\r\nPUB {subject} {}\r\n",
-        payload.len()
-    )
-    .into_bytes();
-    frame.extend_from_slice(payload);
-    frame.extend_from_slice(b"\r\nPING\r\n");
-    s.write_all(&frame).unwrap();
-    // PONG (after INFO) says the server has the message.
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&seen).contains("PONG") {
-        let n = s.read(&mut buf).expect("reading from NATS");
-        assert!(
-            n > 0,
-            "NATS closed the connection: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.extend_from_slice(&buf[..n]);
-    }
-}
-
 #[test]
 fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a_silent_gap() {
     let nats = Nats::start();
@@ -268,13 +271,15 @@ fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a
         .map(|n| n.parse().expect("a node number"))
         .collect();
     let (a_num, b_num) = (nums[0], nums[1]);
-    // A frame "from b" of a session a does not know, in its middle (sequence 5): the
+    // A frame from b (made with the cluster's secret, published by b's user) of a session
+    // newer than b's (sessions are the sender's clock), in its middle (sequence 5): the
     // start of a stream was lost.
-    let mut frame = vec![1u8, 1];
-    frame.extend_from_slice(&b_num.to_le_bytes());
-    frame.extend_from_slice(&0x5eed_u64.to_le_bytes());
-    frame.extend_from_slice(&5u64.to_le_bytes());
-    publish_raw(&nats.url, &format!("warren.node.{a_num}"), &frame);
+    let keys = common::forge::Keys::from_file(&nats.secret);
+    let session = common::forge::now_ms() * 1_000_000;
+    let frame = keys.frame(common::forge::DATA_END, b_num, a_num, session, 5, &[0]);
+    let mut raw = common::forge::Raw::connect(&nats.addr(), "b");
+    raw.publish(&format!("warren.node.{a_num}.b"), &frame);
+    raw.ping();
     let rest: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
     assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{rest:?}");
     assert_eq!(rest, ["link: true noconnection", "after the reset: Ok(9)"]);
@@ -286,18 +291,12 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
     let _b = nats.serve("b", Some(&guest("test_guest")));
     // Node a reaches the server over a 10 MB/s link, with a 1 MiB send mark: the 40 MiB
     // flood is far past the mark (and past the 4 MiB that signals may queue at most).
-    let slow = nats.slow_link(10 << 20);
+    let slow = nats.slow_link("a", 10 << 20);
     let run = run_with_limit(
         common::warren()
-            .args([
-                "run",
-                "--cluster",
-                &slow,
-                "--node",
-                "a",
-                "--cluster-send-mark",
-                "1M",
-            ])
+            .args(["run", "--cluster", &slow, "--node", "a"])
+            .args(["--cluster-send-mark", "1M", "--cluster-secret"])
+            .arg(&nats.secret)
             .arg(guest("test_guest"))
             .arg("dist_flood"),
         Duration::from_secs(180),

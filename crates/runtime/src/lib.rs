@@ -96,7 +96,7 @@ pub use builder::{RuntimeBuilder, scheduler};
 pub use config::{
     GrantedDir, HttpLimits, ObserveConfig, ProcessLimitPlan, RuntimeConfig, defaults,
 };
-pub use dist::{Cluster, ClusterConfig, NodeInfo};
+pub use dist::{Cluster, ClusterConfig, ClusterSecret, NodeInfo};
 pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};
 pub use io::NetPolicy;

@@ -74,6 +74,14 @@ pub fn run(scenario: &str) -> bool {
         "dist_node_down" => node_down(),
         "dist_gap" => gap(),
         "dist_flood" => flood(),
+        "dist_bare" => bare(),
+        "dist_trust" => trust(&std::env::args().nth(2).unwrap_or_default()),
+        "dist_names" => names(
+            std::env::args()
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(100),
+        ),
         _ => return false,
     }
     true
@@ -349,4 +357,81 @@ fn flood() {
         "b after the hog: {}",
         probes.request(Work::Count) == Ok((sent, true))
     );
+}
+
+/// Node a while a publisher without the cluster's secret attacks it (crates/cli/tests/
+/// cluster_trust.rs): link a worker on b, say who is who (`ready A B ROOT`), wait — trapping
+/// exits — until the test creates the file `done`, then tell whether anything was touched.
+fn trust(done: &str) {
+    let b = node::wait_for("b", Duration::from_secs(20)).expect("node b is up");
+    warren::trap_exit(true);
+    let linked = node::spawn_link_on(b, (String::new(), 0), worker).expect("spawn_link on b");
+    println!(
+        "ready {} {} {}",
+        node::this().map_or(0, Node::number),
+        b.number(),
+        Process::<()>::this().pid()
+    );
+    let start = std::time::Instant::now();
+    while !std::path::Path::new(done).exists() {
+        if start.elapsed() > Duration::from_secs(300) {
+            println!("the test never said it was done");
+            return;
+        }
+        warren::sleep(Duration::from_millis(50));
+    }
+    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_millis(100)) {
+        Some(Signal::Exit { from, reason }) => {
+            println!("link: fired ({} {reason})", from == linked.pid())
+        }
+        _ => println!("link: none fired"),
+    }
+    let names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
+    println!("nodes up: {}", names.join(","));
+    println!(
+        "b still the same: {}",
+        node::lookup("b").map(Node::number) == Some(b.number())
+    );
+    println!("worker on b: {:?}", linked.request(|r| Work::Square(3, r)));
+}
+
+/// Register and drop `n` global names, each by a process of its own that exits (its names
+/// are released), and one more dropped by name: the bucket keeps no trace of them.
+fn names(n: u64) {
+    for i in 0..n {
+        let (_p, m) = warren::spawn_monitor!(i; |_m: Mailbox<()>| {
+            Process::<()>::this()
+                .register_global(&format!("passing-{i}"))
+                .expect("a fresh global name");
+        })
+        .expect("spawn a registrar");
+        m.wait();
+    }
+    Process::<()>::this()
+        .register_global("dropped")
+        .expect("register dropped");
+    println!("unregistered: {}", node::unregister_global("dropped"));
+    // Releases run after the exits: wait until the last name is free.
+    let last = format!("passing-{}", n.saturating_sub(1));
+    let start = std::time::Instant::now();
+    while node::whereis_global::<()>(&last).is_some() && start.elapsed() < Duration::from_secs(30) {
+        warren::sleep(Duration::from_millis(20));
+    }
+    println!("names: {n} registered and released");
+}
+
+/// Spawn on the bare nodes `b`, `c` and `d` (started without a module; `c` trusts only
+/// another module's hash) and say where each process runs, or why it does not.
+fn bare() {
+    wait_all(&["b", "c", "d"]);
+    for name in ["b", "c", "d"] {
+        let n = node::lookup(name).expect("a bare node");
+        match node::spawn_on(n, (String::from("here"), 7), worker) {
+            Ok(w) => println!("on {name}: {:?}", w.request(Work::WhoAmI)),
+            Err(e) => println!("on {name}: refused: {e}"),
+        }
+    }
+    let mut names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
+    names.sort();
+    println!("nodes up: {}", names.join(","));
 }

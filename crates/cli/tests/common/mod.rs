@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod forge;
 
 #[path = "../../../../tests/support/guests.rs"]
 mod guests;

@@ -4,8 +4,13 @@
 //! - **Joining** takes a node number from the cluster (the revision of the node's entry in
 //!   the `<prefix>_nodes` bucket: unique and never reused, so a restarted node is a new
 //!   node and pids of its old incarnation reach nobody).
+//! - **Trust**: every frame and beat carries a MAC under the cluster's secret and is checked
+//!   before anything is decoded or kept ([`super::auth`]); forged ones are dropped and
+//!   counted, old ones (a replay) dropped. State is kept only for authenticated peers, at
+//!   most [`ClusterConfig::max_peers`] of them; peers down for [`FORGET_AFTER`] are
+//!   forgotten (all but the freshness floor of their sessions and beats, 16 bytes).
 //! - **Liveness**: every node publishes a [`Beat`] every [`BEAT_INTERVAL`] on
-//!   `<prefix>.beat`. A peer is *up* from its first beat (or frame) until no beat came for
+//!   `<prefix>.beat.<name>`. A peer is *up* from its first beat (or frame) until no beat came for
 //!   [`NODE_TIMEOUT`], it says it is leaving, its stream breaks, or this node's own NATS
 //!   connection drops. Then it is *torn down*: the queue to it is dropped, the process table
 //!   fires every link and monitor towards it with `noconnection`, pending spawns on it fail,
@@ -13,7 +18,7 @@
 //!   beats again is up again (same node, same pids), as Erlang reconnects.
 //! - **Streams**: signals for a peer are queued in order and published by one flusher task
 //!   per peer, as many as are queued in one batch (cut into frames under the server's
-//!   payload limit), on `<prefix>.node.<number>`. Frames carry a session and a sequence
+//!   payload limit), on `<prefix>.node.<number>.<sender's name>`. Frames carry a session and a sequence
 //!   number; a receiver that sees a gap (NATS dropped a frame for a slow consumer, say)
 //!   tears the peer down instead of going on with signals missing.
 //! - **Back-pressure**: the flusher flushes each batch to the server before it takes the
@@ -25,9 +30,10 @@
 //!   [`ProcessTable::apply`](crate::actor::ProcessTable::apply), spawn orders through the
 //!   [`LocalNode`], spawn answers to the waiting caller.
 
+use super::auth::{self, ClusterSecret, Keys, Sessions};
 use super::modules::Modules;
 use super::names::{self, GlobalNames};
-use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, SpawnOrder};
+use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, Refused, SpawnOrder};
 use crate::actor::remote::{NodeId, Remote, RoomWait, Signal, Unreachable};
 use crate::actor::{Pid, ProcessTable};
 use futures_util::StreamExt;
@@ -49,6 +55,10 @@ pub const DEFAULT_SEND_MARK: usize = 64 << 20;
 const MAX_BATCH_BYTES: usize = 512 << 20;
 /// How long a remote spawn waits for its answer.
 pub const SPAWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default of [`ClusterConfig::max_peers`].
+pub const DEFAULT_MAX_PEERS: usize = 1024;
+/// A peer down this long is forgotten (its queue, its name, its flusher).
+pub const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// How to join a cluster.
 #[derive(Debug, Clone)]
@@ -75,6 +85,18 @@ pub struct ClusterConfig {
     /// (exits, links, monitors, the host's sends) fail only past 4 times this (256 MiB by
     /// default).
     pub send_mark: usize,
+    /// The secret every node of the cluster holds: frames and beats are authenticated with
+    /// it (see [`ClusterSecret`]). Required unless [`insecure`](Self::insecure).
+    pub secret: Option<ClusterSecret>,
+    /// Join without a secret, taking whatever arrives on the bus as coming from whom it
+    /// claims (anyone who can publish on the server can then kill processes and run code).
+    /// Only for trusted networks and tests; [`Cluster::join`] warns.
+    pub insecure: bool,
+    /// Most peers this node keeps state for at once (peers down are forgotten first).
+    pub max_peers: usize,
+    /// For a node started without a module ([`Cluster::wait_for_module`]): the SHA-256 of
+    /// the modules it may run. Empty: any module an authenticated node's spawn order names.
+    pub trusted_modules: Vec<[u8; 32]>,
 }
 
 impl ClusterConfig {
@@ -89,7 +111,17 @@ impl ClusterConfig {
             prefix: "warren".into(),
             max_global_names: crate::actor::DEFAULT_NAMES,
             send_mark: DEFAULT_SEND_MARK,
+            secret: None,
+            insecure: false,
+            max_peers: DEFAULT_MAX_PEERS,
+            trusted_modules: Vec::new(),
         }
+    }
+
+    /// The same, with the cluster's secret.
+    pub fn with_secret(mut self, secret: ClusterSecret) -> Self {
+        self.secret = Some(secret);
+        self
     }
 }
 
@@ -118,7 +150,10 @@ pub struct NodeInfo {
 /// # async fn demo() -> anyhow::Result<()> {
 /// use warren_runtime::{Cluster, ClusterConfig, Runtime};
 ///
-/// let cluster = Cluster::join(ClusterConfig::new("nats://127.0.0.1:4222", "a")).await?;
+/// let secret = warren_runtime::ClusterSecret::from_file("cluster.secret".as_ref())?;
+/// let cluster =
+///     Cluster::join(ClusterConfig::new("nats://127.0.0.1:4222", "a").with_secret(secret))
+///         .await?;
 /// let runtime = Runtime::builder()
 ///     .cluster(cluster.clone())
 ///     .build_file("app.wasm".as_ref())?;
@@ -161,6 +196,19 @@ struct Inner {
     /// Processes told when a node comes up or goes down: (pid, the reference it holds).
     watchers: Mutex<Vec<(Pid, u64)>>,
     closed: AtomicBool,
+    /// The MAC keys (none: insecure).
+    keys: Keys,
+    /// This node's stream sessions (strictly increasing).
+    sessions: Sessions,
+    /// This node's beats so far.
+    beats: AtomicU64,
+    /// [`ClusterConfig::max_peers`].
+    max_peers: usize,
+    /// [`ClusterConfig::trusted_modules`].
+    trusted_modules: Vec<[u8; 32]>,
+    /// Frames and beats dropped because their MAC did not verify, their subject named
+    /// another node, or they were old (replays).
+    refused: AtomicU64,
 }
 
 /// The first byte of a node event (`warren:node.watch`): the node came up.
@@ -171,8 +219,13 @@ pub const NODE_DOWN: u8 = 0;
 /// One peer: what is known of it, and the queue towards it.
 struct Peer {
     node: NodeId,
+    /// Where frames for it go: `<prefix>.node.<its number>.<this node's name>`.
     subject: String,
-    name: Mutex<String>,
+    /// Its name, as its first authenticated beat or frame gave it; frames and beats for its
+    /// number under another name are refused.
+    name: String,
+    /// Forgotten: its flusher ends.
+    gone: AtomicBool,
     out: Mutex<Out>,
     wake: Notify,
     /// Notified whenever the queue was taken (or dropped by a tear-down): the senders
@@ -212,19 +265,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn new_session() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish() | 1 // never 0, which means "no session"
-}
+use super::hex;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// `scheme://user:pass@rest` as (`scheme://rest`, its user and password), percent-decoded;
+/// a URL without them as it is.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url));
+    let Some((userinfo, host)) = rest.split_once('@').filter(|(u, _)| !u.contains('/')) else {
+        return (url.to_string(), None);
+    };
+    let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| warren_abi::query::percent_decode(s);
+    (
+        format!("{scheme}://{host}"),
+        Some((decode(user), decode(pass))),
+    )
 }
 
 impl Cluster {
@@ -235,8 +290,29 @@ impl Cluster {
     /// the shared workers.)
     pub async fn join(config: ClusterConfig) -> anyhow::Result<Cluster> {
         use anyhow::Context as _;
-        if config.node_name.is_empty() || config.node_name.len() > warren_abi::MAX_NAME {
-            anyhow::bail!("a node name must have 1 to 256 bytes");
+        if !auth::valid_node_name(&config.node_name) {
+            anyhow::bail!(
+                "{:?} cannot name a node: 1 to 64 ASCII letters, digits, '-' or '_' (it is a \
+                 token of the cluster's NATS subjects)",
+                config.node_name
+            );
+        }
+        match (&config.secret, config.insecure) {
+            (None, false) => anyhow::bail!(
+                "joining {} needs the cluster's secret (`warren cluster-secret FILE` makes one; \
+                 give every node the same file with --cluster-secret), or an explicit \
+                 --cluster-insecure",
+                config.url
+            ),
+            (None, true) => tracing::warn!(
+                "joining {} WITHOUT AUTHENTICATION (insecure mode): anyone who can publish on \
+                 the NATS server can kill this node's processes and make it run code",
+                config.url
+            ),
+            (Some(_), true) => {
+                anyhow::bail!("a cluster secret and insecure mode exclude each other")
+            }
+            (Some(_), false) => {}
         }
         let (events, control_rx) = mpsc::unbounded_channel();
         let control = events.clone();
@@ -275,19 +351,24 @@ impl Cluster {
                 .add_client_certificate(cert.clone(), key.clone())
                 .require_tls(true);
         }
+        // A user and password in the URL (nats://USER:PASS@HOST:PORT) are this node's
+        // credentials; the client library does not read them from the URL itself.
+        let (url, user) = split_credentials(&config.url);
+        if let Some((user, pass)) = user {
+            options = options.user_and_password(user, pass);
+        }
         let client = options
-            .connect(config.url.as_str())
+            .connect(url.as_str())
             .await
-            .with_context(|| format!("connecting to the NATS server at {}", config.url))?;
+            .with_context(|| format!("connecting to the NATS server at {url}"))?;
         let js = async_nats::jetstream::new(client.clone());
         let prefix = config.prefix.clone();
         let nodes = names::open_bucket(&js, &format!("{prefix}_nodes"))
             .await
             .with_context(|| {
                 format!(
-                    "the NATS server at {} must have JetStream on (nats-server -js): it keeps \
-                     the node numbers and global names",
-                    config.url
+                    "the NATS server at {url} must have JetStream on (nats-server -js): it keeps \
+                     the node numbers and global names"
                 )
             })?;
         let revision = nodes
@@ -310,14 +391,15 @@ impl Cluster {
             GlobalNames::open(&js, &format!("{prefix}_names"), config.max_global_names).await?;
         let modules = Modules::open(&js, &format!("{prefix}_modules")).await?;
         let frames = client
-            .subscribe(format!("{prefix}.node.{node}"))
+            .subscribe(format!("{prefix}.node.{node}.*"))
             .await
             .context("subscribing to this node's subject")?;
         let beats = client
-            .subscribe(format!("{prefix}.beat"))
+            .subscribe(format!("{prefix}.beat.*"))
             .await
             .context("subscribing to the cluster's beats")?;
         let max_payload = client.server_info().max_payload.max(64 * 1024);
+        let keys = Keys::new(config.secret.as_ref(), &prefix);
         let inner = Arc::new(Inner {
             client,
             node,
@@ -336,16 +418,23 @@ impl Cluster {
             control,
             watchers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            keys,
+            sessions: Sessions::default(),
+            beats: AtomicU64::new(0),
+            max_peers: config.max_peers.max(1),
+            trusted_modules: config.trusted_modules.clone(),
+            refused: AtomicU64::new(0),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
         let dispatcher = Dispatcher {
             inner: inner.clone(),
             streams: HashMap::new(),
             last_beat: HashMap::new(),
+            floors: HashMap::new(),
             waiting: Vec::new(),
         };
         tokio::spawn(dispatcher.run(frames, beats, control_rx));
-        tracing::info!(node, name = %config.node_name, "joined the cluster at {}", config.url);
+        tracing::info!(node, name = %config.node_name, "joined the cluster at {url}");
         Ok(Cluster { inner })
     }
 
@@ -422,7 +511,7 @@ impl Cluster {
             .filter(|p| lock(&p.out).up)
             .map(|p| NodeInfo {
                 node: p.node,
-                name: lock(&p.name).clone(),
+                name: p.name.clone(),
             })
             .collect();
         list.sort_by_key(|n| n.node);
@@ -441,7 +530,7 @@ impl Cluster {
         }
         let p = self.inner.peer(node)?;
         let up = lock(&p.out).up;
-        up.then(|| lock(&p.name).clone())
+        up.then(|| p.name.clone())
     }
 
     /// The number of the node named `name` (this one, or a peer that is up; the newest if
@@ -545,6 +634,12 @@ impl Cluster {
         self.inner.names.unregister(name).await
     }
 
+    /// Frames and beats refused so far: forged (their MAC did not verify), naming another
+    /// node in their subject than the one they speak for, or old (replayed).
+    pub fn refused(&self) -> u64 {
+        self.inner.refused.load(Ordering::Relaxed)
+    }
+
     /// Leave the cluster: say so to the peers (they tear this node down at once instead of
     /// after the 2 s node timeout), free this node's global names, and stop.
     pub async fn leave(&self) {
@@ -600,6 +695,11 @@ impl Inner {
         self.local.get()?.upgrade()
     }
 
+    /// Whether a node started without a module may run `module`.
+    fn trusts(&self, module: &[u8; 32]) -> bool {
+        self.trusted_modules.is_empty() || self.trusted_modules.contains(module)
+    }
+
     /// Tell the watchers that `node` came up or went down.
     fn node_event(&self, kind: u8, node: NodeId) {
         let Some(table) = self.table() else { return };
@@ -640,28 +740,50 @@ impl Inner {
         Ok(())
     }
 
-    /// The peer `node`, made (with its flusher) if it is new.
-    fn peer_or_new(self: &Arc<Self>, node: NodeId, name: Option<&str>) -> Arc<Peer> {
+    /// The peer `node` named `name`, made (with its flusher) if it is new and there is room
+    /// (peers down longest are forgotten to make some). `Err` says why not: the number
+    /// speaks for another name, or the table of peers is full of live ones.
+    fn peer_or_new(self: &Arc<Self>, node: NodeId, name: &str) -> Result<Arc<Peer>, String> {
         if let Some(p) = self.peer(node) {
-            if let Some(n) = name {
-                let mut cur = lock(&p.name);
-                if *cur != n {
-                    *cur = n.to_string();
-                }
-            }
-            return p;
+            return if p.name == name {
+                Ok(p)
+            } else {
+                Err(format!("node {node} is {:?}, not {name:?}", p.name))
+            };
         }
         let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
-        peers
+        if peers.len() >= self.max_peers {
+            let down: Option<NodeId> = peers
+                .values()
+                .filter(|p| !lock(&p.out).up)
+                .map(|p| p.node)
+                .min();
+            match down {
+                Some(old) => {
+                    if let Some(p) = peers.remove(&old) {
+                        p.forget();
+                    }
+                }
+                None => {
+                    return Err(format!(
+                        "this node keeps at most {} peers (ClusterConfig::max_peers) and all \
+                         are up",
+                        self.max_peers
+                    ));
+                }
+            }
+        }
+        let peer = peers
             .entry(node)
             .or_insert_with(|| {
                 let peer = Arc::new(Peer {
                     node,
-                    subject: format!("{}.node.{node}", self.prefix),
-                    name: Mutex::new(name.map_or_else(|| format!("node{node}"), str::to_string)),
+                    subject: format!("{}.node.{node}.{}", self.prefix, self.name),
+                    name: name.to_string(),
+                    gone: AtomicBool::new(false),
                     out: Mutex::new(Out {
                         up: false,
-                        session: new_session(),
+                        session: self.sessions.next(),
                         queue: Vec::new(),
                         bytes: 0,
                     }),
@@ -671,7 +793,33 @@ impl Inner {
                 tokio::spawn(flusher(Arc::downgrade(self), peer.clone()));
                 peer
             })
-            .clone()
+            .clone();
+        Ok(peer)
+    }
+
+    /// Forget `node` (down for long): its flusher ends, its state goes.
+    fn forget(&self, node: NodeId) {
+        let removed = self
+            .peers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&node);
+        if let Some(p) = removed {
+            p.forget();
+        }
+    }
+
+    /// Count a refused frame or beat, and say so now and then (a flood does not flood the
+    /// log: the 1st, 2nd, 4th, 8th... are logged).
+    fn refuse(&self, what: &str) {
+        let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            tracing::warn!(
+                refused = n,
+                "dropped {what} (refused so far: {n}); is someone without the cluster's \
+                 secret publishing on the NATS server?"
+            );
+        }
     }
 
     /// Publish what is queued for `peer`, in one batch; `stream` is the flusher's (session,
@@ -701,12 +849,13 @@ impl Inner {
             let header = Header {
                 kind: if i == last { DATA_END } else { DATA_MORE },
                 from: self.node,
+                to: peer.node,
                 session,
                 seq: stream.1,
             };
             stream.1 += 1;
             self.client
-                .publish(peer.subject.clone(), header.frame(chunk).into())
+                .publish(peer.subject.clone(), header.frame(&self.keys, chunk).into())
                 .await?;
         }
         // Until the batch is written out, the next one gathers in the queue, where the send
@@ -717,16 +866,17 @@ impl Inner {
 
     async fn publish_beat(&self, leaving: bool) -> anyhow::Result<()> {
         let beat = Beat {
-            version: wire::VERSION,
             node: self.node,
             name: self.name.clone(),
             module: self.local().map(|l| l.module()),
             leaving,
+            counter: self.beats.fetch_add(1, Ordering::Relaxed) + 1,
+            sent_ms: auth::now_millis(),
         };
         self.client
             .publish(
-                format!("{}.beat", self.prefix),
-                postcard::to_stdvec(&beat)?.into(),
+                format!("{}.beat.{}", self.prefix, self.name),
+                beat.seal(&self.keys).into(),
             )
             .await?;
         Ok(())
@@ -736,12 +886,13 @@ impl Inner {
         let header = Header {
             kind: RESET,
             from: self.node,
+            to: peer.node,
             session,
             seq: 0,
         };
         let _ = self
             .client
-            .publish(peer.subject.clone(), header.frame(&[]).into())
+            .publish(peer.subject.clone(), header.frame(&self.keys, &[]).into())
             .await;
     }
 }
@@ -782,11 +933,29 @@ impl std::fmt::Debug for Inner {
     }
 }
 
-/// Publishes `peer`'s queue whenever it fills, until the cluster is gone.
+impl Peer {
+    /// Drop everything queued and end the flusher.
+    fn forget(&self) {
+        self.gone.store(true, Ordering::Release);
+        let mut out = lock(&self.out);
+        out.up = false;
+        out.queue = Vec::new();
+        out.bytes = 0;
+        drop(out);
+        self.wake.notify_one();
+        self.room.notify_waiters();
+    }
+}
+
+/// Publishes `peer`'s queue whenever it fills, until the cluster is gone or the peer is
+/// forgotten.
 async fn flusher(inner: Weak<Inner>, peer: Arc<Peer>) {
     let mut stream = (0, 0);
     loop {
         peer.wake.notified().await;
+        if peer.gone.load(Ordering::Acquire) {
+            return;
+        }
         let Some(inner) = inner.upgrade() else { return };
         loop {
             match inner.flush_peer(&peer, &mut stream).await {
@@ -830,18 +999,33 @@ struct Stream {
     /// The session being received (0: none).
     session: u64,
     next_seq: u64,
-    /// A session given up (reset); its frames are dropped.
-    ignore: Option<u64>,
     /// The chunks of a batch so far.
     partial: Vec<u8>,
+}
+
+/// The freshness floor of an authenticated node, kept after it is forgotten (16 bytes a
+/// node that ever spoke): a session or beat at or below it is old, a replay.
+#[derive(Default, Clone, Copy)]
+struct Floor {
+    /// The largest session seen from it (taken or given up).
+    session: u64,
+    /// The counter of its last beat taken.
+    beat: u64,
 }
 
 struct Dispatcher {
     inner: Arc<Inner>,
     streams: HashMap<NodeId, Stream>,
+    /// When each peer was last heard from (a beat or a batch), or went down.
     last_beat: HashMap<NodeId, Instant>,
+    floors: HashMap<NodeId, Floor>,
     /// Spawn orders a bare node holds until its runtime is attached.
     waiting: Vec<(NodeId, SpawnOrder)>,
+}
+
+/// The last token of a subject: the sender's name.
+fn sender_of(subject: &str) -> &str {
+    subject.rsplit('.').next().unwrap_or("")
 }
 
 impl Dispatcher {
@@ -857,8 +1041,8 @@ impl Dispatcher {
                 return;
             }
             tokio::select! {
-                Some(msg) = frames.next() => self.frame(&msg.payload).await,
-                Some(msg) = beats.next() => self.beat(&msg.payload).await,
+                Some(msg) = frames.next() => self.frame(sender_of(&msg.subject), &msg.payload).await,
+                Some(msg) = beats.next() => self.beat(sender_of(&msg.subject), &msg.payload).await,
                 Some(c) = control.recv() => match c {
                     Control::Disconnected => {
                         for node in self.up_peers() {
@@ -893,32 +1077,61 @@ impl Dispatcher {
             .collect()
     }
 
-    /// Mark `node` up (it beat, or sent a frame).
-    fn revive(&mut self, node: NodeId, name: Option<&str>) {
-        let peer = self.inner.peer_or_new(node, name);
+    /// Mark `node` (named `name`) up: it beat, or sent a batch. `false` if it may not be a
+    /// peer (its number speaks for another name, or there is no room for another peer).
+    fn revive(&mut self, node: NodeId, name: &str) -> bool {
+        let peer = match self.inner.peer_or_new(node, name) {
+            Ok(p) => p,
+            Err(why) => {
+                self.inner
+                    .refuse(&format!("a beat or frame of node {node}: {why}"));
+                return false;
+            }
+        };
         self.last_beat.insert(node, Instant::now());
         let mut out = lock(&peer.out);
         if !out.up {
             out.up = true;
             drop(out);
-            tracing::info!(node, name = %lock(&peer.name), "node is up");
+            tracing::info!(node, name = %peer.name, "node is up");
             self.inner.node_event(NODE_UP, node);
         }
+        true
     }
 
-    async fn beat(&mut self, payload: &[u8]) {
-        let Ok(beat) = postcard::from_bytes::<Beat>(payload) else {
-            return;
+    async fn beat(&mut self, subject_name: &str, payload: &[u8]) {
+        let beat = match Beat::open(&self.inner.keys, payload) {
+            Ok(b) => b,
+            Err(Refused::Forged) => return self.inner.refuse("a forged beat"),
+            Err(Refused::Malformed) => return self.inner.refuse("a malformed beat"),
         };
-        if beat.version != wire::VERSION || beat.node == self.inner.node {
+        if beat.node == self.inner.node || beat.node == 0 || beat.node > MAX_NODE {
             return;
+        }
+        if beat.name != subject_name || !auth::valid_node_name(&beat.name) {
+            return self.inner.refuse("a beat whose subject names another node");
+        }
+        if self.inner.keys.secure() {
+            let floor = self.floors.entry(beat.node).or_default();
+            if beat.counter <= floor.beat || !auth::fresh(beat.sent_ms, auth::now_millis()) {
+                return self
+                    .inner
+                    .refuse("an old beat (a replay, or a clock far off)");
+            }
+            floor.beat = beat.counter;
         }
         if beat.leaving {
-            self.tear_down_and(beat.node, "it left the cluster", false)
-                .await;
+            if self
+                .inner
+                .peer(beat.node)
+                .is_some_and(|p| p.name == beat.name)
+            {
+                self.tear_down_and(beat.node, "it left the cluster", false)
+                    .await;
+            }
             return;
         }
-        self.revive(beat.node, Some(&beat.name));
+        self.revive(beat.node, &beat.name);
     }
 
     async fn check_timeouts(&mut self) {
@@ -933,6 +1146,26 @@ impl Dispatcher {
             .collect();
         for node in late {
             self.tear_down(node, "no beat came for 2 s").await;
+        }
+        // Peers down for long are forgotten: the state of a node that left or died for good
+        // does not pile up (its floor stays, so its old frames stay old).
+        let forgotten: Vec<NodeId> = self
+            .inner
+            .all_peers()
+            .iter()
+            .filter(|p| {
+                !lock(&p.out).up
+                    && self
+                        .last_beat
+                        .get(&p.node)
+                        .is_none_or(|t| t.elapsed() > FORGET_AFTER)
+            })
+            .map(|p| p.node)
+            .collect();
+        for node in forgotten {
+            self.inner.forget(node);
+            self.streams.remove(&node);
+            self.last_beat.remove(&node);
         }
     }
 
@@ -950,21 +1183,20 @@ impl Dispatcher {
             let mut out = lock(&peer.out);
             let was = out.up;
             out.up = false;
-            out.session = new_session();
-            out.queue.clear();
+            out.session = self.inner.sessions.next();
+            out.queue = Vec::new();
             out.bytes = 0;
             was
         };
         peer.room.notify_waiters();
+        // From now on it counts as down since now (for forgetting it).
+        self.last_beat.insert(node, Instant::now());
         let stream = self.streams.entry(node).or_default();
         let broken = std::mem::take(&mut stream.session);
         stream.next_seq = 0;
         stream.partial = Vec::new();
-        if broken != 0 {
-            stream.ignore = Some(broken);
-            if reset {
-                self.inner.publish_reset(&peer, broken).await;
-            }
+        if broken != 0 && reset {
+            self.inner.publish_reset(&peer, broken).await;
         }
         let failed: Vec<Pending> = {
             let mut pending = lock(&self.inner.pending);
@@ -980,21 +1212,35 @@ impl Dispatcher {
                 .answer
                 .send(Err(format!("node {node} went down before it answered")));
         }
-        if let Some(table) = self.inner.table() {
+        if was_up && let Some(table) = self.inner.table() {
             table.node_down(node);
         }
         if was_up {
-            tracing::warn!(node, name = %lock(&peer.name), "node is down: {why}");
+            tracing::warn!(node, name = %peer.name, "node is down: {why}");
             self.inner.node_event(NODE_DOWN, node);
         }
     }
 
-    async fn frame(&mut self, payload: &[u8]) {
-        let Some((h, chunk)) = Header::parse(payload) else {
-            return;
+    async fn frame(&mut self, subject_name: &str, payload: &[u8]) {
+        let h = match Header::parse(&self.inner.keys, payload) {
+            Ok((h, _)) => h,
+            Err(Refused::Forged) => return self.inner.refuse("a forged frame"),
+            Err(Refused::Malformed) => return self.inner.refuse("a malformed frame"),
         };
-        if h.from == self.inner.node || h.from == 0 {
-            return;
+        let chunk = &payload[wire::HEADER..];
+        if h.to != self.inner.node || h.from == self.inner.node || h.from == 0 || h.from > MAX_NODE
+        {
+            return self.inner.refuse("a frame for another node (a replay?)");
+        }
+        if !auth::valid_node_name(subject_name) {
+            return self.inner.refuse("a frame whose subject names no node");
+        }
+        if let Some(p) = self.inner.peer(h.from)
+            && p.name != subject_name
+        {
+            return self
+                .inner
+                .refuse("a frame whose subject names another node");
         }
         if h.kind == RESET {
             let Some(peer) = self.inner.peer(h.from) else {
@@ -1004,40 +1250,52 @@ impl Dispatcher {
             if current == h.session {
                 self.tear_down(h.from, "it reset the stream from this node")
                     .await;
-                self.revive(h.from, None);
+                self.revive(h.from, subject_name);
             }
             return;
         }
-        let stream = self.streams.entry(h.from).or_default();
-        if stream.ignore == Some(h.session) {
-            return;
-        }
-        if h.session != stream.session {
-            let had = stream.session != 0;
+        let floor = self.floors.entry(h.from).or_default();
+        let current = self.streams.get(&h.from).map_or(0, |s| s.session);
+        if h.session != current {
+            if h.session <= floor.session {
+                // A session given up, or older than one seen: a late frame or a replay.
+                return self.inner.refuse("a frame of an old session");
+            }
+            floor.session = h.session;
             if h.seq != 0 {
                 // The start of this session was lost: give it up (the peer starts anew).
-                let peer = self.inner.peer_or_new(h.from, None);
-                if had {
+                if current != 0 {
                     self.tear_down(h.from, "its stream broke").await;
                 }
-                self.streams.entry(h.from).or_default().ignore = Some(h.session);
-                self.inner.publish_reset(&peer, h.session).await;
+                if let Ok(peer) = self.inner.peer_or_new(h.from, subject_name) {
+                    self.inner.publish_reset(&peer, h.session).await;
+                }
                 return;
             }
-            if had {
+            if current != 0 {
                 // The peer gave up the old stream (and fired its side): fire ours.
                 self.tear_down(h.from, "it restarted its stream").await;
             }
-            let stream = self.streams.entry(h.from).or_default();
-            *stream = Stream {
-                session: h.session,
-                next_seq: 0,
-                ignore: stream.ignore,
-                partial: Vec::new(),
-            };
+            if self.inner.peer_or_new(h.from, subject_name).is_err() {
+                return self
+                    .inner
+                    .refuse("a frame from a node this one has no room for");
+            }
+            self.streams.insert(
+                h.from,
+                Stream {
+                    session: h.session,
+                    next_seq: 0,
+                    partial: Vec::new(),
+                },
+            );
         }
         let stream = self.streams.entry(h.from).or_default();
-        if h.seq != stream.next_seq {
+        if h.seq < stream.next_seq {
+            // Taken already: a replay (a genuine frame is never delivered twice).
+            return self.inner.refuse("a frame seen before (a replay)");
+        }
+        if h.seq > stream.next_seq {
             self.tear_down(h.from, "a frame from it was lost").await;
             return;
         }
@@ -1051,7 +1309,9 @@ impl Dispatcher {
             return;
         }
         let bytes = std::mem::take(&mut stream.partial);
-        self.revive(h.from, None);
+        if !self.revive(h.from, subject_name) {
+            return;
+        }
         match postcard::from_bytes::<Vec<Envelope>>(&bytes) {
             Ok(batch) => {
                 for envelope in batch {
@@ -1079,6 +1339,22 @@ impl Dispatcher {
                 } else {
                     match self.inner.local() {
                         Some(local) => local.spawn(order),
+                        None if self.inner.bare.load(Ordering::Acquire)
+                            && !self.inner.trusts(&order.module) =>
+                        {
+                            Err(format!(
+                                "node {} ({}) does not run module {} (it trusts only {})",
+                                self.inner.node,
+                                self.inner.name,
+                                hex(&order.module),
+                                self.inner
+                                    .trusted_modules
+                                    .iter()
+                                    .map(|h| hex(h))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        }
                         None if self.inner.bare.load(Ordering::Acquire) => {
                             // Held until the module it names is fetched and running.
                             if self.waiting.is_empty() {
@@ -1126,5 +1402,25 @@ impl Dispatcher {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_in_the_url_are_taken_out() {
+        assert_eq!(
+            split_credentials("nats://a:p%40ss@127.0.0.1:4222"),
+            (
+                "nats://127.0.0.1:4222".to_string(),
+                Some(("a".to_string(), "p@ss".to_string()))
+            )
+        );
+        assert_eq!(
+            split_credentials("tls://host:4222"),
+            ("tls://host:4222".to_string(), None)
+        );
     }
 }

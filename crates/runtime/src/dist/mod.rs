@@ -9,16 +9,27 @@
 //! closure is a function-table index, meaningful only in the same module).
 //!
 //! - [`cluster`]: joining, liveness, ordered streams per peer, the dispatcher.
+//! - [`auth`]: the cluster's secret, the MACs on frames and beats, what makes one fresh.
 //! - [`wire`]: frames, envelopes and beats.
 //! - [`names`]: global names in a NATS key-value bucket.
 //! - [`modules`]: the modules nodes run, in a NATS object store, for nodes started without one.
 //!
+//! Every frame and beat is authenticated with the cluster's secret ([`auth`]); a node joins
+//! without one only when told to (insecure mode, with a warning).
+//!
 //! Handles never leave their node: a message or captures carrying one to another node's
 //! process is refused at the sender (`ERR_NOT_LOCAL`), and the handles stay with it.
 
+pub mod auth;
 pub mod cluster;
 pub mod modules;
 pub mod names;
 pub mod wire;
 
+pub use auth::ClusterSecret;
 pub use cluster::{Cluster, ClusterConfig, LocalNode, NodeInfo};
+
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

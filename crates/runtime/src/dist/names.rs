@@ -8,6 +8,12 @@
 //! a process that registered names deletes them (conditionally on their revision) when it
 //! exits or the node leaves; the names of a node that died stay in the bucket but are
 //! treated as free, since their holder's node is down.
+//!
+//! A deletion leaves a marker in the bucket's stream (one message per key is kept); so that
+//! processes registering and dropping ever new names do not grow the bucket for good, every
+//! deletion here purges its own marker (only messages up to it: a name registered again
+//! meanwhile stays). The names of a node that died are taken over, not deleted: they stay
+//! until taken, at most one entry per name a live process once held.
 
 use crate::actor::Pid;
 use async_nats::jetstream::{self, kv, stream};
@@ -70,6 +76,25 @@ pub async fn open_bucket(js: &jetstream::Context, bucket: &str) -> anyhow::Resul
     js.get_key_value(bucket)
         .await
         .map_err(|e| anyhow::anyhow!("opening the key-value bucket {bucket}: {e}"))
+}
+
+/// Delete `key` if it is still at `revision`, then purge the deletion's marker (and only
+/// what came before it: a registration after the deletion stays).
+async fn delete(kv: &kv::Store, key: &str, revision: u64) -> anyhow::Result<()> {
+    kv.delete_expect_revision(key, Some(revision))
+        .await
+        .map_err(|e| anyhow::anyhow!("deleting {key}: {e}"))?;
+    if let Ok(Some(entry)) = kv.entry(key).await
+        && entry.operation != kv::Operation::Put
+    {
+        kv.stream
+            .purge()
+            .filter(format!("{}{key}", kv.prefix))
+            .sequence(entry.revision + 1)
+            .await
+            .map_err(|e| anyhow::anyhow!("purging the deletion of {key}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The cluster's global names, and the ones this node's processes hold.
@@ -167,8 +192,7 @@ impl GlobalNames {
         let Some(holder) = holder else {
             return Ok(None);
         };
-        self.kv
-            .delete_expect_revision(&key, Some(entry.revision))
+        delete(&self.kv, &key, entry.revision)
             .await
             .map_err(store_err)?;
         if let Some(list) = self.held().get_mut(&holder) {
@@ -185,7 +209,7 @@ impl GlobalNames {
         let kv = self.kv.clone();
         tokio::spawn(async move {
             for (key, revision) in names {
-                if let Err(e) = kv.delete_expect_revision(&key, Some(revision)).await {
+                if let Err(e) = delete(&kv, &key, revision).await {
                     tracing::debug!(pid, key, "releasing a global name: {e}");
                 }
             }
@@ -197,7 +221,7 @@ impl GlobalNames {
         let all: Vec<(Pid, Vec<(String, u64)>)> = self.held().drain().collect();
         for (_, names) in all {
             for (key, revision) in names {
-                let _ = self.kv.delete_expect_revision(&key, Some(revision)).await;
+                let _ = delete(&self.kv, &key, revision).await;
             }
         }
     }
