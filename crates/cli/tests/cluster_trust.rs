@@ -323,3 +323,39 @@ fn a_bare_node_runs_only_modules_an_authenticated_node_names_and_junk_stored_fir
     );
     assert_eq!(run.line("nodes up:"), "nodes up: b,c,d");
 }
+
+/// The messages a JetStream stream holds, from the server's monitoring endpoint.
+fn stream_messages(nats: &Nats, stream: &str) -> u64 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", nats.monitor)).expect("monitor");
+    s.write_all(b"GET /jsz?accounts=true&streams=true HTTP/1.0\r\n\r\n")
+        .expect("asking");
+    let mut body = String::new();
+    s.read_to_string(&mut body).expect("an answer");
+    let json = body.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    v["account_details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a["stream_detail"].as_array().into_iter().flatten())
+        .find(|st| st["name"] == stream)
+        .and_then(|st| st["state"]["messages"].as_u64())
+        .unwrap_or_else(|| panic!("no stream {stream} in {json}"))
+}
+
+#[test]
+fn global_names_registered_and_dropped_leave_nothing_in_the_bucket() {
+    let nats = Nats::start();
+    let run = common::run_with_limit(
+        &mut nats.node_command("a", "dist_names").arg("300"),
+        Duration::from_secs(120),
+    );
+    run.assert_code(0);
+    assert_eq!(run.line("unregistered:"), "unregistered: true");
+    assert_eq!(run.line("names:"), "names: 300 registered and released");
+    // 301 names came and went; a deletion's marker is purged with it. (Node a's own entry
+    // is in the node bucket, not here.)
+    let left = stream_messages(&nats, "KV_warren_names");
+    assert_eq!(left, 0, "the name bucket holds {left} messages");
+}

@@ -520,22 +520,39 @@ impl ProcessTable {
     /// `watcher` of another node monitors the local `target` under `tag`: recorded on the
     /// target, or answered with a DOWN `noproc` if it is gone. A target with counter 0 is
     /// this node itself, which is watched by the watcher's own node (nothing to record).
+    ///
+    /// A target holds at most [`Quotas::references`] monitors set from other nodes (what a
+    /// peer can make this node hold is charged to the process it watches, as a process's
+    /// own monitors are to it): one more is answered at once with a DOWN
+    /// `limit: remote monitors`.
     fn add_remote_monitor(&self, watcher: Pid, target: Pid, tag: u64) {
         if target == node_pid(self.node) {
             return;
         }
+        let mut reason = ExitReason::NoProc;
         if let Some(t) = self.get(target) {
             let mut s = t.signals();
             if !s.dead {
-                s.monitors.push((watcher, tag));
-                return;
+                let remote = s
+                    .monitors
+                    .iter()
+                    .filter(|(w, _)| !self.is_local(*w))
+                    .count();
+                if remote < self.quotas.references {
+                    s.monitors.push((watcher, tag));
+                    return;
+                }
+                reason = ExitReason::Limit(format!(
+                    "remote monitors: process {target} is watched by {remote} processes of \
+                     other nodes, the most it may (--max-references)"
+                ));
             }
         }
         let _ = self.route(Signal::Down {
             watcher,
             target,
             tag,
-            reason: ExitReason::NoProc.encode(),
+            reason: reason.encode(),
         });
     }
 
@@ -1281,6 +1298,37 @@ mod tests {
         t.node_down(2);
         assert!(a.mailbox.is_empty());
         assert!(!a.holds(tag));
+    }
+
+    #[test]
+    fn monitors_from_other_nodes_are_bounded_per_target_by_the_references_quota() {
+        let rec = Arc::new(Recorder::default());
+        let quotas = Quotas {
+            references: 3,
+            ..Quotas::default()
+        };
+        let t = ProcessTable::with_quotas(10, "", quotas).in_cluster(1, rec.clone());
+        let target = t.register().unwrap();
+        let watcher = node_pid(2) + 9;
+        for tag in 1..=4 {
+            t.apply(
+                2,
+                Signal::Monitor {
+                    watcher,
+                    target: target.pid(),
+                    tag,
+                },
+            );
+        }
+        assert_eq!(target.signals().monitors.len(), 3);
+        let routed = rec.0.lock().unwrap();
+        let [Signal::Down { tag: 4, reason, .. }] = routed.as_slice() else {
+            panic!("expected one DOWN for the 4th monitor: {routed:?}");
+        };
+        assert!(
+            matches!(ExitReason::decode(reason), Some(ExitReason::Limit(m)) if m.starts_with("remote monitors")),
+            "{reason:?}"
+        );
     }
 
     #[test]
