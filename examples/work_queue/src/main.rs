@@ -1,10 +1,12 @@
 //! A work queue whose workers run on every node of a cluster.
 //!
 //! ```text
-//! nats-server -js -p 4222 &
-//! warren run --cluster nats://127.0.0.1:4222 --node b --serve &    # no module: fetched
-//! warren run --cluster nats://127.0.0.1:4222 --node c --serve &
-//! warren run --cluster nats://127.0.0.1:4222 --node a work_queue.wasm 3 200
+//! nats-server -js -a 127.0.0.1 -p 4222 &
+//! warren cluster-secret s.secret                  # every node holds the same secret
+//! warren run --cluster nats://127.0.0.1:4222 --node b --cluster-secret s.secret --serve &
+//! warren run --cluster nats://127.0.0.1:4222 --node c --cluster-secret s.secret --serve &
+//! warren run --cluster nats://127.0.0.1:4222 --node a --cluster-secret s.secret \
+//!     work_queue.wasm 3 200
 //! ```
 //!
 //! Node `a` waits for 3 nodes (itself included), starts a queue process holding 200 jobs
@@ -141,7 +143,8 @@ fn main() {
 
     let Some(me) = node::this() else {
         eprintln!(
-            "work_queue runs in a cluster: warren run --cluster URL --node a work_queue.wasm"
+            "work_queue runs in a cluster: warren run --cluster URL --node a --cluster-secret \
+             FILE work_queue.wasm"
         );
         std::process::exit(2);
     };
