@@ -88,8 +88,7 @@ fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_
     let recorded = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let keep = recorded.clone();
     std::thread::spawn(move || {
-        loop {
-            let m = recorder.next_message();
+        while let Some(m) = recorder.next() {
             keep.lock().unwrap().push(m);
         }
     });
@@ -358,4 +357,124 @@ fn global_names_registered_and_dropped_leave_nothing_in_the_bucket() {
     // is in the node bucket, not here.)
     let left = stream_messages(&nats, "KV_warren_names");
     assert_eq!(left, 0, "the name bucket holds {left} messages");
+}
+
+/// The bus fuzzer: for `WARREN_CLUSTER_FUZZ_SECS` seconds (5 by default; `scripts/fuzz-cluster
+/// SECONDS` runs it longer) an intruder publishes hostile frames and beats at node a —
+/// random bytes, truncated and oversized ones, well-formed ones with a wrong MAC, replays of
+/// b's real traffic, on every subject shape — while the test watches a's memory. Then a must
+/// be untouched: its link to b holds, b is the same node, b's worker answers.
+#[test]
+fn hostile_frames_for_a_while_leave_a_node_responsive_and_its_memory_bounded() {
+    let secs: u64 = std::env::var("WARREN_CLUSTER_FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let seed: u64 = std::env::var("WARREN_CLUSTER_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let nats = Nats::start();
+    let mut recorder = Raw::connect(&nats.addr(), "intruder");
+    recorder.subscribe("warren.>", 1);
+    recorder.ping();
+    let recorded = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = recorded.clone();
+    std::thread::spawn(move || {
+        while let Some(m) = recorder.next() {
+            let mut r = keep.lock().unwrap();
+            if r.len() < 10_000 {
+                r.push(m);
+            }
+        }
+    });
+    let _b = nats.serve("b", Some(&guest("test_guest")));
+    let (a, out, done, (a_num, b_num, root), stderr) = start_trust(&nats);
+    std::thread::sleep(Duration::from_millis(500));
+    let before = forge::rss_kib(a.id());
+    let mut peak = before;
+    let mut evil = Raw::connect(&nats.addr(), "intruder");
+    let wrong = Keys::wrong();
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut rng = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let start = std::time::Instant::now();
+    let mut sent = 0u64;
+    while start.elapsed() < Duration::from_secs(secs) {
+        let r = rng();
+        let from = match r % 4 {
+            0 => b_num,
+            1 => a_num,
+            2 => 0,
+            _ => (rng() % 5000) as u32,
+        };
+        let name = ["b", "a", "x", "fake", "b.c", ""][(rng() % 6) as usize];
+        let subject = match rng() % 5 {
+            0 => format!("warren.node.{a_num}.{name}"),
+            1 => format!("warren.node.{a_num}"),
+            2 => format!("warren.beat.{name}"),
+            3 => "warren.beat".to_string(),
+            _ => format!("warren.node.{}.{name}", rng() % 8),
+        }
+        .replace("..", ".")
+        .trim_end_matches('.')
+        .to_string();
+        let len = match rng() % 8 {
+            0 => 0,
+            1 => 900_000,
+            _ => (rng() % 300) as usize,
+        };
+        let fill = rng().to_le_bytes();
+        let body: Vec<u8> = (0..len).map(|i| fill[i % 8] ^ (i as u8)).collect();
+        let payload = match rng() % 6 {
+            0 => body,
+            1 => {
+                let mut f = wrong.frame((rng() % 4) as u8, from, a_num, rng(), rng() % 4, &body);
+                f.truncate((rng() as usize) % (f.len() + 1));
+                f
+            }
+            2 => wrong.frame(
+                (rng() % 3) as u8,
+                from,
+                a_num,
+                rng(),
+                rng() % 3,
+                &forge::kill_batch(root),
+            ),
+            3 => wrong.beat(from, name, rng() % 2 == 0, rng(), forge::now_ms()),
+            _ => {
+                let replay = recorded.lock().unwrap();
+                match replay.get((rng() as usize) % replay.len().max(1)) {
+                    Some((s, p)) => {
+                        evil.publish(s, p);
+                        sent += 1;
+                    }
+                    None => {}
+                }
+                continue;
+            }
+        };
+        if !subject.is_empty() {
+            evil.publish(&subject, &payload);
+            sent += 1;
+        }
+        if sent % 200 == 0 {
+            evil.ping();
+            peak = peak.max(forge::rss_kib(a.id()));
+        }
+    }
+    evil.ping();
+    std::thread::sleep(Duration::from_millis(500));
+    peak = peak.max(forge::rss_kib(a.id()));
+    let (rest, err) = verdict(a, out, &done, &stderr);
+    assert_eq!(rest, UNTOUCHED, "{err}");
+    assert!(
+        peak < before + 128 * 1024,
+        "node a grew from {before} KiB to {peak} KiB under {sent} hostile messages"
+    );
+    eprintln!("{sent} hostile messages in {secs} s: node a {before} KiB -> peak {peak} KiB");
 }

@@ -206,6 +206,32 @@ impl Raw {
         line.trim_end().to_string()
     }
 
+    /// The next message on a subscription, or `None` once the connection is closed (the
+    /// server stopped: for threads that record until the end).
+    pub fn next(&mut self) -> Option<(String, Vec<u8>)> {
+        loop {
+            let mut line = String::new();
+            match self.r.read_line(&mut line) {
+                Ok(1..) => {}
+                _ => return None,
+            }
+            let line = line.trim_end();
+            if line == "PING" {
+                self.w.write_all(b"PONG\r\n").ok()?;
+                continue;
+            }
+            let Some(rest) = line.strip_prefix("MSG ") else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split(' ').collect();
+            let len: usize = parts[parts.len() - 1].parse().ok()?;
+            let mut payload = vec![0u8; len + 2];
+            self.r.read_exact(&mut payload).ok()?;
+            payload.truncate(len);
+            return Some((parts[0].to_string(), payload));
+        }
+    }
+
     /// The next message on a subscription: its subject and payload.
     pub fn next_message(&mut self) -> (String, Vec<u8>) {
         loop {
