@@ -141,12 +141,24 @@ struct RunArgs {
     /// Serve the observer at ADDR (e.g. 127.0.0.1:9000; port 0 picks one): a web page of
     /// the live processes (table, links and spawn tree, monitors, handles, recent exits,
     /// charts), the same as JSON and server-sent events under /api, and Prometheus /metrics.
-    /// Anyone who can reach ADDR sees every process: keep it on loopback or behind a proxy.
+    /// Anyone who can reach ADDR sees every process: an address beyond loopback needs
+    /// --observe-public. Requests must name ADDR (or localhost) in their Host header, so a
+    /// web page cannot reach the observer by rebinding its own name to it.
     #[arg(long, value_name = "ADDR")]
     observe: Option<std::net::SocketAddr>,
-    /// Let the observer's page (and POST /api/processes/PID/kill) kill processes.
+    /// Let the observer's page kill processes (its Kill buttons; for scripts, `POST
+    /// /api/processes/PID/kill` with the header `x-warren-observer: kill`, and beyond
+    /// loopback `x-warren-observer-token: TOKEN`, the token printed at start).
     #[arg(long, requires = "observe")]
     observe_allow_kill: bool,
+    /// Let --observe listen on an address beyond loopback (e.g. 0.0.0.0:9000): anyone who
+    /// reaches it sees every process; kills then need the token printed at start. Warns.
+    #[arg(long, requires = "observe")]
+    observe_public: bool,
+    /// Another name requests may give the observer in their Host header (e.g. the name of
+    /// this machine, behind a proxy). Repeatable. IP addresses and localhost need none.
+    #[arg(long, value_name = "NAME", requires = "observe")]
+    observe_host: Vec<String>,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -428,6 +440,8 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         observe: args.observe.map(|addr| warren_runtime::ObserveConfig {
             addr,
             allow_kill: args.observe_allow_kill,
+            public: args.observe_public,
+            hosts: args.observe_host.clone(),
         }),
     };
 
@@ -501,10 +515,16 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             eprintln!("warren: {w}");
         }
         if let Some(addr) = runtime.observer_addr() {
-            eprintln!(
-                "warren: observer at http://{addr}/ (kill {})",
-                if args.observe_allow_kill { "on" } else { "off" }
-            );
+            match runtime.observer_token() {
+                Some(token) => eprintln!(
+                    "warren: observer at http://{addr}/#token={token} (kill on, with this \
+                     token: x-warren-observer-token: {token})"
+                ),
+                None => eprintln!(
+                    "warren: observer at http://{addr}/ (kill {})",
+                    if args.observe_allow_kill { "on" } else { "off" }
+                ),
+            }
         }
         let code = if args.serve {
             eprintln!(

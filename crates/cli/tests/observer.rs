@@ -76,14 +76,22 @@ fn http(
 ) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    // A `Host` among the headers replaces the default (the address connected to).
+    let host = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map_or(addr, |(_, v)| *v);
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if !body.is_empty() {
         req.push_str("Content-Type: application/json\r\n");
     }
-    for (k, v) in headers {
+    for (k, v) in headers
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+    {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
@@ -605,7 +613,7 @@ fn metrics_and_json_count_a_known_workload() {
     // Server-sent events: a summary event at once.
     let mut s = TcpStream::connect(&w.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    write!(s, "GET /api/events HTTP/1.1\r\nHost: {}\r\n\r\n", w.addr).unwrap();
     let mut got = String::new();
     let mut buf = [0u8; 4096];
     while !got.contains("\"spawned\":8") {
@@ -624,4 +632,113 @@ fn metrics_and_json_count_a_known_workload() {
     assert_eq!(w.get("/api/processes/99999").0, 404);
     assert_eq!(w.get("/api/processes/abc").0, 400);
     assert_eq!(w.get("/nowhere").0, 404);
+}
+
+#[test]
+fn a_rebound_name_or_another_origin_gets_nothing_and_beyond_loopback_kills_need_the_token() {
+    let w = Observed::start(&["--observe-allow-kill"], "supervisor", &["serve"]);
+    let port = w.addr.rsplit(':').next().unwrap_or_default().to_string();
+    // A page of evil.example whose name was rebound to 127.0.0.1: its requests name it.
+    let evil = format!("evil.example:{port}");
+    let (status, body) = http(&w.addr, "GET", "/api/processes", &[("Host", &evil)], "");
+    assert_eq!(status, 421, "{body}");
+    assert!(body.contains("--observe-host"), "{body}");
+    let (status, _) = http(&w.addr, "GET", "/", &[("Host", &evil)], "");
+    assert_eq!(status, 421);
+    let local = format!("localhost:{port}");
+    let (status, _) = http(&w.addr, "GET", "/api/summary", &[("Host", &local)], "");
+    assert_eq!(status, 200);
+    // A kill from a page of another origin (however it got the header on) is refused.
+    let squarer = eventually("the squarer", LONG, || {
+        w.json("/api/processes?q=squarer")["rows"][0]["pid"].as_u64()
+    });
+    let kill = format!("/api/processes/{squarer}/kill");
+    let (status, body) = http(
+        &w.addr,
+        "POST",
+        &kill,
+        &[
+            ("x-warren-observer", "kill"),
+            ("Origin", "http://evil.example"),
+        ],
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+
+    // Beyond loopback only when asked, and then kills need the token printed at start.
+    let refused = warren()
+        .args(["run", "--observe", "0.0.0.0:0"])
+        .arg(guest("hello"))
+        .output()
+        .expect("warren");
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--observe-public"), "{err}");
+    let mut child = warren()
+        .args([
+            "run",
+            "--observe",
+            "0.0.0.0:0",
+            "--observe-public",
+            "--observe-allow-kill",
+        ])
+        .arg(guest("supervisor"))
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warren");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let (port, token) = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).expect("stderr") > 0,
+            "no observer line"
+        );
+        if let Some(rest) = line.split("observer at http://0.0.0.0:").nth(1) {
+            let port = rest.split('/').next().unwrap_or_default().to_string();
+            let token = rest
+                .split("#token=")
+                .nth(1)
+                .and_then(|t| t.split(' ').next())
+                .expect("a token in the URL")
+                .to_string();
+            break (port, token);
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let addr = format!("127.0.0.1:{port}");
+    let squarer = eventually("the squarer", LONG, || {
+        let (_, body) = http(&addr, "GET", "/api/processes?q=squarer", &[], "");
+        serde_json::from_str::<Value>(&body).ok()?["rows"][0]["pid"].as_u64()
+    });
+    let kill = format!("/api/processes/{squarer}/kill");
+    let (status, body) = http(&addr, "POST", &kill, &[("x-warren-observer", "kill")], "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("token"), "{body}");
+    let (status, body) = http(
+        &addr,
+        "POST",
+        &kill,
+        &[
+            ("x-warren-observer", "kill"),
+            ("x-warren-observer-token", "wrong"),
+        ],
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = http(
+        &addr,
+        "POST",
+        &kill,
+        &[
+            ("x-warren-observer", "kill"),
+            ("x-warren-observer-token", &token),
+        ],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -143,7 +143,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
     /// `allow_kill` lets the page kill processes. Port 0 picks a free port:
     /// [`Runtime::observer_addr`](crate::Runtime::observer_addr) tells which.
     pub fn observe(mut self, addr: std::net::SocketAddr, allow_kill: bool) -> Self {
-        self.config.observe = Some(crate::config::ObserveConfig { addr, allow_kill });
+        self.config.observe = Some(crate::config::ObserveConfig::new(addr, allow_kill));
         self
     }
 

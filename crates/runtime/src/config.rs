@@ -105,6 +105,25 @@ pub struct ObserveConfig {
     pub addr: std::net::SocketAddr,
     /// Whether the page (and `POST /api/processes/PID/kill`) may kill processes.
     pub allow_kill: bool,
+    /// Listen beyond loopback (`addr` not a loopback address) — refused unless set. Then a
+    /// kill also needs the token the observer makes at start
+    /// ([`Runtime::observer_token`](crate::Runtime::observer_token)).
+    pub public: bool,
+    /// Names besides IP literals and `localhost` that requests may give in `Host` (the
+    /// observer refuses others: DNS rebinding).
+    pub hosts: Vec<String>,
+}
+
+impl ObserveConfig {
+    /// Serve on `addr` (which must be loopback unless [`public`](Self::public) is set).
+    pub fn new(addr: std::net::SocketAddr, allow_kill: bool) -> Self {
+        ObserveConfig {
+            addr,
+            allow_kill,
+            public: false,
+            hosts: Vec::new(),
+        }
+    }
 }
 
 impl Default for RuntimeConfig {

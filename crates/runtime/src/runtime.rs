@@ -278,6 +278,15 @@ impl<T: StoreData> Runtime<T> {
         self.inner.observer.as_ref().map(|o| o.addr())
     }
 
+    /// The token a kill from the observer must carry, when it listens beyond loopback with
+    /// kills on (`x-warren-observer-token`; the page takes it from `#token=` in its URL).
+    pub fn observer_token(&self) -> Option<String> {
+        self.inner
+            .observer
+            .as_ref()
+            .and_then(|o| o.token().map(str::to_string))
+    }
+
     /// The wasmtime engine (one per runtime).
     pub fn engine(&self) -> &Engine {
         &self.inner.env.engine

@@ -22,11 +22,16 @@
 //!   the runtime was started with `allow_kill` (`--observe-allow-kill`); otherwise 403. The
 //!   header keeps other web pages from killing processes through a visitor's browser (a
 //!   cross-origin request cannot carry it without a preflight the observer never grants);
+//!   beyond loopback a kill also carries the token (`x-warren-observer-token`);
 //! - `/metrics`: Prometheus text format.
+//!
+//! Every request must name the observer in its `Host` (and a kill's `Origin` too): see
+//! [`guard`] for why (DNS rebinding) and what is accepted.
 //!
 //! The observer holds the runtime weakly: it answers 503 once the runtime is gone, and its
 //! tasks end when the [`Observer`] handle (held by the runtime) is dropped.
 
+mod guard;
 mod history;
 mod metrics;
 mod server;
@@ -44,6 +49,7 @@ pub(crate) struct Source {
     table: Weak<ProcessTable>,
     io: Weak<IoShared>,
     allow_kill: bool,
+    guard: guard::Guard,
     history: Arc<history::History>,
     /// Milliseconds since the Unix epoch when the runtime started.
     started_at: u64,
@@ -52,6 +58,7 @@ pub(crate) struct Source {
 /// A running observer; dropping it stops it.
 pub(crate) struct Observer {
     addr: SocketAddr,
+    token: Option<String>,
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
@@ -59,6 +66,11 @@ impl Observer {
     /// Where it listens.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The token a kill needs (listening beyond loopback with kills on).
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 }
 
@@ -77,13 +89,37 @@ pub(crate) fn start(
     io: &Arc<IoShared>,
     handle: &tokio::runtime::Handle,
 ) -> std::io::Result<Observer> {
+    if !config.addr.ip().is_loopback() && !config.public {
+        return Err(std::io::Error::other(format!(
+            "{} is not a loopback address: listening beyond this machine must be asked for \
+             (ObserveConfig::public, --observe-public)",
+            config.addr
+        )));
+    }
     let listener = std::net::TcpListener::bind(config.addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+    let token = if config.allow_kill && !addr.ip().is_loopback() {
+        Some(guard::new_token()?)
+    } else {
+        None
+    };
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "the observer listens on {addr}, beyond this machine: anyone who reaches it sees \
+             every process{}",
+            if token.is_some() {
+                " (kills need the token)"
+            } else {
+                ""
+            }
+        );
+    }
     let source = Source {
         table: Arc::downgrade(table),
         io: Arc::downgrade(io),
         allow_kill: config.allow_kill,
+        guard: guard::Guard::new(addr, &config.hosts, token.clone()),
         history: Arc::new(history::History::default()),
         started_at: crate::actor::stats::now_ms(),
     };
@@ -95,6 +131,7 @@ pub(crate) fn start(
     let server = handle.spawn(server::serve(listener, source));
     Ok(Observer {
         addr,
+        token,
         tasks: vec![sampler.abort_handle(), server.abort_handle()],
     })
 }

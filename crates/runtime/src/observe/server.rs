@@ -63,6 +63,21 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, source: Source) {
 }
 
 fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !source.guard.host_ok(host) {
+        return error(
+            StatusCode::MISDIRECTED_REQUEST,
+            &format!(
+                "the observer answers requests for {} only, not {host:?} (another name for \
+                 it: --observe-host NAME)",
+                source.guard.expected()
+            ),
+        );
+    }
     let path = request.uri().path().to_string();
     let query = parse_query(request.uri().query().unwrap_or(""));
     let method = request.method().clone();
@@ -141,6 +156,28 @@ fn kill(
         return error(
             StatusCode::FORBIDDEN,
             &format!("a kill request must carry the header `{KILL_HEADER}: kill`"),
+        );
+    }
+    if let Some(origin) = request.headers().get(header::ORIGIN)
+        && !origin.to_str().is_ok_and(|o| source.guard.origin_ok(o))
+    {
+        return error(
+            StatusCode::FORBIDDEN,
+            "a kill from a page of another origin is refused",
+        );
+    }
+    let token = request
+        .headers()
+        .get(super::guard::TOKEN_HEADER)
+        .and_then(|t| t.to_str().ok());
+    if !source.guard.token_ok(token) {
+        return error(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "the observer listens beyond loopback: a kill must carry the token printed at \
+                 start in `{}` (the page takes it from the #token= of its URL)",
+                super::guard::TOKEN_HEADER
+            ),
         );
     }
     if !table.is_local(pid) {
