@@ -645,6 +645,20 @@ fn a_rebound_name_or_another_origin_gets_nothing_and_beyond_loopback_kills_need_
     assert!(body.contains("--observe-host"), "{body}");
     let (status, _) = http(&w.addr, "GET", "/", &[("Host", &evil)], "");
     assert_eq!(status, 421);
+    // Event streams are bounded (16), so they cannot take every connection.
+    let streams: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut s = TcpStream::connect(&w.addr).unwrap();
+            write!(s, "GET /api/events HTTP/1.1\r\nHost: {}\r\n\r\n", w.addr).unwrap();
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head).unwrap();
+            assert_eq!(&head, b"HTTP/1.1 200");
+            s
+        })
+        .collect();
+    let (status, body) = http(&w.addr, "GET", "/api/events", &[], "");
+    assert_eq!(status, 503, "{body}");
+    drop(streams);
     let local = format!("localhost:{port}");
     let (status, _) = http(&w.addr, "GET", "/api/summary", &[("Host", &local)], "");
     assert_eq!(status, 200);

@@ -5,7 +5,8 @@
 //! the one path of each event), and the observer reads them only when asked. Nobody
 //! looking costs one sampler task waking once a second to copy a handful of totals into a
 //! ring (the charts' history). A request for the process table copies the list of live
-//! processes, sorts and filters it, and sends one page of it; only that page's processes have
+//! processes, sorts and filters it, and sends one page of it — on a blocking thread, one walk
+//! at a time (a walk of a million processes takes half a second); only that page's processes have
 //! their links, monitors and handles read.
 //!
 //! Routes (all `GET` but the kill):
@@ -17,7 +18,8 @@
 //! - `/api/processes/PID`: one process: its row, links, monitors both ways, handles by kind,
 //!   and the tree of processes it spawned (links marked);
 //! - `/api/exits`: the recent exits, newest first, and counts by reason;
-//! - `/api/events`: server-sent events, a `summary` event a second;
+//! - `/api/events`: server-sent events, a `summary` event a second (at most
+//!   `server::MAX_EVENT_STREAMS` streams at once; one more is answered 503);
 //! - `POST /api/processes/PID/kill` with header `x-warren-observer: kill`: kills it, only when
 //!   the runtime was started with `allow_kill` (`--observe-allow-kill`); otherwise 403. The
 //!   header keeps other web pages from killing processes through a visitor's browser (a
@@ -50,6 +52,10 @@ pub(crate) struct Source {
     io: Weak<IoShared>,
     allow_kill: bool,
     guard: guard::Guard,
+    /// One table walk at a time (`server::walk`).
+    walks: Arc<tokio::sync::Semaphore>,
+    /// The event streams open (`server::MAX_EVENT_STREAMS`).
+    streams: Arc<tokio::sync::Semaphore>,
     history: Arc<history::History>,
     /// Milliseconds since the Unix epoch when the runtime started.
     started_at: u64,
@@ -120,6 +126,8 @@ pub(crate) fn start(
         io: Arc::downgrade(io),
         allow_kill: config.allow_kill,
         guard: guard::Guard::new(addr, &config.hosts, token.clone()),
+        walks: Arc::new(tokio::sync::Semaphore::new(1)),
+        streams: Arc::new(tokio::sync::Semaphore::new(server::MAX_EVENT_STREAMS)),
         history: Arc::new(history::History::default()),
         started_at: crate::actor::stats::now_ms(),
     };

@@ -16,6 +16,9 @@ use warren_abi::query::percent_decode;
 
 /// Most connections served at once (a browser opens a handful; scripts a few more).
 pub(crate) const MAX_CONNECTIONS: usize = 64;
+/// Most event streams (`/api/events`) open at once; one more is answered 503, so streams
+/// cannot hold every connection.
+pub(crate) const MAX_EVENT_STREAMS: usize = 16;
 
 /// The header a kill request must carry (see the module docs).
 pub(crate) const KILL_HEADER: &str = "x-warren-observer";
@@ -44,7 +47,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, source: Source) {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let source = source.clone();
-                async move { Ok::<_, Infallible>(route(&source, request)) }
+                async move { Ok::<_, Infallible>(route(&source, request).await) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -62,7 +65,19 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, source: Source) {
     }
 }
 
-fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
+/// Walk the table for a request, one walk at a time, on a blocking thread: a walk of a
+/// million processes takes half a second, which must not stall a runtime worker, and
+/// requests arriving meanwhile wait their turn instead of walking side by side.
+async fn walk<T: Send + 'static>(
+    source: &Source,
+    f: impl FnOnce(&crate::actor::ProcessTable) -> T + Send + 'static,
+) -> Option<T> {
+    let _turn = source.walks.clone().acquire_owned().await.ok()?;
+    let table = source.table.upgrade()?;
+    tokio::task::spawn_blocking(move || f(&table)).await.ok()
+}
+
+async fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
     let host = request
         .headers()
         .get(header::HOST)
@@ -89,11 +104,17 @@ fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
     };
     let get = method == Method::GET || method == Method::HEAD;
     match path.as_str() {
-        "/metrics" if get => respond(
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            metrics::render(source, &table).into(),
-        ),
+        "/metrics" if get => {
+            let s = source.clone();
+            match walk(source, move |t| metrics::render(&s, t)).await {
+                Some(text) => respond(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    text.into(),
+                ),
+                None => error(StatusCode::SERVICE_UNAVAILABLE, "the runtime has stopped"),
+            }
+        }
         "/api/summary" if get => json(view::summary(source, &table)),
         "/api/history" if get => json(view::history(&source.history.all())),
         "/api/exits" if get => match number(&query, "limit", 100) {
@@ -101,10 +122,19 @@ fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
         "/api/processes" if get => match table_query(&query) {
-            Ok(q) => json(view::processes(&table, &q)),
+            Ok(q) => match walk(source, move |t| view::processes(t, &q)).await {
+                Some(v) => json(v),
+                None => error(StatusCode::SERVICE_UNAVAILABLE, "the runtime has stopped"),
+            },
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
-        "/api/events" if get => events(source.clone()),
+        "/api/events" if get => match source.streams.clone().try_acquire_owned() {
+            Ok(permit) => events(source.clone(), permit),
+            Err(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("{MAX_EVENT_STREAMS} event streams are open already"),
+            ),
+        },
         _ => {
             let Some(rest) = path.strip_prefix("/api/processes/") else {
                 return error(StatusCode::NOT_FOUND, &format!("no such page: {path}"));
@@ -197,9 +227,11 @@ fn kill(
     }
 }
 
-/// `summary` events, one per sampling interval, until the client goes or the runtime ends.
-fn events(source: Source) -> Response<Body> {
-    let stream = futures_util::stream::unfold((source, true), |(source, first)| async move {
+/// `summary` events, one per sampling interval, until the client goes or the runtime ends;
+/// the stream holds one of the [`MAX_EVENT_STREAMS`] permits while it lives.
+fn events(source: Source, permit: tokio::sync::OwnedSemaphorePermit) -> Response<Body> {
+    let start = (source, true, permit);
+    let stream = futures_util::stream::unfold(start, |(source, first, permit)| async move {
         if !first {
             tokio::time::sleep(super::history::INTERVAL).await;
         }
@@ -207,7 +239,7 @@ fn events(source: Source) -> Response<Body> {
         let data = view::summary(&source, &table);
         drop(table);
         let frame = Frame::data(Bytes::from(format!("event: summary\ndata: {data}\n\n")));
-        Some((Ok::<_, Infallible>(frame), (source, false)))
+        Some((Ok::<_, Infallible>(frame), (source, false, permit)))
     });
     Response::builder()
         .status(StatusCode::OK)
