@@ -35,7 +35,8 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
         );
     }
     let dir = PathBuf::from(name);
-    if dir.exists() {
+    // Not `exists()`: it follows a symlink, and a dangling one would let us write through it.
+    if std::fs::symlink_metadata(&dir).is_ok() {
         bail!("{} exists already", dir.display());
     }
     let sdk = args.sdk.unwrap_or_else(|| PathBuf::from(BUILT_SDK));
@@ -61,13 +62,22 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
         ("tests/processes.rs", TESTS_RS.to_string()),
         (".gitignore", "/target\n".to_string()),
     ];
+    // Every directory and file is created new: nothing that appeared meanwhile (a symlink
+    // planted between the check above and here, say) is followed or overwritten.
+    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for sub in [".cargo", "src", "tests"] {
+        let sub = dir.join(sub);
+        std::fs::create_dir(&sub).with_context(|| format!("creating {}", sub.display()))?;
+    }
     for (path, text) in &files {
+        use std::io::Write;
         let path = dir.join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     println!("created the warren project {name} in {}", dir.display());
     match target_installed() {

@@ -100,6 +100,12 @@ fn warren_new_refuses_bad_names_and_existing_directories() {
     refused(&["9lives"], "is not a crate name");
     std::fs::create_dir(tmp.path().join("taken")).unwrap();
     refused(&["taken"], "exists already");
+    // A dangling symlink under the project's name: refused, and nothing is written where
+    // it points.
+    let target = tmp.path().join("elsewhere");
+    std::os::unix::fs::symlink(&target, tmp.path().join("planted")).unwrap();
+    refused(&["planted"], "exists already");
+    assert!(!target.exists());
     refused(
         &["lost", "--sdk", "/nonexistent"],
         "the warren guest SDK is not at /nonexistent",
