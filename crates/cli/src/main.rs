@@ -134,10 +134,19 @@ struct RunArgs {
     /// clients are cut off).
     #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
     http_header_timeout: Duration,
-    /// HTTP servers: most connections one server holds at once; one more is answered 503
-    /// and closed.
+    /// HTTP servers: most connections one server holds at once (WebSockets included); one
+    /// more is answered 503 and closed.
     #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::HTTP_MAX_CONNECTIONS)]
     http_max_connections: usize,
+    /// HTTP servers: time a client may accept no byte of what is sent to it (a response it
+    /// does not read, a WebSocket message); then the connection is closed.
+    #[arg(long, value_name = "TIME", default_value = "30s", value_parser = parse_duration)]
+    http_write_timeout: Duration,
+    /// HTTP servers: time a keep-alive connection may wait for its next request, and a
+    /// WebSocket may pass without a frame either way (it is then pinged, and closed if
+    /// nothing comes back within the same time).
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
+    http_idle_timeout: Duration,
     /// Serve the observer at ADDR (e.g. 127.0.0.1:9000; port 0 picks one): a web page of
     /// the live processes (table, links and spawn tree, monitors, handles, recent exits,
     /// charts), the same as JSON and server-sent events under /api, and Prometheus /metrics.
@@ -436,6 +445,8 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             request_timeout: args.http_request_timeout,
             header_timeout: args.http_header_timeout,
             max_connections: args.http_max_connections,
+            write_timeout: args.http_write_timeout,
+            idle_timeout: args.http_idle_timeout,
         },
         observe: args.observe.map(|addr| warren_runtime::ObserveConfig {
             addr,

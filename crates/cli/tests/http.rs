@@ -530,3 +530,137 @@ fn a_websocket_flood_is_bounded_and_loses_nothing() {
         other => panic!("expected the handler's close, got {other:?}"),
     }
 }
+
+/// Open a WebSocket by hand on `addr` (the handshake only: the client then reads nothing,
+/// answers no ping).
+fn raw_websocket(addr: &str) -> TcpStream {
+    let c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    (&c).write_all(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    (&c).read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101");
+    c
+}
+
+/// Keep asking `/hello` until it answers 200 (the server freed a slot); how long it took.
+fn until_served(addr: &str, limit: Duration) -> Duration {
+    let t = Instant::now();
+    while status(&format!("http://{addr}/hello"), &[]) != "200" {
+        assert!(t.elapsed() < limit, "no slot was freed within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.elapsed()
+}
+
+#[test]
+fn idle_sockets_take_no_process_and_handlers_leave_room_for_the_program() {
+    let s = server(&["--max-processes", "30"], true);
+    // 40 connections that send nothing: no process is started for them.
+    let idle: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&s.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        curl_text(&[&format!("http://{}/spawn", s.addr)]),
+        "spawned: normal\n"
+    );
+    drop(idle);
+    // 40 keep-alive connections that each made a request (so each holds its process): the
+    // last tenth of the table stays the program's.
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..40 {
+        let c = TcpStream::connect(&s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        (&c).write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
+            .unwrap();
+        let (status, _, body) = read_response(&mut r);
+        if status == "HTTP/1.1 200 OK" {
+            held.push(c);
+        } else {
+            assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+            assert!(body.contains("--max-processes"), "{body}");
+            refused += 1;
+        }
+    }
+    assert!(
+        refused > 0 && held.len() < 30,
+        "{} held, {refused} refused",
+        held.len()
+    );
+    drop(held);
+    until_served(&s.addr, Duration::from_secs(10));
+}
+
+#[test]
+fn clients_that_do_not_read_or_go_quiet_give_their_slots_back() {
+    let s = server(
+        &[
+            "--http-max-connections",
+            "2",
+            "--http-write-timeout",
+            "1s",
+            "--http-idle-timeout",
+            "1s",
+        ],
+        false,
+    );
+    // Two clients ask for 200 MB and never read: the write timeout frees their slots.
+    let hogs: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let c = TcpStream::connect(&s.addr).unwrap();
+            (&c).write_all(b"GET /download?n=200000000 HTTP/1.1\r\nhost: x\r\n\r\n")
+                .unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(status(&format!("http://{}/hello", s.addr), &[]), "503");
+    until_served(&s.addr, Duration::from_secs(15));
+    drop(hogs);
+    // WebSockets hold their connection's slot: two of them fill the server...
+    let sockets: Vec<TcpStream> = (0..2).map(|_| raw_websocket(&s.addr)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(status(&format!("http://{}/hello", s.addr), &[]), "503");
+    // ... until, silent and deaf to pings, they are closed.
+    until_served(&s.addr, Duration::from_secs(15));
+    drop(sockets);
+    // An idle keep-alive connection is closed too (hyper times the wait for a next head).
+    let c = TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    (&c).write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut r).0, "HTTP/1.1 200 OK");
+    let t = Instant::now();
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(
+        t.elapsed() < Duration::from_secs(25),
+        "idle for {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_declared_body_that_never_comes_costs_the_handler_nothing() {
+    let s = server(
+        &["--max-memory", "16M", "--http-request-timeout", "2s"],
+        false,
+    );
+    let c = TcpStream::connect(&s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    (&c).write_all(b"POST /declared HTTP/1.1\r\nhost: x\r\ncontent-length: 60000000\r\n\r\n")
+        .unwrap();
+    // Not a 500 from a handler ended at its memory limit: it waits for the body, and the
+    // host answers 504 at the request timeout.
+    let (status, _, body) = read_response(&mut r);
+    assert!(status.starts_with("HTTP/1.1 504"), "{status} {body}");
+}

@@ -37,6 +37,14 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
     let n = SERVED.fetch_add(1, Ordering::SeqCst) + 1;
     Ok(match req.path() {
         "/hello" => Response::text(200, "hello\n"),
+        // The program's own spawns still get a process while clients hold the rest.
+        "/spawn" => {
+            let (_p, m) =
+                warren::spawn_monitor!(|_m: Mailbox<()>| {}).map_err(std::io::Error::other)?;
+            Response::text(200, format!("spawned: {}\n", m.wait()))
+        }
+        // Declares a body it never sends: the handler must not hold what was declared.
+        "/declared" => Response::text(200, format!("got {} bytes\n", req.body_bytes()?.len())),
         "/info" => Response::text(
             200,
             format!(

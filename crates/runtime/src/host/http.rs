@@ -50,6 +50,17 @@ struct Launcher {
 
 impl Launch for Launcher {
     fn launch(&self, resource: Resource) -> Result<u64, String> {
+        // Clients must not be able to take every process: HTTP handlers leave the last
+        // tenth of the table (at least one slot) to the program's other spawns (supervisor
+        // restarts among them).
+        let (live, limit) = (self.table.len(), self.table.limit());
+        let reserve = (limit / 10).max(1);
+        if live + reserve >= limit {
+            return Err(format!(
+                "{live} of {limit} processes are running; HTTP handlers leave the last \
+                 {reserve} to the program (--max-processes)"
+            ));
+        }
         let spawner = self
             .spawner
             .upgrade()

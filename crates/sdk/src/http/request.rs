@@ -154,14 +154,23 @@ impl Request {
     /// The whole body (at most the runtime's body limit; over it, an error, and the host
     /// answers 413).
     pub fn body_bytes(&self) -> io::Result<Vec<u8>> {
-        // Sized once from the declared length (the host has checked it against the limit):
-        // growing by doubling would leave freed blocks a large body does not fit into.
+        // Sized from the declared length (the host has checked it against the limit), so a
+        // large body is not grown by doubling (which leaves freed blocks it does not fit
+        // into) — but only as far as bytes really came: a client that declares 64 MiB and
+        // sends nothing must not make the handler hold 64 MiB (or end it at its limit).
+        const FIRST: usize = 64 << 10;
         let declared = self
             .header("content-length")
             .and_then(|l| l.parse::<usize>().ok())
             .unwrap_or(0);
-        let mut out = Vec::with_capacity(declared);
-        self.body()?.read_to_end(&mut out)?;
+        let mut out = Vec::with_capacity(declared.min(FIRST));
+        let mut body = self.body()?;
+        (&mut body).take(FIRST as u64).read_to_end(&mut out)?;
+        if out.len() == FIRST {
+            // As large as it said so far: take room for the rest at once.
+            out.reserve_exact(declared.saturating_sub(FIRST));
+            body.read_to_end(&mut out)?;
+        }
         Ok(out)
     }
 

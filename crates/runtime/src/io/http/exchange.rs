@@ -77,6 +77,8 @@ pub struct Exchange {
     reply: Arc<Reply>,
     limits: HttpLimits,
     peer: SocketAddr,
+    /// The connection's slot among the server's, for the WebSocket it may become.
+    slot: Arc<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Exchange {
@@ -85,6 +87,7 @@ impl Exchange {
         peer: SocketAddr,
         reply: Arc<Reply>,
         limits: HttpLimits,
+        slot: Arc<tokio::sync::OwnedSemaphorePermit>,
     ) -> Exchange {
         let upgrade = request
             .headers()
@@ -128,6 +131,7 @@ impl Exchange {
             reply,
             limits,
             peer,
+            slot,
         }
     }
 
@@ -236,7 +240,12 @@ impl Exchange {
             return Err(bad("it was upgraded already"));
         };
         self.send(response)?;
-        Ok(WebSocket::open(on_upgrade, self.limits, self.what()))
+        Ok(WebSocket::open(
+            on_upgrade,
+            self.limits,
+            self.what(),
+            self.slot.clone(),
+        ))
     }
 }
 

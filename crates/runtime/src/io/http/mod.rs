@@ -26,13 +26,17 @@
 //! body for a whole one.
 //!
 //! What a server can make the host hold is bounded by [`HttpLimits`]: connections per server
-//! (each one hyper task and its buffers), the head size, the body size, the time to the
-//! answer, and the WebSocket message size and queue.
+//! (each one hyper task and its buffers; a WebSocket keeps its connection's slot), the head
+//! size, the body size, the time to the answer, the time a client may leave what is sent to
+//! it unread ([`timed`]), the time a connection may idle, and the WebSocket message size and
+//! queue. A per-connection process starts at the connection's first request, not at its
+//! accept.
 
 mod body;
 mod connection;
 mod exchange;
 mod server;
+mod timed;
 mod websocket;
 
 pub use body::{BodyPipeWriter, body_pipe};
@@ -68,8 +72,16 @@ pub struct HttpLimits {
     pub request_timeout: Duration,
     /// Time a client has to send a request head once it started (slow clients are cut off).
     pub header_timeout: Duration,
-    /// Most connections one server holds at once; more are answered 503 and closed.
+    /// Most connections one server holds at once, WebSockets included; more are answered
+    /// 503 and closed.
     pub max_connections: usize,
+    /// Time a client may accept no byte of what the server sends it (a response, a
+    /// WebSocket message); then the connection is closed and its slot freed.
+    pub write_timeout: Duration,
+    /// Time a keep-alive connection may wait for its next request, and a WebSocket may pass
+    /// without a frame either way; a quiet WebSocket is pinged then, and closed if nothing
+    /// comes back within the same time again.
+    pub idle_timeout: Duration,
 }
 
 /// Default for [`HttpLimits::max_header_bytes`].
@@ -84,6 +96,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`HttpLimits::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default for [`HttpLimits::write_timeout`].
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`HttpLimits::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for HttpLimits {
     fn default() -> Self {
@@ -93,6 +109,8 @@ impl Default for HttpLimits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }

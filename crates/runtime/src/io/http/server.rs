@@ -2,6 +2,7 @@
 //! each request into an exchange for a process.
 
 use super::exchange::{Reply, plain};
+use super::timed::Timed;
 use super::{Exchange, HttpConnection, HttpLimits, Mode, ResponseBody};
 use crate::io::IoFuture;
 use crate::io::tcp::TcpListenerObj;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::AbortHandle;
 
 /// How a server starts the process that serves a request (or a connection); implemented
@@ -54,6 +55,10 @@ struct Shared {
     launch: Arc<dyn Launch>,
 }
 
+/// Refusals (503 to a connection over the limit) in progress at once; beyond, a connection
+/// is closed at once without an answer (a flood of refused connections holds nothing).
+const MAX_REFUSING: usize = 64;
+
 impl HttpServer {
     /// Serve `listener` (which must be called from inside a tokio runtime); the server and
     /// the future that resolves when it stops (dropped, or its listener failed for good).
@@ -91,6 +96,7 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
     let slots = Arc::new(Semaphore::new(
         shared.limits.max_connections.min(Semaphore::MAX_PERMITS),
     ));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     loop {
         let (stream, peer) = match listener.accept_stream().await {
             Ok(c) => c,
@@ -106,17 +112,19 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
                 let shared = shared.clone();
-                tokio::spawn(async move {
-                    serve_connection(stream, peer, shared).await;
-                    drop(slot);
-                });
+                tokio::spawn(serve_connection(stream, peer, shared, Arc::new(slot)));
             }
             Err(_) => {
                 let why = format!(
                     "this server holds {} connections already (--http-max-connections)",
                     shared.limits.max_connections
                 );
-                tokio::spawn(refuse(stream, why));
+                if let Ok(turn) = refusing.clone().try_acquire_owned() {
+                    tokio::spawn(async move {
+                        refuse(stream, why).await;
+                        drop(turn);
+                    });
+                }
             }
         }
     }
@@ -125,32 +133,30 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
 /// Where a connection's requests go.
 enum Target {
     PerRequest,
-    Process {
-        requests: mpsc::Sender<Arc<Exchange>>,
-        id: u64,
-    },
+    /// Per connection: its process, started at the first request (a socket that sends
+    /// nothing holds no process).
+    Process(tokio::sync::Mutex<Option<(mpsc::Sender<Arc<Exchange>>, u64)>>),
 }
 
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serve one connection; `slot` is its place among the server's connections, held until
+/// hyper is done with it and by the WebSocket it may become.
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    slot: Arc<OwnedSemaphorePermit>,
+) {
     let target = match shared.mode {
         Mode::PerRequest => Target::PerRequest,
-        Mode::PerConnection => {
-            let (requests, conn) = HttpConnection::new(peer);
-            match shared.launch.launch(shared.launch.connection(conn)) {
-                Ok(id) => Target::Process { requests, id },
-                Err(e) => {
-                    refuse(stream, format!("no process could be started for it: {e}")).await;
-                    return;
-                }
-            }
-        }
+        Mode::PerConnection => Target::Process(tokio::sync::Mutex::new(None)),
     };
     let target = Arc::new(target);
     let limits = shared.limits;
     let service = hyper::service::service_fn(move |request| {
         let shared = shared.clone();
         let target = target.clone();
-        async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target).await) }
+        let slot = slot.clone();
+        async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target, slot).await) }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -163,9 +169,8 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
                 .max(super::MIN_HEADER_BYTES),
         )
         .keep_alive(true);
-    let conn = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
+    let io = Timed::new(TokioIo::new(stream), limits.write_timeout);
+    let conn = builder.serve_connection(io, service).with_upgrades();
     if let Err(e) = conn.await {
         tracing::debug!("http connection from {peer}: {e}");
     }
@@ -177,6 +182,7 @@ async fn handle(
     peer: SocketAddr,
     shared: &Shared,
     target: &Target,
+    slot: Arc<OwnedSemaphorePermit>,
 ) -> Response<ResponseBody> {
     let limits = shared.limits;
     // hyper's buffer limit bounds the head only roughly (a read may overshoot it): the limit
@@ -205,7 +211,7 @@ async fn handle(
         );
     }
     let (reply, answer) = Reply::new();
-    let exchange = Arc::new(Exchange::new(request, peer, reply, limits));
+    let exchange = Arc::new(Exchange::new(request, peer, reply, limits, slot));
     let id = match target {
         Target::PerRequest => match shared.launch.launch(shared.launch.exchange(exchange)) {
             Ok(id) => id,
@@ -217,7 +223,25 @@ async fn handle(
                 );
             }
         },
-        Target::Process { requests, id } => {
+        Target::Process(process) => {
+            // hyper hands a connection's requests over one at a time: the lock is free.
+            let mut process = process.lock().await;
+            if process.is_none() {
+                let (requests, conn) = HttpConnection::new(peer);
+                match shared.launch.launch(shared.launch.connection(conn)) {
+                    Ok(id) => *process = Some((requests, id)),
+                    Err(e) => {
+                        return plain(
+                            503,
+                            &format!("no process could be started for it: {e}"),
+                            true,
+                        );
+                    }
+                }
+            }
+            let Some((requests, id)) = process.as_ref() else {
+                unreachable!("started above")
+            };
             if requests.send(exchange).await.is_err() {
                 return plain(500, "the connection's process has ended", true);
             }
@@ -229,7 +253,7 @@ async fn handle(
         Ok(Err(_)) => plain(
             500,
             "internal server error: the handler ended without answering",
-            matches!(target, Target::Process { .. }),
+            matches!(target, Target::Process(_)),
         ),
         Err(_) => {
             shared.launch.kill(id);

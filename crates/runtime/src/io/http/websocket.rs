@@ -2,11 +2,17 @@
 //!
 //! One host task per socket owns the connection (tokio-tungstenite): it answers pings, reads
 //! messages into a small queue the process takes them from, and sends what the process
-//! gives it. Each way the host holds at most the message limit (`--http-max-body-bytes`) in
-//! payload bytes, and at most [`INBOUND`] received messages: when the incoming queue is
-//! full the task stops reading, and TCP pushes back on the client; `send` waits until the
+//! gives it. Each way the host holds about the message limit (`--http-max-body-bytes`) in
+//! payload bytes: inbound, the next message is read only while nothing — or only a few small
+//! messages, at most 64 KiB and [`INBOUND`] of them — waits for the process, so the host
+//! holds at most the limit plus 64 KiB, and TCP pushes back on the client; `send` waits until the
 //! bytes not yet sent leave room, so a process cannot pile up messages for a client that
 //! does not read.
+//!
+//! The socket holds its connection's place among the server's (`--http-max-connections`)
+//! while the task lives. A client silent for the idle timeout is pinged, and the socket
+//! closed if nothing comes back within the same time again; one that accepts no byte for
+//! the write timeout is cut off (the connection under it is [`super::timed::Timed`]).
 //!
 //! When the last handle goes, the task closes the socket: with 1000 if the process closed it
 //! (`ws_close`, which the SDK does when its `WebSocket` is dropped), 1011 if it just went
@@ -27,6 +33,8 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 
 /// Messages received and not yet taken, at most.
 pub const INBOUND: usize = 16;
+/// Bytes of small messages that may wait for the process while the next is read.
+const SMALL: usize = 64 << 10;
 /// Messages given to send and not yet sent, at most.
 const OUTBOUND: usize = 16;
 
@@ -117,10 +125,13 @@ impl Shared {
         self.readable.notify_waiters();
     }
 
-    /// Whether the task may read another message from the client.
+    /// Whether the task may read another message from the client: when nothing waits for
+    /// the process, or only a few small messages do. (tungstenite reads from the socket only
+    /// when asked for a message, so what the host holds inbound is at most the message
+    /// limit plus [`SMALL`].)
     fn has_room(&self) -> bool {
         let s = self.lock();
-        s.queue.len() < INBOUND && s.bytes < self.max
+        s.queue.is_empty() || (s.queue.len() < INBOUND && s.bytes < SMALL)
     }
 
     fn end(&self, why: impl Into<String>) {
@@ -168,6 +179,7 @@ impl WebSocket {
         upgrade: hyper::upgrade::OnUpgrade,
         limits: HttpLimits,
         what: String,
+        slot: Arc<OwnedSemaphorePermit>,
     ) -> WebSocket {
         // The budget is counted in semaphore permits (a u32 per acquire).
         let max = usize::try_from(limits.max_body_bytes)
@@ -181,7 +193,14 @@ impl WebSocket {
             closed: AtomicBool::new(false),
         });
         let (out, rx) = mpsc::channel(OUTBOUND);
-        tokio::spawn(run(upgrade, shared.clone(), rx, max));
+        tokio::spawn(run(
+            upgrade,
+            shared.clone(),
+            rx,
+            max,
+            limits.idle_timeout,
+            slot,
+        ));
         WebSocket {
             shared,
             out,
@@ -284,11 +303,15 @@ impl ReadReady for WebSocket {
     }
 }
 
+/// The task owning the connection; it holds the connection's `slot` (the socket counts
+/// against the server's connections) until it ends.
 async fn run(
     upgrade: hyper::upgrade::OnUpgrade,
     shared: Arc<Shared>,
     mut out: mpsc::Receiver<Outgoing>,
     max: usize,
+    idle: std::time::Duration,
+    _slot: Arc<OwnedSemaphorePermit>,
 ) {
     let upgraded = match upgrade.await {
         Ok(u) => u,
@@ -301,10 +324,29 @@ async fn run(
         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
     let (mut sink, mut stream) = ws.split();
     let mut close_sent = false;
+    // Quiet for `idle`: ping; quiet for `idle` again after the ping: give up.
+    let mut heard = tokio::time::Instant::now();
+    let mut pinged = false;
     loop {
         let room = shared.has_room();
+        let wake = heard + if pinged { 2 * idle } else { idle };
         tokio::select! {
-            m = stream.next(), if room => match m {
+            _ = tokio::time::sleep_until(wake), if room => {
+                if pinged {
+                    shared.end(format!("the WebSocket was silent for {:?} and did not answer a ping (--http-idle-timeout)", 2 * idle));
+                    break;
+                }
+                pinged = true;
+                if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
+                    shared.end(format!("pinging the WebSocket failed: {e}"));
+                    break;
+                }
+            }
+            m = stream.next(), if room => match {
+                heard = tokio::time::Instant::now();
+                pinged = false;
+                m
+            } {
                 Some(Ok(Message::Text(t))) => shared.push(WsMessage::Text(t.as_str().to_string())),
                 Some(Ok(Message::Binary(b))) => shared.push(WsMessage::Binary(b.to_vec())),
                 Some(Ok(Message::Close(frame))) => {
@@ -323,7 +365,8 @@ async fn run(
                     break;
                 }
             },
-            _ = shared.room.notified(), if !room => {}
+            // While the process does not take what came, the client is not the one idle.
+            _ = shared.room.notified(), if !room => heard = tokio::time::Instant::now(),
             o = out.recv() => match o {
                 Some(Outgoing::Message(..)) if close_sent => {}
                 Some(Outgoing::Message(m, _share)) => {
