@@ -195,7 +195,7 @@ fn fake_peers_and_unfinished_batches_from_a_publisher_without_the_secret_hold_no
             &format!("warren.beat.fake{i}"),
             &wrong.beat(1000 + i, &big, false, 1, forge::now_ms()),
         );
-        if i % 100 == 0 {
+        if i.is_multiple_of(100) {
             evil.ping();
         }
     }
@@ -205,7 +205,7 @@ fn fake_peers_and_unfinished_batches_from_a_publisher_without_the_secret_hold_no
         for i in 0..400u64 {
             let f = wrong.frame(forge::DATA_MORE, 2000 + sender, a_num, 1 + i, 0, &chunk);
             evil.publish(&format!("warren.node.{a_num}.f{sender}"), &f);
-            if i % 50 == 0 {
+            if i.is_multiple_of(50) {
                 evil.ping();
             }
         }
@@ -347,7 +347,7 @@ fn stream_messages(nats: &Nats, stream: &str) -> u64 {
 fn global_names_registered_and_dropped_leave_nothing_in_the_bucket() {
     let nats = Nats::start();
     let run = common::run_with_limit(
-        &mut nats.node_command("a", "dist_names").arg("300"),
+        nats.node_command("a", "dist_names").arg("300"),
         Duration::from_secs(120),
     );
     run.assert_code(0);
@@ -448,12 +448,9 @@ fn hostile_frames_for_a_while_leave_a_node_responsive_and_its_memory_bounded() {
             3 => wrong.beat(from, name, rng() % 2 == 0, rng(), forge::now_ms()),
             _ => {
                 let replay = recorded.lock().unwrap();
-                match replay.get((rng() as usize) % replay.len().max(1)) {
-                    Some((s, p)) => {
-                        evil.publish(s, p);
-                        sent += 1;
-                    }
-                    None => {}
+                if let Some((s, p)) = replay.get((rng() as usize) % replay.len().max(1)) {
+                    evil.publish(s, p);
+                    sent += 1;
                 }
                 continue;
             }
@@ -462,7 +459,7 @@ fn hostile_frames_for_a_while_leave_a_node_responsive_and_its_memory_bounded() {
             evil.publish(&subject, &payload);
             sent += 1;
         }
-        if sent % 200 == 0 {
+        if sent.is_multiple_of(200) {
             evil.ping();
             peak = peak.max(forge::rss_kib(a.id()));
         }

@@ -342,11 +342,7 @@ async fn run(
                     break;
                 }
             }
-            m = stream.next(), if room => match {
-                heard = tokio::time::Instant::now();
-                pinged = false;
-                m
-            } {
+            m = stream.next(), if room => { heard = tokio::time::Instant::now(); pinged = false; match m {
                 Some(Ok(Message::Text(t))) => shared.push(WsMessage::Text(t.as_str().to_string())),
                 Some(Ok(Message::Binary(b))) => shared.push(WsMessage::Binary(b.to_vec())),
                 Some(Ok(Message::Close(frame))) => {
@@ -364,7 +360,7 @@ async fn run(
                     shared.end("the WebSocket connection ended");
                     break;
                 }
-            },
+            }},
             // While the process does not take what came, the client is not the one idle.
             _ = shared.room.notified(), if !room => heard = tokio::time::Instant::now(),
             o = out.recv() => match o {
