@@ -489,7 +489,7 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
     // The charts have samples.
     eventually("the charts", LONG, || {
         let n = browser.script("return document.querySelectorAll('#totals path.line').length;");
-        (n.as_u64() == Some(6)).then_some(())
+        (n.as_u64() == Some(7)).then_some(())
     });
     if let Ok(path) = std::env::var("WARREN_SCREENSHOT") {
         std::thread::sleep(Duration::from_secs(3)); // a few more samples in the charts
@@ -591,6 +591,16 @@ fn metrics_and_json_count_a_known_workload() {
     assert_eq!(row["state"], "waiting");
     assert_eq!(row["parent"], 0);
     assert_eq!(row["memory"].as_f64(), Some(memory));
+    // What is resident is asked of the kernel: some of its pages, never more than it has;
+    // and the host's own resident and proportional sizes.
+    let resident = row["resident"].as_f64().unwrap_or(-1.0);
+    assert!(
+        resident > 0.0 && resident <= memory,
+        "{resident} of {memory}"
+    );
+    let host = s["resident"].as_f64().unwrap_or(0.0);
+    let pss = s["proportional"].as_f64().unwrap_or(0.0);
+    assert!(host > resident && pss > 0.0, "{s}");
     let root = w.json("/api/processes/1");
     assert_eq!(
         root["handles"],

@@ -421,6 +421,9 @@ async fn run_instance<T: StoreData>(
             return Ok(Ended::Exit(instantiate_failure(rt, pid, e)));
         }
     };
+    if let Some(memory) = instance.get_memory(&mut store, "memory") {
+        me.stats().set_memory_base(memory.data_ptr(&store) as usize);
+    }
     // A kill ends the process wherever it is: at its next epoch check when it computes, or
     // here, by dropping the call (wasmtime unwinds the suspended fiber) when it waits in any
     // host call — warren's or an embedder's.
@@ -456,6 +459,7 @@ async fn run_instance<T: StoreData>(
             until_killed(&me, f.call_async(&mut store, ())).await
         }
     };
+    me.stats().set_memory_base(0);
     let result = match result {
         Err(e) if e.is::<ProcessHibernated>() => {
             let Ok(ProcessHibernated { request, watch }) = e.downcast::<ProcessHibernated>() else {

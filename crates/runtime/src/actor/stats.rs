@@ -68,6 +68,46 @@ const RUNNABLE: u8 = 1;
 const WAITING: u8 = 2;
 const HOST: u8 = 3;
 
+/// Bytes of the `len` bytes from `base` that are resident (`mincore`); 0 if it cannot say.
+pub fn resident_bytes(base: usize, len: usize) -> u64 {
+    const PAGE: usize = 4096;
+    if base == 0 || len == 0 || !base.is_multiple_of(PAGE) {
+        return 0;
+    }
+    let pages = len.div_ceil(PAGE);
+    let mut vec = vec![0u8; pages];
+    // SAFETY: mincore only reports on the mapping (it reads no byte of it) and writes
+    // `pages` bytes into `vec`, which has them. A range not mapped is an error (ENOMEM).
+    let rc = unsafe { libc::mincore(base as *mut libc::c_void, len, vec.as_mut_ptr()) };
+    if rc != 0 {
+        return 0;
+    }
+    vec.iter().filter(|&&b| b & 1 == 1).count() as u64 * PAGE as u64
+}
+
+/// What the kernel says of this process's memory: (resident bytes, proportional set size
+/// in bytes — shared pages divided among the processes sharing them), from `/proc/self`.
+pub fn host_memory() -> (u64, u64) {
+    let rss = host_resident();
+    let pss = std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024);
+    (rss, pss)
+}
+
+/// This host process's resident bytes (`/proc/self/statm`: cheap, once a second is nothing).
+pub fn host_resident() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
 /// Per-process counters, written by the process's own task.
 #[derive(Debug)]
 pub struct ProcessStats {
@@ -78,6 +118,9 @@ pub struct ProcessStats {
     hibernated: AtomicBool,
     /// Bytes of linear memory (0 while hibernated).
     memory: AtomicU64,
+    /// Where its instance's linear memory starts in the host's address space (0: no
+    /// instance), for the observer to ask the kernel which of its pages are resident.
+    memory_base: AtomicUsize,
     /// CPU time in clock ticks (see [`Clock`]).
     cpu: AtomicU64,
     /// Handles held, by kind.
@@ -92,6 +135,7 @@ impl ProcessStats {
             state: AtomicU8::new(RUNNING),
             hibernated: AtomicBool::new(false),
             memory: AtomicU64::new(0),
+            memory_base: AtomicUsize::new(0),
             cpu: AtomicU64::new(0),
             handles: Mutex::new(Vec::new()),
         }
@@ -147,6 +191,21 @@ impl ProcessStats {
 
     pub fn memory(&self) -> u64 {
         self.memory.load(Ordering::Relaxed)
+    }
+
+    /// Its instance's linear memory starts at `base` (0: the instance is gone).
+    pub fn set_memory_base(&self, base: usize) {
+        self.memory_base.store(base, Ordering::Relaxed);
+    }
+
+    /// Bytes of its linear memory resident in RAM now (asked of the kernel with `mincore`;
+    /// pages of the module's image shared with other processes count too). 0 without an
+    /// instance. The instance may end while this asks: then the answer is about pages no
+    /// longer its own — a number, never a read of them.
+    pub fn resident(&self) -> u64 {
+        let base = self.memory_base.load(Ordering::Relaxed);
+        let len = self.memory() as usize;
+        resident_bytes(base, len)
     }
 
     /// Its linear memory is now `bytes` long; returns the previous size.

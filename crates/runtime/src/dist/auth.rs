@@ -46,7 +46,7 @@ impl std::fmt::Debug for ClusterSecret {
 }
 
 impl ClusterSecret {
-    /// A secret of these bytes (at least [`MIN_SECRET`]).
+    /// A secret of these bytes (at least 32).
     pub fn new(bytes: impl Into<Vec<u8>>) -> anyhow::Result<ClusterSecret> {
         let bytes = bytes.into();
         if bytes.len() < MIN_SECRET {

@@ -24,8 +24,10 @@ pub(crate) struct Sample {
     pub spawned: u64,
     pub exited: u64,
     pub messages: u64,
-    /// Bytes of linear memory of all instances.
+    /// Bytes of linear memory of all instances (their size, not what is in RAM).
     pub memory: u64,
+    /// Bytes of the whole host process resident in RAM.
+    pub resident: u64,
 }
 
 impl Sample {
@@ -41,6 +43,7 @@ impl Sample {
             exited: stats.exits_by_kind().iter().sum(),
             messages: stats.messages_total().0,
             memory: stats.memory_total(),
+            resident: crate::actor::stats::host_resident(),
         })
     }
 }

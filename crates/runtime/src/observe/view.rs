@@ -20,6 +20,7 @@ pub(crate) fn summary(source: &Source, table: &ProcessTable) -> Value {
     let (messages, message_bytes) = stats.messages_total();
     let exits = stats.exits_by_kind();
     let now = crate::actor::stats::now_ms();
+    let (resident, proportional) = crate::actor::stats::host_memory();
     json!({
         "node": table.node(),
         "started_at": source.started_at,
@@ -34,6 +35,8 @@ pub(crate) fn summary(source: &Source, table: &ProcessTable) -> Value {
         "messages": messages,
         "message_bytes": message_bytes,
         "memory": stats.memory_total(),
+        "resident": resident,
+        "proportional": proportional,
         "names": table.registered_names(),
         "timers": table.timers().len(),
         "pumps": source.io.upgrade().map_or(0, |io| io.pumps.len()),
@@ -140,6 +143,7 @@ impl Row {
             "mailbox": self.mailbox,
             "mailbox_bytes": self.mailbox_bytes,
             "memory": self.memory,
+            "resident": self.p.stats().resident(),
             "cpu_us": table.stats().clock().to_ns(self.cpu_ticks) / 1000,
             "spawned_at": s.spawned_at(),
             "parent": s.parent(),
