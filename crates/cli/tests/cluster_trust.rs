@@ -71,6 +71,26 @@ fn verdict(
     (rest, err)
 }
 
+/// What the intruder hears on `warren.>` from now on (the first 10,000 messages).
+type Recording = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+fn record(nats: &Nats) -> Recording {
+    let mut recorder = Raw::connect(&nats.addr(), "intruder");
+    recorder.subscribe("warren.>", 1);
+    recorder.ping();
+    let recorded = Recording::default();
+    let keep = recorded.clone();
+    std::thread::spawn(move || {
+        while let Some(m) = recorder.next() {
+            let mut r = keep.lock().unwrap_or_else(|p| p.into_inner());
+            if r.len() < 10_000 {
+                r.push(m);
+            }
+        }
+    });
+    recorded
+}
+
 const UNTOUCHED: [&str; 4] = [
     "link: none fired",
     "nodes up: b",
@@ -82,16 +102,7 @@ const UNTOUCHED: [&str; 4] = [
 fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_tear_down() {
     let nats = Nats::start();
     // The intruder listens from the start: it records b's frames to a and b's beats.
-    let mut recorder = Raw::connect(&nats.addr(), "intruder");
-    recorder.subscribe("warren.>", 1);
-    recorder.ping();
-    let recorded = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = recorded.clone();
-    std::thread::spawn(move || {
-        while let Some(m) = recorder.next() {
-            keep.lock().unwrap().push(m);
-        }
-    });
+    let recorded = record(&nats);
     let _b = nats.serve("b", Some(&guest("test_guest")));
     let (a, out, done, (a_num, b_num, root), stderr) = start_trust(&nats);
 
@@ -375,19 +386,7 @@ fn hostile_frames_for_a_while_leave_a_node_responsive_and_its_memory_bounded() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     let nats = Nats::start();
-    let mut recorder = Raw::connect(&nats.addr(), "intruder");
-    recorder.subscribe("warren.>", 1);
-    recorder.ping();
-    let recorded = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = recorded.clone();
-    std::thread::spawn(move || {
-        while let Some(m) = recorder.next() {
-            let mut r = keep.lock().unwrap();
-            if r.len() < 10_000 {
-                r.push(m);
-            }
-        }
-    });
+    let recorded = record(&nats);
     let _b = nats.serve("b", Some(&guest("test_guest")));
     let (a, out, done, (a_num, b_num, root), stderr) = start_trust(&nats);
     std::thread::sleep(Duration::from_millis(500));

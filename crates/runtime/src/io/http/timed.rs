@@ -40,6 +40,23 @@ impl<T> Timed<T> {
         sleep.as_mut().poll(cx).is_ready()
     }
 
+    /// A write's (or flush's) outcome, timed: pending past the deadline is an error; any
+    /// progress restarts the clock.
+    fn timing<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        match poll {
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
+            Poll::Pending => Poll::Pending,
+            ready => {
+                self.deadline = None;
+                ready
+            }
+        }
+    }
+
     fn timed_out(&self) -> io::Error {
         io::Error::new(
             io::ErrorKind::TimedOut,
@@ -67,25 +84,13 @@ impl<T: Write + Unpin> Write for Timed<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write(cx, buf) {
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.deadline = None;
-                ready
-            }
-        }
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.timing(cx, poll)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match Pin::new(&mut self.inner).poll_flush(cx) {
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.deadline = None;
-                ready
-            }
-        }
+        let poll = Pin::new(&mut self.inner).poll_flush(cx);
+        self.timing(cx, poll)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -101,13 +106,7 @@ impl<T: Write + Unpin> Write for Timed<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(self.timed_out())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.deadline = None;
-                ready
-            }
-        }
+        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.timing(cx, poll)
     }
 }
