@@ -146,16 +146,24 @@ fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_
     let keys = Keys::from_file(&nats.secret);
     let misnamed = keys.frame(forge::DATA_END, b_num, a_num, now, 0, &kill);
     evil.publish(&format!("warren.node.{a_num}.c"), &misnamed);
-    // Replays: everything b sent a so far, and b's beats, again.
+    // Replays: everything b sent a so far, and b's beats, again (once the recorder has
+    // heard some of each: it reads on a thread of its own).
     evil.ping();
-    let replay: Vec<(String, Vec<u8>)> = recorded.lock().unwrap().clone();
     let from_b = format!("warren.node.{a_num}.b");
-    let frames = replay.iter().filter(|(s, _)| *s == from_b).count();
-    let beats = replay.iter().filter(|(s, _)| s == "warren.beat.b").count();
-    assert!(
-        frames > 0 && beats > 0,
-        "recorded {frames} frames, {beats} beats"
-    );
+    let start = std::time::Instant::now();
+    let replay: Vec<(String, Vec<u8>)> = loop {
+        let r = recorded.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let frames = r.iter().filter(|(s, _)| *s == from_b).count();
+        let beats = r.iter().filter(|(s, _)| s == "warren.beat.b").count();
+        if frames > 0 && beats > 0 {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "recorded {frames} frames, {beats} beats"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     for (subject, payload) in &replay {
         if *subject == from_b || subject == "warren.beat.b" {
             evil.publish(subject, payload);
@@ -227,8 +235,9 @@ fn fake_peers_and_unfinished_batches_from_a_publisher_without_the_secret_hold_no
     let after = forge::rss_kib(a.id());
     let (rest, err) = verdict(a, out, &done, &stderr);
     assert_eq!(rest, UNTOUCHED, "{err}");
+    // Before authentication this flood grew the node by 2.65 GiB for good.
     assert!(
-        after < before + 128 * 1024,
+        after < before + 256 * 1024,
         "node a grew from {before} KiB to {after} KiB"
     );
     eprintln!("node a: {before} KiB before the flood, {after} KiB after");
@@ -469,7 +478,7 @@ fn hostile_frames_for_a_while_leave_a_node_responsive_and_its_memory_bounded() {
     let (rest, err) = verdict(a, out, &done, &stderr);
     assert_eq!(rest, UNTOUCHED, "{err}");
     assert!(
-        peak < before + 128 * 1024,
+        peak < before + 256 * 1024,
         "node a grew from {before} KiB to {peak} KiB under {sent} hostile messages"
     );
     eprintln!("{sent} hostile messages in {secs} s: node a {before} KiB -> peak {peak} KiB");

@@ -532,19 +532,26 @@ fn a_websocket_flood_is_bounded_and_loses_nothing() {
 }
 
 /// Open a WebSocket by hand on `addr` (the handshake only: the client then reads nothing,
-/// answers no ping).
+/// answers no ping), asking again while the server answers 503 (a slot not yet freed).
 fn raw_websocket(addr: &str) -> TcpStream {
-    let c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    (&c).write_all(
-        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    )
-    .unwrap();
-    let mut head = [0u8; 12];
-    (&c).read_exact(&mut head).unwrap();
-    assert_eq!(&head, b"HTTP/1.1 101");
-    c
+    let t = Instant::now();
+    loop {
+        let c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        (&c).write_all(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        (&c).read_exact(&mut head).unwrap();
+        if &head == b"HTTP/1.1 101" {
+            return c;
+        }
+        assert_eq!(&head, b"HTTP/1.1 503", "neither upgraded nor refused");
+        assert!(t.elapsed() < Duration::from_secs(15), "no slot for a WebSocket");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Keep asking `/hello` until it answers 200 (the server freed a slot); how long it took.
