@@ -549,7 +549,10 @@ fn raw_websocket(addr: &str) -> TcpStream {
             return c;
         }
         assert_eq!(&head, b"HTTP/1.1 503", "neither upgraded nor refused");
-        assert!(t.elapsed() < Duration::from_secs(15), "no slot for a WebSocket");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "no slot for a WebSocket"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
