@@ -421,7 +421,10 @@ async fn run_instance<T: StoreData>(
             return Ok(Ended::Exit(instantiate_failure(rt, pid, e)));
         }
     };
-    if let Some(memory) = instance.get_memory(&mut store, "memory") {
+    // Only an observer asks what is resident: without one, spawns skip the export lookup.
+    if rt.table.stats().measures_cpu()
+        && let Some(memory) = instance.get_memory(&mut store, "memory")
+    {
         me.stats().set_memory_base(memory.data_ptr(&store) as usize);
     }
     // A kill ends the process wherever it is: at its next epoch check when it computes, or
