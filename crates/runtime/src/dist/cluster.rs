@@ -741,7 +741,7 @@ impl Inner {
     }
 
     /// The peer `node` named `name`, made (with its flusher) if it is new and there is room
-    /// (peers down longest are forgotten to make some). `Err` says why not: the number
+    /// (the oldest node that is down, by number, is forgotten to make some). `Err` says why not: the number
     /// speaks for another name, or the table of peers is full of live ones.
     fn peer_or_new(self: &Arc<Self>, node: NodeId, name: &str) -> Result<Arc<Peer>, String> {
         if let Some(p) = self.peer(node) {
