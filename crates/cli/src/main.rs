@@ -93,7 +93,9 @@ struct RunArgs {
     max_fuel: Option<u64>,
     /// Most bytes of messages queued in one process's mailbox (each message counts its size
     /// plus 64 bytes). A process whose mailbox would grow beyond it ends with
-    /// `limit: mailbox`; its pending timers' messages count against it too.
+    /// `limit: mailbox`; its pending timers' messages count against it too. Also what the
+    /// host holds for one process's WebSockets each way (at least the largest message and
+    /// 64 KiB): beyond it their sockets stop reading and `ws_send` waits.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     max_mailbox: usize,
     /// Most references one process holds: monitors it set, and reply tags of requests in

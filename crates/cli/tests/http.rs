@@ -531,6 +531,65 @@ fn a_websocket_flood_is_bounded_and_loses_nothing() {
     }
 }
 
+#[test]
+fn a_process_holding_many_websockets_is_charged_what_the_host_holds_for_them() {
+    use tungstenite::Message;
+    // 24 clients each send one 4 MiB message to sockets one process holds and does not
+    // read. Each socket alone may hold a message, but together they are charged to that
+    // process: the host reads only the process's quota (--max-mailbox, 8 MiB) and TCP
+    // pushes back on the rest.
+    const SOCKETS: usize = 24;
+    const MESSAGE: usize = 4 << 20;
+    let s = server(
+        &["--http-max-body-bytes", "4M", "--max-mailbox", "8M"],
+        false,
+    );
+    let before = common::forge::rss_kib(s.pid());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let clients: Vec<_> = (0..SOCKETS)
+        .map(|i| {
+            let url = format!("ws://{}/ws-hoard", s.addr);
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let (mut ws, _) = tungstenite::connect(url).expect("handshake");
+                let message: Vec<u8> = pattern(MESSAGE).iter().map(|b| b ^ i as u8).collect();
+                let expected = format!("got {} bytes, fnv {:x}", MESSAGE, fnv(&message));
+                tx.send(()).unwrap();
+                ws.send(Message::binary(message)).expect("send");
+                match ws.read().expect("the hoard's answer") {
+                    Message::Text(t) => assert_eq!(t.as_str(), expected, "client {i}"),
+                    other => panic!("client {i}: got {other:?}"),
+                }
+            })
+        })
+        .collect();
+    for _ in 0..SOCKETS {
+        rx.recv().unwrap();
+    }
+    // Whatever the clients could push is on its way within moments; look at the server
+    // for a while and keep the most it held.
+    let mut peak = 0;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(3) {
+        peak = peak.max(common::forge::rss_kib(s.pid()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let grown_mib = peak.saturating_sub(before) / 1024;
+    // Uncharged, the host would read every socket's message: 96 MiB and more.
+    assert!(
+        grown_mib < 48,
+        "the server grew by {grown_mib} MiB holding {SOCKETS} sockets' messages"
+    );
+    // Nothing is lost: once the process reads, every message arrives whole.
+    assert_eq!(
+        curl_text(&[&format!("http://{}/ws-hoard-drain", s.addr)]),
+        "draining\n"
+    );
+    for c in clients {
+        c.join().expect("a client failed");
+    }
+}
+
 /// Open a WebSocket by hand on `addr` (the handshake only: the client then reads nothing,
 /// answers no ping), asking again while the server answers 503 (a slot not yet freed).
 fn raw_websocket(addr: &str) -> TcpStream {

@@ -18,6 +18,11 @@
 //!
 //! Any `Send + Sync + 'static` type can be a resource: warren's own (`crate::io`) and an
 //! embedder's share one table, each checked by type on every access.
+//!
+//! What the host holds for a resource (a WebSocket's messages) can be charged to the process
+//! holding its handle: the table keeps that process's *accounts* ([`ResourceTable::account`],
+//! one per type, kept across hibernation), and a resource declaring the [`ChargedToHolder`]
+//! interface is told of the table it moves into, so its charge follows its handle.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -38,6 +43,13 @@ pub trait HandleCensus: Send + Sync {
     fn opened(&self, kind: &'static str);
     /// A handle of `kind` was removed.
     fn closed(&self, kind: &'static str);
+}
+
+/// An interface of a resource whose host-held bytes are charged to the process holding its
+/// handle: told, when it moves into a process's table, to charge that table's account.
+pub trait ChargedToHolder: Send + Sync {
+    /// The resource was claimed into `table`.
+    fn moved_to(&self, table: &mut ResourceTable);
 }
 
 /// A reference to a host object, of any type, with the name of its kind for error messages
@@ -156,6 +168,8 @@ pub struct ResourceTable {
     inbox: Vec<Option<Resource>>,
     /// Told of handles added and removed (the observer's count).
     census: Option<std::sync::Arc<dyn HandleCensus>>,
+    /// The process's accounts, one per type (see [`ResourceTable::account`]).
+    accounts: Vec<Arc<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for ResourceTable {
@@ -191,7 +205,22 @@ impl ResourceTable {
             outbox: Vec::new(),
             inbox: Vec::new(),
             census: None,
+            accounts: Vec::new(),
         }
+    }
+
+    /// The process's account of type `A` (what the host holds for its resources of one
+    /// kind), made by `make` on first use. Accounts stay with the table (across
+    /// hibernation); resources charged to one keep it alive.
+    pub fn account<A: Any + Send + Sync>(&mut self, make: impl FnOnce() -> Arc<A>) -> Arc<A> {
+        for a in &self.accounts {
+            if let Ok(a) = a.clone().downcast::<A>() {
+                return a;
+            }
+        }
+        let a = make();
+        self.accounts.push(a.clone());
+        a
     }
 
     /// Tell `census` of every handle added or removed from now on.
@@ -326,6 +355,9 @@ impl ResourceTable {
             .get_mut(index as usize)
             .ok_or(HandleError::NotInMessage(index))?;
         let r = slot.take().ok_or(HandleError::NotInMessage(index))?;
+        if let Some(charged) = r.interface::<dyn ChargedToHolder>() {
+            charged.moved_to(self);
+        }
         // Moving from the inbox to the table does not change what the process holds.
         self.next = self.next.checked_add(1).ok_or(HandleError::TooMany)?;
         self.opened(r.kind);

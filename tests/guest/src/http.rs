@@ -24,6 +24,8 @@ fn server(per_connection: bool) {
         server = server.per_connection();
     }
     let addr = server.local_addr().expect("addr");
+    let hoard = spawn!(|mailbox: Mailbox<Hoard>| hoard(mailbox)).expect("spawn the hoard");
+    hoard.register("hoard").expect("register the hoard");
     println!("listening on {addr}");
     server
         .serve_with(String::from("captured"), route)
@@ -182,6 +184,18 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
             .expect("spawn the socket's new owner");
             return Ok(Response::new(200)); // answered by the upgrade: ignored
         }
+        "/ws-hoard" => {
+            // The socket goes to the one process holding every such socket.
+            let ws = req.upgrade()?;
+            let hoard = warren::whereis::<Hoard>("hoard").expect("the hoard is registered");
+            hoard.send(&Hoard::Socket(ws));
+            return Ok(Response::new(200));
+        }
+        "/ws-hoard-drain" => {
+            let hoard = warren::whereis::<Hoard>("hoard").expect("the hoard is registered");
+            hoard.send(&Hoard::Drain);
+            Response::text(200, "draining\n")
+        }
         "/ws" => {
             let ws = req.upgrade()?;
             websocket(ws);
@@ -189,6 +203,35 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
         }
         _ => Response::not_found(),
     })
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Hoard {
+    Socket(warren::http::WebSocket),
+    Drain,
+}
+
+/// Hold sockets without reading them until told to drain: then read one message from each,
+/// in the order they came, and tell its client what arrived (its length and checksum).
+fn hoard(mailbox: Mailbox<Hoard>) {
+    let mut sockets = Vec::new();
+    loop {
+        match mailbox.receive() {
+            Hoard::Socket(ws) => sockets.push(ws),
+            Hoard::Drain => {
+                for ws in sockets.drain(..) {
+                    let answer = match ws.receive() {
+                        Ok(Message::Binary(b)) => {
+                            format!("got {} bytes, fnv {:x}", b.len(), fnv(FNV_START, &b))
+                        }
+                        Ok(_) => "got something else".to_string(),
+                        Err(e) => format!("failed: {e}"),
+                    };
+                    let _ = ws.send_text(&answer);
+                }
+            }
+        }
+    }
 }
 
 /// Echo a WebSocket's messages; a mailbox message (a child's tick) goes to the client too.

@@ -125,6 +125,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// The server's OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Start an example server on a free port (port 0); its first line names the address.
     pub fn start(example: &str, extra: &[&str]) -> Server {
         let mut args = vec!["127.0.0.1:0"];

@@ -22,7 +22,8 @@ pub const DEFAULT_NAMES: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quotas {
     /// Most bytes queued in a process's mailbox; beyond, the process ends with
-    /// `limit: mailbox`.
+    /// `limit: mailbox`. Also what the host holds for its WebSockets each way (at least
+    /// the largest message and 64 KiB); beyond, their sockets wait.
     pub mailbox_bytes: usize,
     /// Most references a process holds: monitors it set plus reply tags (`new_tag`) it has
     /// not used up.

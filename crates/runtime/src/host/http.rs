@@ -15,7 +15,8 @@ use crate::actor::{Pid, ProcessTable};
 use crate::context::{ProcessCtx, SpawnRequest, Spawner};
 use crate::io::handles::{self, HTTP_CONNECTION, HTTP_REQUEST, WEBSOCKET};
 use crate::io::http::{
-    self, Exchange, HttpConnection, HttpLimits, HttpServer, Launch, Mode, WebSocket, WsMessage,
+    self, Exchange, HttpConnection, HttpLimits, HttpServer, Launch, Mode, WebSocket, WsBudget,
+    WsMessage,
 };
 use crate::resources::{Resource, ResourceTable};
 use std::sync::{Arc, Weak};
@@ -31,6 +32,18 @@ pub struct HttpView<'a> {
     pub call: &'a mut CallState,
     /// The runtime's HTTP limits.
     pub limits: &'a HttpLimits,
+}
+
+impl HttpView<'_> {
+    /// The process's WebSocket account: the mailbox quota each way (`--max-mailbox`: these
+    /// are messages waiting for or from it), at least the largest message and 64 KiB.
+    fn ws_budget(&mut self) -> Arc<WsBudget> {
+        let (quota, largest) = (
+            self.ctx.table.quotas().mailbox_bytes,
+            usize::try_from(self.limits.max_body_bytes).unwrap_or(usize::MAX),
+        );
+        self.table.account(|| WsBudget::new(quota, largest))
+    }
 }
 
 /// Longest response head text (`name: value` lines) accepted.
@@ -220,7 +233,8 @@ impl HttpView<'_> {
         if !self.table.has_room() {
             return Err(crate::resources::HandleError::TooMany.into());
         }
-        let ws = ex.upgrade(head)?;
+        let owner = self.ws_budget();
+        let ws = ex.upgrade(head, &owner)?;
         Ok(self.table.push(handles::websocket(ws))? as i64)
     }
 }
@@ -243,12 +257,15 @@ async fn next<T: 'static>(
     }
 }
 
+/// The socket behind `h`, and the calling process's WebSocket account.
 fn websocket<T: 'static>(
     c: &mut Caller<'_, T>,
     get: fn(&mut T) -> HttpView<'_>,
     h: u32,
-) -> HostResult<Arc<WebSocket>> {
-    Ok(get(c.data_mut()).table.get_as::<WebSocket>(h, WEBSOCKET)?)
+) -> HostResult<(Arc<WebSocket>, Arc<WsBudget>)> {
+    let mut view = get(c.data_mut());
+    let ws = view.table.get_as::<WebSocket>(h, WEBSOCKET)?;
+    Ok((ws, view.ws_budget()))
 }
 
 /// `ws_send`: send a text or binary message from guest memory.
@@ -259,7 +276,7 @@ async fn ws_send<T: 'static>(
     kind: u32,
     (ptr, len): (u32, u32),
 ) -> HostResult<i64> {
-    let ws = websocket(c, get, h)?;
+    let (ws, budget) = websocket(c, get, h)?;
     let message = {
         let (mem, _) = call::split(c, |d| get(d).call)?;
         let bytes = mem.read(ptr, len)?;
@@ -277,7 +294,7 @@ async fn ws_send<T: 'static>(
             }
         }
     };
-    match ws.send(message).await {
+    match ws.send(message, &budget).await {
         Ok(()) => Ok(0),
         Err(http::SendError::Closed) => Err(HostError::fail(
             ERR_CLOSED,
@@ -307,7 +324,7 @@ async fn ws_receive<T: 'static>(
         mem.range(ptr, cap)?;
         mem.range(kind_out, 4)?;
     }
-    let ws = websocket(c, get, h)?;
+    let (ws, _) = websocket(c, get, h)?;
     loop {
         match ws.try_receive(cap as usize) {
             http::Received::Message(m) => {
@@ -321,7 +338,7 @@ async fn ws_receive<T: 'static>(
             http::Received::Ended(why) => {
                 return Err(HostError::fail(ERR_CLOSED, format!("{}: {why}", ws.what())));
             }
-            http::Received::Empty => ws.readable().await,
+            http::Received::Empty => ws.receivable().await,
         }
     }
 }
@@ -345,7 +362,7 @@ async fn ws_close<T: 'static>(
             "{code} is not a close code a WebSocket may send (1000-1003, 1007-1014, 3000-4999)"
         )));
     }
-    let ws = websocket(c, get, h)?;
+    let (ws, _) = websocket(c, get, h)?;
     if ws.close(code as u16, reason).await {
         Ok(0)
     } else {

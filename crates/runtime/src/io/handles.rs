@@ -14,7 +14,7 @@ use super::pipe::PipeWriter;
 use super::tcp::{Incoming, TcpConn, TcpListenerObj};
 use super::udp::UdpObj;
 use super::{ByteStream, IoFuture, ReadSource, Ready, WriteSink};
-use crate::resources::{Handle, HandleError, Resource, ResourceTable};
+use crate::resources::{ChargedToHolder, Handle, HandleError, Resource, ResourceTable};
 use std::sync::Arc;
 
 /// A listening TCP socket.
@@ -142,10 +142,13 @@ pub fn http_connection(connection: HttpConnection) -> Resource {
     Resource::new(HTTP_CONNECTION, Arc::new(connection))
 }
 
-/// A WebSocket: `select` waits for a message.
+/// A WebSocket: `select` waits for a message; what the host holds for it is charged to the
+/// process holding it.
 pub fn websocket(ws: WebSocket) -> Resource {
     let ws = Arc::new(ws);
-    Resource::new(WEBSOCKET, ws.clone()).with::<dyn ReadReady>(ws)
+    Resource::new(WEBSOCKET, ws.clone())
+        .with::<dyn ReadReady>(ws.clone())
+        .with::<dyn ChargedToHolder>(ws)
 }
 
 /// A future.

@@ -187,8 +187,13 @@ impl Exchange {
     }
 
     /// Answer a WebSocket handshake (101, with `headers` added) and return the socket,
-    /// which opens once hyper hands over the connection.
-    pub fn upgrade(&self, headers: &str) -> Result<WebSocket, IoFailure> {
+    /// which opens once hyper hands over the connection. What the socket holds inbound is
+    /// charged to `owner` (the process upgrading).
+    pub fn upgrade(
+        &self,
+        headers: &str,
+        owner: &Arc<super::WsBudget>,
+    ) -> Result<WebSocket, IoFailure> {
         let bad = |why: &str| {
             IoFailure::new(
                 ERR_BAD_ARGUMENT,
@@ -245,6 +250,7 @@ impl Exchange {
             self.limits,
             self.what(),
             self.slot.clone(),
+            owner,
         ))
     }
 }

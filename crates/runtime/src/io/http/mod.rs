@@ -38,12 +38,15 @@ mod exchange;
 mod server;
 mod timed;
 mod websocket;
+mod ws_budget;
+mod ws_meter;
 
 pub use body::{BodyPipeWriter, body_pipe};
 pub use connection::HttpConnection;
 pub use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
 pub use server::{HttpServer, Launch};
 pub use websocket::{Received, SendError, WebSocket, WsMessage};
+pub use ws_budget::WsBudget;
 
 use std::time::Duration;
 

@@ -3,11 +3,13 @@
 //! One host task per socket owns the connection (tokio-tungstenite): it answers pings, reads
 //! messages into a small queue the process takes them from, and sends what the process
 //! gives it. Each way the host holds about the message limit (`--http-max-body-bytes`) in
-//! payload bytes: inbound, the next message is read only while nothing — or only a few small
-//! messages, at most 64 KiB and [`INBOUND`] of them — waits for the process, so the host
-//! holds at most the limit plus 64 KiB, and TCP pushes back on the client; `send` waits until the
-//! bytes not yet sent leave room, so a process cannot pile up messages for a client that
-//! does not read.
+//! payload bytes per socket: inbound, the next message is read only while nothing — or only a
+//! few small messages, at most 64 KiB and [`INBOUND`] of them — waits for the process, so the
+//! host holds at most the limit plus 64 KiB, and TCP pushes back on the client; `send` waits
+//! until the bytes not yet sent leave room, so a process cannot pile up messages for a client
+//! that does not read. And what all of a process's sockets hold is charged to it, against
+//! one quota each way ([`super::ws_budget`]; inbound through [`super::ws_meter`], which
+//! reads only as far as the process's account allows).
 //!
 //! The socket holds its connection's place among the server's (`--http-max-connections`)
 //! while the task lives. A client silent for the idle timeout is pinged, and the socket
@@ -19,7 +21,10 @@
 //! away (its process crashed).
 
 use super::HttpLimits;
+use super::ws_budget::{SMALL, WsBudget};
+use super::ws_meter::{Metered, SocketCharge};
 use crate::io::{ReadReady, Ready};
+use crate::resources::{ChargedToHolder, ResourceTable};
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
@@ -33,10 +38,10 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 
 /// Messages received and not yet taken, at most.
 pub const INBOUND: usize = 16;
-/// Bytes of small messages that may wait for the process while the next is read.
-const SMALL: usize = 64 << 10;
 /// Messages given to send and not yet sent, at most.
 const OUTBOUND: usize = 16;
+/// What tungstenite reads at once (its default, 128 KiB, would be held by every socket).
+const READ_BUFFER: usize = 16 << 10;
 
 /// A message, either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +91,9 @@ impl WsMessage {
 }
 
 enum Outgoing {
-    /// A message, with the share of the send budget it holds until it is sent.
-    Message(Message, OwnedSemaphorePermit),
+    /// A message, with the shares of the socket's and the sender's send budgets it holds
+    /// until it is sent.
+    Message(Message, OwnedSemaphorePermit, OwnedSemaphorePermit),
     Close(u16, String),
 }
 
@@ -110,6 +116,8 @@ struct Shared {
     room: Notify,
     /// The process closed the socket itself.
     closed: AtomicBool,
+    /// What is held inbound, charged to the socket's process.
+    charge: Arc<SocketCharge>,
 }
 
 impl Shared {
@@ -120,6 +128,9 @@ impl Shared {
     fn push(&self, m: WsMessage) {
         let mut s = self.lock();
         s.bytes += m.payload_len();
+        if !matches!(m, WsMessage::Close(_)) {
+            self.charge.queued(m.payload_len());
+        }
         s.queue.push_back(m);
         drop(s);
         self.readable.notify_waiters();
@@ -180,6 +191,7 @@ impl WebSocket {
         limits: HttpLimits,
         what: String,
         slot: Arc<OwnedSemaphorePermit>,
+        owner: &Arc<WsBudget>,
     ) -> WebSocket {
         // The budget is counted in semaphore permits (a u32 per acquire).
         let max = usize::try_from(limits.max_body_bytes)
@@ -191,6 +203,7 @@ impl WebSocket {
             readable: Notify::new(),
             room: Notify::new(),
             closed: AtomicBool::new(false),
+            charge: SocketCharge::new(owner.clone()),
         });
         let (out, rx) = mpsc::channel(OUTBOUND);
         tokio::spawn(run(
@@ -224,6 +237,9 @@ impl WebSocket {
             }
             let m = s.queue.pop_front().expect("front exists");
             s.bytes -= len;
+            if !matches!(m, WsMessage::Close(_)) {
+                self.shared.charge.taken(len);
+            }
             drop(s);
             self.shared.room.notify_one();
             return Received::Message(m);
@@ -232,6 +248,20 @@ impl WebSocket {
             Some(why) => Received::Ended(why.clone()),
             None => Received::Empty,
         }
+    }
+
+    /// Resolves when a message or the end is there; while it waits, the socket reads its
+    /// next message even past the process's quota ([`SocketCharge::set_demand`]).
+    pub async fn receivable(&self) {
+        struct Waiting<'a>(&'a SocketCharge);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.set_demand(false);
+            }
+        }
+        self.shared.charge.set_demand(true);
+        let _waiting = Waiting(&self.shared.charge);
+        self.readable().await
     }
 
     /// Resolves when a message or the end is there.
@@ -251,8 +281,10 @@ impl WebSocket {
     }
 
     /// Send a text or binary message, waiting until the bytes queued to send leave room
-    /// for it (at most the message limit is held for a socket whose client does not read).
-    pub async fn send(&self, m: WsMessage) -> Result<(), SendError> {
+    /// for it: at most the message limit for this socket (a client that does not read), and
+    /// at most the sender's quota for all its sockets (`from`, the sending process's
+    /// account).
+    pub async fn send(&self, m: WsMessage, from: &WsBudget) -> Result<(), SendError> {
         let len = m.payload_len();
         if len > self.shared.max {
             return Err(SendError::TooBig(len, self.shared.max));
@@ -279,8 +311,15 @@ impl WebSocket {
             .acquire_many_owned(len.max(1) as u32)
             .await
             .map_err(|_| SendError::Closed)?;
+        // The quota leaves room for the largest message (`WsBudget::new`).
+        let charged = from
+            .outbound()
+            .clone()
+            .acquire_many_owned(len.max(1) as u32)
+            .await
+            .map_err(|_| SendError::Closed)?;
         self.out
-            .send(Outgoing::Message(m, share))
+            .send(Outgoing::Message(m, share, charged))
             .await
             .map_err(|_| SendError::Closed)
     }
@@ -291,6 +330,15 @@ impl WebSocket {
             return false;
         }
         self.out.send(Outgoing::Close(code, reason)).await.is_ok()
+    }
+}
+
+impl ChargedToHolder for WebSocket {
+    /// Its handle moved into `table`: what it holds inbound is charged to that process.
+    fn moved_to(&self, table: &mut ResourceTable) {
+        let now = self.shared.charge.owner();
+        let to = table.account(|| WsBudget::like(&now));
+        self.shared.charge.bind(&to);
     }
 }
 
@@ -319,9 +367,10 @@ async fn run(
     };
     let config = WebSocketConfig::default()
         .max_message_size(Some(max))
-        .max_frame_size(Some(max));
-    let ws =
-        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+        .max_frame_size(Some(max))
+        .read_buffer_size(READ_BUFFER);
+    let metered = Metered::new(TokioIo::new(upgraded), shared.charge.clone());
+    let ws = WebSocketStream::from_raw_socket(metered, Role::Server, Some(config)).await;
     let (mut sink, mut stream) = ws.split();
     let mut close_sent = false;
     // Quiet for `idle`: ping; quiet for `idle` again after the ping: give up.
@@ -365,7 +414,7 @@ async fn run(
             _ = shared.room.notified(), if !room => heard = tokio::time::Instant::now(),
             o = out.recv() => match o {
                 Some(Outgoing::Message(..)) if close_sent => {}
-                Some(Outgoing::Message(m, _share)) => {
+                Some(Outgoing::Message(m, _share, _charged)) => {
                     if let Err(e) = sink.send(m).await {
                         shared.end(format!("sending on the WebSocket failed: {e}"));
                         break;
@@ -395,4 +444,6 @@ async fn run(
             },
         }
     }
+    // What was arriving will not be taken; what is queued stays charged until it is.
+    shared.charge.ended();
 }
