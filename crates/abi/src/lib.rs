@@ -39,6 +39,10 @@ pub const NODE_MODULE: &str = "warren:node";
 pub const HTTP_MODULE: &str = "warren:http";
 /// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
 pub const ENTRY_EXPORT: &str = "warren_entry";
+/// The export the host runs once when it loads a module, before any process, keeping the
+/// memory it leaves as every process's starting image (`warren_preinit()`; it may call no
+/// import).
+pub const PREINIT_EXPORT: &str = "warren_preinit";
 
 /// `spawn` flag: link the caller and the child before the child runs.
 pub const SPAWN_LINK: u32 = 1;

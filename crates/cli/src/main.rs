@@ -170,6 +170,13 @@ struct RunArgs {
     /// this machine, behind a proxy). Repeatable. IP addresses and localhost need none.
     #[arg(long, value_name = "NAME", requires = "observe")]
     observe_host: Vec<String>,
+    /// Pre-initialise the program when it is loaded (if it exports `warren_preinit`, as
+    /// programs built with the SDK do): its start-up runs once and every process starts from
+    /// the memory it left, shared. Saves a page of private memory per process; maps more
+    /// shared pages into each (higher RSS) and slows waking from hibernation
+    /// (docs/benchmarks.md).
+    #[arg(long)]
+    preinit: bool,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -456,6 +463,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             public: args.observe_public,
             hosts: args.observe_host.clone(),
         }),
+        preinit: args.preinit,
     };
 
     let secret = args

@@ -175,6 +175,36 @@ fn run_file_args(args: &[&str]) -> std::process::Output {
     warren().args(args).output().unwrap()
 }
 
+/// `--preinit` runs `warren_preinit` once at load and starts every process from the memory
+/// it left; one that calls an import cannot be snapshotted, and the module runs as it is.
+#[test]
+fn preinit_snapshots_the_start_up_or_runs_the_module_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = |name: &str, preinit: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!(
+                r#"(module
+                  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                  (memory (export "memory") 1)
+                  (func (export "warren_preinit") {preinit})
+                  (func (export "_start") (call $exit (i32.load (i32.const 2000)))))"#
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let stores = module("stores.wat", "(i32.store (i32.const 2000) (i32.const 42))");
+    let run = run_file(&["--preinit"], &stores, &[]);
+    run.assert_code(42);
+    run_file(&[], &stores, &[]).assert_code(0);
+    let calls = module("calls.wat", "(call $exit (i32.const 9))");
+    run_file(&["--preinit"], &calls, &[])
+        .assert_code(0)
+        .assert_stderr_has("not pre-initialised");
+}
+
 /// A guest (a hand-written module, no SDK) calling the ABI with bad pointers traps alone, and
 /// bad values come back as error codes.
 #[test]

@@ -115,6 +115,35 @@ fn statics_are_per_process() {
 }
 
 #[test]
+fn a_preinitialised_program_behaves_as_it_does_otherwise() {
+    // With --preinit the SDK's start-up (panic hook, allocator, receive buffer) ran once at
+    // load: processes start from that image, and everything works as without it.
+    for name in [
+        "captures",
+        "messages",
+        "child_panic",
+        "statics",
+        "request_reply",
+        "large_message",
+        "links",
+    ] {
+        let plain = scenario(name);
+        let pre = run_guest(
+            &["--max-processes", "1000", "--preinit"],
+            "test_guest",
+            &[name],
+        );
+        pre.assert_code(0);
+        assert!(
+            !pre.stderr.contains("pre-initialised"),
+            "{name}: {}",
+            pre.stderr
+        );
+        assert_eq!(pre.stdout_lines(), plain.stdout_lines(), "{name}");
+    }
+}
+
+#[test]
 fn large_message_takes_the_pending_path_intact() {
     scenario("large_message").assert_stdout_has("large: 3000000 bytes intact: true");
 }

@@ -212,8 +212,9 @@ impl<T: StoreData> RuntimeBuilder<T> {
         {
             c.offer_module(hash, bytes);
         }
+        let preinit = self.config.preinit;
         self.build(hash, |engine| {
-            engine::load_module(engine, path, dir.as_deref())
+            engine::load_module(engine, path, dir.as_deref(), preinit)
                 .map_err(|e| Error::Module(e.to_string()))
         })
     }
@@ -224,8 +225,9 @@ impl<T: StoreData> RuntimeBuilder<T> {
         if let Some(c) = &self.cluster {
             c.offer_module(hash, bytes.to_vec());
         }
+        let preinit = self.config.preinit;
         self.build(hash, |engine| {
-            Module::new(engine, bytes)
+            engine::compile(engine, bytes, "the module", preinit)
                 .map_err(|e| Error::Module(format!("compiling the module: {e:#}")))
         })
     }

@@ -95,6 +95,12 @@ pub struct RuntimeConfig {
     pub http: HttpLimits,
     /// Serve the observer (a web page, JSON, `/metrics`) here; see [`ObserveConfig`].
     pub observe: Option<ObserveConfig>,
+    /// Pre-initialise the module when it is loaded, if it exports `warren_preinit` (the
+    /// SDK's modules do): its start-up runs once and every process starts from the memory it
+    /// left, shared copy-on-write. Off by default: measured (docs/benchmarks.md) it saves a
+    /// page of private memory per process but maps more shared pages into each (higher RSS)
+    /// and makes waking a hibernated process slower.
+    pub preinit: bool,
 }
 
 /// Where and how the observer is served (`warren run --observe ADDR`): a web page of the live
@@ -144,6 +150,7 @@ impl Default for RuntimeConfig {
             max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
             http: HttpLimits::default(),
             observe: None,
+            preinit: false,
         }
     }
 }

@@ -9,10 +9,15 @@
 //!   processes compute, every [`IDLE_TICK`] otherwise); a process still running at the tick
 //!   after its slice began yields to the scheduler (see [`crate::process`]).
 //! - Compiled modules are cached on disk by content hash, so a second run does not recompile.
+//! - On request (`RuntimeConfig::preinit`), a module exporting `warren_preinit` is
+//!   pre-initialised when it is compiled ([`preinit`]): processes start from the memory its
+//!   start-up leaves, shared, instead of each redoing it.
 //!
 //! Linux caps the number of memory mappings per process (`vm.max_map_count`, 65530 by
 //! default) and every live wasm process costs several. [`map_count_limit`] turns that into a
 //! process count, so warren can say what to raise instead of failing with ENOMEM.
+
+mod preinit;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -221,26 +226,30 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("warren"))
 }
 
-/// Read and compile a module, through the on-disk cache when `cache_dir` is given.
+/// Read and compile a module, through the on-disk cache when `cache_dir` is given;
+/// pre-initialised if `preinit` ([`preinit`]).
 pub fn load_module(
     engine: &Engine,
     path: &Path,
     cache_dir: Option<&Path>,
+    preinit: bool,
 ) -> Result<Module, LoadError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: name.clone(),
         source,
     })?;
-    compile_module(engine, &bytes, &name, cache_dir)
+    compile_module(engine, &bytes, &name, cache_dir, preinit)
 }
 
-/// Compile module bytes (binary or text format), through the cache when `cache_dir` is given.
+/// Compile module bytes (binary or text format), through the cache when `cache_dir` is given;
+/// pre-initialised if `preinit`.
 pub fn compile_module(
     engine: &Engine,
     bytes: &[u8],
     name: &str,
     cache_dir: Option<&Path>,
+    preinit: bool,
 ) -> Result<Module, LoadError> {
     let path = name.to_string();
     if bytes.starts_with(b"\0asm") {
@@ -253,7 +262,7 @@ pub fn compile_module(
     }
     let key = cache_dir
         .filter(|dir| private_cache_dir(dir))
-        .map(|dir| cache_path(engine, bytes, dir));
+        .map(|dir| cache_path(engine, bytes, preinit, dir));
     if let Some(file) = &key
         && owned_private_file(file)
     {
@@ -268,7 +277,7 @@ pub fn compile_module(
             Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
         }
     }
-    let module = Module::new(engine, bytes).map_err(|e| {
+    let module = compile(engine, bytes, &path, preinit).map_err(|e| {
         let message = first_line(&format!("{e:#}"));
         // The pool's per-memory limit is --max-memory: report it as such, not as a bad module.
         match message.split_once("memory has a minimum byte size of ") {
@@ -291,6 +300,31 @@ pub fn compile_module(
         );
     }
     Ok(module)
+}
+
+/// Compile `bytes`; with `preinit`, pre-initialised if the module asks for it ([`preinit`]).
+pub fn compile(
+    engine: &Engine,
+    bytes: &[u8],
+    name: &str,
+    preinit: bool,
+) -> wasmtime::Result<Module> {
+    match preinit
+        .then(|| preinit::preinitialise(engine, bytes))
+        .flatten()
+    {
+        Some(Ok(image)) => match Module::new(engine, &image) {
+            Ok(m) => return Ok(m),
+            Err(e) => tracing::warn!(
+                "{name}: the pre-initialised module does not compile ({e:#}); running it as it is"
+            ),
+        },
+        Some(Err(why)) => {
+            tracing::warn!("{name}: not pre-initialised ({why}); running it as it is")
+        }
+        None => {}
+    }
+    Module::new(engine, bytes)
 }
 
 /// Whether `bytes` read as the text format: UTF-8 whose first token, after white space and
@@ -341,7 +375,7 @@ fn first_line(s: &str) -> String {
         .join(": ")
 }
 
-fn cache_path(engine: &Engine, bytes: &[u8], dir: &Path) -> PathBuf {
+fn cache_path(engine: &Engine, bytes: &[u8], preinit: bool, dir: &Path) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
@@ -349,6 +383,7 @@ fn cache_path(engine: &Engine, bytes: &[u8], dir: &Path) -> PathBuf {
     sha.update(bytes);
     sha.update(h.finish().to_le_bytes());
     sha.update(env!("CARGO_PKG_VERSION").as_bytes());
+    sha.update([preinit as u8]);
     let digest = sha.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     dir.join(format!("{hex}.cwasm"))

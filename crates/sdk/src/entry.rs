@@ -12,6 +12,17 @@ use crate::mailbox::Mailbox;
 use serde::de::DeserializeOwned;
 use std::sync::Once;
 
+/// Module pre-initialisation: the host calls this once when it loads the module, before any
+/// process exists, and keeps the memory it leaves as the image every process starts from
+/// (Wizer's snapshot). What it does here no process does again: the panic hook, the
+/// allocator's first chunk, the receive buffer. It must call no import (the host refuses
+/// the snapshot if it does, and runs the module as it is).
+#[unsafe(no_mangle)]
+pub extern "C" fn warren_preinit() {
+    install_panic_hook();
+    crate::raw::make_buffer();
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn warren_entry(trampoline: u32, func: u32, args_len: u32) {
     install_panic_hook();

@@ -9,6 +9,11 @@ thread_local! {
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 1024]);
 }
 
+/// Make the receive buffer now (module pre-initialisation: see `entry::warren_preinit`).
+pub(crate) fn make_buffer() {
+    BUFFER.with(|b| drop(b.borrow()));
+}
+
 pub(crate) fn send(pid: u64, tag: u64, bytes: &[u8]) -> bool {
     match send_code(pid, tag, bytes) {
         0 => true,
