@@ -107,6 +107,23 @@ fn spawn_stops_at_the_process_limit_and_runtime_stays_responsive() {
 }
 
 #[test]
+fn running_out_of_instance_slots_names_the_flag_that_is_the_limit() {
+    let run = run_guest(
+        &["--max-processes", "100", "--max-instances", "5"],
+        "test_guest",
+        &["instance_limit"],
+    );
+    run.assert_code(0)
+        .assert_stdout_has("a child ended: limit: processes: cannot create process");
+    let line = run.line("a child ended:");
+    assert!(
+        line.contains("all 5 instance slots are taken") && line.contains("--max-instances"),
+        "{line}"
+    );
+    assert!(!line.contains("max_map_count"), "{line}");
+}
+
+#[test]
 fn statics_are_per_process() {
     assert_eq!(
         scenario("statics").stdout_lines(),

@@ -634,12 +634,22 @@ fn instantiate_failure<T: StoreData>(
     e: wasmtime::Error,
 ) -> ExitReason {
     let text = format!("{e:#}");
-    let exhausted = e.is::<wasmtime::PoolConcurrencyLimitError>()
-        || e.chain().any(|c| {
-            c.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.raw_os_error() == Some(12 /* ENOMEM */))
-        })
-        || text.contains("Cannot allocate memory");
+    if e.is::<wasmtime::PoolConcurrencyLimitError>() {
+        // Every slot of the pool is taken by an awake process: the limit is the slot count,
+        // which the configuration sets, not the OS.
+        let limit = rt.table.limit();
+        let slots = rt.config.max_instances.map_or(limit, |n| n.min(limit));
+        return ExitReason::Limit(format!(
+            "processes: cannot create process {pid}: all {slots} instance slots are taken by \
+             awake processes for {secs} s (raise --max-instances, \
+             RuntimeConfig::max_instances; a hibernated process holds none)",
+            secs = SLOT_WAIT.as_secs()
+        ));
+    }
+    let exhausted = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.raw_os_error() == Some(12 /* ENOMEM */))
+    }) || text.contains("Cannot allocate memory");
     if exhausted {
         ExitReason::Limit(format!(
             "processes: cannot create process {pid}: {text}; {}",

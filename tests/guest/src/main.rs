@@ -61,6 +61,7 @@ fn main() {
         "child_memory_bomb" => child_memory_bomb(),
         "kill" => kill(),
         "spawn_limit" => spawn_limit(),
+        "instance_limit" => instance_limit(),
         "bad_abi" => bad_abi(),
         "statics" => statics(),
         "large_message" => large_message(),
@@ -242,6 +243,26 @@ fn spawn_limit() {
     m.wait();
     let (_p, m) = spawn_monitor!(|_mb: Mailbox<()>| {}).unwrap();
     println!("after freeing one: {}", m.wait());
+}
+
+/// Four awake children take the slots `--max-instances 5` leaves beside the root; a fifth
+/// gets none, and ends with a reason naming the limit.
+fn instance_limit() {
+    let me: Process<()> = Process::this();
+    let mailbox: Mailbox<()> = Mailbox::this();
+    let mut awake = Vec::new();
+    for _ in 0..4 {
+        awake.push(
+            spawn!(me; |mb: Mailbox<()>| {
+                me.send(&());
+                mb.receive()
+            })
+            .expect("spawn"),
+        );
+        mailbox.receive(); // it is up: it holds a slot
+    }
+    let (_p, m) = spawn_monitor!(|mb: Mailbox<()>| mb.receive()).expect("spawn");
+    println!("a child ended: {}", m.wait());
 }
 
 mod raw {
