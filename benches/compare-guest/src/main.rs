@@ -211,6 +211,43 @@ fn ring(n: usize, laps: usize) {
     );
 }
 
+/// Fan-out: one publisher, `n` subscribers; `m` messages, each sent to every subscriber (a
+/// chat room's or a presence server's shape). Each subscriber says when it has all `m`; the
+/// time is per delivery.
+fn fanout(n: usize, m: usize) {
+    let me: Process<()> = Process::this();
+    let mailbox: Mailbox<()> = Mailbox::this();
+    let subscribers: Vec<Process<u64>> = (0..n)
+        .map(|_| {
+            spawn!(me, m; |mailbox: Mailbox<u64>| {
+                me.send(&()); // up
+                for _ in 0..m {
+                    mailbox.receive();
+                }
+                me.send(&()); // got them all
+            })
+            .expect("spawn a subscriber")
+        })
+        .collect();
+    for _ in 0..n {
+        mailbox.receive();
+    }
+    let t0 = Instant::now();
+    for i in 0..m as u64 {
+        for s in &subscribers {
+            s.send(&i);
+        }
+    }
+    for _ in 0..n {
+        mailbox.receive();
+    }
+    result(
+        "fanout",
+        t0.elapsed().as_secs_f64() * 1e6 / (n * m) as f64,
+        "us/delivery",
+    );
+}
+
 fn maxn(budget_mib: u64) {
     let budget = budget_mib << 20;
     let base = rss_bytes();
@@ -322,13 +359,14 @@ fn main() {
         Some("wake") => wake(num(1)),
         Some("pingpong") => pingpong(num(1)),
         Some("ring") => ring(num(1), num(2)),
+        Some("fanout") => fanout(num(1), num(2)),
         Some("maxn") => maxn(num(1) as u64),
         Some(w @ ("dist_rtt" | "dist_tput")) => dist(w, num(1)),
         Some("http_hello") => http_hello(&args[1..]),
         _ => {
             eprintln!(
                 "usage: compare-guest spawn N | idle N | hibernate N | wake N | pingpong N | \
-                 ring N LAPS | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
+                 ring N LAPS | fanout N M | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
                  http_hello ADDR [per_connection]"
             )
         }

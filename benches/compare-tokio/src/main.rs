@@ -148,6 +148,38 @@ async fn ring(n: usize, laps: usize) {
     );
 }
 
+/// Fan-out: one publisher, `n` subscriber tasks, `m` messages each sent to every one.
+async fn fanout(n: usize, m: usize) {
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
+    let subscribers: Vec<_> = (0..n)
+        .map(|_| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                for _ in 0..m {
+                    rx.recv().await.expect("the publisher is alive");
+                }
+                let _ = done.send(());
+            });
+            tx
+        })
+        .collect();
+    let t0 = Instant::now();
+    for i in 0..m as u64 {
+        for s in &subscribers {
+            s.send(i).expect("a subscriber is alive");
+        }
+    }
+    for _ in 0..n {
+        done_rx.recv().await.expect("a subscriber is done");
+    }
+    result(
+        "fanout",
+        t0.elapsed().as_secs_f64() * 1e6 / (n * m) as f64,
+        "us/delivery",
+    );
+}
+
 async fn echo(addr: String) {
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!(
@@ -243,6 +275,7 @@ fn main() {
             "wake" => wake(num(0)).await,
             "pingpong" => pingpong(num(0)).await,
             "ring" => ring(num(0), num(1)).await,
+            "fanout" => fanout(num(0), num(1)).await,
             "echo" => echo(addr).await,
             "http_hello" => http_hello(addr).await,
             "maxn" => maxn(num(0) as u64).await,

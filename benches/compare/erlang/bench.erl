@@ -79,6 +79,17 @@ run(ring, [N, Laps]) ->
     result(ring, (now_us() - T0) / (N * Laps), "us/hop"),
     First ! stop;
 
+%% fan-out: one publisher, N subscribers, M messages each sent to every subscriber; each
+%% subscriber says when it has all M. Time per delivery.
+run(fanout, [N, M]) ->
+    Self = self(),
+    Subs = [spawn(fun() -> Self ! up, subscriber(M), Self ! done end) || _ <- lists:seq(1, N)],
+    collect_atom(up, N),
+    T0 = now_us(),
+    publish(Subs, 0, M),
+    collect_atom(done, N),
+    result(fanout, (now_us() - T0) / (N * M), "us/delivery");
+
 %% TCP echo server on Port (0: any), a process per connection; runs until killed.
 run(echo, [Port]) ->
     {ok, L} = gen_tcp:listen(Port, [binary, {active, false}, {reuseaddr, true},
@@ -196,3 +207,14 @@ grow(Base, Budget, N) ->
         Used when Used > Budget -> N;
         _ -> grow(Base, Budget, N + 1000)
     end.
+
+subscriber(0) -> ok;
+subscriber(M) -> receive {msg, _} -> subscriber(M - 1) end.
+
+publish(_, M, M) -> ok;
+publish(Subs, I, M) ->
+    [S ! {msg, I} || S <- Subs],
+    publish(Subs, I + 1, M).
+
+collect_atom(_, 0) -> ok;
+collect_atom(A, N) -> receive A -> collect_atom(A, N - 1) end.

@@ -95,6 +95,13 @@ fn workloads(quick: bool) -> Vec<Workload> {
             ring_n + 100,
             "us/hop",
         ),
+        Workload::timed(
+            "fanout",
+            "one publisher, N subscribers, M messages each sent to every subscriber",
+            vec![q(10_000, 2_000), q(100, 20)],
+            q(10_000, 2_000) + 100,
+            "us/delivery",
+        ),
         Workload::echo(50, 1024, if quick { 2.0 } else { 5.0 }),
         Workload::maxn(budget, q(300_000, 100_000)),
     ]

@@ -88,6 +88,7 @@ impl Workload {
             ("wake", [n]) => format!("wake from hibernation, N = {n}"),
             ("pingpong", [n]) => format!("ping-pong, {n} round trips"),
             ("ring", [n, laps]) => format!("ring, {n} processes x {laps} laps"),
+            ("fanout", [n, m]) => format!("fan-out, 1 publisher x {n} subscribers x {m} messages"),
             ("echo", [c, size]) => {
                 let secs = self.echo.map_or(0.0, |e| e.2);
                 format!("TCP echo, {c} connections, {size} B, {secs} s")
