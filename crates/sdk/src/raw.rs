@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 thread_local! {
-    /// Reused receive buffer: most messages fit, so a receive is one host call, no allocation.
+    /// Reused receive buffer for messages over [`STACK_BUFFER`] (taken from the host after
+    /// `receive` said their length).
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 1024]);
 }
 
@@ -70,30 +71,53 @@ pub(crate) fn receive_with_exits<R>(
     receive_filtered(abi::RECEIVE_MESSAGES_AND_EXITS, timeout, f)
 }
 
+/// Messages up to this size are received into a buffer on the shadow stack, whose top page
+/// every call touches anyway: a small message then touches none of the process's other
+/// pages (the heap, the statics). A hop to a process that has not run for a while pays a TLB
+/// and cache miss for every page it touches (docs/benchmarks.md). Larger messages wait in
+/// the host and are taken into the reused heap buffer.
+const STACK_BUFFER: usize = 512;
+
 fn receive_filtered<R>(
     filter: i64,
     timeout: Option<Duration>,
     f: impl FnOnce(u64, &[u8]) -> R,
 ) -> Option<R> {
+    let mut small = std::mem::MaybeUninit::<[u8; STACK_BUFFER]>::uninit();
+    let ptr = small.as_mut_ptr().cast::<u8>();
+    let mut tag = 0u64;
+    // SAFETY: `small` is a live buffer of STACK_BUFFER bytes and `tag` a live u64; the host
+    // writes at most that many bytes and 8 bytes into them, during the call only.
+    let n = unsafe {
+        abi::receive(
+            filter,
+            ptr,
+            STACK_BUFFER as u32,
+            timeout_ms(timeout),
+            &mut tag,
+        )
+    };
+    if n == abi::ERR_TIMEOUT as i64 {
+        return None;
+    }
+    assert!(n >= 0, "warren: receive failed with host error {n}");
+    let n = n as usize;
+    if n <= STACK_BUFFER {
+        // SAFETY: the host wrote the message's `n` bytes at `ptr` (wasm memory the call was
+        // given), so they are initialised; `small` outlives the slice.
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, n) };
+        return Some(f(tag, bytes));
+    }
+    // Larger: the message waits in the host until taken.
     BUFFER.with(|cell| {
         let mut buf = cell.borrow_mut();
-        let cap = buf.len() as u32;
-        let mut tag = 0u64;
-        // SAFETY: `buf` is a live, exclusively borrowed buffer of `cap` bytes and `tag` a live
-        // u64; the host writes at most `cap` bytes and 8 bytes into them, during the call only.
-        let n =
-            unsafe { abi::receive(filter, buf.as_mut_ptr(), cap, timeout_ms(timeout), &mut tag) };
-        if n == abi::ERR_TIMEOUT as i64 {
-            return None;
-        }
-        assert!(n >= 0, "warren: receive failed with host error {n}");
-        let n = n as usize;
-        if n > buf.len() {
+        if buf.len() < n {
             buf.resize(n, 0);
-            // SAFETY: as above, `buf` now holds exactly `n` bytes, the pending message's length.
-            let rc = unsafe { abi::take(buf.as_mut_ptr(), n as u32) };
-            assert_eq!(rc, 0, "warren: take of a pending {n}-byte message failed");
         }
+        // SAFETY: `buf` holds at least `n` bytes, the pending message's length; the host writes
+        // them during the call only.
+        let rc = unsafe { abi::take(buf.as_mut_ptr(), n as u32) };
+        assert_eq!(rc, 0, "warren: take of a pending {n}-byte message failed");
         let r = f(tag, &buf[..n]);
         if buf.len() > 64 * 1024 {
             // Do not keep a huge buffer around after a one-off large message.
