@@ -293,6 +293,11 @@ impl<S> Metered<S> {
                 0
             };
             let demanded = self.charge.demanded();
+            if demanded || f.at_boundary() {
+                // Not waiting for the permit: leave the semaphore's queue, or a permit handed
+                // to a wait nobody polls would keep every other large message waiting.
+                self.acquiring = None;
+            }
             let room = if demanded {
                 // The process waits on this socket and nothing has come for it: its message
                 // may come whatever the account holds (the frame's header, then its payload,
@@ -367,6 +372,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
         if !finished.is_empty() && !this.frames.in_message {
             // The large message is whole (or was never large): let the next one have it.
             this.large = None;
+            this.acquiring = None;
         }
         this.finished = finished;
         this.waiting = None;
@@ -573,5 +579,26 @@ mod tests {
         assert_eq!(got + read_while_ready(&mut b).await, message.len());
         assert_eq!(first.held().partial, half - 14);
         assert_eq!(second.held().partial, 150_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_socket_that_stops_waiting_for_the_permit_does_not_keep_it_from_others() {
+        let budget = WsBudget::new(8 << 20, 0);
+        let message = frame(true, 2, &[5u8; 150_000]);
+        let half = message.len() / 2;
+        // a holds the permit halfway; b queues for it, then is read on demand instead.
+        let (mut a, _a_charge, mut a_client) = socket(&budget, message[..half].to_vec()).await;
+        let (mut b, b_charge, _b) = socket(&budget, message.clone()).await;
+        let (mut c, _c_charge, _c) = socket(&budget, message.clone()).await;
+        assert_eq!(read_while_ready(&mut a).await, half);
+        let got = read_while_ready(&mut b).await;
+        assert!(b.acquiring.is_some(), "b waits for the permit");
+        b_charge.set_demand(true);
+        assert_eq!(got + read_while_ready(&mut b).await, message.len());
+        assert!(b.acquiring.is_none() && b.large.is_none());
+        // a finishes and lets the permit go: c, not b's abandoned wait, gets it.
+        a_client.write_all(&message[half..]).await.expect("fits");
+        assert_eq!(read_while_ready(&mut a).await, message.len() - half);
+        assert_eq!(read_while_ready(&mut c).await, message.len());
     }
 }
