@@ -228,6 +228,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
         let preinit = self.config.preinit;
         self.build(hash, |engine| {
             engine::compile(engine, bytes, "the module", preinit)
+                .map(|(module, _)| module)
                 .map_err(|e| Error::Module(format!("compiling the module: {e:#}")))
         })
     }

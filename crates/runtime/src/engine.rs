@@ -277,7 +277,7 @@ pub fn compile_module(
             Err(e) => tracing::debug!("ignoring unusable cache entry {}: {e}", file.display()),
         }
     }
-    let module = compile(engine, bytes, &path, preinit).map_err(|e| {
+    let (module, as_asked) = compile(engine, bytes, &path, preinit).map_err(|e| {
         let message = first_line(&format!("{e:#}"));
         // The pool's per-memory limit is --max-memory: report it as such, not as a bad module.
         match message.split_once("memory has a minimum byte size of ") {
@@ -291,7 +291,9 @@ pub fn compile_module(
             },
         }
     })?;
-    if let Some(file) = &key
+    // A module that could not be pre-initialised is not cached as if it were: the next run
+    // tries again, and says why again.
+    if let Some(file) = key.as_ref().filter(|_| as_asked)
         && let Err(e) = store_in_cache(&module, file)
     {
         tracing::debug!(
@@ -303,18 +305,20 @@ pub fn compile_module(
 }
 
 /// Compile `bytes`; with `preinit`, pre-initialised if the module asks for it ([`preinit`]).
+/// Also whether it is what was asked for (false: pre-initialisation was asked for and failed,
+/// and the module is compiled as it is).
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
     name: &str,
     preinit: bool,
-) -> wasmtime::Result<Module> {
+) -> wasmtime::Result<(Module, bool)> {
     match preinit
         .then(|| preinit::preinitialise(engine, bytes))
         .flatten()
     {
         Some(Ok(image)) => match Module::new(engine, &image) {
-            Ok(m) => return Ok(m),
+            Ok(m) => return Ok((m, true)),
             Err(e) => tracing::warn!(
                 "{name}: the pre-initialised module does not compile ({e:#}); running it as it is"
             ),
@@ -322,9 +326,9 @@ pub fn compile(
         Some(Err(why)) => {
             tracing::warn!("{name}: not pre-initialised ({why}); running it as it is")
         }
-        None => {}
+        None => return Ok((Module::new(engine, bytes)?, true)),
     }
-    Module::new(engine, bytes)
+    Ok((Module::new(engine, bytes)?, false))
 }
 
 /// Whether `bytes` read as the text format: UTF-8 whose first token, after white space and
