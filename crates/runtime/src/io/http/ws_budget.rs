@@ -124,22 +124,21 @@ impl WsBudget {
 
     /// `n` partial bytes will not become a message (the socket ended).
     pub(super) fn release_partial(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        let mut h = self.lock();
-        h.partial = h.partial.saturating_sub(n);
-        drop(h);
-        self.room.notify_waiters();
+        self.release(n, |h| &mut h.partial);
     }
 
     /// The process took (or the socket dropped) `n` queued bytes.
     pub(super) fn release_queued(&self, n: usize) {
+        self.release(n, |h| &mut h.queued);
+    }
+
+    fn release(&self, n: usize, count: fn(&mut Held) -> &mut usize) {
         if n == 0 {
             return;
         }
         let mut h = self.lock();
-        h.queued = h.queued.saturating_sub(n);
+        let c = count(&mut h);
+        *c = c.saturating_sub(n);
         drop(h);
         self.room.notify_waiters();
     }

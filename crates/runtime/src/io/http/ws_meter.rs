@@ -82,14 +82,13 @@ impl SocketCharge {
         }
     }
 
-    fn demanded(&self) -> bool {
+    /// What the reader decides on, read under one lock: the account charged now, whether
+    /// the process waits on this socket with nothing come for it, and the payload read of the
+    /// message arriving (the large-message rule's `own`).
+    fn look(&self) -> (Arc<WsBudget>, bool, usize) {
         let c = self.lock();
-        c.demand && c.done == 0 && c.queued == 0
-    }
-
-    /// The payload read of the message arriving (the large-message rule's `own`).
-    fn partial(&self) -> usize {
-        self.lock().partial
+        let demanded = c.demand && c.done == 0 && c.queued == 0;
+        (c.owner.clone(), demanded, c.partial)
     }
 
     fn read(&self, payload: usize, finished: &[usize]) {
@@ -273,7 +272,7 @@ impl<S> Metered<S> {
     /// How many bytes may be read now; pending (woken when that changes) if none.
     fn allowance(&mut self, cx: &mut Context<'_>) -> Poll<usize> {
         loop {
-            let owner = self.charge.owner();
+            let (owner, demanded, partial) = self.charge.look();
             if !self.seen.as_ref().is_some_and(|s| Arc::ptr_eq(s, &owner)) {
                 // The socket changed hands: the permit and the waits were the old holder's.
                 self.large = None;
@@ -292,7 +291,6 @@ impl<S> Metered<S> {
             } else {
                 0
             };
-            let demanded = self.charge.demanded();
             if demanded || f.at_boundary() {
                 // Not waiting for the permit: leave the semaphore's queue, or a permit handed
                 // to a wait nobody polls would keep every other large message waiting.
@@ -308,7 +306,7 @@ impl<S> Metered<S> {
             } else if self.large.is_some() {
                 // The holder reads no further than its frame, so the permit goes when its
                 // message is whole.
-                owner.large_room(self.charge.partial()).min(in_frame)
+                owner.large_room(partial).min(in_frame)
             } else {
                 SMALL.saturating_sub(f.message)
             };
