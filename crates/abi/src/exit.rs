@@ -61,6 +61,13 @@ pub enum ExitReason {
     /// Only in DOWN messages and exit signals: the process's node went down or became
     /// unreachable (Erlang's `noconnection`); whether the process itself lives on is unknown.
     NoConnection,
+    /// An orderly stop was asked for (Erlang's `shutdown`): the runtime sends it as an exit
+    /// signal when it shuts down gracefully, and a supervisor sends it to the children it
+    /// stops. A process trapping exits receives it as a message and may finish its work
+    /// first; any other process ends with it. Not normal (it ends a linked process that does
+    /// not trap exits), but not a failure either: a `Transient` child that ends with it is
+    /// not restarted, and it passes along links as itself, never as `linked`.
+    Shutdown,
 }
 
 /// Longest reason text kept (panic messages, trap texts, limits), in bytes; longer texts are
@@ -76,6 +83,7 @@ const LIMIT: u8 = 5;
 const EXIT: u8 = 6;
 const LINKED: u8 = 7;
 const NOCONNECTION: u8 = 8;
+const SHUTDOWN: u8 = 9;
 
 impl ExitReason {
     /// The reason of a process that dies because the linked process `from` exited with
@@ -83,6 +91,8 @@ impl ExitReason {
     /// carried on unchanged.
     pub fn linked(from: Pid, reason: &ExitReason) -> ExitReason {
         match reason {
+            // An order to stop passes along links as itself (Erlang's `shutdown`).
+            ExitReason::Shutdown => ExitReason::Shutdown,
             ExitReason::Linked(origin, original) => {
                 ExitReason::Linked(*origin, Box::new(original.flat()))
             }
@@ -116,6 +126,12 @@ impl ExitReason {
         matches!(self, ExitReason::Normal | ExitReason::Exit(0))
     }
 
+    /// True for an ordered stop: `Shutdown`, or a linked exit whose origin was one (built by
+    /// hand: [`ExitReason::linked`] passes `Shutdown` on as itself).
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self.flat(), ExitReason::Shutdown)
+    }
+
     /// Encode as the payload of a DOWN message: one kind byte, then the kind's data
     /// (UTF-8 text for panic/trap/limit, a little-endian i32 for exit).
     pub fn encode(&self) -> Vec<u8> {
@@ -126,6 +142,7 @@ impl ExitReason {
             ExitReason::Killed => (KILLED, &[]),
             ExitReason::NoProc => (NOPROC, &[]),
             ExitReason::NoConnection => (NOCONNECTION, &[]),
+            ExitReason::Shutdown => (SHUTDOWN, &[]),
             ExitReason::Limit(m) => (LIMIT, m.as_bytes()),
             ExitReason::Exit(code) => {
                 let mut v = vec![EXIT];
@@ -178,6 +195,7 @@ fn decode_flat(kind: u8, rest: &[u8]) -> Option<ExitReason> {
         KILLED if rest.is_empty() => ExitReason::Killed,
         NOPROC if rest.is_empty() => ExitReason::NoProc,
         NOCONNECTION if rest.is_empty() => ExitReason::NoConnection,
+        SHUTDOWN if rest.is_empty() => ExitReason::Shutdown,
         LIMIT => ExitReason::Limit(text()?),
         EXIT => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
         _ => return None,
@@ -207,6 +225,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Limit(m) => write!(f, "limit: {m}"),
             ExitReason::NoProc => write!(f, "noproc"),
             ExitReason::NoConnection => write!(f, "noconnection"),
+            ExitReason::Shutdown => write!(f, "shutdown"),
             ExitReason::Linked(pid, r) => write!(f, "linked process {pid} exited: {r}"),
         }
     }
@@ -227,6 +246,7 @@ mod tests {
             ExitReason::Limit("memory".into()),
             ExitReason::NoProc,
             ExitReason::NoConnection,
+            ExitReason::Shutdown,
             ExitReason::Linked(5, Box::new(ExitReason::Trap("x".into()))),
         ] {
             assert_eq!(ExitReason::decode(&r.encode()), Some(r));
@@ -244,6 +264,15 @@ mod tests {
             r = ExitReason::linked(from, &r);
         }
         assert_eq!(r, ExitReason::Linked(1, Box::new(origin)));
+    }
+
+    #[test]
+    fn shutdown_passes_along_links_as_itself() {
+        assert_eq!(ExitReason::linked(4, &ExitReason::Shutdown), ExitReason::Shutdown);
+        assert!(ExitReason::Shutdown.is_shutdown());
+        assert!(ExitReason::Linked(4, Box::new(ExitReason::Shutdown)).is_shutdown());
+        assert!(!ExitReason::Shutdown.is_normal());
+        assert!(!ExitReason::Killed.is_shutdown());
     }
 
     #[test]

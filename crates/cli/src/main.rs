@@ -181,6 +181,13 @@ struct RunArgs {
     /// stopping them.
     #[arg(long)]
     wait: bool,
+    /// Longest a graceful shutdown (the first SIGTERM or SIGINT) may take: HTTP servers
+    /// stop accepting and finish the requests they accepted, then every process is asked to
+    /// stop (exit signal `shutdown`; supervisors stop their children in order); what is
+    /// left at the end is killed (exit status 124). A second signal stops at once (exit
+    /// status 128 + the signal). The default stays below Kubernetes' 30 s grace period.
+    #[arg(long, value_name = "TIME", default_value = "20s", value_parser = parse_duration)]
+    shutdown_timeout: Duration,
     /// Join the cluster whose NATS server (with JetStream: `nats-server -js`) is at URL,
     /// e.g. nats://127.0.0.1:4222. Processes then reach processes of the other nodes by pid,
     /// spawn on them (`warren::node::spawn_on`) and share global names. Every node must run
@@ -475,12 +482,9 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         .transpose()?;
     let tokio = warren_runtime::scheduler().context("starting the scheduler")?;
     let code = tokio.block_on(async move {
-        // Only a cluster node catches the signals: it must leave the cluster on its way out.
-        let mut stop = if args.cluster.is_some() {
-            Stop::catch()
-        } else {
-            Stop(None)
-        };
+        // Signals are caught from the start (one that comes while a node joins, or while
+        // the module compiles, is not lost): the first asks for a graceful shutdown.
+        let mut stop = Stop::catch();
         let cluster = match (&args.cluster, &args.node) {
             (Some(url), Some(node)) => {
                 let mut config = ClusterConfig::new(url.clone(), node.clone());
@@ -492,11 +496,11 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
                 config.secret = secret;
                 config.insecure = args.cluster_insecure;
                 config.trusted_modules = args.trust_module.clone();
-                Some(
-                    Cluster::join(config)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("--cluster {}: {e:#}", redact(url)))?,
-                )
+                let joined = tokio::select! {
+                    c = Cluster::join(config) => c,
+                    signal = stop.stopped() => return anyhow::Ok(signal.status()),
+                };
+                Some(joined.map_err(|e| anyhow::anyhow!("--cluster {}: {e:#}", redact(url)))?)
             }
             _ => None,
         };
@@ -547,32 +551,63 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
                 ),
             }
         }
+        let timeout = args.shutdown_timeout;
         let code = if args.serve {
             eprintln!(
                 "warren: node {} ({}) serves the cluster; stop it with Ctrl-C",
                 cluster.as_ref().map_or(0, Cluster::node),
                 args.node.as_deref().unwrap_or("")
             );
-            stop.stopped().await;
-            runtime.kill_all();
-            0
+            let first = stop.stopped().await;
+            match graceful(&runtime, &mut stop, first, timeout).await {
+                Ok(report) if report.is_clean() => 0,
+                Ok(_) => TIMED_OUT,
+                Err(code) => return anyhow::Ok(code),
+            }
         } else {
             let root = runtime
                 .start()
                 .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             let pid = root.pid;
-            let reason = tokio::select! {
-                r = root.exited() => r,
-                _ = stop.stopped(), if cluster.is_some() => ExitReason::Killed,
+            let exited = root.exited();
+            tokio::pin!(exited);
+            let ended = tokio::select! {
+                r = &mut exited => Ok(r),
+                signal = stop.stopped() => Err(signal),
             };
-            if args.wait {
-                runtime.wait_empty().await;
-            } else {
-                // Ask every process to stop; ending the host process right after stops them
-                // all at once (unwinding 100,000 stores one by one would take seconds).
-                runtime.kill_all();
+            match ended {
+                Ok(reason) => {
+                    if args.wait {
+                        tokio::select! {
+                            _ = runtime.wait_empty() => {}
+                            signal = stop.stopped() => {
+                                if let Err(code) = graceful(&runtime, &mut stop, signal, timeout).await {
+                                    return anyhow::Ok(code);
+                                }
+                            }
+                        }
+                    } else {
+                        // Ask every process to stop; ending the host process right after
+                        // stops them all at once (unwinding 100,000 stores one by one would
+                        // take seconds).
+                        runtime.kill_all();
+                    }
+                    report(&name, pid, &reason)
+                }
+                Err(signal) => match graceful(&runtime, &mut stop, signal, timeout).await {
+                    Ok(shutdown) => {
+                        let reason = exited.await;
+                        if !shutdown.is_clean() {
+                            TIMED_OUT
+                        } else if reason.is_shutdown() {
+                            0
+                        } else {
+                            report(&name, pid, &reason)
+                        }
+                    }
+                    Err(code) => return anyhow::Ok(code),
+                },
             }
-            report(&name, pid, &reason)
         };
         if let Some(c) = &cluster {
             c.leave().await;
@@ -587,8 +622,72 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     std::process::exit(code)
 }
 
-/// SIGINT and SIGTERM, caught from the start of a cluster node's run (so one that comes
-/// while it joins is not lost), after which the node leaves the cluster cleanly.
+/// Exit status of a graceful shutdown whose deadline cut connections or killed processes
+/// (as GNU `timeout` says its command ran out of time).
+const TIMED_OUT: i32 = 124;
+
+/// Shut `runtime` down gracefully after `first` was received, within `timeout`; a second
+/// signal meanwhile stops at once: `Err(128 + that signal)`, the status to exit with.
+async fn graceful(
+    runtime: &Runtime,
+    stop: &mut Stop,
+    first: Signal,
+    timeout: Duration,
+) -> Result<warren_runtime::ShutdownReport, i32> {
+    eprintln!(
+        "warren: {} received: shutting down gracefully (within {timeout:?}, \
+         --shutdown-timeout); a second signal stops at once",
+        first.name()
+    );
+    tokio::select! {
+        report = runtime.shutdown_gracefully(timeout) => {
+            if report.connections_cut > 0 {
+                eprintln!(
+                    "warren: shutdown: {} HTTP connections were still being served after {timeout:?}: cut",
+                    report.connections_cut
+                );
+            }
+            if report.killed > 0 {
+                eprintln!(
+                    "warren: shutdown: {} processes had not ended after {timeout:?}: killed",
+                    report.killed
+                );
+            }
+            Ok(report)
+        }
+        second = stop.stopped() => {
+            eprintln!("warren: {} received again: stopping now", second.name());
+            runtime.kill_all();
+            Err(second.status())
+        }
+    }
+}
+
+/// A signal that asks `warren run` to stop.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
+
+    /// The exit status of a run this signal stopped at once (the shell's 128 + signal).
+    fn status(self) -> i32 {
+        match self {
+            Signal::Interrupt => 128 + 2,
+            Signal::Terminate => 128 + 15,
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, caught from the start of the run.
 struct Stop(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
 
 impl Stop {
@@ -603,13 +702,13 @@ impl Stop {
         }
     }
 
-    /// Resolves at the first SIGINT or SIGTERM.
-    async fn stopped(&mut self) {
+    /// Resolves at the next SIGINT or SIGTERM.
+    async fn stopped(&mut self) -> Signal {
         match &mut self.0 {
             Some((int, term)) => {
                 tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
+                    _ = int.recv() => Signal::Interrupt,
+                    _ = term.recv() => Signal::Terminate,
                 }
             }
             None => std::future::pending().await,

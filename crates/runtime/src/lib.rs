@@ -90,6 +90,7 @@ mod observe;
 mod process;
 mod resources;
 mod runtime;
+mod shutdown;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
@@ -103,5 +104,6 @@ pub use io::NetPolicy;
 pub use io::policy::PolicyError;
 pub use process::{MakeData, ProcessData, StoreData};
 pub use runtime::{Runtime, Started, add_to_linker};
+pub use shutdown::ShutdownReport;
 /// The wasmtime this runtime is built on, for host modules of embedders (and [`host_calls!`]).
 pub use wasmtime;

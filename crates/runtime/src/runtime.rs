@@ -144,6 +144,7 @@ impl<T: StoreData> Runtime<T> {
             grants: Arc::new(grants),
             pumps: Arc::new(Pumps::new(config.max_pumps)),
             http: config.http,
+            drain: Arc::default(),
         });
         let mut table =
             ProcessTable::with_quotas(plan.limit, plan.hint.clone(), config.quotas.clone())
@@ -341,6 +342,19 @@ impl<T: StoreData> Runtime<T> {
             .env
             .table
             .send(pid, crate::actor::Message::new(0, bytes))
+    }
+
+    /// Stop gracefully within `timeout`, as a service is expected to on `SIGTERM`: HTTP
+    /// servers stop accepting and finish the requests they accepted, then every process is
+    /// asked to stop with the exit signal `shutdown` (sent to the oldest process of each
+    /// group of linked ones, so a supervisor stops its children in its own order), and at
+    /// the deadline whatever is left is killed as by [`Runtime::shutdown`]. The order is
+    /// described in full in the `shutdown` module's docs (and README's "Stopping"). Like
+    /// [`Runtime::shutdown`], the runtime is not restarted afterwards.
+    pub async fn shutdown_gracefully(&self, timeout: Duration) -> crate::ShutdownReport {
+        let report = crate::shutdown::gracefully(&self.inner, timeout).await;
+        self.shutdown(Duration::from_secs(1)).await;
+        report
     }
 
     /// Stop everything: host pumps, then every process (killed where it is, so its store,
@@ -564,6 +578,7 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
             table: &mut w.resources,
             call: &mut w.call,
             limits: &w.io.http,
+            drain: &w.io.drain,
         }
     })?;
     select::add_to_linker(linker, |d: &mut T| {

@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["host"],
     &["process"],
     &["observe"],
-    &["runtime", "builder", "host_mailbox", "embed", "error"],
+    &["runtime", "shutdown", "builder", "host_mailbox", "embed", "error"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -136,7 +136,8 @@ impl<M: Serialize> Process<M> {
     /// Send this process an exit signal with `reason`, as if a process linked to it had
     /// exited so (Erlang's `exit(Pid, Reason)`): if it traps exits it receives a
     /// [`Signal::Exit`](crate::Signal); otherwise an abnormal reason ends it with
-    /// [`ExitReason::Linked`] and a normal one is ignored. Unlike [`Process::kill`], it can be
+    /// [`ExitReason::Linked`] ([`ExitReason::Shutdown`] with itself: an order to stop) and a
+    /// normal one is ignored. Unlike [`Process::kill`], it can be
     /// trapped. Returns false if the process was not alive.
     pub fn exit(&self, reason: &ExitReason) -> bool {
         let bytes = reason.clone().bounded().encode();

@@ -18,6 +18,17 @@
 //! A supervisor is a child like any other ([`Child::supervisor`]), so supervisors nest. If the
 //! supervisor dies, its children, linked to it, die with it.
 //!
+//! **Stopping** (OTP's child `shutdown` spec): a child is stopped — when it is restarted with
+//! a sibling, when the supervisor is asked to [`stop`], and when the supervisor itself gets
+//! the exit signal [`ExitReason::Shutdown`] — by its [`Shutdown`]: `Timeout(t)` sends it the
+//! exit signal `shutdown` and waits up to `t` for it to end before killing it (a child that
+//! traps exits gets the time to finish its work; one that does not ends at once), `Infinity`
+//! waits as long as it takes (the default for a nested supervisor, which stops its own
+//! children first), `BrutalKill` kills it outright. Children stop last started first. A
+//! supervisor that receives `shutdown` (from the runtime's graceful shutdown, or from the
+//! process it is linked to: see [`start_link`]) stops its children so, then ends with
+//! `shutdown` itself.
+//!
 //! A supervisor mostly waits. With [`Supervise::hibernate_after`] (OTP's `hibernate_after`)
 //! it hibernates ([`crate::hibernate`]) once it has had nothing to do for that long, holding
 //! no instance until the next request or exit signal; its children, links, name, restart
@@ -53,15 +64,32 @@ pub enum Restart {
     Temporary,
 }
 
-/// One child: a name, a restart policy, and how to start it.
+/// How a child is stopped (OTP's `shutdown` child spec); see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shutdown {
+    /// Kill it at once: it gets no chance to finish.
+    BrutalKill,
+    /// Send it the exit signal `shutdown`, wait this long for it to end, then kill it.
+    Timeout(Duration),
+    /// Send it the exit signal `shutdown` and wait until it ends (a nested supervisor's
+    /// default: it stops its own children, each within its own time).
+    Infinity,
+}
+
+/// A worker's default shutdown time (OTP's 5000 ms).
+pub const DEFAULT_SHUTDOWN: Shutdown = Shutdown::Timeout(Duration::from_secs(5));
+
+/// One child: a name, a restart policy, how it is stopped, and how to start it.
 pub struct Child {
     name: String,
     restart: Restart,
+    shutdown: Shutdown,
     start: Box<dyn Fn() -> Result<Pid, SpawnError>>,
 }
 
 impl Child {
-    /// A worker running `entry(captures.clone(), mailbox)`, linked to its supervisor.
+    /// A worker running `entry(captures.clone(), mailbox)`, linked to its supervisor, stopped
+    /// by [`DEFAULT_SHUTDOWN`] unless [`Child::shutdown`] says otherwise.
     pub fn worker<C, M>(
         name: impl Into<String>,
         restart: Restart,
@@ -75,11 +103,13 @@ impl Child {
         Child {
             name: name.into(),
             restart,
+            shutdown: DEFAULT_SHUTDOWN,
             start: Box::new(move || spawn_link(captures.clone(), entry).map(|p| p.pid())),
         }
     }
 
-    /// A nested supervisor started from `spec`.
+    /// A nested supervisor started from `spec`, stopped with [`Shutdown::Infinity`] unless
+    /// [`Child::shutdown`] says otherwise.
     pub fn supervisor<S: Supervise + Clone>(
         name: impl Into<String>,
         restart: Restart,
@@ -88,8 +118,15 @@ impl Child {
         Child {
             name: name.into(),
             restart,
+            shutdown: Shutdown::Infinity,
             start: Box::new(move || spawn_link(spec.clone(), run::<S>).map(|p| p.pid())),
         }
+    }
+
+    /// This child, stopped by `shutdown` (see [`Shutdown`]).
+    pub fn shutdown(mut self, shutdown: Shutdown) -> Child {
+        self.shutdown = shutdown;
+        self
     }
 }
 
@@ -139,6 +176,15 @@ pub type Supervisor = Process<SupervisorMsg>;
 /// nesting). Its children are started before it handles requests.
 pub fn start<S: Supervise>(spec: S) -> Result<Supervisor, SpawnError> {
     crate::process::spawn(spec, run::<S>)
+}
+
+/// Start a supervisor process from `spec`, linked to the caller (OTP's `start_link`): the
+/// usual way for a program's main process to start its tree. If the caller ends abnormally
+/// the supervisor stops its children and ends too — with `shutdown` (the runtime's graceful
+/// shutdown, which asks the oldest process of a linked group, usually the main one) it does
+/// so in order, each child within its shutdown time.
+pub fn start_link<S: Supervise>(spec: S) -> Result<Supervisor, SpawnError> {
+    spawn_link(spec, run::<S>)
 }
 
 /// Ask a supervisor for its children. `None` if it has ended.
@@ -317,14 +363,29 @@ fn stop_children(st: &mut State, from: usize) {
     }
 }
 
-/// Stop child `j` if it runs, and wait until it is gone.
+/// Stop child `j` if it runs, by its [`Shutdown`], and wait until it is gone.
 fn stop_child(st: &mut State, j: usize) {
     if let Some(pid) = st.children[j].pid.take() {
         let p: Process<()> = Process::from_pid(pid);
         p.unlink();
         let monitor: Monitor = p.monitor();
-        p.kill();
-        monitor.wait();
+        match st.children[j].child.shutdown {
+            Shutdown::BrutalKill => {
+                p.kill();
+                monitor.wait();
+            }
+            Shutdown::Timeout(t) => {
+                p.exit(&ExitReason::Shutdown);
+                if monitor.wait_timeout(t).is_none() {
+                    p.kill();
+                    monitor.wait();
+                }
+            }
+            Shutdown::Infinity => {
+                p.exit(&ExitReason::Shutdown);
+                monitor.wait();
+            }
+        }
         // Its exit signal, if it sent one before the unlink, is queued before the DOWN we
         // just took, so it will be handled soon: a bounded memory of stopped pids suffices.
         let bound = 64.max(2 * st.children.len());
@@ -341,7 +402,12 @@ fn child_exited(st: &mut State, from: Pid, reason: ExitReason) {
         return;
     }
     let Some(i) = st.children.iter().position(|r| r.pid == Some(from)) else {
-        // Not a current child: the supervisor's parent (or an already stopped child).
+        // Not a current child: the supervisor's parent (or an already stopped child), or the
+        // node asking it to stop.
+        if reason.is_shutdown() {
+            stop_children(st, 0);
+            crate::process::exit(ExitReason::Shutdown);
+        }
         if !reason.is_normal() && !matches!(reason, ExitReason::NoProc) {
             // A linked non-child failed: fail with it, as Erlang's supervisors do.
             stop_children(st, 0);
@@ -352,7 +418,8 @@ fn child_exited(st: &mut State, from: Pid, reason: ExitReason) {
     st.children[i].pid = None;
     let restart = match st.children[i].child.restart {
         Restart::Permanent => true,
-        Restart::Transient => !reason.is_normal(),
+        // An ordered stop is not a failure (OTP: `shutdown` does not restart a transient).
+        Restart::Transient => !reason.is_normal() && !reason.is_shutdown(),
         Restart::Temporary => false,
     };
     if !restart {

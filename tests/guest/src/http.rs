@@ -147,6 +147,17 @@ fn route(captured: String, req: Request) -> Result<Response, std::io::Error> {
                 x = std::hint::black_box(x.wrapping_add(1));
             }
         }
+        "/linger" => {
+            // Answers after `ms` milliseconds; says on stdout when it has begun (a graceful
+            // shutdown's test sends SIGTERM while such requests are in flight).
+            let ms: u64 = req
+                .query_param("ms")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1000);
+            println!("linger begun");
+            warren::sleep(Duration::from_millis(ms));
+            Response::text(200, format!("lingered {ms} ms\n"))
+        }
         "/slow" => {
             warren::sleep(Duration::from_secs(10));
             Response::text(200, "too late\n")

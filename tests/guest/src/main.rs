@@ -39,6 +39,7 @@ mod hibernate;
 mod hostile;
 mod http;
 mod io;
+mod shutdown;
 
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
@@ -48,6 +49,7 @@ fn main() {
         || hostile::run(&scenario)
         || dist::run(&scenario)
         || hibernate::run(&scenario, arg.as_deref())
+        || shutdown::run(&scenario)
     {
         return;
     }
@@ -717,7 +719,9 @@ fn supervisor() {
             .map(|p| Process::<()>::from_pid(p).monitor())
             .collect();
         supervisor::stop(&sup);
-        let all_stopped = old.into_iter().all(|m| m.wait() == ExitReason::Killed);
+        // Stopped by their shutdown spec: the exit signal `shutdown`, which ends a child
+        // that does not trap exits at once.
+        let all_stopped = old.into_iter().all(|m| m.wait() == ExitReason::Shutdown);
         println!("{strategy:?}: stop ends the children: {all_stopped}");
     }
 
@@ -743,7 +747,7 @@ fn supervisor() {
     );
     println!(
         "intensity: its children are gone: {}",
-        children.into_iter().all(|m| m.wait() == ExitReason::Killed)
+        children.into_iter().all(|m| m.wait() == ExitReason::Shutdown)
     );
 
     // Restart policies.

@@ -121,7 +121,7 @@ pub fn run_file(flags: &[&str], file: &Path, args: &[&str]) -> Run {
 pub struct Server {
     child: std::process::Child,
     pub addr: String,
-    stdout: std::io::BufReader<std::process::ChildStdout>,
+    stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl Server {
@@ -147,6 +147,18 @@ impl Server {
 
     /// [`Server::launch`] with `warren run` flags before the program.
     pub fn launch_with(flags: &[&str], wasm: &Path, args: &[&str]) -> (Server, Vec<String>) {
+        Server::launch_until(flags, wasm, args, "listening on ")
+    }
+
+    /// Run `wasm` with `flags` and `args` until it prints a line containing `needle`; the
+    /// server (its address: what follows `listening on ` in that line, if anything) and the
+    /// lines it printed before.
+    pub fn launch_until(
+        flags: &[&str],
+        wasm: &Path,
+        args: &[&str],
+        needle: &str,
+    ) -> (Server, Vec<String>) {
         use std::io::BufRead;
         let mut child = warren()
             .arg("run")
@@ -167,10 +179,13 @@ impl Server {
                 .expect("reading the server's output");
             assert!(
                 n > 0,
-                "the server ended before listening; it printed {before:?}"
+                "the server ended before printing {needle:?}; it printed {before:?}"
             );
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest
+            if line.contains(needle) {
+                break line
+                    .split("listening on ")
+                    .nth(1)
+                    .unwrap_or_default()
                     .split([' ', ',', '\n'])
                     .next()
                     .unwrap_or_default()
@@ -182,7 +197,7 @@ impl Server {
             Server {
                 child,
                 addr,
-                stdout,
+                stdout: Some(stdout),
             },
             before,
         )
@@ -200,12 +215,55 @@ impl Server {
         let mut line = String::new();
         loop {
             line.clear();
-            let n = self.stdout.read_line(&mut line).expect("reading stdout");
+            let n = self
+                .stdout
+                .as_mut()
+                .expect("stdout is read until the end")
+                .read_line(&mut line)
+                .expect("reading stdout");
             assert!(n > 0, "the server ended before printing {needle:?}");
             if line.contains(needle) {
                 return line;
             }
         }
+    }
+}
+
+impl Server {
+    /// Send the server's OS process `signal` (as `kill` names it: TERM, INT).
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("running kill")
+            .success();
+        assert!(ok, "kill -{signal} {} failed", self.pid());
+    }
+
+    /// Wait for the server to end (killing it after `limit`: a hang is a failure); its exit
+    /// status and the lines it printed since the last one read.
+    pub fn wait_end(&mut self, limit: Duration) -> (Option<i32>, Vec<String>) {
+        use std::io::BufRead;
+        let stdout = self.stdout.take().expect("stdout is read until the end once");
+        let reader = std::thread::spawn(move || {
+            stdout
+                .lines()
+                .map_while(Result::ok)
+                .collect::<Vec<String>>()
+        });
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for warren") {
+                break status;
+            }
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("warren did not end within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (status.code(), reader.join().expect("reading stdout"))
     }
 }
 

@@ -269,7 +269,7 @@ impl ProcessStats {
 }
 
 /// Exit reasons by kind, as counted (and labelled in `/metrics`).
-pub const REASON_KINDS: [&str; 9] = [
+pub const REASON_KINDS: [&str; 10] = [
     "normal",
     "exit",
     "panic",
@@ -279,6 +279,7 @@ pub const REASON_KINDS: [&str; 9] = [
     "noproc",
     "linked",
     "noconnection",
+    "shutdown",
 ];
 
 /// The kind of a reason, an index into [`REASON_KINDS`].
@@ -293,6 +294,7 @@ pub fn reason_kind(reason: &ExitReason) -> usize {
         ExitReason::NoProc => 6,
         ExitReason::Linked(..) => 7,
         ExitReason::NoConnection => 8,
+        ExitReason::Shutdown => 9,
     }
 }
 

@@ -776,6 +776,56 @@ impl ProcessTable {
         }
     }
 
+    /// The live processes grouped by their links (a group: processes joined by a chain of
+    /// links), each group named by its oldest member (lowest pid) — in a supervision tree,
+    /// its top. Processes in `skip` are left out (and do not join groups). A graceful
+    /// shutdown sends `shutdown` to each head: the signal then travels the group's links in
+    /// the order its processes choose (a supervisor stops its children last started first).
+    pub fn link_group_heads(&self, skip: &std::collections::HashSet<Pid>) -> Vec<Pid> {
+        let live: Vec<Arc<ProcessRef>> = self
+            .procs()
+            .iter()
+            .filter(|(pid, _)| !skip.contains(pid))
+            .map(|(_, p)| p.clone())
+            .collect();
+        // Union-find over the pids, by index; each root the group's lowest pid.
+        let index: HashMap<Pid, usize> = live.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
+        let mut parent: Vec<usize> = (0..live.len()).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for (i, p) in live.iter().enumerate() {
+            let links = p.signals().links.clone();
+            for other in links {
+                let Some(&j) = index.get(&other) else { continue };
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                if a != b {
+                    // The lower pid names the group.
+                    if live[a].pid < live[b].pid {
+                        parent[b] = a;
+                    } else {
+                        parent[a] = b;
+                    }
+                }
+            }
+        }
+        let mut heads: Vec<Pid> = (0..live.len())
+            .filter(|&i| root(&mut parent, i) == i)
+            .map(|i| live[i].pid)
+            .collect();
+        heads.sort_unstable();
+        heads
+    }
+
+    /// Live processes, leaving out those in `skip`.
+    pub fn count_except(&self, skip: &std::collections::HashSet<Pid>) -> usize {
+        self.procs().keys().filter(|p| !skip.contains(p)).count()
+    }
+
     /// Admit no new process from now on (spawns fail with [`SpawnError::Other`]), then kill
     /// every live one: a process that spawns while the others are being killed cannot leave
     /// a child behind.

@@ -32,6 +32,8 @@ pub struct HttpView<'a> {
     pub call: &'a mut CallState,
     /// The runtime's HTTP limits.
     pub limits: &'a HttpLimits,
+    /// The drain the runtime's servers stop by.
+    pub drain: &'a Arc<http::Drain>,
 }
 
 impl HttpView<'_> {
@@ -145,7 +147,7 @@ impl HttpView<'_> {
             func,
             args,
         });
-        let (server, stopped) = HttpServer::start(l, mode, *self.limits, launch);
+        let (server, stopped) = HttpServer::start(l, mode, *self.limits, launch, self.drain.clone());
         let (s, f) = super::io_bridge::install_pair(
             self.table,
             handles::http_server(server),

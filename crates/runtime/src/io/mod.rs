@@ -130,4 +130,6 @@ pub struct IoShared {
     pub grants: std::sync::Arc<Grants>,
     pub pumps: std::sync::Arc<Pumps>,
     pub http: http::HttpLimits,
+    /// The drain every HTTP server of the runtime stops by (a graceful shutdown).
+    pub drain: std::sync::Arc<http::Drain>,
 }

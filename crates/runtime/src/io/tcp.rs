@@ -36,6 +36,16 @@ impl TcpListenerObj {
         self.local
     }
 
+    /// Stop listening (a graceful shutdown's HTTP drain): connections waiting in the backlog
+    /// are reset and new ones refused, while the socket stays open for whoever holds it (an
+    /// accept on it fails from now on).
+    pub fn stop_listening(&self) {
+        if let Err(e) = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Read) {
+            tracing::debug!("stop listening on {}: {e}", self.local);
+        }
+        self.early().take();
+    }
+
     /// Wait for the next connection.
     pub async fn accept(&self) -> io::Result<TcpConn> {
         if let Some((stream, peer)) = self.early().take() {

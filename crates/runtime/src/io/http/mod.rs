@@ -34,6 +34,7 @@
 
 mod body;
 mod connection;
+mod drain;
 mod exchange;
 mod server;
 mod timed;
@@ -43,6 +44,7 @@ mod ws_meter;
 
 pub use body::{BodyPipeWriter, body_pipe};
 pub use connection::HttpConnection;
+pub use drain::Drain;
 pub use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
 pub use server::{HttpServer, Launch};
 pub use websocket::{Received, SendError, WebSocket, WsMessage};

@@ -3,6 +3,7 @@
 
 use super::exchange::{Reply, plain};
 use super::timed::Timed;
+use super::drain::{Drain, FIRST_REQUEST_GRACE, Live};
 use super::{Exchange, HttpConnection, HttpLimits, Mode, ResponseBody};
 use crate::io::IoFuture;
 use crate::io::tcp::TcpListenerObj;
@@ -53,6 +54,7 @@ struct Shared {
     mode: Mode,
     limits: HttpLimits,
     launch: Arc<dyn Launch>,
+    drain: Arc<Drain>,
 }
 
 /// Refusals (503 to a connection over the limit) in progress at once; beyond, a connection
@@ -60,13 +62,15 @@ struct Shared {
 const MAX_REFUSING: usize = 64;
 
 impl HttpServer {
-    /// Serve `listener` (which must be called from inside a tokio runtime); the server and
-    /// the future that resolves when it stops (dropped, or its listener failed for good).
+    /// Serve `listener` (which must be called from inside a tokio runtime) until `drain`
+    /// starts; the server and the future that resolves when it stops (dropped, or its
+    /// listener failed for good).
     pub fn start(
         listener: Arc<TcpListenerObj>,
         mode: Mode,
         limits: HttpLimits,
         launch: Arc<dyn Launch>,
+        drain: Arc<Drain>,
     ) -> (HttpServer, Arc<IoFuture>) {
         let stopped = Arc::new(IoFuture::new());
         let local = listener.local_addr();
@@ -74,6 +78,7 @@ impl HttpServer {
             mode,
             limits,
             launch,
+            drain,
         });
         let accept = tokio::spawn(accept_loop(listener, shared)).abort_handle();
         (
@@ -98,7 +103,17 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
     ));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     loop {
-        let (stream, peer) = match listener.accept_stream().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = shared.drain.started() => {
+                // Refuse new connections from now on, rather than leave them in a backlog
+                // nobody will read.
+                listener.stop_listening();
+                return;
+            }
+            c = listener.accept_stream() => c,
+        };
+        let (stream, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of descriptors, a connection reset before it was accepted: wait a
@@ -112,7 +127,14 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
         match slots.clone().try_acquire_owned() {
             Ok(slot) => {
                 let shared = shared.clone();
-                tokio::spawn(serve_connection(stream, peer, shared, Arc::new(slot)));
+                let live = shared.drain.connection();
+                tokio::spawn(serve_connection(
+                    stream,
+                    peer,
+                    shared,
+                    Arc::new(slot),
+                    live,
+                ));
             }
             Err(_) => {
                 let why = format!(
@@ -138,13 +160,22 @@ enum Target {
     Process(tokio::sync::Mutex<Option<(mpsc::Sender<Arc<Exchange>>, u64)>>),
 }
 
+/// Requests a connection has begun, for its drain.
+#[derive(Default)]
+struct Begun {
+    count: std::sync::atomic::AtomicUsize,
+    first: tokio::sync::Notify,
+}
+
 /// Serve one connection; `slot` is its place among the server's connections, held until
-/// hyper is done with it and by the WebSocket it may become.
+/// hyper is done with it and by the WebSocket it may become; `live` counts it for the drain
+/// until hyper is done with it.
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     slot: Arc<OwnedSemaphorePermit>,
+    live: Live,
 ) {
     let target = match shared.mode {
         Mode::PerRequest => Target::PerRequest,
@@ -152,11 +183,23 @@ async fn serve_connection(
     };
     let target = Arc::new(target);
     let limits = shared.limits;
-    let service = hyper::service::service_fn(move |request| {
-        let shared = shared.clone();
-        let target = target.clone();
-        let slot = slot.clone();
-        async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target, slot).await) }
+    let drain = shared.drain.clone();
+    let begun = Arc::new(Begun::default());
+    let service = hyper::service::service_fn({
+        let begun = begun.clone();
+        move |request| {
+            if begun
+                .count
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+                == 0
+            {
+                begun.first.notify_one();
+            }
+            let shared = shared.clone();
+            let target = target.clone();
+            let slot = slot.clone();
+            async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target, slot).await) }
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -171,9 +214,34 @@ async fn serve_connection(
         .keep_alive(true);
     let io = Timed::new(TokioIo::new(stream), limits.write_timeout);
     let conn = builder.serve_connection(io, service).with_upgrades();
-    if let Err(e) = conn.await {
+    tokio::pin!(conn);
+    let served = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = drain.started() => {
+            // Accepted before the drain, nothing asked yet: its request may be on the way.
+            if begun.count.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                let grace = FIRST_REQUEST_GRACE.min(limits.header_timeout);
+                tokio::select! {
+                    _ = begun.first.notified() => {}
+                    _ = tokio::time::sleep(grace) => {}
+                    r = conn.as_mut() => return finish(peer, r, live),
+                }
+            }
+            // Finish the request in flight (its answer says `connection: close`), or close
+            // an idle connection now.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    finish(peer, served, live)
+}
+
+/// The end of hyper's work on a connection.
+fn finish(peer: SocketAddr, served: hyper::Result<()>, live: Live) {
+    if let Err(e) = served {
         tracing::debug!("http connection from {peer}: {e}");
     }
+    drop(live);
 }
 
 /// Answer one request: through a process, within the time limit.
