@@ -268,7 +268,10 @@ mod tests {
 
     #[test]
     fn shutdown_passes_along_links_as_itself() {
-        assert_eq!(ExitReason::linked(4, &ExitReason::Shutdown), ExitReason::Shutdown);
+        assert_eq!(
+            ExitReason::linked(4, &ExitReason::Shutdown),
+            ExitReason::Shutdown
+        );
         assert!(ExitReason::Shutdown.is_shutdown());
         assert!(ExitReason::Linked(4, Box::new(ExitReason::Shutdown)).is_shutdown());
         assert!(!ExitReason::Shutdown.is_normal());

@@ -78,7 +78,10 @@ fn sigterm_answers_every_request_in_flight_refuses_new_connections_and_exits_0()
         .write_all(b"GET /hello HTTP/1.1\r\nhost: x\r\n\r\n")
         .unwrap();
     let (status, _, body) = read_response(&mut idle);
-    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", "hello\n"));
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "hello\n")
+    );
     for _ in 0..7 {
         s.wait_for_line("linger begun");
     }
@@ -200,5 +203,8 @@ fn a_process_that_ignores_shutdown_is_killed_at_the_timeout_and_the_status_says_
     s.signal("TERM");
     let (code, lines) = s.wait_end(Duration::from_secs(60));
     assert_eq!(code, Some(124), "the deadline had to kill: {lines:?}");
-    assert!(lines.iter().any(|l| l == "main ignores shutdown"), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l == "main ignores shutdown"),
+        "{lines:?}"
+    );
 }

@@ -22,7 +22,7 @@
 //! - `process`: how one process runs and how its end becomes an [`ExitReason`].
 //! - `observe`: the observer — a web page, JSON, server-sent events and `/metrics` over the
 //!   actor layer's counters, on a listener of its own.
-//! - `runtime`, `builder`, `host_mailbox`, [`embed`], `error`: the embedding API — the
+//! - `runtime`, `shutdown`, `builder`, `host_mailbox`, [`embed`], `error`: the embedding API — the
 //!   [`Runtime`] made by a [`RuntimeBuilder`], [`HostMailbox`]es for the host to take part in
 //!   messaging, the kit for host modules of one's own, and the typed [`Error`]. The `warren`
 //!   CLI is one embedder.

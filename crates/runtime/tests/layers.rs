@@ -16,7 +16,14 @@ const LAYERS: &[&[&str]] = &[
     &["host"],
     &["process"],
     &["observe"],
-    &["runtime", "shutdown", "builder", "host_mailbox", "embed", "error"],
+    &[
+        "runtime",
+        "shutdown",
+        "builder",
+        "host_mailbox",
+        "embed",
+        "error",
+    ],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

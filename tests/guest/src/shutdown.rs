@@ -60,8 +60,13 @@ impl Supervise for Outer {
         vec![
             Child::worker("a", Restart::Permanent, "a".to_string(), polite),
             Child::supervisor("inner", Restart::Permanent, Inner),
-            Child::worker("stubborn", Restart::Permanent, "stubborn".to_string(), stubborn)
-                .shutdown(Shutdown::Timeout(Duration::from_millis(300))),
+            Child::worker(
+                "stubborn",
+                Restart::Permanent,
+                "stubborn".to_string(),
+                stubborn,
+            )
+            .shutdown(Shutdown::Timeout(Duration::from_millis(300))),
             Child::worker("c", Restart::Permanent, "c".to_string(), polite),
         ]
     }

@@ -245,7 +245,10 @@ impl Server {
     /// status and the lines it printed since the last one read.
     pub fn wait_end(&mut self, limit: Duration) -> (Option<i32>, Vec<String>) {
         use std::io::BufRead;
-        let stdout = self.stdout.take().expect("stdout is read until the end once");
+        let stdout = self
+            .stdout
+            .take()
+            .expect("stdout is read until the end once");
         let reader = std::thread::spawn(move || {
             stdout
                 .lines()

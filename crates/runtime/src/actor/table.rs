@@ -801,7 +801,9 @@ impl ProcessTable {
         for (i, p) in live.iter().enumerate() {
             let links = p.signals().links.clone();
             for other in links {
-                let Some(&j) = index.get(&other) else { continue };
+                let Some(&j) = index.get(&other) else {
+                    continue;
+                };
                 let (a, b) = (root(&mut parent, i), root(&mut parent, j));
                 if a != b {
                     // The lower pid names the group.
@@ -1202,6 +1204,26 @@ mod tests {
         let m = c.mailbox.try_take(EXIT_TAG).unwrap();
         assert_eq!(u64::from_le_bytes(m.data[..8].try_into().unwrap()), b.pid());
         assert_eq!(ExitReason::decode(&m.data[8..]), Some(b.exit_reason()));
+    }
+
+    #[test]
+    fn linked_processes_form_groups_named_by_their_oldest_and_shutdown_passes_as_itself() {
+        let t = ProcessTable::new(10, "");
+        let p: Vec<_> = (0..6).map(|_| t.register().unwrap()).collect();
+        let pid = |i: usize| p[i].pid();
+        // {0, 2, 4} through a chain that starts at the youngest, {3, 5}, {1}.
+        t.link(pid(4), pid(2));
+        t.link(pid(2), pid(0));
+        t.link(pid(5), pid(3));
+        let none = std::collections::HashSet::new();
+        assert_eq!(t.link_group_heads(&none), vec![pid(0), pid(1), pid(3)]);
+        // Left out: a process in `skip` neither counts nor joins groups.
+        let skip: std::collections::HashSet<_> = [pid(2), pid(1)].into_iter().collect();
+        assert_eq!(t.link_group_heads(&skip), vec![pid(0), pid(3), pid(4)]);
+        assert_eq!(t.count_except(&skip), 4);
+        // `shutdown` ends a linked process that does not trap exits with itself.
+        t.exit(pid(3), &ExitReason::Shutdown);
+        assert_eq!(p[5].exit_reason(), ExitReason::Shutdown);
     }
 
     #[test]

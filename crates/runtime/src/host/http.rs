@@ -147,7 +147,8 @@ impl HttpView<'_> {
             func,
             args,
         });
-        let (server, stopped) = HttpServer::start(l, mode, *self.limits, launch, self.drain.clone());
+        let (server, stopped) =
+            HttpServer::start(l, mode, *self.limits, launch, self.drain.clone());
         let (s, f) = super::io_bridge::install_pair(
             self.table,
             handles::http_server(server),

@@ -1,9 +1,9 @@
 //! [`HttpServer`]: the accept loop, the connection limit, and hyper's service that turns
 //! each request into an exchange for a process.
 
+use super::drain::{Drain, FIRST_REQUEST_GRACE, Live};
 use super::exchange::{Reply, plain};
 use super::timed::Timed;
-use super::drain::{Drain, FIRST_REQUEST_GRACE, Live};
 use super::{Exchange, HttpConnection, HttpLimits, Mode, ResponseBody};
 use crate::io::IoFuture;
 use crate::io::tcp::TcpListenerObj;
@@ -128,13 +128,7 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
             Ok(slot) => {
                 let shared = shared.clone();
                 let live = shared.drain.connection();
-                tokio::spawn(serve_connection(
-                    stream,
-                    peer,
-                    shared,
-                    Arc::new(slot),
-                    live,
-                ));
+                tokio::spawn(serve_connection(stream, peer, shared, Arc::new(slot), live));
             }
             Err(_) => {
                 let why = format!(
