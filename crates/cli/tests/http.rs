@@ -4,8 +4,8 @@
 //! WebSockets. The server is `test_guest http_server` (tests/guest/src/http.rs).
 
 mod common;
-use common::{Server, guest};
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{Server, guest, read_response};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -56,34 +56,6 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// `n` bytes of the pattern `/download` writes.
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| ((i % 1000) % 251) as u8).collect()
-}
-
-/// Read one response (head and content-length body) from a raw connection.
-fn read_response(r: &mut BufReader<TcpStream>) -> (String, Vec<(String, String)>, String) {
-    let mut status = String::new();
-    r.read_line(&mut status).expect("status line");
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).expect("header line");
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (n, v) = line.split_once(": ").expect("a header");
-        headers.push((n.to_ascii_lowercase(), v.to_string()));
-    }
-    let len: usize = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .map_or(0, |(_, v)| v.parse().unwrap());
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).expect("body");
-    (
-        status.trim_end().to_string(),
-        headers,
-        String::from_utf8(body).unwrap(),
-    )
 }
 
 fn field<'a>(body: &'a str, name: &str) -> &'a str {

@@ -276,3 +276,33 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Read one response (head and content-length body) from a raw connection.
+pub fn read_response(
+    r: &mut std::io::BufReader<std::net::TcpStream>,
+) -> (String, Vec<(String, String)>, String) {
+    let mut status = String::new();
+    std::io::BufRead::read_line(r, &mut status).expect("status line");
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        std::io::BufRead::read_line(r, &mut line).expect("header line");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (n, v) = line.split_once(": ").expect("a header");
+        headers.push((n.to_ascii_lowercase(), v.to_string()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; len];
+    std::io::Read::read_exact(r, &mut body).expect("body");
+    (
+        status.trim_end().to_string(),
+        headers,
+        String::from_utf8(body).unwrap(),
+    )
+}

@@ -218,7 +218,7 @@ async fn serve_connection(
                 tokio::select! {
                     _ = begun.first.notified() => {}
                     _ = tokio::time::sleep(grace) => {}
-                    r = conn.as_mut() => return finish(peer, r, live),
+                    r = conn.as_mut() => return finish(peer, r),
                 }
             }
             // Finish the request in flight (its answer says `connection: close`), or close
@@ -227,15 +227,15 @@ async fn serve_connection(
             conn.await
         }
     };
-    finish(peer, served, live)
+    finish(peer, served);
+    drop(live);
 }
 
 /// The end of hyper's work on a connection.
-fn finish(peer: SocketAddr, served: hyper::Result<()>, live: Live) {
+fn finish(peer: SocketAddr, served: hyper::Result<()>) {
     if let Err(e) = served {
         tracing::debug!("http connection from {peer}: {e}");
     }
-    drop(live);
 }
 
 /// Answer one request: through a process, within the time limit.
