@@ -313,3 +313,45 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
     assert_eq!(run.line("hog:"), "hog: Some(Killed)");
     assert_eq!(run.line("b after the hog:"), "b after the hog: true");
 }
+
+/// Nodes started at the same moment on a fresh server race to create the cluster's buckets;
+/// the server answers the slower creates with an error ("subjects overlap with an existing
+/// stream"), which once stopped a node from joining. Every node must join, every time.
+#[test]
+fn nodes_started_at_once_on_a_fresh_server_all_join() {
+    let names = ["a", "b", "c", "d", "odd"];
+    for _round in 0..3 {
+        let nats = Nats::start();
+        let mut nodes: Vec<std::process::Child> = names
+            .iter()
+            .map(|name| {
+                nats.warren_node(name)
+                    .arg("--serve")
+                    .arg(guest("test_guest"))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("starting a node")
+            })
+            .collect();
+        for (name, node) in names.iter().zip(&mut nodes) {
+            let mut err = std::io::BufReader::new(node.stderr.take().expect("stderr"));
+            let mut said = String::new();
+            loop {
+                let mut line = String::new();
+                let n = err.read_line(&mut line).expect("a node's stderr");
+                said.push_str(&line);
+                assert!(n > 0, "node {name} ended without joining:\n{said}");
+                if line.contains("serves the cluster") {
+                    break;
+                }
+            }
+            std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        }
+        for mut node in nodes {
+            let _ = node.kill();
+            let _ = node.wait();
+        }
+    }
+}

@@ -29,6 +29,32 @@ pub mod wire;
 pub use auth::ClusterSecret;
 pub use cluster::{Cluster, ClusterConfig, LocalNode, NodeInfo};
 
+/// Open a JetStream bucket that several nodes may be creating at the same moment.
+///
+/// `open` looks the bucket up and creates it when missing. Two nodes starting together can
+/// both find it missing; the server then answers the slower create with an error (for a
+/// stream: "subjects overlap with an existing stream"), although the bucket now exists as
+/// asked. So a failed open is tried again, after a short pause, and fails only if it keeps
+/// failing: the second look finds the bucket the other node made.
+pub(crate) async fn open_racing<T, E, F, Fut>(mut open: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    const TRIES: u32 = 5;
+    let mut tried = 1;
+    loop {
+        match open().await {
+            Ok(found) => return Ok(found),
+            Err(e) if tried >= TRIES => return Err(e),
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << tried)).await;
+                tried += 1;
+            }
+        }
+    }
+}
+
 /// Bytes as lowercase hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

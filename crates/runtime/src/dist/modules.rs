@@ -32,16 +32,20 @@ pub struct Modules {
 impl Modules {
     /// Open (or create) the bucket `bucket`.
     pub async fn open(js: &jetstream::Context, bucket: &str) -> anyhow::Result<Modules> {
-        let store = match js.get_object_store(bucket).await {
-            Ok(s) => s,
-            Err(_) => js
-                .create_object_store(object_store::Config {
-                    bucket: bucket.to_string(),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("creating the module bucket {bucket}: {e}"))?,
-        };
+        // Nodes starting together may race to create it (see `open_racing`).
+        let store = super::open_racing(|| async {
+            match js.get_object_store(bucket).await {
+                Ok(s) => Ok(s),
+                Err(_) => js
+                    .create_object_store(object_store::Config {
+                        bucket: bucket.to_string(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("creating the module bucket {bucket}: {e}")),
+            }
+        })
+        .await?;
         Ok(Modules { store })
     }
 

@@ -59,8 +59,9 @@ fn decode_pid(value: &[u8]) -> Option<Pid> {
 
 /// Create (or open) the stream behind KV bucket `bucket` the way the KV API lays it out,
 /// without the account query newer clients make first (which NATS 2.9 cannot answer).
+/// Nodes starting together may race to create it ([`super::open_racing`]).
 pub async fn open_bucket(js: &jetstream::Context, bucket: &str) -> anyhow::Result<kv::Store> {
-    js.get_or_create_stream(stream::Config {
+    let config = stream::Config {
         name: format!("KV_{bucket}"),
         subjects: vec![format!("$KV.{bucket}.>")],
         max_messages_per_subject: 1,
@@ -70,9 +71,10 @@ pub async fn open_bucket(js: &jetstream::Context, bucket: &str) -> anyhow::Resul
         discard: stream::DiscardPolicy::New,
         storage: stream::StorageType::File,
         ..Default::default()
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("creating the key-value bucket {bucket}: {e}"))?;
+    };
+    super::open_racing(|| js.get_or_create_stream(config.clone()))
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the key-value bucket {bucket}: {e}"))?;
     js.get_key_value(bucket)
         .await
         .map_err(|e| anyhow::anyhow!("opening the key-value bucket {bucket}: {e}"))
