@@ -169,6 +169,26 @@ WARREN_IMPORT("warren:registry", "whereis") int64_t warren_whereis(const char *n
 WARREN_IMPORT("warren:registry", "unregister")
 int32_t warren_unregister(const char *name, uint32_t len);
 
+/* ---- warren:log (docs/abi.md: records through the host's logger) --------------------- */
+
+#define WARREN_LOG_OFF 0
+#define WARREN_LOG_ERROR 1
+#define WARREN_LOG_WARN 2
+#define WARREN_LOG_INFO 3
+#define WARREN_LOG_DEBUG 4
+#define WARREN_LOG_TRACE 5
+#define WARREN_LOG_EMITTED 0  /* record: emitted */
+#define WARREN_LOG_FILTERED 1 /* record: the host's filter does not want it */
+#define WARREN_LOG_DROPPED 2  /* record: over the process's log rate (counted) */
+
+/* Emit a record: level 1 (error) .. 5 (trace), a target (<= 256 bytes, a module path by
+ * convention) and a message (<= 8192 bytes), both UTF-8. */
+WARREN_IMPORT("warren:log", "record")
+int32_t warren_log(int32_t level, const char *target, uint32_t target_len, const char *message,
+                   uint32_t message_len);
+/* The most verbose level the host emits for any target (WARREN_LOG_OFF .. WARREN_LOG_TRACE). */
+WARREN_IMPORT("warren:log", "max_level") int32_t warren_log_max_level(void);
+
 /* ---- warren:node (docs/abi.md: a cluster's nodes, remote spawn, global names) --------- */
 
 WARREN_IMPORT("warren:node", "this") int64_t warren_node_this(void);

@@ -37,6 +37,8 @@ pub const SELECT_MODULE: &str = "warren:select";
 pub const NODE_MODULE: &str = "warren:node";
 /// Import module of HTTP serving (servers, requests, responses, WebSockets).
 pub const HTTP_MODULE: &str = "warren:http";
+/// Import module of logging (records through the host's logger, the level it wants).
+pub const LOG_MODULE: &str = "warren:log";
 /// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
 pub const ENTRY_EXPORT: &str = "warren_entry";
 /// The export the host runs once when it loads a module, before any process, keeping the
@@ -96,5 +98,24 @@ pub const MAX_SELECT: u32 = 1024;
 pub const MAX_ATTACHED: u32 = 1024;
 /// Longest registered name, in bytes.
 pub const MAX_NAME: usize = 256;
+
+/// `warren:log` levels, most severe first (as the `log` crate numbers them); `max_level`
+/// answers `LOG_OFF` when the host emits nothing.
+pub const LOG_OFF: i32 = 0;
+pub const LOG_ERROR: i32 = 1;
+pub const LOG_WARN: i32 = 2;
+pub const LOG_INFO: i32 = 3;
+pub const LOG_DEBUG: i32 = 4;
+pub const LOG_TRACE: i32 = 5;
+/// What `warren:log.record` did with a record: emitted it, left it out (the host's filter
+/// does not want that level for that target), or dropped it (the process is over its rate;
+/// the drop is counted and the next record emitted says how many were dropped).
+pub const LOG_EMITTED: i32 = 0;
+pub const LOG_FILTERED: i32 = 1;
+pub const LOG_DROPPED: i32 = 2;
+/// Longest log target (a module path, say), in bytes.
+pub const MAX_LOG_TARGET: usize = 256;
+/// Longest log message, in bytes (the SDK cuts longer ones, at a character boundary).
+pub const MAX_LOG_MESSAGE: usize = 8192;
 /// Longest panic message kept, in bytes.
 pub const MAX_PANIC_MESSAGE: usize = MAX_REASON_TEXT;

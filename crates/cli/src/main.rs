@@ -24,6 +24,57 @@ const EXIT_USAGE: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Which log records to print, in the RUST_LOG syntax: a default level and
+    /// TARGET=LEVEL directives, comma-separated (`info`, `warn,my_app::db=debug`). Targets
+    /// are guests' own (their module paths, or the `target:` they log with) and warren's
+    /// (`warren::process`: crashes; `warren::supervisor`: restarts;
+    /// `warren_runtime::dist`: nodes up and down). Default: RUST_LOG, else `info`.
+    #[arg(long = "log", global = true, value_name = "FILTER")]
+    log: Option<String>,
+    /// How log records are printed (on stderr): `text`, or `json` (one object a line:
+    /// timestamp, level, target, fields with the message, pid, name, node).
+    #[arg(
+        long = "log-format",
+        global = true,
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Log records (guests' and warren's) to stderr, filtered and formatted as the flags say.
+fn init_logging(filter: Option<&str>, format: LogFormat) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter {
+        Some(f) => EnvFilter::builder()
+            .parse(f)
+            .map_err(|e| format!("--log {f:?}: {e}"))?,
+        None => match std::env::var("RUST_LOG") {
+            Ok(f) if !f.trim().is_empty() => EnvFilter::builder()
+                .parse(&f)
+                .map_err(|e| format!("RUST_LOG={f:?}: {e}"))?,
+            _ => EnvFilter::new("info"),
+        },
+    };
+    // Colours only for a terminal, and never with NO_COLOR set (https://no-color.org).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -109,6 +160,15 @@ struct RunArgs {
     /// Most names registered to one process; registering one more fails.
     #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::NAMES)]
     max_names: usize,
+    /// Most log records one process emits in a second (a burst of as many at once); beyond,
+    /// its records are dropped and counted (`/metrics`, the observer), and the next record
+    /// emitted says how many were dropped.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::LOG_RATE)]
+    max_log_rate: u32,
+    /// Prefix each line a process prints (stdout and stderr) with `[PID] `. Lines are
+    /// written whole, so lines of different processes never mix.
+    #[arg(long)]
+    stdio_prefix: bool,
     /// Most handles (sockets, files, pipes, streams, futures) one process holds, counting
     /// those in a message it is sending or has received and not yet claimed.
     #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::MAX_HANDLES)]
@@ -343,14 +403,11 @@ fn main() -> ExitCode {
         // SAFETY: at the start of main, before any other thread exists.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WARREN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.log.as_deref(), cli.log_format) {
+        eprintln!("warren: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     match cli.command {
         Command::Run(args) => match run(*args) {
             Ok(never) => match never {},
@@ -448,6 +505,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             references: args.max_references,
             timers: args.max_timers,
             names: args.max_names,
+            log_records_per_second: args.max_log_rate,
         },
         max_handles: args.max_handles,
         max_pumps_per_process: args.max_copies,
@@ -471,6 +529,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             hosts: args.observe_host.clone(),
         }),
         preinit: args.preinit,
+        stdio_prefix: args.stdio_prefix,
     };
 
     let secret = args

@@ -540,6 +540,40 @@ fn without_the_flag_the_page_has_no_kill_button_and_kills_are_refused() {
 }
 
 #[test]
+fn a_process_shows_its_last_log_lines_and_metrics_count_records_and_drops() {
+    let w = Observed::start(&["--max-log-rate", "10"], "test_guest", &["logs_observed"]);
+    let pid = eventually("chatty", LONG, || {
+        w.json("/api/processes?q=chatty")["rows"][0]["pid"].as_u64()
+    });
+    let logs = eventually("chatty's logs", LONG, || {
+        let logs = w.json(&format!("/api/processes/{pid}"))["logs"].clone();
+        (logs["emitted"].as_u64()? + logs["dropped"].as_u64()? == 12).then_some(logs)
+    });
+    assert_eq!(logs["emitted"], 10, "{logs}");
+    assert_eq!(logs["dropped"], 2, "{logs}");
+    let lines = logs["lines"].as_array().expect("lines");
+    // The last 8 of the 10 emitted, oldest first.
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert_eq!(
+        messages,
+        (2..10).map(|i| format!("line {i}")).collect::<Vec<_>>(),
+        "{logs}"
+    );
+    assert_eq!(lines[0]["level"], "info");
+    assert_eq!(lines[0]["target"], "app::chatty");
+    let text = w.get("/metrics").1;
+    assert!(
+        text.lines()
+            .any(|l| l == "warren_log_records_total{level=\"info\"} 10"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "warren_log_dropped_total 2"),
+        "{text}"
+    );
+}
+
+#[test]
 fn metrics_and_json_count_a_known_workload() {
     let w = Observed::start(&[], "test_guest", &["observed_workload"]);
     // The workload is done once its root has registered its name.

@@ -155,6 +155,8 @@ pub const HOST_FNS: &[HostFn] = &[
     f(H, "ws_send", &[Handle, Small, Ptr, Len], I64),
     f(H, "ws_receive", &[Handle, Ptr, Len, Ptr], I64),
     f(H, "ws_close", &[Handle, Small, Ptr, Len], I32),
+    f("warren:log", "record", &[Small, Ptr, Len, Ptr, Len], I32),
+    f("warren:log", "max_level", &[], I32),
     f(G, "register", &[Ptr, Len, Pid], I32),
     f(G, "whereis", &[Ptr, Len], I64),
     f(G, "unregister", &[Ptr, Len], I32),

@@ -194,6 +194,7 @@ async fn run_case(
             references: 100,
             timers: 100,
             names: 4,
+            log_records_per_second: 100,
         },
         max_handles: 64,
         max_pumps_per_process: 8,

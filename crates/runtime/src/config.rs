@@ -11,8 +11,8 @@ use std::path::PathBuf;
 pub mod defaults {
     pub use super::{DEFAULT_MAX_MEMORY as MAX_MEMORY, DEFAULT_MAX_PROCESSES as MAX_PROCESSES};
     pub use crate::actor::{
-        DEFAULT_MAILBOX_BYTES as MAILBOX_BYTES, DEFAULT_NAMES as NAMES,
-        DEFAULT_REFERENCES as REFERENCES, DEFAULT_TIMERS as TIMERS,
+        DEFAULT_LOG_RATE as LOG_RATE, DEFAULT_MAILBOX_BYTES as MAILBOX_BYTES,
+        DEFAULT_NAMES as NAMES, DEFAULT_REFERENCES as REFERENCES, DEFAULT_TIMERS as TIMERS,
     };
     pub use crate::io::http::{
         DEFAULT_IDLE_TIMEOUT as HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS as HTTP_MAX_CONNECTIONS,
@@ -101,6 +101,9 @@ pub struct RuntimeConfig {
     /// page of private memory per process but maps more shared pages into each (higher RSS)
     /// and makes waking a hibernated process slower.
     pub preinit: bool,
+    /// Prefix every line a process writes to stdout or stderr with `[PID] ` (whole lines
+    /// only: lines of different processes never mix). Off by default.
+    pub stdio_prefix: bool,
 }
 
 /// Where and how the observer is served (`warren run --observe ADDR`): a web page of the live
@@ -151,6 +154,7 @@ impl Default for RuntimeConfig {
             http: HttpLimits::default(),
             observe: None,
             preinit: false,
+            stdio_prefix: false,
         }
     }
 }

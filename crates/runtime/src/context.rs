@@ -9,6 +9,7 @@
 //! Spawning goes through the [`Spawner`] trait because creating a store is the embedder's
 //! business (its store type): the runtime implements it, the host call only asks.
 
+use crate::actor::logs::LogBudget;
 use crate::actor::{ExitReason, Message, Pid, ProcessRef, ProcessTable, SpawnError};
 use crate::io::{ReadReady, ReadSource};
 use crate::resources::Resource;
@@ -73,6 +74,8 @@ pub struct ProcessCtx {
     pub spawn_args: Option<Vec<u8>>,
     /// The last panic message the guest reported; becomes the exit reason if it then traps.
     pub panic_message: Option<String>,
+    /// Its log rate (`warren:log`).
+    pub log: LogBudget,
 }
 
 impl ProcessCtx {
@@ -86,6 +89,7 @@ impl ProcessCtx {
             panic_message: None,
             pending: None,
             last_peer: None,
+            log: LogBudget::default(),
         }
     }
 

@@ -14,7 +14,7 @@
 //! hold a worker. A process preempted twice without waiting in between computes: the
 //! callback then tells the epoch ticker to tick fast (see [`crate::engine::IDLE_TICK`]).
 
-use crate::actor::{ExitReason, ProcessRef, ProcessTable};
+use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
 use crate::config::RuntimeConfig;
 use crate::context::{
     ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner, Watch,
@@ -263,14 +263,29 @@ impl<F: Future<Output = Result<anyhow::Result<ExitReason>, String>>> Future for 
             }
         }
         .bounded();
-        if !reason.is_normal() {
-            tracing::debug!(pid, "process exited: {reason}");
-        }
+        log_exit(table, pid, &reason);
         table.exit(pid, &reason);
         if let Some(tx) = on_exit {
             let _ = tx.send(reason);
         }
         Poll::Ready(())
+    }
+}
+
+/// A crash — a panic, a trap, a limit hit, a non-zero `proc_exit` — is one `error` line
+/// (target `warren::process`) with the pid, the process's name and the reason; other
+/// abnormal ends (killed, a linked exit, `shutdown`) are `debug` lines.
+fn log_exit(table: &ProcessTable, pid: Pid, reason: &ExitReason) {
+    const TARGET: &str = "warren::process";
+    match reason {
+        ExitReason::Normal => {}
+        ExitReason::Panic(_) | ExitReason::Trap(_) | ExitReason::Limit(_) | ExitReason::Exit(_) => {
+            if tracing::enabled!(target: TARGET, tracing::Level::ERROR) {
+                let name = table.names().first_name(pid);
+                tracing::error!(target: TARGET, pid, name, "process crashed: {reason}");
+            }
+        }
+        _ => tracing::debug!(target: TARGET, pid, "process exited: {reason}"),
     }
 }
 

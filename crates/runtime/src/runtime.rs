@@ -16,7 +16,7 @@ use crate::engine::{self, EngineConfig};
 use crate::error::{Error, Result};
 use crate::host::wasi::WasiConfig;
 use crate::host::{
-    fs, http, message, net, node, process, registry, resource, select, stream, timer, wasi,
+    fs, http, log, message, net, node, process, registry, resource, select, stream, timer, wasi,
 };
 use crate::host_mailbox::HostMailbox;
 use crate::io::{Grants, IoShared, Pumps};
@@ -166,6 +166,7 @@ impl<T: StoreData> Runtime<T> {
                 args: config.args.clone(),
                 env: config.env.clone(),
                 dirs: config.dirs.clone(),
+                stdio_prefix: config.stdio_prefix,
             }),
             io,
             table,
@@ -494,7 +495,7 @@ pub(crate) fn short_hash(hash: &[u8; 32]) -> String {
 }
 
 /// Add all of warren's host modules — WASI preview 1, `warren:process`, `message`, `node`,
-/// `registry`, `timer`, `resource`, `stream`, `net`, `fs`, `http`, `select` — to a linker over any
+/// `registry`, `timer`, `resource`, `stream`, `net`, `fs`, `http`, `log`, `select` — to a linker over any
 /// [`StoreData`] type. Each is added with a getter projecting the store onto its view; an
 /// embedder adds its own modules next to them (see [`RuntimeBuilder::host_module`]).
 pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()> {
@@ -579,6 +580,13 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
             call: &mut w.call,
             limits: &w.io.http,
             drain: &w.io.drain,
+        }
+    })?;
+    log::add_to_linker(linker, |d: &mut T| {
+        let w = d.warren();
+        log::LogView {
+            ctx: &mut w.actor,
+            call: &mut w.call,
         }
     })?;
     select::add_to_linker(linker, |d: &mut T| {

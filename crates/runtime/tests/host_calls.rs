@@ -249,6 +249,49 @@ fn registry_and_timer_calls_answer_codes() {
     );
 }
 
+#[test]
+fn log_calls_answer_codes_and_trap_for_bad_pointers() {
+    let imports = r#"
+      (import "warren:log" "record" (func $log (param i32 i32 i32 i32 i32) (result i32)))
+      (import "warren:log" "max_level" (func $max_level (result i32)))
+      (data (i32.const 300) "\ff\fe")
+      (data (i32.const 310) "app")"#;
+    let (reason, reports) = run(
+        imports,
+        r#"
+        ;; levels outside 1..=5
+        (call $expect32 (call $log (i32.const 0) (i32.const 310) (i32.const 3) (i32.const 310) (i32.const 3)) (i32.const -3))
+        (call $report)
+        (call $expect32 (call $log (i32.const 6) (i32.const 310) (i32.const 3) (i32.const 310) (i32.const 3)) (i32.const -3))
+        ;; a target over 256 bytes, a message over 8192, text that is not UTF-8
+        (call $expect32 (call $log (i32.const 3) (i32.const 310) (i32.const 257) (i32.const 310) (i32.const 3)) (i32.const -3))
+        (call $report)
+        (call $expect32 (call $log (i32.const 3) (i32.const 310) (i32.const 3) (i32.const 310) (i32.const 8193)) (i32.const -3))
+        (call $report)
+        (call $expect32 (call $log (i32.const 3) (i32.const 310) (i32.const 3) (i32.const 300) (i32.const 2)) (i32.const -3))
+        (call $report)
+        ;; a good record is emitted or filtered (no subscriber here), never an error
+        (if (i32.lt_s (call $log (i32.const 1) (i32.const 310) (i32.const 3) (i32.const 310) (i32.const 3)) (i32.const 0))
+          (then unreachable))
+        (if (i32.gt_u (call $max_level) (i32.const 5)) (then unreachable))"#,
+    );
+    assert_eq!(reason, ExitReason::Normal);
+    assert_reports(
+        &reports,
+        &[
+            "warren:log.record: log level 0 is not one of 1 (error) to 5 (trace)",
+            "warren:log.record: the log target is 257 bytes (at most 256)",
+            "warren:log.record: the log message is 8193 bytes (at most 8192)",
+            "warren:log.record: the log message is not UTF-8 text",
+        ],
+    );
+    traps(
+        imports,
+        "(drop (call $log (i32.const 3) (i32.const 310) (i32.const 3) (i32.const 65530) (i32.const 100)))",
+        "warren:log.record",
+    );
+}
+
 const IO: &str = r#"
   (import "warren:stream" "read" (func $read (param i32 i32 i32) (result i64)))
   (import "warren:stream" "pipe" (func $pipe (param i32) (result i32)))

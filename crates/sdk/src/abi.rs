@@ -193,6 +193,20 @@ unsafe extern "C" {
     pub fn unregister_global(name_ptr: *const u8, name_len: u32) -> i32;
 }
 
+#[link(wasm_import_module = "warren:log")]
+unsafe extern "C" {
+    #[link_name = "record"]
+    pub fn log_record(
+        level: i32,
+        target_ptr: *const u8,
+        target_len: u32,
+        message_ptr: *const u8,
+        message_len: u32,
+    ) -> i32;
+    #[link_name = "max_level"]
+    pub fn log_max_level() -> i32;
+}
+
 #[link(wasm_import_module = "warren:timer")]
 unsafe extern "C" {
     pub fn sleep(ms: i64);

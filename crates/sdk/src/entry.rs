@@ -14,18 +14,18 @@ use std::sync::Once;
 
 /// Module pre-initialisation: the host calls this once when it loads the module, before any
 /// process exists, and keeps the memory it leaves as the image every process starts from
-/// (Wizer's snapshot). What it does here no process does again: the panic hook, the
+/// (Wizer's snapshot). What it does here no process does again: the panic hook, the logger, the
 /// allocator's first chunk, the receive buffer. It must call no import (the host refuses
 /// the snapshot if it does, and runs the module as it is).
 #[unsafe(no_mangle)]
 pub extern "C" fn warren_preinit() {
-    install_panic_hook();
+    install_hooks();
     crate::raw::make_buffer();
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn warren_entry(trampoline: u32, func: u32, args_len: u32) {
-    install_panic_hook();
+    install_hooks();
     let mut args = vec![0u8; args_len as usize];
     // SAFETY: `args` is a live buffer of exactly `args_len` bytes, written during the call.
     let rc = unsafe { abi::spawn_args(args.as_mut_ptr(), args_len) };
@@ -54,24 +54,32 @@ pub(crate) fn trampoline<C: DeserializeOwned, M: DeserializeOwned>(func: usize, 
     entry(captures, Mailbox::new());
 }
 
-/// Install the panic hook before `main` too: wasm-ld runs `.init_array` entries from `_start`
+/// Install the panic hook and the logger before `main` too: wasm-ld runs `.init_array` entries from `_start`
 /// (`__wasm_call_ctors`), so even a root process that panics before touching the SDK reports
 /// its panic message as its exit reason.
 #[used]
 #[unsafe(link_section = ".init_array")]
 static INSTALL_PANIC_HOOK_BEFORE_MAIN: extern "C" fn() = {
     extern "C" fn install() {
-        install_panic_hook();
+        install_hooks();
     }
     install
 };
 
-/// Report panics to the host (which makes the message the exit reason), then let the
-/// previous hook print it as usual. Installed once per process (statics are per process).
-pub(crate) fn install_panic_hook() {
+/// The panic hook and the logger (`crate::logging`), installed once per process (statics are
+/// per process).
+pub(crate) fn install_hooks() {
+    install_panic_hook();
+    #[cfg(feature = "log")]
+    crate::logging::install();
+}
+
+/// Report panics to the host, which makes the message the exit reason and logs the crash as
+/// one line (pid, name, reason) through its logger. The default hook's print to stderr is
+/// left out: it would say the same again, without the pid, interleaved with other output.
+fn install_panic_hook() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let message = info.payload_as_str().unwrap_or("Box<dyn Any>");
             let text = match info.location() {
@@ -80,7 +88,6 @@ pub(crate) fn install_panic_hook() {
             };
             // SAFETY: pointer and length of `text`, read by the host during the call.
             unsafe { abi::panic(text.as_ptr(), text.len() as u32) };
-            previous(info);
         }));
     });
 }

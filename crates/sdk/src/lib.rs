@@ -44,6 +44,8 @@ mod entry;
 pub mod fs;
 mod handle;
 pub mod http;
+#[cfg(feature = "log")]
+pub mod logging;
 mod mailbox;
 pub mod net;
 pub mod node;

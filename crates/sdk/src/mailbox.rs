@@ -29,7 +29,7 @@ impl<M: DeserializeOwned> Mailbox<M> {
 
     /// The calling process's mailbox. For the root process, whose `main` gets none.
     pub fn this() -> Self {
-        crate::entry::install_panic_hook();
+        crate::entry::install_hooks();
         Self::new()
     }
 

@@ -20,7 +20,7 @@ pub type Pid = u64;
 
 /// The pid of the calling process.
 pub fn this() -> Pid {
-    crate::entry::install_panic_hook();
+    crate::entry::install_hooks();
     // SAFETY: no arguments.
     unsafe { abi::this() as Pid }
 }
@@ -488,7 +488,7 @@ where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
 {
-    crate::entry::install_panic_hook();
+    crate::entry::install_hooks();
     let args = encode(captures);
     let (trampoline, func) = entry_indices(entry);
     if let Some(node) = options.node {

@@ -445,6 +445,13 @@ fn child_exited(st: &mut State, from: Pid, reason: ExitReason) {
         );
     }
     st.restarts += 1;
+    #[cfg(feature = "log")]
+    log::warn!(
+        target: "warren::supervisor",
+        "child {:?} (process {from}) exited: {reason}; restarting ({:?})",
+        st.children[i].child.name,
+        st.strategy
+    );
     let first = match st.strategy {
         Strategy::OneForOne => i,
         Strategy::OneForAll => 0,

@@ -39,6 +39,7 @@ mod hibernate;
 mod hostile;
 mod http;
 mod io;
+mod logs;
 mod shutdown;
 
 fn main() {
@@ -50,6 +51,7 @@ fn main() {
         || dist::run(&scenario)
         || hibernate::run(&scenario, arg.as_deref())
         || shutdown::run(&scenario)
+        || logs::run(&scenario, arg.as_deref())
     {
         return;
     }

@@ -17,7 +17,7 @@ pub use guests::{guest, repo_root};
 pub fn warren() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
     // Tests share the compiled-module cache of the machine's user, like real runs do.
-    cmd.env_remove("WARREN_LOG");
+    cmd.env_remove("WARREN_LOG").env_remove("RUST_LOG");
     cmd
 }
 

@@ -13,10 +13,12 @@
 //! - [`Registry`]: names for processes, freed when they die.
 //! - [`Timers`]: messages delivered after a delay, cancellable, cancelled with their owner.
 //! - [`Quotas`]: what one process may make the runtime hold for it.
+//! - [`logs`]: what a process's logging may cost (its rate) and leaves for the observer.
 //! - [`stats`]: what is counted about processes and the runtime, for the observer.
 //! - [`remote`]: signals to and from processes of other nodes, and the hook a cluster
 //!   carries them through.
 
+pub mod logs;
 mod mailbox;
 mod quotas;
 mod registry;
@@ -27,7 +29,8 @@ mod timers;
 
 pub use mailbox::{Mailbox, Message, Received};
 pub use quotas::{
-    DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS, QuotaError, Quotas,
+    DEFAULT_LOG_RATE, DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS,
+    QuotaError, Quotas,
 };
 pub use registry::{MAX_NAME, RegisterError, Registry};
 pub use table::{ProcessRef, ProcessTable, SpawnError};

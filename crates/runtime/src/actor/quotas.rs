@@ -17,6 +17,8 @@ pub const DEFAULT_REFERENCES: usize = 10_000;
 pub const DEFAULT_TIMERS: usize = 10_000;
 /// Default most names registered to one process.
 pub const DEFAULT_NAMES: usize = 16;
+/// Default of [`Quotas::log_records_per_second`].
+pub const DEFAULT_LOG_RATE: u32 = 1000;
 
 /// The per-process quotas of one runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub struct Quotas {
     pub timers: usize,
     /// Most names registered to one process.
     pub names: usize,
+    /// Most log records a process emits in a second (a burst of as many at once); beyond,
+    /// records are dropped and counted (README, "Logs").
+    pub log_records_per_second: u32,
 }
 
 impl Default for Quotas {
@@ -42,6 +47,7 @@ impl Default for Quotas {
             references: DEFAULT_REFERENCES,
             timers: DEFAULT_TIMERS,
             names: DEFAULT_NAMES,
+            log_records_per_second: DEFAULT_LOG_RATE,
         }
     }
 }

@@ -100,6 +100,11 @@ impl Registry {
         names
     }
 
+    /// The first name `pid` registered that it still holds.
+    pub fn first_name(&self, pid: Pid) -> Option<String> {
+        self.lock().by_pid.get(&pid)?.first().cloned()
+    }
+
     /// Every pid with a name, and its names.
     pub fn all(&self) -> HashMap<Pid, Vec<String>> {
         self.lock().by_pid.clone()

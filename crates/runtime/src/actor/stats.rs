@@ -12,11 +12,15 @@
 //! - a snapshot of the process table (rows, links, monitors) is built only on request, by
 //!   `ProcessTable::snapshot` and `ProcessTable::inspect`.
 //!
+//! A process's log lines are kept (a short ring each, [`super::logs`]) only when CPU time is
+//! measured too: both are for the observer.
+//!
 //! CPU time is measured per poll of a process's task (from its first instruction to its next
 //! suspension, host calls included), with the CPU's time-stamp counter where there is one, and
 //! only when the runtime was asked to ([`RuntimeStats::with_cpu_time`]: `warren run
 //! --observe`), so a runtime nobody observes does not read a clock per poll.
 
+use super::logs::{LogLine, LogRing};
 use super::{ExitReason, Pid};
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -125,6 +129,8 @@ pub struct ProcessStats {
     cpu: AtomicU64,
     /// Handles held, by kind.
     handles: Mutex<Vec<(&'static str, u32)>>,
+    /// Its last log lines and counts, once it logs while an observer runs.
+    logs: Mutex<Option<Box<LogRing>>>,
 }
 
 impl ProcessStats {
@@ -138,6 +144,7 @@ impl ProcessStats {
             memory_base: AtomicUsize::new(0),
             cpu: AtomicU64::new(0),
             handles: Mutex::new(Vec::new()),
+            logs: Mutex::new(None),
         }
     }
 
@@ -247,6 +254,26 @@ impl ProcessStats {
 }
 
 impl ProcessStats {
+    /// It emitted a log record (kept only when the runtime keeps logs for the observer).
+    pub fn logged(&self, level: i32, target: &str, message: &str) {
+        let mut ring = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        ring.get_or_insert_default().push(level, target, message);
+    }
+
+    /// It dropped a log record for its rate.
+    pub fn log_dropped(&self) {
+        let mut ring = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        ring.get_or_insert_default().dropped += 1;
+    }
+
+    /// Its kept log lines (oldest first), records emitted and dropped; `None` if it never
+    /// logged while logs were kept.
+    pub fn logs(&self) -> Option<(Vec<LogLine>, u64, u64)> {
+        let ring = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        let ring = ring.as_ref()?;
+        Some((ring.lines().cloned().collect(), ring.emitted, ring.dropped))
+    }
+
     /// It got a handle of `kind`.
     pub fn opened(&self, kind: &'static str) {
         let mut v = self.handles.lock().unwrap_or_else(|p| p.into_inner());
@@ -332,6 +359,9 @@ pub struct RuntimeStats {
     recent: Mutex<VecDeque<ExitRecord>>,
     clock: Clock,
     cpu_time: bool,
+    /// Log records emitted, by `warren:log` level (index level - 1), and dropped.
+    log_records: [AtomicU64; 5],
+    log_dropped: AtomicU64,
 }
 
 impl Default for RuntimeStats {
@@ -346,6 +376,8 @@ impl Default for RuntimeStats {
             recent: Mutex::new(VecDeque::with_capacity(RECENT_EXITS)),
             clock: Clock::new(),
             cpu_time: false,
+            log_records: Default::default(),
+            log_dropped: AtomicU64::new(0),
         }
     }
 }
@@ -437,6 +469,29 @@ impl RuntimeStats {
         } else {
             self.hibernating.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// A log record was emitted at `level` (1 error .. 5 trace).
+    pub fn log_emitted(&self, level: i32) {
+        if let Some(n) = usize::try_from(level - 1)
+            .ok()
+            .and_then(|i| self.log_records.get(i))
+        {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A log record was dropped for its process's rate.
+    pub fn log_dropped(&self) {
+        self.log_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Log records emitted since the runtime started, by level (error first), and dropped.
+    pub fn logs_total(&self) -> ([u64; 5], u64) {
+        (
+            std::array::from_fn(|i| self.log_records[i].load(Ordering::Relaxed)),
+            self.log_dropped.load(Ordering::Relaxed),
+        )
     }
 
     /// The recent exits, oldest first.

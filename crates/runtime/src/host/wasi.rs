@@ -6,6 +6,7 @@
 //! process holds a [`LazyWasi`]: the shared [`WasiConfig`] and, once the process makes its
 //! first WASI call, its own context.
 
+use super::wasi_stdio::{Prefixed, Which};
 use crate::actor::{ExitReason, ProcessRef};
 use crate::config::GrantedDir;
 use std::sync::Arc;
@@ -19,16 +20,22 @@ pub struct WasiConfig {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub dirs: Vec<GrantedDir>,
+    /// Prefix each line of a process's stdout and stderr with its pid ([`super::wasi_stdio`]).
+    pub stdio_prefix: bool,
 }
 
 impl WasiConfig {
     /// A fresh context: host stdio, the args, env and granted directories, and what could
     /// not be set up (a granted directory that can no longer be opened, e.g. for lack of file
     /// descriptors: wasmtime-wasi opens each process's preopens anew).
-    pub fn build(&self) -> (WasiP1Ctx, Vec<String>) {
+    pub fn build(&self, pid: Option<u64>) -> (WasiP1Ctx, Vec<String>) {
         tracing::trace!("building a WASI context");
         let mut b = WasiCtxBuilder::new();
         b.inherit_stdio().args(&self.args).envs(&self.env);
+        if let Some(pid) = pid.filter(|_| self.stdio_prefix) {
+            b.stdout(Prefixed::new(pid, Which::Stdout))
+                .stderr(Prefixed::new(pid, Which::Stderr));
+        }
         let mut failures = Vec::new();
         for d in &self.dirs {
             if let Err(e) = b.preopened_dir(&d.host, &d.guest, FsPerms::ReadWrite) {
@@ -69,7 +76,8 @@ impl LazyWasi {
 
     pub fn get(&mut self) -> &mut WasiP1Ctx {
         if self.ctx.is_none() {
-            let (ctx, failures) = self.config.build();
+            let pid = self.owner.as_ref().map(|p| p.pid());
+            let (ctx, failures) = self.config.build(pid);
             if !failures.is_empty() {
                 let why = failures.join("; ");
                 match &self.owner {

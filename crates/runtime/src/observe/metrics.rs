@@ -99,5 +99,27 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
     for (kind, n) in REASON_KINDS.iter().zip(stats.exits_by_kind()) {
         let _ = writeln!(out, "{name}{{reason=\"{kind}\"}} {n}");
     }
+    let (records, dropped) = stats.logs_total();
+    let name = "warren_log_records_total";
+    header(
+        &mut out,
+        name,
+        "counter",
+        "Log records processes emitted (warren:log), by level.",
+    );
+    for (level, n) in ["error", "warn", "info", "debug", "trace"]
+        .iter()
+        .zip(records)
+    {
+        let _ = writeln!(out, "{name}{{level=\"{level}\"}} {n}");
+    }
+    let name = "warren_log_dropped_total";
+    header(
+        &mut out,
+        name,
+        "counter",
+        "Log records dropped because their process was over its log rate.",
+    );
+    let _ = writeln!(out, "{name} {dropped}");
     out
 }

@@ -265,12 +265,28 @@ pub(crate) fn process(table: &ProcessTable, pid: Pid) -> Option<Value> {
         .into_iter()
         .map(|(kind, n)| json!({"kind": kind, "count": n}))
         .collect();
+    const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+    let logs = p.stats().logs().map(|(lines, emitted, dropped)| {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "at": l.at_ms,
+                    "level": usize::try_from(l.level - 1).ok().and_then(|i| LEVELS.get(i)),
+                    "target": l.target,
+                    "message": l.message,
+                })
+            })
+            .collect();
+        json!({"lines": lines, "emitted": emitted, "dropped": dropped})
+    });
     Some(json!({
         "process": Row::new(p.clone(), &names).json(table),
         "links": named(&rel.links),
         "monitored_by": named(&rel.monitored_by),
         "monitoring": named(&rel.monitoring),
         "handles": handles,
+        "logs": logs,
         "ancestors": ancestors,
         "tree": tree,
     }))

@@ -135,7 +135,7 @@ impl Server {
     }
 
     fn start_raw(self, trampoline: u32, func: u32, args: Vec<u8>) -> io::Result<Running> {
-        crate::entry::install_panic_hook();
+        crate::entry::install_hooks();
         let addr = self.listener.local_addr()?;
         let mode = if self.per_connection {
             abi::HTTP_PER_CONNECTION
