@@ -289,6 +289,7 @@ WARREN_IMPORT("warren:fs", "unlock") int32_t warren_unlock(uint32_t h);
 
 #define WARREN_HTTP_PER_REQUEST 0
 #define WARREN_HTTP_PER_CONNECTION 1
+#define WARREN_HTTP_TLS 0x100 /* or'ed with the mode: TLS with the runtime's certificate, HTTP/2 by ALPN */
 #define WARREN_HTTP_BODY_BYTES 0
 #define WARREN_HTTP_BODY_STREAM 1
 #define WARREN_HTTP_BODY_WRITER 2

@@ -73,6 +73,9 @@ pub const OPEN_ALL: u32 = 63;
 /// serves its keep-alive requests in order (`warren:http.next`).
 pub const HTTP_PER_REQUEST: u32 = 0;
 pub const HTTP_PER_CONNECTION: u32 = 1;
+/// `warren:http.serve` mode flag (or'ed with the mode): serve TLS with the runtime's
+/// certificate, and HTTP/2 where the client offers it (ALPN).
+pub const HTTP_TLS: u32 = 0x100;
 /// `warren:http.respond` body kinds: bytes from guest memory, a host splice from a readable
 /// handle, or a pipe the process writes (its writer handle is the result).
 pub const HTTP_BODY_BYTES: u32 = 0;

@@ -42,6 +42,30 @@ struct Cli {
     log_format: LogFormat,
 }
 
+/// Log lines queued for stderr at most; beyond, lines are dropped (and counted).
+const LOG_QUEUE_LINES: usize = 16_384;
+
+/// The log writer's thread, flushed before warren exits.
+struct LogWriter {
+    dropped: tracing_appender::non_blocking::ErrorCounter,
+    guard: std::sync::Mutex<Option<tracing_appender::non_blocking::WorkerGuard>>,
+}
+
+static LOG_WRITER: std::sync::OnceLock<LogWriter> = std::sync::OnceLock::new();
+
+/// Write out the queued log lines (and say how many were dropped); call before exiting.
+fn flush_logs() {
+    let Some(w) = LOG_WRITER.get() else { return };
+    let guard = w.guard.lock().unwrap_or_else(|p| p.into_inner()).take();
+    drop(guard);
+    let dropped = w.dropped.dropped_lines();
+    if dropped > 0 {
+        eprintln!(
+            "warren: {dropped} log lines were dropped: stderr was not read as fast as they came"
+        );
+    }
+}
+
 /// `--log-format`.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LogFormat {
@@ -66,10 +90,22 @@ fn init_logging(filter: Option<&str>, format: LogFormat) -> Result<(), String> {
     // Colours only for a terminal, and never with NO_COLOR set (https://no-color.org).
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // Records are written by a thread of their own through a bounded queue: a stderr read
+    // slowly (or not at all) never stalls the workers that run processes; what does not fit
+    // is dropped, and counted at exit.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .thread_name("warren-log")
+        .finish(std::io::stderr());
+    let _ = LOG_WRITER.set(LogWriter {
+        dropped: writer.error_counter(),
+        guard: std::sync::Mutex::new(Some(guard)),
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -209,6 +245,18 @@ struct RunArgs {
     /// nothing comes back within the same time).
     #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
     http_idle_timeout: Duration,
+    /// HTTP/2: most requests (streams) one connection has open at once.
+    #[arg(long, value_name = "N", default_value_t = warren_runtime::defaults::HTTP2_MAX_STREAMS)]
+    http2_max_streams: u32,
+    /// The certificate chain (PEM, the server's certificate first) HTTP servers started
+    /// with TLS serve (`warren::http::Server::tls`), offering HTTP/2 and HTTP/1.1. Read by
+    /// warren, not by the guest; read again on SIGHUP (new connections get the new
+    /// certificate; if it does not load, the old one stays). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Serve the observer at ADDR (e.g. 127.0.0.1:9000; port 0 picks one): a web page of
     /// the live processes (table, links and spawn tree, monitors, handles, recent exits,
     /// charts), the same as JSON and server-sent events under /api, and Prometheus /metrics.
@@ -408,10 +456,11 @@ fn main() -> ExitCode {
         eprintln!("warren: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
-    match cli.command {
+    let code = match cli.command {
         Command::Run(args) => match run(*args) {
             Ok(never) => match never {},
             Err(e) => {
+                flush_logs();
                 eprintln!("warren: {e:#}");
                 ExitCode::from(EXIT_USAGE)
             }
@@ -436,7 +485,9 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
-    }
+    };
+    flush_logs();
+    code
 }
 
 /// A URL without the password it may carry (`nats://user:***@host`).
@@ -490,6 +541,11 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     );
     let mut guest_args = vec![name.clone()];
     guest_args.extend(args.args.iter().cloned());
+    let tls_files = args
+        .tls_cert
+        .clone()
+        .zip(args.tls_key.clone())
+        .map(|(cert, key)| warren_runtime::TlsFiles { cert, key });
     let config = RuntimeConfig {
         max_processes: args.max_processes,
         max_instances: args.max_instances,
@@ -521,6 +577,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             max_connections: args.http_max_connections,
             write_timeout: args.http_write_timeout,
             idle_timeout: args.http_idle_timeout,
+            http2_max_streams: args.http2_max_streams,
         },
         observe: args.observe.map(|addr| warren_runtime::ObserveConfig {
             addr,
@@ -530,6 +587,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         }),
         preinit: args.preinit,
         stdio_prefix: args.stdio_prefix,
+        tls: tls_files.clone(),
     };
 
     let secret = args
@@ -597,6 +655,9 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         };
         if let Some(w) = runtime.warning() {
             eprintln!("warren: {w}");
+        }
+        if tls_files.is_some() {
+            reload_on_hangup(runtime.clone());
         }
         if let Some(addr) = runtime.observer_addr() {
             match runtime.observer_token() {
@@ -674,6 +735,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         anyhow::Ok(code)
     })?;
     use std::io::Write;
+    flush_logs();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // Exit here, without dropping the scheduler: dropping it would drop every process's
@@ -720,6 +782,29 @@ async fn graceful(
             Err(second.status())
         }
     }
+}
+
+/// On SIGHUP, read the TLS certificate and key again (the reload signal; hot code loading
+/// will answer it too).
+fn reload_on_hangup(runtime: Runtime) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        tracing::warn!(target: "warren::tls", "cannot catch SIGHUP: the certificate will not be reloaded");
+        return;
+    };
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match runtime.reload_tls() {
+                Ok(()) => {
+                    tracing::info!(target: "warren::tls", "SIGHUP: reloaded the TLS certificate")
+                }
+                Err(e) => tracing::error!(
+                    target: "warren::tls",
+                    "SIGHUP: {e}; the certificate loaded before stays"
+                ),
+            }
+        }
+    });
 }
 
 /// A signal that asks `warren run` to stop.

@@ -4,7 +4,7 @@
 use crate::actor::Quotas;
 use crate::engine;
 use crate::io::NetPolicy;
-pub use crate::io::http::HttpLimits;
+pub use crate::io::http::{HttpLimits, TlsFiles};
 use std::path::PathBuf;
 
 /// The default of every limit, as [`RuntimeConfig::default`] and [`Quotas::default`] set them.
@@ -15,7 +15,8 @@ pub mod defaults {
         DEFAULT_NAMES as NAMES, DEFAULT_REFERENCES as REFERENCES, DEFAULT_TIMERS as TIMERS,
     };
     pub use crate::io::http::{
-        DEFAULT_IDLE_TIMEOUT as HTTP_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS as HTTP_MAX_CONNECTIONS,
+        DEFAULT_HTTP2_MAX_STREAMS as HTTP2_MAX_STREAMS, DEFAULT_IDLE_TIMEOUT as HTTP_IDLE_TIMEOUT,
+        DEFAULT_MAX_CONNECTIONS as HTTP_MAX_CONNECTIONS,
         DEFAULT_WRITE_TIMEOUT as HTTP_WRITE_TIMEOUT, MIN_HEADER_BYTES as HTTP_MIN_HEADER_BYTES,
     };
     pub use crate::io::splice::{
@@ -104,6 +105,10 @@ pub struct RuntimeConfig {
     /// Prefix every line a process writes to stdout or stderr with `[PID] ` (whole lines
     /// only: lines of different processes never mix). Off by default.
     pub stdio_prefix: bool,
+    /// The certificate chain and key (PEM files, read by the host) that HTTP servers
+    /// started with TLS (`HTTP_TLS`) serve; they offer HTTP/2 and HTTP/1.1 by ALPN. `None`:
+    /// a server asking for TLS fails to start. Reloaded by [`crate::Runtime::reload_tls`].
+    pub tls: Option<TlsFiles>,
 }
 
 /// Where and how the observer is served (`warren run --observe ADDR`): a web page of the live
@@ -155,6 +160,7 @@ impl Default for RuntimeConfig {
             observe: None,
             preinit: false,
             stdio_prefix: false,
+            tls: None,
         }
     }
 }

@@ -95,7 +95,7 @@ mod shutdown;
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
 pub use config::{
-    GrantedDir, HttpLimits, ObserveConfig, ProcessLimitPlan, RuntimeConfig, defaults,
+    GrantedDir, HttpLimits, ObserveConfig, ProcessLimitPlan, RuntimeConfig, TlsFiles, defaults,
 };
 pub use dist::{Cluster, ClusterConfig, ClusterSecret, NodeInfo};
 pub use error::{Error, Result};

@@ -139,7 +139,14 @@ impl<T: StoreData> Runtime<T> {
                 .map(|d| (d.host.as_path(), d.guest.as_str())),
         )
         .map_err(|e| Error::Config(format!("{e:#}")))?;
+        let tls = match &config.tls {
+            None => None,
+            Some(files) => Some(Arc::new(
+                crate::io::http::Tls::load(files.clone()).map_err(Error::Config)?,
+            )),
+        };
         let io = Arc::new(IoShared {
+            tls,
             policy: config.net.clone(),
             grants: Arc::new(grants),
             pumps: Arc::new(Pumps::new(config.max_pumps)),
@@ -272,6 +279,19 @@ impl<T: StoreData> Runtime<T> {
     /// (`vm.max_map_count` too low), with what to raise. Worth showing once.
     pub fn warning(&self) -> Option<&str> {
         self.inner.warning.as_deref()
+    }
+
+    /// Read the TLS certificate and key again (`warren run` does on `SIGHUP`): connections
+    /// made from now on get the new identity, those already made keep theirs. If the files
+    /// do not load, the old identity stays and the error says why; without a TLS identity
+    /// (`RuntimeConfig::tls`) there is nothing to reload.
+    pub fn reload_tls(&self) -> Result<()> {
+        match &self.inner.env.io.tls {
+            None => Err(Error::Config(
+                "the runtime has no TLS certificate to reload".to_string(),
+            )),
+            Some(tls) => tls.reload().map_err(Error::Config),
+        }
     }
 
     /// Where the observer listens, if it was asked for (see
@@ -579,6 +599,7 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
             table: &mut w.resources,
             call: &mut w.call,
             limits: &w.io.http,
+            tls: &w.io.tls,
             drain: &w.io.drain,
         }
     })?;

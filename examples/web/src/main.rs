@@ -186,11 +186,16 @@ fn main() {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
+    // `web ADDR tls`: HTTPS (and HTTP/2) with the certificate warren was given
+    // (`warren run --tls-cert FILE --tls-key FILE web.wasm ADDR tls`).
+    let tls = std::env::args().nth(2).as_deref() == Some("tls");
     let room = spawn((), room).expect("start the room");
-    let server = Server::bind(&addr).expect("bind");
-    println!(
-        "web: listening on {}",
-        server.local_addr().expect("address")
-    );
+    let mut server = Server::bind(&addr).expect("bind");
+    if tls {
+        server = server.tls();
+    }
+    let addr = server.local_addr().expect("address");
+    println!("web: listening on {addr}");
+    log::info!(target: "web", "listening on {addr} (tls: {tls})");
     server.serve_with(room, route).expect("serve");
 }

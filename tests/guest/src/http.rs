@@ -1,4 +1,4 @@
-//! HTTP scenarios: `http_server [per_connection]` serves the routes below on a free port and
+//! HTTP scenarios: `http_server [per_connection|tls|tls_per_connection]` serves the routes below on a free port and
 //! prints `listening on ADDR`; crates/cli/tests/http.rs drives it with curl, raw sockets and
 //! a WebSocket client.
 
@@ -12,16 +12,22 @@ use warren::{Mailbox, spawn};
 
 pub fn run(scenario: &str, arg: Option<&str>) -> bool {
     match scenario {
-        "http_server" => server(arg == Some("per_connection")),
+        "http_server" => server(
+            matches!(arg, Some("per_connection" | "tls_per_connection")),
+            matches!(arg, Some("tls" | "tls_per_connection")),
+        ),
         _ => return false,
     }
     true
 }
 
-fn server(per_connection: bool) {
+fn server(per_connection: bool, tls: bool) {
     let mut server = Server::bind("127.0.0.1:0").expect("bind");
     if per_connection {
         server = server.per_connection();
+    }
+    if tls {
+        server = server.tls();
     }
     let addr = server.local_addr().expect("addr");
     let hoard = spawn!(|mailbox: Mailbox<Hoard>| hoard(mailbox)).expect("spawn the hoard");

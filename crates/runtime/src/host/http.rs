@@ -34,6 +34,8 @@ pub struct HttpView<'a> {
     pub limits: &'a HttpLimits,
     /// The drain the runtime's servers stop by.
     pub drain: &'a Arc<http::Drain>,
+    /// The runtime's TLS identity, if it has one.
+    pub tls: &'a Option<Arc<http::Tls>>,
 }
 
 impl HttpView<'_> {
@@ -122,12 +124,27 @@ impl HttpView<'_> {
     ) -> HostResult<i32> {
         mem.range(out, 8)?;
         let args = mem.read(ptr, len)?.to_vec();
-        let mode = match mode {
+        let tls = if mode & HTTP_TLS != 0 {
+            match self.tls {
+                Some(tls) => Some(tls.clone()),
+                None => {
+                    return Err(HostError::fail(
+                        ERR_DENIED,
+                        "this runtime has no TLS certificate to serve with (warren run \
+                         --tls-cert FILE --tls-key FILE)",
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        let mode = match mode & !HTTP_TLS {
             HTTP_PER_REQUEST => Mode::PerRequest,
             HTTP_PER_CONNECTION => Mode::PerConnection,
             _ => {
                 return Err(HostError::bad_argument(format!(
-                    "unknown serving mode {mode} (0: per request, 1: per connection)"
+                    "unknown serving mode {mode} (0: per request, 1: per connection, \
+                     or'ed with 0x100 for TLS)"
                 )));
             }
         };
@@ -148,7 +165,7 @@ impl HttpView<'_> {
             args,
         });
         let (server, stopped) =
-            HttpServer::start(l, mode, *self.limits, launch, self.drain.clone());
+            HttpServer::start(l, mode, *self.limits, launch, self.drain.clone(), tls);
         let (s, f) = super::io_bridge::install_pair(
             self.table,
             handles::http_server(server),

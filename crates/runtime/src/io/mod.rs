@@ -126,6 +126,8 @@ pub async fn write_all(sink: &dyn WriteSink, mut buf: &[u8]) -> io::Result<()> {
 /// directories and the live host pumps.
 #[derive(Debug, Default)]
 pub struct IoShared {
+    /// The TLS identity servers asking for TLS serve with (`RuntimeConfig::tls`).
+    pub tls: Option<std::sync::Arc<http::Tls>>,
     pub policy: NetPolicy,
     pub grants: std::sync::Arc<Grants>,
     pub pumps: std::sync::Arc<Pumps>,

@@ -1,4 +1,5 @@
-//! HTTP/1.1 servers: every request (or every connection) served by a process of its own.
+//! HTTP/1.1 and HTTP/2 servers (HTTP/2 over TLS: [`Server::tls`]): every request (or every
+//! connection) served by a process of its own.
 //!
 //! The host speaks HTTP (hyper): it accepts, parses, keeps connections alive, answers
 //! malformed requests (400), heads over the limit (431), bodies over the limit (413) and
@@ -61,6 +62,7 @@ pub fn serve<R: IntoResponse>(addr: impl Display, handler: fn(Request) -> R) -> 
 pub struct Server {
     listener: TcpListener,
     per_connection: bool,
+    tls: bool,
 }
 
 impl Server {
@@ -74,6 +76,7 @@ impl Server {
         Server {
             listener,
             per_connection: false,
+            tls: false,
         }
     }
 
@@ -81,6 +84,16 @@ impl Server {
     /// answers the request it was serving with a 500 and closes the connection).
     pub fn per_connection(mut self) -> Server {
         self.per_connection = true;
+        self
+    }
+
+    /// Serve HTTPS: TLS with the certificate the runtime holds (`warren run --tls-cert FILE
+    /// --tls-key FILE`; the files are read by the host, never by the guest), and HTTP/2 to
+    /// clients that offer it (each stream a request, as with HTTP/1.1). WebSockets work
+    /// over it too (`wss://`, on HTTP/1.1). Starting fails with `PermissionDenied` if the
+    /// runtime has no certificate.
+    pub fn tls(mut self) -> Server {
+        self.tls = true;
         self
     }
 
@@ -141,7 +154,7 @@ impl Server {
             abi::HTTP_PER_CONNECTION
         } else {
             abi::HTTP_PER_REQUEST
-        };
+        } | if self.tls { abi::HTTP_TLS } else { 0 };
         let listener = crate::handle::Resource::raw_handle(&self.listener);
         let (server, stopped) = pair(|out| {
             // SAFETY: both indices are function-table entries of this module taken from `fn`

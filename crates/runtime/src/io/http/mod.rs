@@ -1,4 +1,5 @@
-//! HTTP/1.1 serving in the host, on hyper: the objects behind `warren:http`'s handles.
+//! HTTP/1.1 and HTTP/2 serving in the host, on hyper (and rustls for TLS): the objects
+//! behind `warren:http`'s handles.
 //!
 //! # The model
 //!
@@ -31,6 +32,16 @@
 //! it unread ([`timed`]), the time a connection may idle, and the WebSocket message size and
 //! queue. A per-connection process starts at the connection's first request, not at its
 //! accept.
+//!
+//! A server may serve TLS ([`Tls`]: the runtime's certificate, read by the host), and then
+//! HTTP/2 too where ALPN chose it: each stream is a request like any other; a per-connection
+//! process serves an HTTP/2 connection's requests in order, one at a time. What one HTTP/2
+//! connection can make the host hold is bounded as well: streams at once
+//! ([`HttpLimits::http2_max_streams`]), the header list (the head limit), unread request
+//! bodies (flow-control windows: [`HTTP2_CONNECTION_WINDOW`] a connection), unsent response
+//! bytes ([`HTTP2_SEND_BUFFER`] a stream), and streams reset by the client before they were
+//! served ([`HTTP2_MAX_PENDING_RESETS`]: past it, the connection is closed with
+//! `ENHANCE_YOUR_CALM`, the answer to the "rapid reset" attack).
 
 mod body;
 mod connection;
@@ -38,6 +49,7 @@ mod drain;
 mod exchange;
 mod server;
 mod timed;
+mod tls;
 mod websocket;
 mod ws_budget;
 mod ws_meter;
@@ -47,6 +59,7 @@ pub use connection::HttpConnection;
 pub use drain::Drain;
 pub use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
 pub use server::{HttpServer, Launch};
+pub use tls::{Tls, TlsFiles};
 pub use websocket::{Received, SendError, WebSocket, WsMessage};
 pub use ws_budget::WsBudget;
 
@@ -85,8 +98,12 @@ pub struct HttpLimits {
     pub write_timeout: Duration,
     /// Time a keep-alive connection may wait for its next request, and a WebSocket may pass
     /// without a frame either way; a quiet WebSocket is pinged then, and closed if nothing
-    /// comes back within the same time again.
+    /// comes back within the same time again. An HTTP/2 connection is pinged at this
+    /// interval and closed if the ping goes unanswered as long.
     pub idle_timeout: Duration,
+    /// Most requests (streams) one HTTP/2 connection has open at once; the client is told
+    /// in its settings, and a stream beyond is refused.
+    pub http2_max_streams: u32,
 }
 
 /// Default for [`HttpLimits::max_header_bytes`].
@@ -105,6 +122,22 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`HttpLimits::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default for [`HttpLimits::http2_max_streams`].
+pub const DEFAULT_HTTP2_MAX_STREAMS: u32 = 100;
+/// HTTP/2 flow control: request-body bytes a client may send on one stream before its
+/// process reads them.
+pub const HTTP2_STREAM_WINDOW: u32 = 64 * 1024;
+/// HTTP/2 flow control: request-body bytes a client may send on all of a connection's
+/// streams before they are read — what an HTTP/2 connection makes the host buffer at most.
+pub const HTTP2_CONNECTION_WINDOW: u32 = 512 * 1024;
+/// Response bytes buffered per HTTP/2 stream before its writer waits for the client.
+pub const HTTP2_SEND_BUFFER: usize = 64 * 1024;
+/// Streams a client may reset before the server took them; past it, the connection is
+/// closed (`ENHANCE_YOUR_CALM`).
+pub const HTTP2_MAX_PENDING_RESETS: usize = 20;
+/// Streams the server may reset for a client's protocol errors before it closes the
+/// connection.
+pub const HTTP2_MAX_ERROR_RESETS: usize = 256;
 
 impl Default for HttpLimits {
     fn default() -> Self {
@@ -116,6 +149,7 @@ impl Default for HttpLimits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             write_timeout: DEFAULT_WRITE_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            http2_max_streams: DEFAULT_HTTP2_MAX_STREAMS,
         }
     }
 }

@@ -1,16 +1,21 @@
-//! [`HttpServer`]: the accept loop, the connection limit, and hyper's service that turns
-//! each request into an exchange for a process.
+//! [`HttpServer`]: the accept loop, the connection limit, TLS and the choice of HTTP/1.1 or
+//! HTTP/2, and hyper's service that turns each request into an exchange for a process.
+//!
+//! A plain server speaks HTTP/1.1. A server with TLS ([`super::Tls`]) completes the handshake
+//! first (within the header timeout), then speaks what ALPN chose: HTTP/2 (`h2`, each stream
+//! a request, at most [`HttpLimits::http2_max_streams`] at once per connection) or HTTP/1.1.
 
 use super::drain::{Drain, FIRST_REQUEST_GRACE, Live};
 use super::exchange::{Reply, plain};
 use super::timed::Timed;
+use super::tls::{ALPN_H2, Tls};
 use super::{Exchange, HttpConnection, HttpLimits, Mode, ResponseBody};
 use crate::io::IoFuture;
 use crate::io::tcp::TcpListenerObj;
 use crate::resources::Resource;
 use http::Response;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,6 +60,8 @@ struct Shared {
     limits: HttpLimits,
     launch: Arc<dyn Launch>,
     drain: Arc<Drain>,
+    /// Serve TLS with this identity (and HTTP/2 where the client offers it).
+    tls: Option<Arc<Tls>>,
 }
 
 /// Refusals (503 to a connection over the limit) in progress at once; beyond, a connection
@@ -63,14 +70,15 @@ const MAX_REFUSING: usize = 64;
 
 impl HttpServer {
     /// Serve `listener` (which must be called from inside a tokio runtime) until `drain`
-    /// starts; the server and the future that resolves when it stops (dropped, or its
-    /// listener failed for good).
+    /// starts, over TLS with `tls` if given; the server and the future that resolves when
+    /// it stops (dropped, or its listener failed for good).
     pub fn start(
         listener: Arc<TcpListenerObj>,
         mode: Mode,
         limits: HttpLimits,
         launch: Arc<dyn Launch>,
         drain: Arc<Drain>,
+        tls: Option<Arc<Tls>>,
     ) -> (HttpServer, Arc<IoFuture>) {
         let stopped = Arc::new(IoFuture::new());
         let local = listener.local_addr();
@@ -79,6 +87,7 @@ impl HttpServer {
             limits,
             launch,
             drain,
+            tls,
         });
         let accept = tokio::spawn(accept_loop(listener, shared)).abort_handle();
         (
@@ -135,6 +144,11 @@ async fn accept_loop(listener: Arc<TcpListenerObj>, shared: Arc<Shared>) {
                     "this server holds {} connections already (--http-max-connections)",
                     shared.limits.max_connections
                 );
+                if shared.tls.is_some() {
+                    // A 503 in clear text means nothing to a TLS client: close at once.
+                    tracing::debug!("http server on {}: {why}", listener.local_addr());
+                    continue;
+                }
                 if let Ok(turn) = refusing.clone().try_acquire_owned() {
                     tokio::spawn(async move {
                         refuse(stream, why).await;
@@ -171,6 +185,52 @@ async fn serve_connection(
     slot: Arc<OwnedSemaphorePermit>,
     live: Live,
 ) {
+    let limits = shared.limits;
+    let Some(tls) = shared.tls.clone() else {
+        let io = Timed::new(TokioIo::new(stream), limits.write_timeout);
+        return serve_http(io, false, peer, shared, slot, live).await;
+    };
+    // The handshake has the header timeout (a client that connects and says nothing holds
+    // a slot no longer than one that sends half a head); a drain cuts it to the grace a
+    // connection that has not asked yet gets.
+    let handshake = tls.acceptor().accept(stream);
+    tokio::pin!(handshake);
+    let deadline = tokio::time::Instant::now() + limits.header_timeout;
+    let done = tokio::select! {
+        r = tokio::time::timeout_at(deadline, handshake.as_mut()) => r,
+        _ = shared.drain.started() => {
+            let cut = tokio::time::Instant::now() + FIRST_REQUEST_GRACE.min(limits.header_timeout);
+            tokio::time::timeout_at(cut.min(deadline), handshake.as_mut()).await
+        }
+    };
+    let stream = match done {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!("tls handshake with {peer}: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("tls handshake with {peer}: not done in time");
+            return;
+        }
+    };
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(ALPN_H2);
+    let io = Timed::new(TokioIo::new(stream), limits.write_timeout);
+    serve_http(io, h2, peer, shared, slot, live).await;
+}
+
+/// Serve HTTP on an accepted (and, with TLS, handshaken) connection: HTTP/2 if `h2`, else
+/// HTTP/1.1.
+async fn serve_http<I>(
+    io: I,
+    h2: bool,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    slot: Arc<OwnedSemaphorePermit>,
+    live: Live,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let target = match shared.mode {
         Mode::PerRequest => Target::PerRequest,
         Mode::PerConnection => Target::Process(tokio::sync::Mutex::new(None)),
@@ -195,21 +255,55 @@ async fn serve_connection(
             async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target, slot).await) }
         }
     });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(
-            limits
-                .max_header_bytes
-                .saturating_mul(2)
-                .max(super::MIN_HEADER_BYTES),
-        )
-        .keep_alive(true);
-    let io = Timed::new(TokioIo::new(stream), limits.write_timeout);
-    let conn = builder.serve_connection(io, service).with_upgrades();
+    let served = if h2 {
+        let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        builder
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(limits.http2_max_streams)
+            .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+            .initial_stream_window_size(super::HTTP2_STREAM_WINDOW)
+            .initial_connection_window_size(super::HTTP2_CONNECTION_WINDOW)
+            .max_send_buf_size(super::HTTP2_SEND_BUFFER)
+            .max_pending_accept_reset_streams(super::HTTP2_MAX_PENDING_RESETS)
+            .max_local_error_reset_streams(super::HTTP2_MAX_ERROR_RESETS)
+            .keep_alive_interval(limits.idle_timeout)
+            .keep_alive_timeout(limits.idle_timeout);
+        let conn = builder.serve_connection(io, service);
+        drive(conn, |c| c.graceful_shutdown(), &drain, &begun, limits).await
+    } else {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(
+                limits
+                    .max_header_bytes
+                    .saturating_mul(2)
+                    .max(super::MIN_HEADER_BYTES),
+            )
+            .keep_alive(true);
+        let conn = builder.serve_connection(io, service).with_upgrades();
+        drive(conn, |c| c.graceful_shutdown(), &drain, &begun, limits).await
+    };
+    finish(peer, served);
+    drop(live);
+}
+
+/// Run hyper's connection to its end; when the drain starts, let the request in flight
+/// finish (its answer closes the connection) and close an idle connection — after giving
+/// one that has not asked anything yet a short grace for the request it may be sending.
+async fn drive<F>(
+    conn: F,
+    graceful: impl Fn(std::pin::Pin<&mut F>),
+    drain: &Drain,
+    begun: &Begun,
+    limits: HttpLimits,
+) -> hyper::Result<()>
+where
+    F: std::future::Future<Output = hyper::Result<()>>,
+{
     tokio::pin!(conn);
-    let served = tokio::select! {
+    tokio::select! {
         r = conn.as_mut() => r,
         _ = drain.started() => {
             // Accepted before the drain, nothing asked yet: its request may be on the way.
@@ -218,17 +312,15 @@ async fn serve_connection(
                 tokio::select! {
                     _ = begun.first.notified() => {}
                     _ = tokio::time::sleep(grace) => {}
-                    r = conn.as_mut() => return finish(peer, r),
+                    r = conn.as_mut() => return r,
                 }
             }
-            // Finish the request in flight (its answer says `connection: close`), or close
-            // an idle connection now.
-            conn.as_mut().graceful_shutdown();
+            // Finish the request in flight (its answer says `connection: close`; HTTP/2
+            // sends GOAWAY), or close an idle connection now.
+            graceful(conn.as_mut());
             conn.await
         }
-    };
-    finish(peer, served);
-    drop(live);
+    }
 }
 
 /// The end of hyper's work on a connection.
@@ -286,7 +378,8 @@ async fn handle(
             }
         },
         Target::Process(process) => {
-            // hyper hands a connection's requests over one at a time: the lock is free.
+            // HTTP/1.1 hands a connection's requests over one at a time (the lock is free);
+            // HTTP/2's concurrent streams queue here, served in order by the one process.
             let mut process = process.lock().await;
             if process.is_none() {
                 let (requests, conn) = HttpConnection::new(peer);
