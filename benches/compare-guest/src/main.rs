@@ -3,7 +3,7 @@
 //! ```text
 //! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | maxn BUDGET_MIB
 //! warren run --cluster URL --node a compare-guest.wasm dist_rtt N | dist_tput N   # with node b serving
-//! warren run compare-guest.wasm http_hello ADDR [per_connection]                 # under wrk
+//! warren run [--tls-cert C --tls-key K] compare-guest.wasm http_hello ADDR [per_connection] [tls]
 //! ```
 //!
 //! Each workload prints `result NAME VALUE UNIT`, like the Erlang module and the tokio
@@ -337,8 +337,12 @@ fn http_hello(args: &[String]) {
     }
     let addr = args.first().map_or("127.0.0.1:0", String::as_str);
     let mut server = warren::http::Server::bind(addr).expect("bind");
-    if args.get(1).map(String::as_str) == Some("per_connection") {
+    let flags: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    if flags.contains(&"per_connection") {
         server = server.per_connection();
+    }
+    if flags.contains(&"tls") {
+        server = server.tls();
     }
     println!("listening on {}", server.local_addr().expect("address"));
     server.serve(hello).expect("serve");

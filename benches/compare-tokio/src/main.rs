@@ -222,9 +222,36 @@ async fn maxn(budget_mib: u64) {
     result("maxn", tasks.len() as f64, "processes");
 }
 
+/// The HTTPS rows' native side: [`http_hello`] behind rustls (ring, as warren's host uses),
+/// TLS 1.2 and 1.3, ALPN http/1.1 (wrk speaks HTTP/1.1).
+async fn https_hello(addr: String, cert: String, key: String) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .expect("the certificate")
+        .collect::<Result<_, _>>()
+        .expect("the certificate");
+    let key = PrivateKeyDer::from_pem_file(&key).expect("the key");
+    #[allow(deprecated)] // ring, as warren's host uses
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the identity");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    serve_hello(addr, Some(acceptor)).await
+}
+
 /// The HTTP row's native side: the same hyper HTTP/1.1 server warren's host uses, answering
 /// `hello\n` from a task per connection. Prints `listening on ADDR`.
 async fn http_hello(addr: String) {
+    serve_hello(addr, None).await
+}
+
+async fn serve_hello(addr: String, tls: Option<tokio_rustls::TlsAcceptor>) {
     use http_body_util::Full;
     use hyper::body::Incoming;
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
@@ -234,6 +261,7 @@ async fn http_hello(addr: String) {
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(|_req: hyper::Request<Incoming>| async {
                 let mut r = hyper::Response::new(Full::new(bytes::Bytes::from_static(b"hello\n")));
@@ -243,11 +271,23 @@ async fn http_hello(addr: String) {
                 );
                 Ok::<_, std::convert::Infallible>(r)
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
                 .timer(hyper_util::rt::TokioTimer::new())
-                .keep_alive(true)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+                .keep_alive(true);
+            match tls {
+                None => {
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = builder.serve_connection(io, service).await;
+                }
+                Some(acceptor) => {
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let _ = builder.serve_connection(io, service).await;
+                }
+            }
         });
     }
 }
@@ -262,6 +302,8 @@ fn main() {
             .unwrap_or_else(|| panic!("argument {} must be a number", i + 1))
     };
     let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:0".into());
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+    let (cert, key) = (arg(2), arg(3));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -278,9 +320,10 @@ fn main() {
             "fanout" => fanout(num(0), num(1)).await,
             "echo" => echo(addr).await,
             "http_hello" => http_hello(addr).await,
+            "https_hello" => https_hello(addr, cert, key).await,
             "maxn" => maxn(num(0) as u64).await,
             _ => eprintln!(
-                "usage: compare-tokio spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | echo ADDR | maxn MIB | http_hello ADDR"
+                "usage: compare-tokio spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | echo ADDR | maxn MIB | http_hello ADDR | https_hello ADDR CERT KEY"
             ),
         }
     };
