@@ -204,13 +204,8 @@ fn decode_flat(kind: u8, rest: &[u8]) -> Option<ExitReason> {
 
 /// Cut `text` to at most [`MAX_REASON_TEXT`] bytes, at a character boundary.
 fn cut(mut text: String) -> String {
-    if text.len() > MAX_REASON_TEXT {
-        let mut end = MAX_REASON_TEXT;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
+    let end = crate::cut_text(&text, MAX_REASON_TEXT).len();
+    text.truncate(end);
     text
 }
 

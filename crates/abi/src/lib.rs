@@ -102,6 +102,19 @@ pub const MAX_ATTACHED: u32 = 1024;
 /// Longest registered name, in bytes.
 pub const MAX_NAME: usize = 256;
 
+/// `text` cut to at most `max` bytes, at a character boundary: how both sides shorten text
+/// to a size the ABI fixes (reason texts, log records).
+pub fn cut_text(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// `warren:log` levels, most severe first (as the `log` crate numbers them); `max_level`
 /// answers `LOG_OFF` when the host emits nothing.
 pub const LOG_OFF: i32 = 0;

@@ -28,7 +28,7 @@
 use crate::abi;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
-use warren_abi::{MAX_LOG_MESSAGE, MAX_LOG_TARGET};
+use warren_abi::{MAX_LOG_MESSAGE, MAX_LOG_TARGET, cut_text as cut};
 
 struct HostLogger;
 
@@ -52,18 +52,6 @@ fn ask_level_once() {
         warren_abi::LOG_TRACE => log::LevelFilter::Trace,
         _ => log::LevelFilter::Off,
     });
-}
-
-/// `text` cut to at most `max` bytes, at a character boundary.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 impl log::Log for HostLogger {

@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 use std::time::Instant;
+use warren_abi::cut_text as cut;
 
 /// Lines of its own log a process keeps for the observer.
 pub const RECENT_LOGS: usize = 8;
@@ -103,18 +104,6 @@ impl LogRing {
     pub fn lines(&self) -> impl Iterator<Item = &LogLine> {
         self.lines.iter()
     }
-}
-
-/// `text` cut to at most `max` bytes, at a character boundary.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]
