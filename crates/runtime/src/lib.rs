@@ -7,7 +7,8 @@
 //!
 //! Layers, bottom up (a module uses only its own layer and those below; `tests/layers.rs`
 //! checks it, and `ARCHITECTURE.md` gives the rules of each):
-//! - `resources`: per-process handle tables over reference-counted host objects (std only).
+//! - `sync`, `resources`: the one way to take a lock, and per-process handle tables over
+//!   reference-counted host objects (std only).
 //! - `actor`: pids, mailboxes, the process table, monitors, timers, quotas — no wasm.
 //! - `io`: the objects behind I/O handles (sockets, files, pipes, streams, futures, pumps),
 //!   the interfaces they declare, and the policies that bound them.
@@ -91,6 +92,7 @@ mod process;
 mod resources;
 mod runtime;
 mod shutdown;
+mod sync;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};

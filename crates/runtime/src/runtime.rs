@@ -21,6 +21,7 @@ use crate::host::{
 use crate::host_mailbox::HostMailbox;
 use crate::io::{Grants, IoShared, Pumps};
 use crate::process::{Entry, MakeData, ProcessData, ProcessEnv, StoreData};
+use crate::sync::Locked;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -237,11 +238,7 @@ impl<T: StoreData> Runtime<T> {
     /// register a name for) without an instance behind it. See [`HostMailbox`].
     pub fn host_mailbox(&self) -> Result<HostMailbox, SpawnError> {
         let me = self.inner.env.table.register_host()?;
-        self.inner
-            .host_mailboxes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Arc::downgrade(&me));
+        self.inner.host_mailboxes.locked().push(Arc::downgrade(&me));
         Ok(HostMailbox::new(me, self.inner.env.table.clone()))
     }
 
@@ -389,13 +386,7 @@ impl<T: StoreData> Runtime<T> {
     pub async fn shutdown(&self, grace: Duration) -> usize {
         // Host pumps hold sockets and files of processes that may be gone: stop them too.
         self.inner.env.io.pumps.close();
-        let host: Vec<_> = std::mem::take(
-            &mut *self
-                .inner
-                .host_mailboxes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
+        let host: Vec<_> = std::mem::take(&mut *self.inner.host_mailboxes.locked());
         for m in host.iter().filter_map(Weak::upgrade) {
             self.inner.env.table.exit(m.pid(), &ExitReason::Killed);
         }

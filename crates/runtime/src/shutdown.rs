@@ -26,6 +26,7 @@
 use crate::actor::ExitReason;
 use crate::process::StoreData;
 use crate::runtime::RuntimeInner;
+use crate::sync::Locked;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -71,8 +72,7 @@ pub(crate) async fn gracefully<T: StoreData>(
     let table = &env.table;
     let hosts: HashSet<_> = inner
         .host_mailboxes
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+        .locked()
         .iter()
         .filter_map(|m| m.upgrade().map(|m| m.pid()))
         .collect();

@@ -18,6 +18,7 @@
 //! [`crate::actor::ProcessTable::deliver`]).
 
 use crate::resources::Resource;
+use crate::sync::Locked;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -279,7 +280,7 @@ impl Mailbox {
         // A panic while holding this lock cannot leave the queue inconsistent (every
         // operation is a single VecDeque call with its byte count), so a poisoned lock is
         // still usable.
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        self.queue.locked()
     }
 }
 

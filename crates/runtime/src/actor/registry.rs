@@ -4,6 +4,7 @@
 //! process: [`crate::actor::ProcessTable::exit`] calls [`Registry::remove_pid`].
 
 use super::Pid;
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -120,7 +121,7 @@ impl Registry {
     }
 
     fn lock(&self) -> MutexGuard<'_, Names> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.locked()
     }
 }
 

@@ -22,6 +22,7 @@
 
 use super::logs::{LogLine, LogRing};
 use super::{ExitReason, Pid};
+use crate::sync::Locked;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
@@ -233,50 +234,41 @@ impl ProcessStats {
 
     /// Handles held, by kind, sorted by kind.
     pub fn handles(&self) -> Vec<(&'static str, u32)> {
-        let mut v = self
-            .handles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let mut v = self.handles.locked().clone();
         v.sort();
         v
     }
 
     /// How many handles it holds.
     pub fn handle_count(&self) -> u32 {
-        self.handles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(_, n)| n)
-            .sum()
+        self.handles.locked().iter().map(|(_, n)| n).sum()
     }
 }
 
 impl ProcessStats {
     /// It emitted a log record (kept only when the runtime keeps logs for the observer).
     pub fn logged(&self, level: i32, target: &str, message: &str) {
-        let mut ring = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ring = self.logs.locked();
         ring.get_or_insert_default().push(level, target, message);
     }
 
     /// It dropped a log record for its rate.
     pub fn log_dropped(&self) {
-        let mut ring = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ring = self.logs.locked();
         ring.get_or_insert_default().dropped += 1;
     }
 
     /// Its kept log lines (oldest first), records emitted and dropped; `None` if it never
     /// logged while logs were kept.
     pub fn logs(&self) -> Option<(Vec<LogLine>, u64, u64)> {
-        let ring = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        let ring = self.logs.locked();
         let ring = ring.as_ref()?;
         Some((ring.lines().cloned().collect(), ring.emitted, ring.dropped))
     }
 
     /// It got a handle of `kind`.
     pub fn opened(&self, kind: &'static str) {
-        let mut v = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = self.handles.locked();
         match v.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, n)) => *n += 1,
             None => v.push((kind, 1)),
@@ -285,7 +277,7 @@ impl ProcessStats {
 
     /// It gave up a handle of `kind`.
     pub fn closed(&self, kind: &'static str) {
-        let mut v = self.handles.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = self.handles.locked();
         if let Some(i) = v.iter().position(|(k, _)| *k == kind) {
             v[i].1 -= 1;
             if v[i].1 == 0 {
@@ -420,7 +412,7 @@ impl RuntimeStats {
 
     pub(super) fn exited(&self, record: ExitRecord) {
         self.exits[reason_kind(&record.reason)].fetch_add(1, Ordering::Relaxed);
-        let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut r = self.recent.locked();
         if r.len() == RECENT_EXITS {
             r.pop_front();
         }
@@ -496,7 +488,7 @@ impl RuntimeStats {
 
     /// The recent exits, oldest first.
     pub fn recent_exits(&self) -> Vec<ExitRecord> {
-        let r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let r = self.recent.locked();
         r.iter().cloned().collect()
     }
 }

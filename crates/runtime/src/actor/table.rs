@@ -23,6 +23,7 @@ use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
 use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -134,7 +135,7 @@ impl ProcessRef {
     /// runs the process is the only waiter). Call [`ProcessRef::is_killed`] after
     /// registering, or a kill in between is missed.
     pub fn on_kill(&self, waker: &Waker) {
-        let mut w = self.kill_waker.lock().unwrap_or_else(|p| p.into_inner());
+        let mut w = self.kill_waker.locked();
         if !w.as_ref().is_some_and(|old| old.will_wake(waker)) {
             *w = Some(waker.clone());
         }
@@ -159,7 +160,7 @@ impl ProcessRef {
     }
 
     fn signals(&self) -> MutexGuard<'_, Signals> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.locked()
     }
 
     /// Its links, the processes monitoring it, and those it monitors (for the observer).
@@ -626,11 +627,7 @@ impl ProcessTable {
     fn terminate(p: &ProcessRef, reason: ExitReason) {
         p.signals().exit_reason.get_or_insert(reason);
         p.killed.store(true, Ordering::Release);
-        let waker = p
-            .kill_waker
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let waker = p.kill_waker.locked().take();
         if let Some(w) = waker {
             w.wake();
         }
@@ -1073,7 +1070,7 @@ impl ProcessTable {
     }
 
     fn procs(&self) -> MutexGuard<'_, HashMap<Pid, Arc<ProcessRef>>> {
-        self.procs.lock().unwrap_or_else(|p| p.into_inner())
+        self.procs.locked()
     }
 }
 

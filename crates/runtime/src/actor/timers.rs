@@ -11,6 +11,7 @@
 
 use super::quotas::{QuotaError, Quotas};
 use super::{Message, Pid, ProcessTable};
+use crate::sync::Locked;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -156,7 +157,7 @@ impl Timers {
     }
 
     fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.locked()
     }
 }
 

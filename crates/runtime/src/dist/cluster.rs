@@ -36,6 +36,7 @@ use super::names::{self, GlobalNames};
 use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, Refused, SpawnOrder};
 use crate::actor::remote::{NodeId, Remote, RoomWait, Signal, Unreachable};
 use crate::actor::{Pid, ProcessTable};
+use crate::sync::{Locked, ReadWriteLocked};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -262,7 +263,7 @@ enum Control {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.locked()
 }
 
 use super::hex;
@@ -505,7 +506,7 @@ impl Cluster {
 
     /// The peers that are up.
     pub fn peers(&self) -> Vec<NodeInfo> {
-        let peers = self.inner.peers.read().unwrap_or_else(|p| p.into_inner());
+        let peers = self.inner.peers.read_locked();
         let mut list: Vec<NodeInfo> = peers
             .values()
             .filter(|p| lock(&p.out).up)
@@ -670,20 +671,11 @@ impl Cluster {
 
 impl Inner {
     fn peer(&self, node: NodeId) -> Option<Arc<Peer>> {
-        self.peers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&node)
-            .cloned()
+        self.peers.read_locked().get(&node).cloned()
     }
 
     fn all_peers(&self) -> Vec<Arc<Peer>> {
-        self.peers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.peers.read_locked().values().cloned().collect()
     }
 
     fn table(&self) -> Option<Arc<ProcessTable>> {
@@ -751,7 +743,7 @@ impl Inner {
                 Err(format!("node {node} is {:?}, not {name:?}", p.name))
             };
         }
-        let mut peers = self.peers.write().unwrap_or_else(|p| p.into_inner());
+        let mut peers = self.peers.write_locked();
         if peers.len() >= self.max_peers {
             let down: Option<NodeId> = peers
                 .values()
@@ -799,11 +791,7 @@ impl Inner {
 
     /// Forget `node` (down for long): its flusher ends, its state goes.
     fn forget(&self, node: NodeId) {
-        let removed = self
-            .peers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&node);
+        let removed = self.peers.write_locked().remove(&node);
         if let Some(p) = removed {
             p.forget();
         }

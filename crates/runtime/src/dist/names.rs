@@ -16,6 +16,7 @@
 //! until taken, at most one entry per name a live process once held.
 
 use crate::actor::Pid;
+use crate::sync::Locked;
 use async_nats::jetstream::{self, kv, stream};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -119,7 +120,7 @@ impl GlobalNames {
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<Pid, Vec<(String, u64)>>> {
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
+        self.held.locked()
     }
 
     /// Register `name` for `pid` (a live process of this node). `alive` tells whether the

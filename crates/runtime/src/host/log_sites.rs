@@ -15,6 +15,7 @@
 //! has one), `node` (its node number, 0 outside a cluster) and, after records were dropped for
 //! the process's rate, `dropped` (how many).
 
+use crate::sync::ReadWriteLocked;
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 use tracing::callsite::{Callsite, Identifier};
@@ -105,10 +106,10 @@ fn level_index(level: Level) -> usize {
 /// The callsite for `target` at `level`, and whether it is the overflow one.
 fn site(target: &str, level: Level) -> (&'static Site, bool) {
     let i = level_index(level);
-    if let Some(s) = sites().read().unwrap_or_else(|p| p.into_inner())[i].get(target) {
+    if let Some(s) = sites().read_locked()[i].get(target) {
         return (s, false);
     }
-    let mut all = sites().write().unwrap_or_else(|p| p.into_inner());
+    let mut all = sites().write_locked();
     if let Some(s) = all[i].get(target) {
         return (s, false);
     }

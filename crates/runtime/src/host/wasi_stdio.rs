@@ -7,6 +7,7 @@
 //! unfinished line is held up to [`MAX_PARTIAL`] bytes (then written as a line of its own),
 //! and written when the process's WASI context goes (its instance ended).
 
+use crate::sync::Locked;
 use bytes::Bytes;
 use std::io::{self, Write};
 use std::pin::Pin;
@@ -96,10 +97,7 @@ impl Prefixed {
     }
 
     fn push(&self, bytes: &[u8]) -> io::Result<()> {
-        self.lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(bytes)
+        self.lines.locked().push(bytes)
     }
 
     fn flush_host(&self) -> io::Result<()> {

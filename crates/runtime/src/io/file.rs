@@ -11,6 +11,7 @@
 //! on a lock never holds a worker.
 
 use super::{Backing, ReadSource, Ready, WriteSink};
+use crate::sync::Locked;
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
@@ -123,7 +124,7 @@ pub struct FileReader {
 
 impl ReadSource for FileReader {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pos = self.pos.locked();
         let n = self.file.file.read_at(buf, *pos)?;
         *pos += n as u64;
         Ok(n)
@@ -148,7 +149,7 @@ pub struct FileWriter {
 
 impl WriteSink for FileWriter {
     fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let mut pos = self.pos.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pos = self.pos.locked();
         match &mut *pos {
             Some(p) => {
                 let n = self.file.file.write_at(buf, *p)?;

@@ -5,6 +5,7 @@
 //! holds its handle, moved in a message, or dropped without anyone looking.
 
 use super::IoFailure;
+use crate::sync::Locked;
 use std::sync::Mutex;
 use tokio::sync::Notify;
 
@@ -36,7 +37,7 @@ impl IoFuture {
 
     /// Set the outcome; only the first call counts. Returns whether this call set it.
     pub fn resolve(&self, outcome: Outcome) -> bool {
-        let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = self.value.locked();
         if v.is_some() {
             return false;
         }
@@ -48,13 +49,13 @@ impl IoFuture {
 
     /// What stops the work behind this future (see [`IoFuture::cancel`]).
     pub fn on_cancel(&self, canceller: Canceller) {
-        *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(canceller);
+        *self.cancel.locked() = Some(canceller);
     }
 
     /// Stop the work behind this future, if it has any and is still running: the future
     /// resolves with `ERR_CLOSED` ("cancelled"). Returns whether this call resolved it.
     pub fn cancel(&self) -> bool {
-        let canceller = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let canceller = self.cancel.locked().take();
         let resolved = self.resolve(Err(IoFailure::new(warren_abi::ERR_CLOSED, "cancelled")));
         if let Some(stop) = canceller {
             stop();
@@ -64,14 +65,11 @@ impl IoFuture {
 
     /// The outcome, if resolved.
     pub fn poll(&self) -> Option<Outcome> {
-        self.value.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.value.locked().clone()
     }
 
     pub fn is_resolved(&self) -> bool {
-        self.value
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.value.locked().is_some()
     }
 
     /// Wait for the outcome.

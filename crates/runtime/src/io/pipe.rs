@@ -6,6 +6,7 @@
 //! buffered bytes; when the reader is gone, writes fail with "broken pipe".
 
 use super::{Backing, ReadSource, Ready, WriteSink};
+use crate::sync::Locked;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,7 +33,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.locked()
     }
 }
 

@@ -18,6 +18,7 @@
 
 use super::future::IoFuture;
 use super::{IoFailure, ReadSource, WriteSink};
+use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,7 +127,7 @@ struct Release(Arc<Mutex<Option<ChargeGuard>>>);
 
 impl Drop for Release {
     fn drop(&mut self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.0.locked().take();
     }
 }
 
@@ -248,7 +249,7 @@ impl Pumps {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, AbortHandle>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
+        self.live.locked()
     }
 }
 

@@ -6,6 +6,7 @@
 //! listener handle and the [`Incoming`] streams derived from it is gone.
 
 use super::{ReadSource, Ready, WriteSink};
+use crate::sync::Locked;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -85,7 +86,7 @@ impl TcpListenerObj {
     }
 
     fn early(&self) -> std::sync::MutexGuard<'_, Option<(TcpStream, SocketAddr)>> {
-        self.early.lock().unwrap_or_else(|p| p.into_inner())
+        self.early.locked()
     }
 }
 

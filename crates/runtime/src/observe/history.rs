@@ -3,6 +3,7 @@
 
 use super::Source;
 use crate::actor::stats::now_ms;
+use crate::sync::Locked;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -55,7 +56,7 @@ pub(crate) struct History {
 
 impl History {
     fn push(&self, s: Sample) {
-        let mut v = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        let mut v = self.samples.locked();
         if v.len() == SAMPLES {
             v.pop_front();
         }
@@ -64,7 +65,7 @@ impl History {
 
     /// The samples, oldest first.
     pub(crate) fn all(&self) -> Vec<Sample> {
-        let v = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        let v = self.samples.locked();
         v.iter().copied().collect()
     }
 }

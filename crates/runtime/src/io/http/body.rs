@@ -4,6 +4,7 @@
 use super::exchange::Reply;
 use crate::io::pipe::{self, PipeReader, PipeWriter};
 use crate::io::{Backing, ReadSource, Ready, WriteSink};
+use crate::sync::Locked;
 use bytes::{Buf, Bytes};
 use http_body::Body;
 use hyper::body::Incoming;
@@ -48,7 +49,7 @@ impl RequestBody {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.locked()
     }
 
     /// Advance to the next data frame if the current one is used up: `Ready` when there is

@@ -1,6 +1,7 @@
 //! [`HttpConnection`]: one connection's requests, in order, for the process serving it.
 
 use super::Exchange;
+use crate::sync::Locked;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -31,13 +32,7 @@ impl HttpConnection {
     pub async fn next(&self) -> Option<Arc<Exchange>> {
         // One process takes from it at a time (the one holding the handle is suspended in
         // this call); the lock is held only inside each poll.
-        std::future::poll_fn(|cx| {
-            self.requests
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .poll_recv(cx)
-        })
-        .await
+        std::future::poll_fn(|cx| self.requests.locked().poll_recv(cx)).await
     }
 
     /// The client's address.

@@ -4,6 +4,7 @@ use super::HttpLimits;
 use super::body::{self, RequestBody};
 use super::websocket::WebSocket;
 use crate::io::{IoFailure, ReadSource};
+use crate::sync::Locked;
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
@@ -36,7 +37,7 @@ impl Reply {
 
     /// Answer, if nobody has yet: false if somebody had (or the request is gone).
     fn send(&self, response: Response<ResponseBody>) -> Result<(), &'static str> {
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let tx = self.tx.locked().take();
         match tx {
             None => Err("the request was answered already"),
             Some(tx) => tx.send(response).map_err(|_| {
@@ -150,16 +151,12 @@ impl Exchange {
 
     /// The body, once.
     pub fn take_body(&self) -> Result<RequestBody, IoFailure> {
-        self.body
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .ok_or_else(|| {
-                IoFailure::new(
-                    ERR_BAD_ARGUMENT,
-                    format!("the body of {} was taken already", self.what()),
-                )
-            })
+        self.body.locked().take().ok_or_else(|| {
+            IoFailure::new(
+                ERR_BAD_ARGUMENT,
+                format!("the body of {} was taken already", self.what()),
+            )
+        })
     }
 
     /// Answer with `status`, the headers in `headers` (`name: value` lines) and `body`.
@@ -236,12 +233,7 @@ impl Exchange {
             header::SEC_WEBSOCKET_ACCEPT,
             HeaderValue::from_str(&accept).map_err(|e| bad(&e.to_string()))?,
         );
-        let Some(on_upgrade) = self
-            .upgrade
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        else {
+        let Some(on_upgrade) = self.upgrade.locked().take() else {
             return Err(bad("it was upgraded already"));
         };
         self.send(response)?;

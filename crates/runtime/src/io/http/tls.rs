@@ -8,6 +8,7 @@
 //! get the new certificate, connections already made keep theirs; if the new files do not
 //! load, the old identity stays and the error says why.
 
+use crate::sync::ReadWriteLocked;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -99,17 +100,13 @@ impl Tls {
     /// Read the files again; on failure the old identity stays.
     pub fn reload(&self) -> Result<(), String> {
         let config = server_config(&self.files)?;
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+        *self.config.write_locked() = Arc::new(config);
         Ok(())
     }
 
     /// An acceptor with the identity as it is now.
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        let config = self
-            .config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let config = self.config.read_locked().clone();
         tokio_rustls::TlsAcceptor::from(config)
     }
 }

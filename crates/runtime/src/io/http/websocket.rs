@@ -25,6 +25,7 @@ use super::ws_budget::{SMALL, WsBudget};
 use super::ws_meter::{Metered, SocketCharge};
 use crate::io::{ReadReady, Ready};
 use crate::resources::{ChargedToHolder, ResourceTable};
+use crate::sync::Locked;
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::collections::VecDeque;
@@ -122,7 +123,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inbound> {
-        self.inbound.lock().unwrap_or_else(|p| p.into_inner())
+        self.inbound.locked()
     }
 
     fn push(&self, m: WsMessage) {

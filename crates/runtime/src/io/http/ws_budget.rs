@@ -24,6 +24,7 @@
 //!   to all its sockets and not yet sent leave room (each socket also holds at most the
 //!   message limit), so a process cannot pile up messages for clients that do not read.
 
+use crate::sync::Locked;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, Semaphore};
 
@@ -82,7 +83,7 @@ impl WsBudget {
     }
 
     fn lock(&self) -> MutexGuard<'_, Held> {
-        self.held.lock().unwrap_or_else(|p| p.into_inner())
+        self.held.locked()
     }
 
     /// Inbound bytes held now.

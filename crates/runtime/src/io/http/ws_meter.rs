@@ -9,6 +9,7 @@
 //! Frames are not checked here: tungstenite refuses a malformed one, and this only counts.
 
 use super::ws_budget::{SMALL, WsBudget};
+use crate::sync::Locked;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,7 +48,7 @@ impl SocketCharge {
     }
 
     fn lock(&self) -> MutexGuard<'_, Charged> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.locked()
     }
 
     /// The process charged now.
