@@ -215,29 +215,30 @@ pub(crate) fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     }
 }
 
-/// A process's work, then its end: the exit reason into the table and to `on_exit`. A plain
-/// future (see [`run`]): the work is stored once, in place. Each poll marks the process
-/// running, then waiting (unless it was preempted), and adds its CPU time when the runtime
-/// measures it.
-struct Finish<F> {
-    work: F,
-    me: Arc<ProcessRef>,
-    table: Arc<ProcessTable>,
-    cpu: bool,
-    end: Option<Option<oneshot::Sender<ExitReason>>>,
+pin_project_lite::pin_project! {
+    /// A process's work, then its end: the exit reason into the table and to `on_exit`. A plain
+    /// future (see [`run`]): the work is stored once, in place. Each poll marks the process
+    /// running, then waiting (unless it was preempted), and adds its CPU time when the runtime
+    /// measures it.
+    struct Finish<F> {
+        #[pin]
+        work: F,
+        me: Arc<ProcessRef>,
+        table: Arc<ProcessTable>,
+        cpu: bool,
+        end: Option<Option<oneshot::Sender<ExitReason>>>,
+    }
 }
 
 impl<F: Future<Output = Result<anyhow::Result<ExitReason>, String>>> Future for Finish<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: `work` is pinned structurally: never moved out of `self` nor handed out
-        // unpinned; `end` is never pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        let work = unsafe { Pin::new_unchecked(&mut this.work) };
+        let this = self.project();
+        let work = this.work;
         let stats = this.me.stats();
         stats.running();
-        let polled = if this.cpu {
+        let polled = if *this.cpu {
             let clock = this.table.stats().clock();
             let start = clock.now();
             let polled = work.poll(cx);
@@ -253,7 +254,7 @@ impl<F: Future<Output = Result<anyhow::Result<ExitReason>, String>>> Future for 
         let Some(on_exit) = this.end.take() else {
             return Poll::Ready(()); // polled again after its end
         };
-        let (pid, table) = (this.me.pid(), &this.table);
+        let (pid, table) = (this.me.pid(), &*this.table);
         let reason = match outcome {
             Ok(Ok(reason)) => reason,
             Ok(Err(e)) => ExitReason::Trap(format!("cannot start process {pid}: {e:#}")),
@@ -572,26 +573,25 @@ fn until_killed<F: Future>(me: &ProcessRef, call: F) -> UntilKilled<'_, F> {
     }
 }
 
-struct UntilKilled<'a, F> {
-    me: &'a ProcessRef,
-    call: F,
-    registered: Option<std::task::Waker>,
+pin_project_lite::pin_project! {
+    struct UntilKilled<'a, F> {
+        me: &'a ProcessRef,
+        #[pin]
+        call: F,
+        registered: Option<std::task::Waker>,
+    }
 }
 
 impl<R, F: Future<Output = wasmtime::Result<R>>> Future for UntilKilled<'_, F> {
     type Output = wasmtime::Result<R>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `call` is pinned structurally: never moved out of `self` nor handed out
-        // unpinned; the other fields are never pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        let me = this.me;
+        let this = self.project();
+        let me: &ProcessRef = this.me;
         if me.is_killed() {
             return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
         }
-        // SAFETY: see above.
-        let call = unsafe { Pin::new_unchecked(&mut this.call) };
-        if let Poll::Ready(r) = call.poll(cx) {
+        if let Poll::Ready(r) = this.call.poll(cx) {
             return Poll::Ready(r);
         }
         if !this
@@ -600,7 +600,7 @@ impl<R, F: Future<Output = wasmtime::Result<R>>> Future for UntilKilled<'_, F> {
             .is_some_and(|w| w.will_wake(cx.waker()))
         {
             me.on_kill(cx.waker());
-            this.registered = Some(cx.waker().clone());
+            *this.registered = Some(cx.waker().clone());
             if me.is_killed() {
                 return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
             }
@@ -614,17 +614,18 @@ fn catch_panic<F: Future>(f: F) -> CatchPanic<F> {
     CatchPanic { f }
 }
 
-struct CatchPanic<F> {
-    f: F,
+pin_project_lite::pin_project! {
+    struct CatchPanic<F> {
+        #[pin]
+        f: F,
+    }
 }
 
 impl<F: Future> Future for CatchPanic<F> {
     type Output = Result<F::Output, String>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `f` is pinned structurally: never moved out of `self` nor handed out
-        // unpinned.
-        let f = unsafe { self.map_unchecked_mut(|s| &mut s.f) };
+        let f = self.project().f;
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f.poll(cx))) {
             Ok(Poll::Ready(r)) => Poll::Ready(Ok(r)),
             Ok(Poll::Pending) => Poll::Pending,

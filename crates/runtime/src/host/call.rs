@@ -260,12 +260,15 @@ pub fn sync_mem<T: 'static, R: Returned>(
     outcome(state(c.data_mut()), call, r)
 }
 
-/// A call's future that also tells whether it suspended on the way (it waited). A plain
-/// wrapper, not an `async fn`, so the call's future is stored once, in place (host calls are
-/// hot; an `async fn` would hold the future it was given and a pinned copy).
-pub struct Waited<F> {
-    call: F,
-    suspended: bool,
+pin_project_lite::pin_project! {
+    /// A call's future that also tells whether it suspended on the way (it waited). A plain
+    /// wrapper, not an `async fn`, so the call's future is stored once, in place (host calls are
+    /// hot; an `async fn` would hold the future it was given and a pinned copy).
+    pub struct Waited<F> {
+        #[pin]
+        call: F,
+        suspended: bool,
+    }
 }
 
 /// Run `call` to its end, and tell whether it suspended on the way (it waited).
@@ -280,14 +283,11 @@ impl<F: Future> Future for Waited<F> {
     type Output = (F::Output, bool);
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `call` is pinned structurally: it is never moved out of `self` or given out
-        // unpinned, and `Waited` has no `Drop` and is not `Unpin` unless `F` is.
-        let this = unsafe { self.get_unchecked_mut() };
-        let call = unsafe { std::pin::Pin::new_unchecked(&mut this.call) };
-        match call.poll(cx) {
-            Poll::Ready(v) => Poll::Ready((v, this.suspended)),
+        let this = self.project();
+        match this.call.poll(cx) {
+            Poll::Ready(v) => Poll::Ready((v, *this.suspended)),
             Poll::Pending => {
-                this.suspended = true;
+                *this.suspended = true;
                 Poll::Pending
             }
         }
