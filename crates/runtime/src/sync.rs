@@ -16,6 +16,7 @@ pub(crate) trait Locked<T: ?Sized> {
 }
 
 impl<T: ?Sized> Locked<T> for Mutex<T> {
+    #[inline]
     fn locked(&self) -> MutexGuard<'_, T> {
         self.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -30,10 +31,12 @@ pub(crate) trait ReadWriteLocked<T: ?Sized> {
 }
 
 impl<T: ?Sized> ReadWriteLocked<T> for RwLock<T> {
+    #[inline]
     fn read_locked(&self) -> RwLockReadGuard<'_, T> {
         self.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[inline]
     fn write_locked(&self) -> RwLockWriteGuard<'_, T> {
         self.write().unwrap_or_else(PoisonError::into_inner)
     }
