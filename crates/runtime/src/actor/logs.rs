@@ -16,6 +16,10 @@ use std::collections::VecDeque;
 use std::time::Instant;
 use warren_abi::cut_text as cut;
 
+/// The names of `warren:log` levels 1 (error) to 5 (trace), as the observer and `/metrics`
+/// show them.
+pub const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
 /// Lines of its own log a process keeps for the observer.
 pub const RECENT_LOGS: usize = 8;
 /// Longest text of a kept line (target and message), in bytes.

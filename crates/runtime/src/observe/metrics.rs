@@ -107,10 +107,7 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
         "counter",
         "Log records processes emitted (warren:log), by level.",
     );
-    for (level, n) in ["error", "warn", "info", "debug", "trace"]
-        .iter()
-        .zip(records)
-    {
+    for (level, n) in crate::actor::logs::LEVEL_NAMES.iter().zip(records) {
         let _ = writeln!(out, "{name}{{level=\"{level}\"}} {n}");
     }
     let name = "warren_log_dropped_total";

@@ -2,6 +2,7 @@
 
 use super::Source;
 use super::history::Sample;
+use crate::actor::logs::LEVEL_NAMES;
 use crate::actor::stats::{ExitRecord, ProcessState, REASON_KINDS, reason_kind};
 use crate::actor::{Pid, ProcessRef, ProcessTable};
 use serde_json::{Value, json};
@@ -265,14 +266,13 @@ pub(crate) fn process(table: &ProcessTable, pid: Pid) -> Option<Value> {
         .into_iter()
         .map(|(kind, n)| json!({"kind": kind, "count": n}))
         .collect();
-    const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
     let logs = p.stats().logs().map(|(lines, emitted, dropped)| {
         let lines: Vec<Value> = lines
             .iter()
             .map(|l| {
                 json!({
                     "at": l.at_ms,
-                    "level": usize::try_from(l.level - 1).ok().and_then(|i| LEVELS.get(i)),
+                    "level": usize::try_from(l.level - 1).ok().and_then(|i| LEVEL_NAMES.get(i)),
                     "target": l.target,
                     "message": l.message,
                 })
