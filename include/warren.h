@@ -81,6 +81,28 @@ extern "C" {
 #define WARREN_SELECT_WRITABLE 3u
 #define WARREN_SELECT_FUTURE 4u
 
+/* warren:log levels, and what warren_log did with a record. */
+#define WARREN_LOG_OFF 0
+#define WARREN_LOG_ERROR 1
+#define WARREN_LOG_WARN 2
+#define WARREN_LOG_INFO 3
+#define WARREN_LOG_DEBUG 4
+#define WARREN_LOG_TRACE 5
+#define WARREN_LOG_EMITTED 0  /* record: emitted */
+#define WARREN_LOG_FILTERED 1 /* record: the host's filter does not want it */
+#define WARREN_LOG_DROPPED 2  /* record: over the process's log rate (counted) */
+
+/* warren:http serve modes (WARREN_HTTP_TLS is or'ed with the mode), body kinds, WebSocket kinds. */
+#define WARREN_HTTP_PER_REQUEST 0
+#define WARREN_HTTP_PER_CONNECTION 1
+#define WARREN_HTTP_TLS 0x100 /* or'ed with the mode: TLS with the runtime's certificate, HTTP/2 by ALPN */
+#define WARREN_HTTP_BODY_BYTES 0
+#define WARREN_HTTP_BODY_STREAM 1
+#define WARREN_HTTP_BODY_WRITER 2
+#define WARREN_WS_TEXT 1
+#define WARREN_WS_BINARY 2
+#define WARREN_WS_CLOSE 8
+
 /* Exit reason kinds: the first byte of a DOWN message's payload (docs/abi.md,
  * "Exit reasons"). */
 #define WARREN_REASON_NORMAL 0
@@ -98,23 +120,27 @@ extern "C" {
 #define WARREN_NODE_OF(pid) ((uint32_t)((uint64_t)(pid) >> 40))
 #define WARREN_NODE_PID(node) ((int64_t)((uint64_t)(node) << 40))
 
+/* ---- Host functions (made from the one table of them) -------------------------------- */
+/* These declarations are made from crates/abi/src/calls.rs by scripts/generate-abi: do not edit, up
+ * to the end marker. */
+
 /* ---- warren:process ------------------------------------------------------------------ */
 
 /* The caller's pid. */
 WARREN_IMPORT("warren:process", "self") int64_t warren_self(void);
-/* Start a process entering warren_entry(trampoline, func, args_len) with a copy of
- * [args, args+args_len) as its captures. monitor_tag: 0, or an unused reference from
- * warren_new_tag() under which the caller monitors the child before it runs. flags:
- * WARREN_SPAWN_LINK or 0. max_memory, max_fuel: 0 for the runtime's limits. The child's
- * pid, or WARREN_ERR_PROCESS_LIMIT / WARREN_ERR_SPAWN_FAILED / WARREN_ERR_BAD_ARGUMENT. */
+/* Start a process entering warren_entry(trampoline, func, args_len) with a copy of [args_ptr,
+ * args_ptr+args_len) as its captures. monitor_tag: 0, or an unused reference from warren_new_tag()
+ * under which the caller monitors the child before it runs. flags: WARREN_SPAWN_LINK or 0.
+ * max_memory, max_fuel: 0 for the runtime's limits. The child's pid, or WARREN_ERR_PROCESS_LIMIT /
+ * WARREN_ERR_SPAWN_FAILED / WARREN_ERR_BAD_ARGUMENT. */
 WARREN_IMPORT("warren:process", "spawn")
-int64_t warren_spawn_raw(uint32_t trampoline, uint32_t func, const void *args, uint32_t args_len,
-                         int64_t monitor_tag, uint32_t flags, int64_t max_memory,
+int64_t warren_spawn_raw(uint32_t trampoline, uint32_t func, const void *args_ptr,
+                         uint32_t args_len, int64_t monitor_tag, uint32_t flags, int64_t max_memory,
                          int64_t max_fuel);
 /* Copy the spawn captures (exactly their length) into [ptr, ptr+len). */
 WARREN_IMPORT("warren:process", "spawn_args") int32_t warren_spawn_args(void *ptr, uint32_t len);
 /* Record a panic message: the exit reason if the process then traps. */
-WARREN_IMPORT("warren:process", "panic") void warren_panic(const char *msg, uint32_t len);
+WARREN_IMPORT("warren:process", "panic") void warren_panic(const char *ptr, uint32_t len);
 /* Monitor pid: a DOWN message tagged with the returned reference brings its exit reason. */
 WARREN_IMPORT("warren:process", "monitor") int64_t warren_monitor(int64_t pid);
 WARREN_IMPORT("warren:process", "demonitor") void warren_demonitor(int64_t pid, int64_t tag);
@@ -124,92 +150,72 @@ WARREN_IMPORT("warren:process", "unlink") void warren_unlink(int64_t pid);
 WARREN_IMPORT("warren:process", "trap_exit") int32_t warren_trap_exit(int32_t on);
 /* End the caller with an encoded exit reason (does not return). */
 WARREN_IMPORT("warren:process", "exit")
-_Noreturn void warren_exit(const void *reason, uint32_t len);
+_Noreturn void warren_exit(const void *reason_ptr, uint32_t reason_len);
 WARREN_IMPORT("warren:process", "exit_signal")
-int32_t warren_exit_signal(int64_t pid, const void *reason, uint32_t len);
+int32_t warren_exit_signal(int64_t pid, const void *reason_ptr, uint32_t reason_len);
 WARREN_IMPORT("warren:process", "kill") int32_t warren_kill(int64_t pid);
 /* End the instance, keep the process; the next message enters warren_entry afresh. */
 WARREN_IMPORT("warren:process", "hibernate")
-_Noreturn void warren_hibernate(uint32_t trampoline, uint32_t func, const void *args,
+_Noreturn void warren_hibernate(uint32_t trampoline, uint32_t func, const void *args_ptr,
                                 uint32_t args_len);
 WARREN_IMPORT("warren:process", "hibernate_watch")
-int32_t warren_hibernate_watch(uint32_t trampoline, uint32_t func, const void *args,
+int32_t warren_hibernate_watch(uint32_t trampoline, uint32_t func, const void *args_ptr,
                                uint32_t args_len, uint32_t watch);
 
 /* ---- warren:message ------------------------------------------------------------------ */
 
-/* Send [ptr, ptr+len) to pid (tag 0 for an ordinary message). 0, or WARREN_ERR_NO_PROCESS.
- * To another node's pid: WARREN_ERR_WOULD_BLOCK while the queue to that node is over its
- * send mark (nothing sent): call warren_await_room, then send again. */
+/* Send [ptr, ptr+len) to pid (tag 0 for an ordinary message). 0, or WARREN_ERR_NO_PROCESS. To
+ * another node's pid: WARREN_ERR_WOULD_BLOCK while the queue to that node is over its send mark
+ * (nothing sent): call warren_await_room, then send again. */
 WARREN_IMPORT("warren:message", "send")
 int32_t warren_send(int64_t pid, int64_t tag, const void *ptr, uint32_t len);
 /* Wait until a message of len bytes to pid can be sent without WARREN_ERR_WOULD_BLOCK. 0. */
-WARREN_IMPORT("warren:message", "await_room")
-int32_t warren_await_room(int64_t pid, uint32_t len);
-/* Wait up to timeout_ms (WARREN_FOREVER: forever) for the first message with `tag`. Returns
- * its length; copied to ptr if it fits cap, else pending for warren_take. tag_out: where to
- * write the message's tag (u64), or NULL. WARREN_ERR_TIMEOUT if none came. */
+WARREN_IMPORT("warren:message", "await_room") int32_t warren_await_room(int64_t pid, uint32_t len);
+/* Wait up to timeout_ms (WARREN_FOREVER: forever) for the first message with `tag`. Returns its
+ * length; copied to ptr if it fits cap, else pending for warren_take. tag_out: where to write the
+ * message's tag (u64), or NULL. WARREN_ERR_TIMEOUT if none came. */
 WARREN_IMPORT("warren:message", "receive")
-int64_t warren_receive(int64_t tag, void *ptr, uint32_t cap, int64_t timeout_ms,
-                       uint64_t *tag_out);
+int64_t warren_receive(int64_t tag, void *ptr, uint32_t cap, int64_t timeout_ms, uint64_t *tag_out);
 WARREN_IMPORT("warren:message", "take") int32_t warren_take(void *ptr, uint32_t len);
 /* A fresh reference, for a selective receive or a monitored spawn. */
 WARREN_IMPORT("warren:message", "new_tag") int64_t warren_new_tag(void);
 /* Move handles into the next message sent (send, spawn captures, send_after). */
 WARREN_IMPORT("warren:message", "attach")
-int32_t warren_attach(const uint32_t *handles, uint32_t count);
+int32_t warren_attach(const uint32_t *handles_ptr, uint32_t count);
 /* Install resource `index` of the last received message (or of the spawn captures). */
 WARREN_IMPORT("warren:message", "claim") int64_t warren_claim(uint32_t index);
 
 /* ---- warren:registry ----------------------------------------------------------------- */
 
 WARREN_IMPORT("warren:registry", "register")
-int32_t warren_register(const char *name, uint32_t len, int64_t pid);
-WARREN_IMPORT("warren:registry", "whereis") int64_t warren_whereis(const char *name, uint32_t len);
+int32_t warren_register(const char *name_ptr, uint32_t name_len, int64_t pid);
+WARREN_IMPORT("warren:registry", "whereis")
+int64_t warren_whereis(const char *name_ptr, uint32_t name_len);
 WARREN_IMPORT("warren:registry", "unregister")
-int32_t warren_unregister(const char *name, uint32_t len);
+int32_t warren_unregister(const char *name_ptr, uint32_t name_len);
 
-/* ---- warren:log (docs/abi.md: records through the host's logger) --------------------- */
-
-#define WARREN_LOG_OFF 0
-#define WARREN_LOG_ERROR 1
-#define WARREN_LOG_WARN 2
-#define WARREN_LOG_INFO 3
-#define WARREN_LOG_DEBUG 4
-#define WARREN_LOG_TRACE 5
-#define WARREN_LOG_EMITTED 0  /* record: emitted */
-#define WARREN_LOG_FILTERED 1 /* record: the host's filter does not want it */
-#define WARREN_LOG_DROPPED 2  /* record: over the process's log rate (counted) */
-
-/* Emit a record: level 1 (error) .. 5 (trace), a target (<= 256 bytes, a module path by
- * convention) and a message (<= 8192 bytes), both UTF-8. */
-WARREN_IMPORT("warren:log", "record")
-int32_t warren_log(int32_t level, const char *target, uint32_t target_len, const char *message,
-                   uint32_t message_len);
-/* The most verbose level the host emits for any target (WARREN_LOG_OFF .. WARREN_LOG_TRACE). */
-WARREN_IMPORT("warren:log", "max_level") int32_t warren_log_max_level(void);
-
-/* ---- warren:node (docs/abi.md: a cluster's nodes, remote spawn, global names) --------- */
+/* ---- warren:node (a cluster's nodes, remote spawn, global names) --------------------- */
 
 WARREN_IMPORT("warren:node", "this") int64_t warren_node_this(void);
-WARREN_IMPORT("warren:node", "list") int64_t warren_node_list(uint32_t *out, uint32_t cap);
+WARREN_IMPORT("warren:node", "list") int64_t warren_node_list(uint32_t *ptr, uint32_t cap);
 WARREN_IMPORT("warren:node", "name")
-int64_t warren_node_name(int64_t node, char *out, uint32_t cap);
-WARREN_IMPORT("warren:node", "lookup") int64_t warren_node_lookup(const char *name, uint32_t len);
+int64_t warren_node_name(int64_t node, char *ptr, uint32_t cap);
+WARREN_IMPORT("warren:node", "lookup")
+int64_t warren_node_lookup(const char *name_ptr, uint32_t name_len);
 /* A reference tagging node events: [1 up | 0 down][node u32 LE]. */
 WARREN_IMPORT("warren:node", "watch") int64_t warren_node_watch(void);
 WARREN_IMPORT("warren:node", "unwatch") int32_t warren_node_unwatch(int64_t tag);
 /* As warren_spawn_raw, on another node running the same module; waits for the pid. */
 WARREN_IMPORT("warren:node", "spawn")
-int64_t warren_node_spawn(int64_t node, uint32_t trampoline, uint32_t func, const void *args,
+int64_t warren_node_spawn(int64_t node, uint32_t trampoline, uint32_t func, const void *args_ptr,
                           uint32_t args_len, int64_t monitor_tag, uint32_t flags,
                           int64_t max_memory, int64_t max_fuel);
 WARREN_IMPORT("warren:node", "register_global")
-int32_t warren_register_global(const char *name, uint32_t len, int64_t pid);
+int32_t warren_register_global(const char *name_ptr, uint32_t name_len, int64_t pid);
 WARREN_IMPORT("warren:node", "whereis_global")
-int64_t warren_whereis_global(const char *name, uint32_t len);
+int64_t warren_whereis_global(const char *name_ptr, uint32_t name_len);
 WARREN_IMPORT("warren:node", "unregister_global")
-int32_t warren_unregister_global(const char *name, uint32_t len);
+int32_t warren_unregister_global(const char *name_ptr, uint32_t name_len);
 
 /* ---- warren:timer -------------------------------------------------------------------- */
 
@@ -218,11 +224,22 @@ WARREN_IMPORT("warren:timer", "send_after")
 int64_t warren_send_after(int64_t pid, const void *ptr, uint32_t len, int64_t delay_ms);
 WARREN_IMPORT("warren:timer", "cancel") int32_t warren_cancel_timer(int64_t id);
 
+/* ---- warren:log (records through the host's logger) ---------------------------------- */
+
+/* Emit a record: level 1 (error) .. 5 (trace), a target (<= 256 bytes, a module path by convention)
+ * and a message (<= 8192 bytes), both UTF-8. */
+WARREN_IMPORT("warren:log", "record")
+int32_t warren_log(int32_t level, const char *target_ptr, uint32_t target_len,
+                   const char *message_ptr, uint32_t message_len);
+/* The most verbose level the host emits for any target (WARREN_LOG_OFF .. WARREN_LOG_TRACE). */
+WARREN_IMPORT("warren:log", "max_level") int32_t warren_log_max_level(void);
+
 /* ---- warren:resource ----------------------------------------------------------------- */
 
-WARREN_IMPORT("warren:resource", "drop") int32_t warren_drop(uint32_t handle);
+WARREN_IMPORT("warren:resource", "drop") int32_t warren_drop(uint32_t h);
 /* The text of the last failed call: its length, written at ptr if it fits cap. */
-WARREN_IMPORT("warren:resource", "last_error") int64_t warren_last_error_raw(char *ptr, uint32_t cap);
+WARREN_IMPORT("warren:resource", "last_error")
+int64_t warren_last_error_raw(char *ptr, uint32_t cap);
 
 /* ---- warren:stream ------------------------------------------------------------------- */
 
@@ -238,13 +255,14 @@ int32_t warren_future_wait(uint32_t h, int64_t timeout_ms, uint64_t *out);
 WARREN_IMPORT("warren:stream", "future_poll") int32_t warren_future_poll(uint32_t h, uint64_t *out);
 WARREN_IMPORT("warren:stream", "cancel") int32_t warren_cancel(uint32_t h);
 
-/* ---- warren:net (addresses are text: "127.0.0.1:7000", "[::1]:80") ------------------ */
+/* ---- warren:net (addresses are text: "127.0.0.1:7000", "[::1]:80") ------------------- */
 
-WARREN_IMPORT("warren:net", "tcp_bind") int64_t warren_tcp_bind(const char *addr, uint32_t len);
+WARREN_IMPORT("warren:net", "tcp_bind")
+int64_t warren_tcp_bind(const char *addr_ptr, uint32_t addr_len);
 WARREN_IMPORT("warren:net", "tcp_incoming") int64_t warren_tcp_incoming(uint32_t listener);
 WARREN_IMPORT("warren:net", "tcp_accept") int64_t warren_tcp_accept(uint32_t h);
 WARREN_IMPORT("warren:net", "tcp_connect")
-int64_t warren_tcp_connect(const char *addr, uint32_t len);
+int64_t warren_tcp_connect(const char *addr_ptr, uint32_t addr_len);
 WARREN_IMPORT("warren:net", "tcp_receive") int32_t warren_tcp_receive(uint32_t h, uint32_t out[2]);
 WARREN_IMPORT("warren:net", "tcp_send") int64_t warren_tcp_send(uint32_t h, uint32_t stream);
 WARREN_IMPORT("warren:net", "tcp_shutdown") int32_t warren_tcp_shutdown(uint32_t h, uint32_t how);
@@ -252,57 +270,51 @@ WARREN_IMPORT("warren:net", "local_addr")
 int64_t warren_local_addr(uint32_t h, char *ptr, uint32_t cap);
 WARREN_IMPORT("warren:net", "peer_addr")
 int64_t warren_peer_addr(uint32_t h, char *ptr, uint32_t cap);
-WARREN_IMPORT("warren:net", "udp_bind") int64_t warren_udp_bind(const char *addr, uint32_t len);
+WARREN_IMPORT("warren:net", "udp_bind")
+int64_t warren_udp_bind(const char *addr_ptr, uint32_t addr_len);
 WARREN_IMPORT("warren:net", "udp_send_to")
-int64_t warren_udp_send_to(uint32_t h, const void *ptr, uint32_t len, const char *addr,
+int64_t warren_udp_send_to(uint32_t h, const void *ptr, uint32_t len, const char *addr_ptr,
                            uint32_t addr_len);
 WARREN_IMPORT("warren:net", "udp_recv_from")
-int64_t warren_udp_recv_from(uint32_t h, void *ptr, uint32_t cap, char *addr, uint32_t addr_cap,
+int64_t warren_udp_recv_from(uint32_t h, void *ptr, uint32_t cap, char *addr_ptr, uint32_t addr_cap,
                              uint32_t *addr_len_out);
 
 /* ---- warren:fs (paths inside directories granted with --dir) ------------------------- */
 
 WARREN_IMPORT("warren:fs", "open")
-int64_t warren_open(const char *path, uint32_t len, uint32_t flags);
+int64_t warren_open(const char *path_ptr, uint32_t path_len, uint32_t flags);
 WARREN_IMPORT("warren:fs", "seek") int64_t warren_seek(uint32_t h, int64_t offset, uint32_t whence);
 WARREN_IMPORT("warren:fs", "stat") int32_t warren_stat(uint32_t h, void *out);
 WARREN_IMPORT("warren:fs", "stat_path")
-int32_t warren_stat_path(const char *path, uint32_t len, void *out);
+int32_t warren_stat_path(const char *path_ptr, uint32_t path_len, void *out);
 WARREN_IMPORT("warren:fs", "read_dir")
-int64_t warren_read_dir(const char *path, uint32_t len, void *ptr, uint32_t cap);
-WARREN_IMPORT("warren:fs", "create_dir") int32_t warren_create_dir(const char *path, uint32_t len);
-WARREN_IMPORT("warren:fs", "remove_file") int32_t warren_remove_file(const char *path, uint32_t len);
-WARREN_IMPORT("warren:fs", "remove_dir") int32_t warren_remove_dir(const char *path, uint32_t len);
+int64_t warren_read_dir(const char *path_ptr, uint32_t path_len, void *buf, uint32_t cap);
+WARREN_IMPORT("warren:fs", "create_dir")
+int32_t warren_create_dir(const char *path_ptr, uint32_t path_len);
+WARREN_IMPORT("warren:fs", "remove_file")
+int32_t warren_remove_file(const char *path_ptr, uint32_t path_len);
+WARREN_IMPORT("warren:fs", "remove_dir")
+int32_t warren_remove_dir(const char *path_ptr, uint32_t path_len);
 WARREN_IMPORT("warren:fs", "rename")
-int32_t warren_rename(const char *from, uint32_t from_len, const char *to, uint32_t to_len);
+int32_t warren_rename(const char *from_ptr, uint32_t from_len, const char *to_ptr, uint32_t to_len);
 WARREN_IMPORT("warren:fs", "read_via_stream")
 int32_t warren_read_via_stream(uint32_t h, int64_t offset, uint32_t out[2]);
 WARREN_IMPORT("warren:fs", "write_via_stream")
 int64_t warren_write_via_stream(uint32_t h, uint32_t stream, int64_t offset);
 WARREN_IMPORT("warren:fs", "append_via_stream")
 int64_t warren_append_via_stream(uint32_t h, uint32_t stream);
-WARREN_IMPORT("warren:fs", "lock") int32_t warren_lock(uint32_t h, uint32_t mode);
-WARREN_IMPORT("warren:fs", "try_lock") int32_t warren_try_lock(uint32_t h, uint32_t mode);
+WARREN_IMPORT("warren:fs", "lock") int32_t warren_lock(uint32_t h, uint32_t exclusive);
+WARREN_IMPORT("warren:fs", "try_lock") int32_t warren_try_lock(uint32_t h, uint32_t exclusive);
 WARREN_IMPORT("warren:fs", "unlock") int32_t warren_unlock(uint32_t h);
 
-/* ---- warren:http (docs/abi.md: HTTP/1.1 served by the host, a process per request) ---- */
+/* ---- warren:http (HTTP/1.1 and HTTP/2 served by the host, a process per request or per connection)  */
 
-#define WARREN_HTTP_PER_REQUEST 0
-#define WARREN_HTTP_PER_CONNECTION 1
-#define WARREN_HTTP_TLS 0x100 /* or'ed with the mode: TLS with the runtime's certificate, HTTP/2 by ALPN */
-#define WARREN_HTTP_BODY_BYTES 0
-#define WARREN_HTTP_BODY_STREAM 1
-#define WARREN_HTTP_BODY_WRITER 2
-#define WARREN_WS_TEXT 1
-#define WARREN_WS_BINARY 2
-#define WARREN_WS_CLOSE 8
-
-/* Serve HTTP on a listener: each request (mode 0) or connection (mode 1) is served by a new
- * process entered like a spawned one, whose claim(0) is its http-request or http-connection.
- * Writes (http-server, future) at out. */
+/* Serve HTTP on a listener: each request (mode 0) or connection (mode 1) is served by a new process
+ * entered like a spawned one, whose claim(0) is its http-request or http-connection. Writes
+ * (http-server, future) at out. */
 WARREN_IMPORT("warren:http", "serve")
 int32_t warren_http_serve(uint32_t listener, uint32_t mode, uint32_t trampoline, uint32_t func,
-                          const void *args, uint32_t args_len, uint32_t out[2]);
+                          const void *args_ptr, uint32_t args_len, uint32_t out[2]);
 /* The connection's next http-request (waits); WARREN_ERR_CLOSED at its end. */
 WARREN_IMPORT("warren:http", "next") int64_t warren_http_next(uint32_t conn);
 /* "METHOD TARGET VERSION\npeer\nname: value\n...": its length, written if it fits cap. */
@@ -311,27 +323,29 @@ int64_t warren_http_request_head(uint32_t req, char *ptr, uint32_t cap);
 /* (byte-stream, future) of the body at out; once. */
 WARREN_IMPORT("warren:http", "request_body")
 int32_t warren_http_request_body(uint32_t req, uint32_t out[2]);
-/* Answer once: status, "name: value\n" lines, and a body of `kind` (bytes at (a, b), the
- * readable handle a, or a pipe: the result is its stream-writer). */
+/* Answer once: status, "name: value\n" lines, and a body of `kind` (bytes at (a, b), the readable
+ * handle a, or a pipe: the result is its stream-writer). */
 WARREN_IMPORT("warren:http", "respond")
-int64_t warren_http_respond(uint32_t req, uint32_t status, const char *head, uint32_t head_len,
+int64_t warren_http_respond(uint32_t req, uint32_t status, const char *head_ptr, uint32_t head_len,
                             uint32_t kind, uint32_t a, uint32_t b);
 /* Accept a WebSocket handshake (101): a websocket handle. */
 WARREN_IMPORT("warren:http", "upgrade")
-int64_t warren_http_upgrade(uint32_t req, const char *head, uint32_t head_len);
+int64_t warren_http_upgrade(uint32_t req, const char *head_ptr, uint32_t head_len);
 WARREN_IMPORT("warren:http", "ws_send")
 int64_t warren_ws_send(uint32_t ws, uint32_t kind, const void *ptr, uint32_t len);
 /* The next message's length (payload at ptr if it fits cap, kind at kind_out). */
 WARREN_IMPORT("warren:http", "ws_receive")
 int64_t warren_ws_receive(uint32_t ws, void *ptr, uint32_t cap, uint32_t *kind_out);
 WARREN_IMPORT("warren:http", "ws_close")
-int32_t warren_ws_close(uint32_t ws, uint32_t code, const char *reason, uint32_t reason_len);
+int32_t warren_ws_close(uint32_t ws, uint32_t code, const char *reason_ptr, uint32_t reason_len);
 
 /* ---- warren:select ------------------------------------------------------------------- */
 
 /* Wait for the first ready of `count` entries (docs/abi.md, "warren:select"). */
 WARREN_IMPORT("warren:select", "wait")
 int32_t warren_select(const void *entries, uint32_t count, int64_t timeout_ms);
+
+/* ---- End of the host functions ------------------------------------------------------- */
 
 /* ---- Helpers (this header's conventions, not the ABI's) ------------------------------ */
 

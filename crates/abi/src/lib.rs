@@ -4,8 +4,10 @@
 //! kinds, reserved tags and sizes, and the one encoder and decoder of exit reasons.
 //!
 //! `docs/abi.md` is the prose; a test in `warren-runtime` checks its error-code table against
-//! [`ErrorCode::ALL`].
+//! [`ErrorCode::ALL`]. Every host function is declared once, in [`calls::CALLS`], from which the
+//! SDK's imports, the C header and docs/abi.md's function tables are made.
 
+pub mod calls;
 mod errors;
 mod exit;
 pub mod query;

@@ -5,10 +5,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use warren_runtime::NetPolicy;
 use warren_runtime::{
     Cluster, ClusterConfig, ClusterSecret, ExitReason, GrantedDir, Runtime, RuntimeConfig,
 };
-use warren_runtime::{HttpLimits, NetPolicy};
 
 mod new;
 
@@ -546,49 +546,47 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         .clone()
         .zip(args.tls_key.clone())
         .map(|(cert, key)| warren_runtime::TlsFiles { cert, key });
-    let config = RuntimeConfig {
-        max_processes: args.max_processes,
-        max_instances: args.max_instances,
-        max_memory: args.max_memory,
-        max_fuel: args.max_fuel,
-        args: guest_args,
-        env,
-        dirs,
-        net: NetPolicy::from_rules(&args.allow_net)
-            .map_err(|e| anyhow::anyhow!("--allow-net: {e}"))?,
-        quotas: warren_runtime::Quotas {
-            mailbox_bytes: args.max_mailbox,
-            references: args.max_references,
-            timers: args.max_timers,
-            names: args.max_names,
-            log_records_per_second: args.max_log_rate,
-        },
-        max_handles: args.max_handles,
-        max_pumps_per_process: args.max_copies,
-        max_pumps: args
-            .max_copies
-            .saturating_mul(64)
-            .min(warren_runtime::defaults::MAX_COPIES),
-        http: HttpLimits {
-            max_header_bytes: args.http_max_header_bytes,
-            max_body_bytes: args.http_max_body_bytes,
-            request_timeout: args.http_request_timeout,
-            header_timeout: args.http_header_timeout,
-            max_connections: args.http_max_connections,
-            write_timeout: args.http_write_timeout,
-            idle_timeout: args.http_idle_timeout,
-            http2_max_streams: args.http2_max_streams,
-        },
-        observe: args.observe.map(|addr| warren_runtime::ObserveConfig {
-            addr,
-            allow_kill: args.observe_allow_kill,
-            public: args.observe_public,
-            hosts: args.observe_host.clone(),
-        }),
-        preinit: args.preinit,
-        stdio_prefix: args.stdio_prefix,
-        tls: tls_files.clone(),
-    };
+    // Every knob the command line sets, on top of the library's defaults.
+    let mut config = RuntimeConfig::default();
+    config.max_processes = args.max_processes;
+    config.max_instances = args.max_instances;
+    config.max_memory = args.max_memory;
+    config.max_fuel = args.max_fuel;
+    config.args = guest_args;
+    config.env = env;
+    config.dirs = dirs;
+    config.net =
+        NetPolicy::from_rules(&args.allow_net).map_err(|e| anyhow::anyhow!("--allow-net: {e}"))?;
+    let q = &mut config.quotas;
+    q.mailbox_bytes = args.max_mailbox;
+    q.references = args.max_references;
+    q.timers = args.max_timers;
+    q.names = args.max_names;
+    q.log_records_per_second = args.max_log_rate;
+    config.max_handles = args.max_handles;
+    config.max_pumps_per_process = args.max_copies;
+    config.max_pumps = args
+        .max_copies
+        .saturating_mul(64)
+        .min(warren_runtime::defaults::MAX_COPIES);
+    let h = &mut config.http;
+    h.max_header_bytes = args.http_max_header_bytes;
+    h.max_body_bytes = args.http_max_body_bytes;
+    h.request_timeout = args.http_request_timeout;
+    h.header_timeout = args.http_header_timeout;
+    h.max_connections = args.http_max_connections;
+    h.write_timeout = args.http_write_timeout;
+    h.idle_timeout = args.http_idle_timeout;
+    h.http2_max_streams = args.http2_max_streams;
+    config.observe = args.observe.map(|addr| {
+        let mut o = warren_runtime::ObserveConfig::new(addr, args.observe_allow_kill);
+        o.public = args.observe_public;
+        o.hosts = args.observe_host.clone();
+        o
+    });
+    config.preinit = args.preinit;
+    config.stdio_prefix = args.stdio_prefix;
+    config.tls = tls_files.clone();
 
     let secret = args
         .cluster_secret

@@ -91,7 +91,8 @@ fn bad_files_get_one_line_errors_and_exit_2() {
     .unwrap();
     one_line_error(
         &run_file(&[], &unknown_import, &[]),
-        "unknown import: `warren:process::teleport`",
+        "unknown_import.wat: the module imports warren:process.teleport, which is not a function \
+         of warren's ABI (docs/abi.md): was it built for another version of warren?",
     );
 }
 

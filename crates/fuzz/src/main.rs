@@ -24,7 +24,6 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use warren_runtime::Quotas;
 use warren_runtime::{GrantedDir, HostMailbox, Runtime, RuntimeConfig};
 
 #[derive(Parser)]
@@ -182,25 +181,22 @@ async fn run_case(
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("f"), b"fuzz")?;
     std::fs::create_dir(dir.path().join("d"))?;
-    let config = RuntimeConfig {
-        max_processes: Some(64),
-        max_memory: 2 << 20,
-        dirs: vec![GrantedDir {
-            host: dir.path().to_path_buf(),
-            guest: "/data".into(),
-        }],
-        quotas: Quotas {
-            mailbox_bytes: 1 << 20,
-            references: 100,
-            timers: 100,
-            names: 4,
-            log_records_per_second: 100,
-        },
-        max_handles: 64,
-        max_pumps_per_process: 8,
-        max_pumps: 64,
-        ..RuntimeConfig::default()
-    };
+    let mut config = RuntimeConfig::default();
+    config.max_processes = Some(64);
+    config.max_memory = 2 << 20;
+    config.dirs = vec![GrantedDir {
+        host: dir.path().to_path_buf(),
+        guest: "/data".into(),
+    }];
+    let q = &mut config.quotas;
+    q.mailbox_bytes = 1 << 20;
+    q.references = 100;
+    q.timers = 100;
+    q.names = 4;
+    q.log_records_per_second = 100;
+    config.max_handles = 64;
+    config.max_pumps_per_process = 8;
+    config.max_pumps = 64;
     let runtime = Runtime::builder()
         .config(config)
         .build_bytes(wat.as_bytes())

@@ -30,13 +30,20 @@ use std::sync::Arc;
 use wasmtime::{Linker, Module};
 
 type HostModule<T> = Box<dyn FnOnce(&mut Linker<T>) -> anyhow::Result<()>>;
+type Setting = Box<dyn Fn(&mut RuntimeConfig)>;
 
 /// Builds a [`Runtime`]. Start with [`Runtime::builder`].
 pub struct RuntimeBuilder<T: StoreData> {
+    /// The configuration: a base ([`RuntimeBuilder::config`], else the default) with every
+    /// setter called so far applied on top.
     config: RuntimeConfig,
+    /// Those setters, in order, to apply again on top of a new base.
+    settings: Vec<Setting>,
     scheduler: Option<tokio::runtime::Handle>,
     make_data: MakeData<T>,
     host_modules: Vec<HostModule<T>>,
+    /// warren's modules left out of the linker (`without`).
+    left_out: Vec<String>,
     cache: bool,
     cluster: Option<crate::dist::Cluster>,
 }
@@ -45,9 +52,11 @@ impl RuntimeBuilder<ProcessData> {
     pub(crate) fn new() -> Self {
         RuntimeBuilder {
             config: RuntimeConfig::default(),
+            settings: Vec::new(),
             scheduler: None,
             make_data: Arc::new(|d| d),
             host_modules: Vec::new(),
+            left_out: Vec::new(),
             cache: true,
             cluster: None,
         }
@@ -62,9 +71,11 @@ impl RuntimeBuilder<ProcessData> {
     ) -> RuntimeBuilder<U> {
         RuntimeBuilder {
             config: self.config,
+            settings: self.settings,
             scheduler: self.scheduler,
             make_data: Arc::new(make),
             host_modules: Vec::new(),
+            left_out: self.left_out,
             cache: self.cache,
             cluster: self.cluster,
         }
@@ -81,76 +92,81 @@ impl<T: StoreData> RuntimeBuilder<T> {
         self
     }
 
-    /// The whole configuration at once (what the `warren` CLI does).
+    /// The whole configuration at once (what the `warren` CLI does): the base the other
+    /// setters apply to. They apply on top of it whatever the order they were called in, so
+    /// `.max_memory(m).config(c)` runs with `m` and the rest of `c`.
     pub fn config(mut self, config: RuntimeConfig) -> Self {
         self.config = config;
+        for setting in &self.settings {
+            setting(&mut self.config);
+        }
+        self
+    }
+
+    fn set(mut self, setting: impl Fn(&mut RuntimeConfig) + 'static) -> Self {
+        setting(&mut self.config);
+        self.settings.push(Box::new(setting));
         self
     }
 
     /// Most processes alive at once (default: 100,000, or what `vm.max_map_count` allows).
-    pub fn max_processes(mut self, n: usize) -> Self {
-        self.config.max_processes = Some(n);
-        self
+    pub fn max_processes(self, n: usize) -> Self {
+        self.set(move |c| c.max_processes = Some(n))
     }
 
     /// Most processes with an instance at once (see [`RuntimeConfig::max_instances`]).
-    pub fn max_instances(mut self, n: usize) -> Self {
-        self.config.max_instances = Some(n);
-        self
+    pub fn max_instances(self, n: usize) -> Self {
+        self.set(move |c| c.max_instances = Some(n))
     }
 
     /// Most linear memory per process, in bytes (default 64 MiB).
-    pub fn max_memory(mut self, bytes: usize) -> Self {
-        self.config.max_memory = bytes;
-        self
+    pub fn max_memory(self, bytes: usize) -> Self {
+        self.set(move |c| c.max_memory = bytes)
     }
 
     /// A compute budget per process, in fuel units (turns fuel counting on).
-    pub fn max_fuel(mut self, fuel: u64) -> Self {
-        self.config.max_fuel = Some(fuel);
-        self
+    pub fn max_fuel(self, fuel: u64) -> Self {
+        self.set(move |c| c.max_fuel = Some(fuel))
     }
 
     /// Append a program argument (the first is the program's name, `args[0]`).
-    pub fn arg(mut self, arg: impl Into<String>) -> Self {
-        self.config.args.push(arg.into());
-        self
+    pub fn arg(self, arg: impl Into<String>) -> Self {
+        let arg = arg.into();
+        self.set(move |c| c.args.push(arg.clone()))
     }
 
     /// Append several program arguments.
-    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
-        self.config.args.extend(args.into_iter().map(Into::into));
-        self
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(self, args: I) -> Self {
+        let args: Vec<String> = args.into_iter().map(Into::into).collect();
+        self.set(move |c| c.args.extend(args.iter().cloned()))
     }
 
     /// Set an environment variable for every process.
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.config.env.push((key.into(), value.into()));
-        self
+    pub fn env(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let pair = (key.into(), value.into());
+        self.set(move |c| c.env.push(pair.clone()))
     }
 
     /// Grant the host directory `host` to guests as `guest` (WASI and `warren:fs`).
-    pub fn dir(mut self, host: impl AsRef<Path>, guest: impl Into<String>) -> Self {
-        self.config.dirs.push(GrantedDir {
+    pub fn dir(self, host: impl AsRef<Path>, guest: impl Into<String>) -> Self {
+        let dir = GrantedDir {
             host: host.as_ref().to_path_buf(),
             guest: guest.into(),
-        });
-        self
+        };
+        self.set(move |c| c.dirs.push(dir.clone()))
     }
 
     /// Serve the observer on `addr` (a web page of the live processes, JSON, server-sent
     /// events and Prometheus `/metrics`; see [`ObserveConfig`](crate::ObserveConfig)).
     /// `allow_kill` lets the page kill processes. Port 0 picks a free port:
     /// [`Runtime::observer_addr`](crate::Runtime::observer_addr) tells which.
-    pub fn observe(mut self, addr: std::net::SocketAddr, allow_kill: bool) -> Self {
-        self.config.observe = Some(crate::config::ObserveConfig::new(addr, allow_kill));
-        self
+    pub fn observe(self, addr: std::net::SocketAddr, allow_kill: bool) -> Self {
+        self.set(move |c| c.observe = Some(crate::config::ObserveConfig::new(addr, allow_kill)))
     }
 
     /// The network allow-list (default: loopback only).
-    pub fn allow_net(mut self, policy: NetPolicy) -> Self {
-        self.config.net = policy;
-        self
+    pub fn allow_net(self, policy: NetPolicy) -> Self {
+        self.set(move |c| c.net = policy.clone())
     }
 
     /// Run processes on this tokio runtime (default: the one `build_*` is called in). See
@@ -163,6 +179,16 @@ impl<T: StoreData> RuntimeBuilder<T> {
     /// Do not read or write the compiled-module cache for `build_file`.
     pub fn no_cache(mut self) -> Self {
         self.cache = false;
+        self
+    }
+
+    /// Leave one of warren's host modules out of every process's linker: `module` is one of
+    /// [`OPTIONAL_MODULES`](crate::OPTIONAL_MODULES) (`warren:net`, `warren:fs`,
+    /// `warren:http`), the modules that reach outside the runtime. A guest that imports a
+    /// function of a module left out is refused when the runtime is built, with an error
+    /// naming the function ([`Error::Link`]); one that does not import it runs as usual.
+    pub fn without(mut self, module: &str) -> Self {
+        self.left_out.push(module.to_string());
         self
     }
 
@@ -245,9 +271,21 @@ impl<T: StoreData> RuntimeBuilder<T> {
         raise_fd_limit();
         // A warning in the plan is kept for `Runtime::warning`.
         let (engine, plan) = Runtime::<T>::build_engine(&self.config)?;
+        if let Some(m) = self
+            .left_out
+            .iter()
+            .find(|m| !runtime::OPTIONAL_MODULES.contains(&m.as_str()))
+        {
+            return Err(Error::Config(format!(
+                "{m:?} cannot be left out: the modules a runtime can do without are {}",
+                runtime::OPTIONAL_MODULES.join(", ")
+            )));
+        }
         let module = load(&engine)?;
+        check_imports(&module, &self.left_out)?;
         let mut linker = Linker::new(&engine);
-        runtime::add_to_linker(&mut linker).map_err(|e| Error::HostModule(format!("{e:#}")))?;
+        runtime::add_modules(&mut linker, &self.left_out)
+            .map_err(|e| Error::HostModule(format!("{e:#}")))?;
         for add in self.host_modules {
             add(&mut linker).map_err(|e| Error::HostModule(format!("{e:#}")))?;
         }
@@ -262,6 +300,31 @@ impl<T: StoreData> RuntimeBuilder<T> {
             (self.cluster, hash),
         )
     }
+}
+
+/// A clear refusal of a module that imports a function of warren's modules that this runtime
+/// does not have: one of a module left out, or one that is not in warren's ABI at all (a
+/// module built for another version of warren). Other imports are the linker's business.
+fn check_imports(module: &Module, left_out: &[String]) -> Result<()> {
+    use warren_abi::calls::{CALLS, MODULES};
+    for import in module.imports() {
+        let (m, name) = (import.module(), import.name());
+        if left_out.iter().any(|l| l == m) {
+            return Err(Error::Link(format!(
+                "the module imports {m}.{name}, but this runtime leaves {m} out \
+                 (RuntimeBuilder::without)"
+            )));
+        }
+        if MODULES.iter().any(|known| known.name == m)
+            && !CALLS.iter().any(|c| c.module == m && c.name == name)
+        {
+            return Err(Error::Link(format!(
+                "the module imports {m}.{name}, which is not a function of warren's ABI \
+                 (docs/abi.md): was it built for another version of warren?"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// SHA-256 of a module's bytes.
@@ -300,4 +363,40 @@ pub fn scheduler() -> std::io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .thread_name("warren-worker")
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setters_apply_on_top_of_a_whole_configuration_in_any_order() {
+        let base = RuntimeConfig {
+            max_memory: 3 << 20,
+            max_processes: Some(7),
+            args: vec!["base".into()],
+            ..RuntimeConfig::default()
+        };
+        let before = RuntimeBuilder::new()
+            .max_memory(1 << 20)
+            .arg("app")
+            .config(base.clone());
+        let after = RuntimeBuilder::new()
+            .config(base)
+            .max_memory(1 << 20)
+            .arg("app");
+        for b in [before, after] {
+            assert_eq!(
+                b.config.max_memory,
+                1 << 20,
+                "the setter wins over the base"
+            );
+            assert_eq!(
+                b.config.max_processes,
+                Some(7),
+                "the base's other knobs stay"
+            );
+            assert_eq!(b.config.args, ["base", "app"]);
+        }
+    }
 }

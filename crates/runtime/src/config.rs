@@ -58,6 +58,7 @@ impl GrantedDir {
 }
 
 /// How a runtime is set up.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Most live processes; `None` picks the largest the OS allows, up to 100,000.
@@ -114,6 +115,7 @@ pub struct RuntimeConfig {
 /// Where and how the observer is served (`warren run --observe ADDR`): a web page of the live
 /// processes, the same data as JSON and server-sent events, and Prometheus `/metrics`.
 /// With an observer, the runtime also measures each process's CPU time.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ObserveConfig {
     /// The address to listen on (port 0: any free port; see `Runtime::observer_addr`).
@@ -167,7 +169,7 @@ impl Default for RuntimeConfig {
 
 /// The effective process limit and, if the OS cannot support it, a one-line warning.
 #[derive(Debug, Clone)]
-pub struct ProcessLimitPlan {
+pub(crate) struct ProcessLimitPlan {
     /// The process limit.
     pub limit: usize,
     /// Most processes with an instance at once: the pool's slots (at most `limit`).
@@ -181,7 +183,7 @@ pub struct ProcessLimitPlan {
 /// Decide the process limit and the instance slots from a configuration and the OS's
 /// `vm.max_map_count`. The OS bounds the slots (each costs memory mappings), not the
 /// processes: with `max_instances` set, hibernated processes beyond it need no slot.
-pub fn plan_limits(config: &RuntimeConfig, os_map_count: Option<u64>) -> ProcessLimitPlan {
+pub(crate) fn plan_limits(config: &RuntimeConfig, os_map_count: Option<u64>) -> ProcessLimitPlan {
     let Some(instances) = config.max_instances else {
         return plan_process_limit(config.max_processes, os_map_count);
     };
@@ -194,7 +196,10 @@ pub fn plan_limits(config: &RuntimeConfig, os_map_count: Option<u64>) -> Process
 }
 
 /// Decide the process limit from the configuration and the OS's `vm.max_map_count`.
-pub fn plan_process_limit(requested: Option<usize>, os_map_count: Option<u64>) -> ProcessLimitPlan {
+pub(crate) fn plan_process_limit(
+    requested: Option<usize>,
+    os_map_count: Option<u64>,
+) -> ProcessLimitPlan {
     let os_limit = os_map_count.map(engine::map_count_limit);
     match (requested, os_limit, os_map_count) {
         (Some(n), Some(l), Some(maps)) if n > l => ProcessLimitPlan {

@@ -10,35 +10,22 @@
 //! business (its store type): the runtime implements it, the host call only asks.
 
 use crate::actor::logs::LogBudget;
-use crate::actor::{ExitReason, Message, Pid, ProcessRef, ProcessTable, SpawnError};
+use crate::actor::{ExitReason, Message, Pid, ProcessRef, ProcessTable, SpawnError, SpawnSpec};
 use crate::io::{ReadReady, ReadSource};
 use crate::resources::Resource;
 use std::sync::Arc;
 
-/// What a guest asked to spawn.
+/// What a guest asked to spawn on this node: the process ([`SpawnSpec`], the same a spawn on
+/// another node sends) and the handles moved into its captures.
 #[derive(Debug, Clone)]
-pub struct SpawnRequest {
-    /// The function-table index of the SDK's type-tagged trampoline.
-    pub trampoline: u32,
-    /// The function-table index of the user's entry function.
-    pub func: u32,
-    /// The serialized captures.
-    pub args: Vec<u8>,
-    /// If set, the spawner monitors the child with this reference from before it runs, so
-    /// even an immediate exit is reported with its real reason.
-    pub monitor: Option<u64>,
-    /// Link the spawner and the child before the child runs.
-    pub link: bool,
-    /// The child's own memory limit in bytes (at most the runtime's), if not the runtime's.
-    pub max_memory: Option<u64>,
-    /// The child's own compute budget, if not the runtime's (needs fuel counting on).
-    pub max_fuel: Option<u64>,
+pub(crate) struct SpawnRequest {
+    pub spec: SpawnSpec,
     /// Handles moved into the captures (`warren:message.attach`), claimed by the child.
     pub resources: Vec<Resource>,
 }
 
 /// Creates processes; implemented by the runtime that owns the engine and the store type.
-pub trait Spawner: Send + Sync + 'static {
+pub(crate) trait Spawner: Send + Sync + 'static {
     /// Start a child of `parent` as `request` says; its pid.
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError>;
 
@@ -58,7 +45,7 @@ pub trait Spawner: Send + Sync + 'static {
 /// Laid out in declaration order, the fields every send and receive touches first, so they
 /// share cache lines (a ring of 10,000 processes is bound by cache misses on them).
 #[repr(C)]
-pub struct ProcessCtx {
+pub(crate) struct ProcessCtx {
     /// This process.
     pub me: Arc<ProcessRef>,
     /// Every process of the runtime.
@@ -80,7 +67,11 @@ pub struct ProcessCtx {
 
 impl ProcessCtx {
     /// The state of a process about to start.
-    pub fn new(me: Arc<ProcessRef>, table: Arc<ProcessTable>, spawner: Arc<dyn Spawner>) -> Self {
+    pub(crate) fn new(
+        me: Arc<ProcessRef>,
+        table: Arc<ProcessTable>,
+        spawner: Arc<dyn Spawner>,
+    ) -> Self {
         ProcessCtx {
             me,
             table,
@@ -94,7 +85,7 @@ impl ProcessCtx {
     }
 
     /// This process's pid.
-    pub fn pid(&self) -> Pid {
+    pub(crate) fn pid(&self) -> Pid {
         self.me.pid()
     }
 }
@@ -102,14 +93,14 @@ impl ProcessCtx {
 /// The process ended itself with `exit(reason)`; raised as a trap to unwind it.
 #[derive(Debug, thiserror::Error)]
 #[error("process exited: {0}")]
-pub struct ProcessExited(pub ExitReason);
+pub(crate) struct ProcessExited(pub ExitReason);
 
 /// The process asked to hibernate: its instance ends (raised as a trap to unwind it) and it
 /// resumes in a fresh instance with `request` when the next message comes, or `watch` is
 /// ready.
 #[derive(Debug, thiserror::Error)]
 #[error("process hibernated")]
-pub struct ProcessHibernated {
+pub(crate) struct ProcessHibernated {
     /// How to resume it.
     pub request: SpawnRequest,
     /// A handle whose readiness wakes it too.
@@ -117,7 +108,7 @@ pub struct ProcessHibernated {
 }
 
 /// A handle a hibernated process waits on besides its mailbox (`hibernate_watch`).
-pub enum Watch {
+pub(crate) enum Watch {
     /// Something to read from: ready when a read would not wait (data, end, or error).
     Read(Arc<dyn ReadSource>),
     /// A listener or UDP socket: ready when an accept or receive would not wait.
@@ -126,7 +117,7 @@ pub enum Watch {
 
 impl Watch {
     /// The interface of `resource` a hibernated process can wait on, if it has one.
-    pub fn of(resource: &Resource) -> Option<Watch> {
+    pub(crate) fn of(resource: &Resource) -> Option<Watch> {
         if let Some(r) = resource.interface::<dyn ReadSource>() {
             return Some(Watch::Read(r));
         }
@@ -134,7 +125,7 @@ impl Watch {
     }
 
     /// Resolves when the handle is ready (an error counts as ready: the read reports it).
-    pub async fn ready(&self) {
+    pub(crate) async fn ready(&self) {
         match self {
             Watch::Read(r) => {
                 let _ = r.ready_exact().await;
@@ -158,4 +149,4 @@ impl std::fmt::Debug for Watch {
 /// The process was killed; raised as a trap out of whatever it was doing.
 #[derive(Debug, thiserror::Error)]
 #[error("process {0} was killed")]
-pub struct ProcessKilled(pub Pid);
+pub(crate) struct ProcessKilled(pub Pid);

@@ -28,9 +28,16 @@
 //! and `select` as well.
 
 pub use crate::host::call::{
-    CallName, CallState, GuestFault, GuestMemory, HostError, HostResult, Returned, Waited, finish,
-    memory, outcome, pid_arg, range, split, sync, sync_mem, waited,
+    CallName, CallState, GuestFault, GuestMemory, HostError, HostResult, memory, pid_arg, range,
+    split,
 };
+
+/// What [`host_calls!`](crate::host_calls) expands to: not an API (it may change with any
+/// release); write calls with the macro.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::host::call::{Returned, Waited, finish, outcome, sync, sync_mem, waited};
+}
 pub use crate::io::handles::interface;
 pub use crate::io::{Backing, IoFailure, ReadReady, ReadSource, Ready, WriteSink};
 pub use crate::process::HostParts;

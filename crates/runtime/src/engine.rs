@@ -30,7 +30,7 @@ use wasmtime::{
 /// How often the epoch advances while some process computes: every process yields at the
 /// tick after it started, came back from a wait or last yielded (a time slice of at most
 /// one tick).
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// How often the epoch advances while no process computes (none was preempted twice in a row
 /// without waiting in between).
@@ -40,31 +40,31 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 /// against 1.19-1.27 us ticking every 10 ms, 2 workers) with nothing to preempt — the same
 /// with a ticker that did not even advance the epoch. So the ticker runs slow until a process
 /// is seen computing, then fast for [`FAST_TICKS`] ticks after the last time it was.
-pub const IDLE_TICK: Duration = Duration::from_millis(10);
+pub(crate) const IDLE_TICK: Duration = Duration::from_millis(10);
 
 /// How many fast ticks follow a process seen computing.
-pub const FAST_TICKS: u32 = 32;
+pub(crate) const FAST_TICKS: u32 = 32;
 
 /// Size of each process's async (fiber) stack. Wasm frames and host calls run on it.
-pub const ASYNC_STACK: usize = 256 * 1024;
+pub(crate) const ASYNC_STACK: usize = 256 * 1024;
 /// Most of the fiber stack wasm may use; the rest is headroom for host calls.
-pub const MAX_WASM_STACK: usize = 192 * 1024;
+pub(crate) const MAX_WASM_STACK: usize = 192 * 1024;
 
 /// Dirty bytes of a freed memory or table slot reset in place (and kept resident) rather
 /// than decommitted, when PAGEMAP_SCAN is available.
-pub const KEEP_RESIDENT: usize = 256 * 1024;
+pub(crate) const KEEP_RESIDENT: usize = 256 * 1024;
 /// Top of a freed fiber stack zeroed in place and kept resident (the part a process uses).
-pub const STACK_KEEP_RESIDENT: usize = 16 * 1024;
+pub(crate) const STACK_KEEP_RESIDENT: usize = 16 * 1024;
 
 /// Memory mappings one live process costs, measured: memory slot, table slot, fiber stack
 /// (each an accessible region next to a guard) plus slack for the copy-on-write image.
-pub const MAPS_PER_PROCESS: u64 = 6;
+pub(crate) const MAPS_PER_PROCESS: u64 = 6;
 /// Mappings left for everything else in the host process (libraries, heap, threads).
 const MAPS_RESERVED: u64 = 4096;
 
 /// The knobs of the engine; see [`crate::RuntimeConfig`] for defaults.
 #[derive(Debug, Clone)]
-pub struct EngineConfig {
+pub(crate) struct EngineConfig {
     pub max_processes: usize,
     /// Maximum linear memory per process, in bytes (rounded up to 64 KiB pages).
     pub max_memory: usize,
@@ -73,7 +73,7 @@ pub struct EngineConfig {
     pub consume_fuel: bool,
 }
 
-pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
+pub(crate) fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
     let max_memory = cfg.max_memory.div_ceil(65536) * 65536;
     let n = u32::try_from(cfg.max_processes).context("the process limit is larger than 2^32")?;
     let pagemap = PoolingAllocationConfig::is_pagemap_scan_available();
@@ -115,13 +115,13 @@ pub fn build_engine(cfg: &EngineConfig) -> anyhow::Result<Engine> {
 /// What the epoch ticker and the processes share: processes report computing (preempted
 /// twice in a row), and the ticker then ticks fast (see [`IDLE_TICK`]).
 #[derive(Debug, Default)]
-pub struct Ticker {
+pub(crate) struct Ticker {
     computing: std::sync::atomic::AtomicBool,
 }
 
 impl Ticker {
     /// A process computes (called from the epoch-deadline callback).
-    pub fn computing(&self) {
+    pub(crate) fn computing(&self) {
         use std::sync::atomic::Ordering::Relaxed;
         // Read first: a busy process must not write the shared line on every slice.
         if !self.computing.load(Relaxed) {
@@ -139,7 +139,7 @@ impl Ticker {
 /// Spawn the thread that advances the engine's epoch until `alive` returns false: every
 /// [`EPOCH_TICK`] while processes compute (as `ticker` hears), every
 /// [`IDLE_TICK`] otherwise.
-pub fn start_epoch_ticker(
+pub(crate) fn start_epoch_ticker(
     engine: Engine,
     ticker: std::sync::Arc<Ticker>,
     alive: impl Fn() -> bool + Send + 'static,
@@ -166,7 +166,7 @@ pub fn start_epoch_ticker(
 }
 
 /// The current `vm.max_map_count`, if this OS has one.
-pub fn os_map_count() -> Option<u64> {
+pub(crate) fn os_map_count() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/vm/max_map_count")
         .ok()?
         .trim()
@@ -175,17 +175,17 @@ pub fn os_map_count() -> Option<u64> {
 }
 
 /// How many live processes a map-count limit admits.
-pub fn map_count_limit(map_count: u64) -> usize {
+pub(crate) fn map_count_limit(map_count: u64) -> usize {
     (map_count.saturating_sub(MAPS_RESERVED) / MAPS_PER_PROCESS) as usize
 }
 
 /// The `vm.max_map_count` that `processes` live processes need.
-pub fn map_count_needed(processes: usize) -> u64 {
+pub(crate) fn map_count_needed(processes: usize) -> u64 {
     processes as u64 * MAPS_PER_PROCESS + MAPS_RESERVED
 }
 
 /// What a user should run to allow `processes` live processes.
-pub fn map_count_advice(processes: usize) -> String {
+pub(crate) fn map_count_advice(processes: usize) -> String {
     format!(
         "raise it with `sysctl -w vm.max_map_count={}` (as root)",
         map_count_needed(processes)
@@ -194,7 +194,7 @@ pub fn map_count_advice(processes: usize) -> String {
 
 /// A module's problems, each a one-line message naming the file.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("{path}: cannot read: {source}")]
     Read {
         path: String,
@@ -214,7 +214,7 @@ pub enum LoadError {
 
 /// Where compiled modules are cached: `$WARREN_CACHE_DIR`, else `$XDG_CACHE_HOME/warren`,
 /// else `~/.cache/warren`. `WARREN_CACHE_DIR=off` disables the cache.
-pub fn default_cache_dir() -> Option<PathBuf> {
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
     match std::env::var_os("WARREN_CACHE_DIR") {
         Some(v) if v == "off" => return None,
         Some(v) => return Some(PathBuf::from(v)),
@@ -228,7 +228,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 /// Read and compile a module, through the on-disk cache when `cache_dir` is given;
 /// pre-initialised if `preinit` ([`preinit`]).
-pub fn load_module(
+pub(crate) fn load_module(
     engine: &Engine,
     path: &Path,
     cache_dir: Option<&Path>,
@@ -244,7 +244,7 @@ pub fn load_module(
 
 /// Compile module bytes (binary or text format), through the cache when `cache_dir` is given;
 /// pre-initialised if `preinit`.
-pub fn compile_module(
+pub(crate) fn compile_module(
     engine: &Engine,
     bytes: &[u8],
     name: &str,
@@ -307,7 +307,7 @@ pub fn compile_module(
 /// Compile `bytes`; with `preinit`, pre-initialised if the module asks for it ([`preinit`]).
 /// Also whether it is what was asked for (false: pre-initialisation was asked for and failed,
 /// and the module is compiled as it is).
-pub fn compile(
+pub(crate) fn compile(
     engine: &Engine,
     bytes: &[u8],
     name: &str,
@@ -413,7 +413,7 @@ fn store_in_cache(module: &Module, file: &Path) -> anyhow::Result<()> {
 /// 0700 if missing; an existing one must be owned by this user and not writable by group or
 /// others. Compiled modules are native code: whoever can write the cache can run code in the
 /// host. `false` (and a warning) if it cannot be used.
-pub fn private_cache_dir(dir: &Path) -> bool {
+pub(crate) fn private_cache_dir(dir: &Path) -> bool {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     if !dir.exists() {
         let mut b = std::fs::DirBuilder::new();
@@ -455,7 +455,7 @@ fn owned_private_file(file: &Path) -> bool {
 
 /// Whether two directories overlap: one is the other or contains it (after resolving
 /// symlinks; a path that does not exist yet is compared as given).
-pub fn dirs_overlap(a: &Path, b: &Path) -> bool {
+pub(crate) fn dirs_overlap(a: &Path, b: &Path) -> bool {
     let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let (a, b) = (canon(a), canon(b));
     a.starts_with(&b) || b.starts_with(&a)

@@ -75,6 +75,7 @@
 //! warren's. [`embed`] has the kit; `examples/embed-host` is a complete program.
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod actor;
 mod builder;
@@ -96,16 +97,14 @@ mod sync;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
-pub use config::{
-    GrantedDir, HttpLimits, ObserveConfig, ProcessLimitPlan, RuntimeConfig, TlsFiles, defaults,
-};
+pub use config::{GrantedDir, HttpLimits, ObserveConfig, RuntimeConfig, TlsFiles, defaults};
 pub use dist::{Cluster, ClusterConfig, ClusterSecret, NodeInfo};
 pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};
 pub use io::NetPolicy;
 pub use io::policy::PolicyError;
-pub use process::{MakeData, ProcessData, StoreData};
-pub use runtime::{Runtime, Started, add_to_linker};
+pub use process::{ProcessData, StoreData};
+pub use runtime::{OPTIONAL_MODULES, Runtime, Started, add_to_linker};
 pub use shutdown::ShutdownReport;
 /// The wasmtime this runtime is built on, for host modules of embedders (and [`host_calls!`]).
 pub use wasmtime;

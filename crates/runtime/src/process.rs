@@ -32,7 +32,7 @@ use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
 /// How a runtime builds each process's store data from warren's part.
-pub type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
+pub(crate) type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
 
 /// What every process of a runtime is made of: the engine and pre-instantiated module, the
 /// process table, the configuration, and what the host modules share.
@@ -325,10 +325,10 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     };
     if let Entry::Spawned(req) = &mut entry {
         // Checked against the runtime's limits by the spawner.
-        if let Some(m) = req.max_memory {
+        if let Some(m) = req.spec.max_memory {
             kept.max_memory = m as usize;
         }
-        kept.fuel = req.max_fuel.or(kept.fuel);
+        kept.fuel = req.spec.max_fuel.or(kept.fuel);
     }
     loop {
         // Boxed: an instance's future (wasmtime's calls, fibers) is several KiB, and the
@@ -382,7 +382,7 @@ async fn run_instance<T: StoreData>(
     if let Entry::Spawned(req) = &mut entry {
         // Moved, not copied: the captures live only until the child fetches them, and a
         // handle in them is the child's alone (dropping it releases its port or lock).
-        actor.spawn_args = Some(std::mem::take(&mut req.args));
+        actor.spawn_args = Some(std::mem::take(&mut req.spec.args));
         resources.set_inbox(std::mem::take(&mut req.resources));
     }
     let wasi = LazyWasi::new(rt.wasi.clone()).owned_by(actor.me.clone());
@@ -465,7 +465,7 @@ async fn run_instance<T: StoreData>(
             )?;
             until_killed(
                 &me,
-                f.call_async(&mut store, (req.trampoline, req.func, len)),
+                f.call_async(&mut store, (req.spec.trampoline, req.spec.func, len)),
             )
             .await
         }

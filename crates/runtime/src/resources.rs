@@ -47,7 +47,7 @@ pub trait HandleCensus: Send + Sync {
 
 /// An interface of a resource whose host-held bytes are charged to the process holding its
 /// handle: told, when it moves into a process's table, to charge that table's account.
-pub trait ChargedToHolder: Send + Sync {
+pub(crate) trait ChargedToHolder: Send + Sync {
     /// The resource was claimed into `table`.
     fn moved_to(&self, table: &mut ResourceTable);
 }

@@ -25,6 +25,7 @@ use crate::sync::Locked;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::oneshot;
+use warren_abi::{FS_MODULE, HTTP_MODULE, NET_MODULE};
 use wasmtime::{Engine, Linker, Module};
 
 /// Address space the pooling allocator may reserve for linear memories.
@@ -431,7 +432,7 @@ impl<T: StoreData> AsRef<ProcessEnv<T>> for RuntimeInner<T> {
 
 impl<T: StoreData> Spawner for RuntimeInner<T> {
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError> {
-        if let Some(m) = request.max_memory
+        if let Some(m) = request.spec.max_memory
             && m > self.env.config.max_memory as u64
         {
             return Err(SpawnError::BadOptions(format!(
@@ -439,7 +440,7 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
                 self.env.config.max_memory
             )));
         }
-        match (request.max_fuel, self.env.config.max_fuel) {
+        match (request.spec.max_fuel, self.env.config.max_fuel) {
             (Some(_), None) => {
                 return Err(SpawnError::BadOptions(
                     "a fuel budget needs a runtime that counts fuel (--max-fuel)".into(),
@@ -452,8 +453,8 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
             }
             _ => {}
         }
-        let monitor = request.monitor.map(|tag| (parent, tag));
-        let link = request.link.then_some(parent);
+        let monitor = request.spec.monitor.map(|tag| (parent, tag));
+        let link = request.spec.link.then_some(parent);
         self.start_monitored(parent, Entry::Spawned(request), None, monitor, link)
     }
 
@@ -487,13 +488,7 @@ impl<T: StoreData> crate::dist::LocalNode for RuntimeInner<T> {
             ));
         }
         let request = SpawnRequest {
-            trampoline: order.trampoline,
-            func: order.func,
-            args: order.args,
-            monitor: order.monitor,
-            link: order.link,
-            max_memory: order.max_memory,
-            max_fuel: order.max_fuel,
+            spec: order.spec,
             resources: Vec::new(),
         };
         Spawner::spawn(self, order.parent, request).map_err(|e| e.to_string())
@@ -510,6 +505,21 @@ pub(crate) fn short_hash(hash: &[u8; 32]) -> String {
 /// [`StoreData`] type. Each is added with a getter projecting the store onto its view; an
 /// embedder adds its own modules next to them (see [`RuntimeBuilder::host_module`]).
 pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()> {
+    add_modules(linker, &[])
+}
+
+/// warren's host modules an embedder may leave out of a runtime
+/// ([`RuntimeBuilder::without`]): the ones that reach the world outside it. The others are
+/// the process model itself.
+pub const OPTIONAL_MODULES: &[&str] = &[NET_MODULE, FS_MODULE, HTTP_MODULE];
+
+/// [`add_to_linker`] without the modules named in `left_out` (each one of
+/// [`OPTIONAL_MODULES`]).
+pub(crate) fn add_modules<T: StoreData>(
+    linker: &mut Linker<T>,
+    left_out: &[String],
+) -> anyhow::Result<()> {
+    let wanted = |module: &str| !left_out.iter().any(|m| m == module);
     wasi::add_to_linker(linker, |d: &mut T| &mut d.warren().wasi)?;
     process::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
@@ -565,35 +575,41 @@ pub fn add_to_linker<T: StoreData>(linker: &mut Linker<T>) -> anyhow::Result<()>
             copies: &mut w.copies,
         }
     })?;
-    net::add_to_linker(linker, |d: &mut T| {
-        let w = d.warren();
-        net::NetView {
-            table: &mut w.resources,
-            call: &mut w.call,
-            policy: &w.io.policy,
-            copies: &mut w.copies,
-        }
-    })?;
-    fs::add_to_linker(linker, |d: &mut T| {
-        let w = d.warren();
-        fs::FsView {
-            table: &mut w.resources,
-            call: &mut w.call,
-            grants: &w.io.grants,
-            copies: &mut w.copies,
-        }
-    })?;
-    http::add_to_linker(linker, |d: &mut T| {
-        let w = d.warren();
-        http::HttpView {
-            ctx: &mut w.actor,
-            table: &mut w.resources,
-            call: &mut w.call,
-            limits: &w.io.http,
-            tls: &w.io.tls,
-            drain: &w.io.drain,
-        }
-    })?;
+    if wanted(NET_MODULE) {
+        net::add_to_linker(linker, |d: &mut T| {
+            let w = d.warren();
+            net::NetView {
+                table: &mut w.resources,
+                call: &mut w.call,
+                policy: &w.io.policy,
+                copies: &mut w.copies,
+            }
+        })?;
+    }
+    if wanted(FS_MODULE) {
+        fs::add_to_linker(linker, |d: &mut T| {
+            let w = d.warren();
+            fs::FsView {
+                table: &mut w.resources,
+                call: &mut w.call,
+                grants: &w.io.grants,
+                copies: &mut w.copies,
+            }
+        })?;
+    }
+    if wanted(HTTP_MODULE) {
+        http::add_to_linker(linker, |d: &mut T| {
+            let w = d.warren();
+            http::HttpView {
+                ctx: &mut w.actor,
+                table: &mut w.resources,
+                call: &mut w.call,
+                limits: &w.io.http,
+                tls: &w.io.tls,
+                drain: &w.io.drain,
+            }
+        })?;
+    }
     log::add_to_linker(linker, |d: &mut T| {
         let w = d.warren();
         log::LogView {

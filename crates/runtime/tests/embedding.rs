@@ -146,3 +146,78 @@ fn host_enters_a_guest_through_an_export() {
         assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
     });
 }
+
+/// A runtime built without `warren:net` and `warren:fs` (an embedder that wants processes
+/// and messages but no reach outside): a guest that uses neither runs as usual, one that
+/// imports either is refused when the runtime is built, naming the function, and so is one
+/// importing a function warren's ABI does not have.
+#[test]
+fn a_runtime_without_net_and_fs_refuses_guests_that_import_them() {
+    let build = |imports: &str, body: &str| {
+        let wat = format!(
+            "(module {imports} (memory (export \"memory\") 1) (func (export \"_start\") {body}))"
+        );
+        Runtime::builder()
+            .without("warren:net")
+            .without("warren:fs")
+            .max_processes(4)
+            .max_memory(1 << 20)
+            .build_bytes(wat.as_bytes())
+    };
+    scheduler().block_on(async {
+        // Processes and messages still work: the guest sends itself a message and receives it.
+        let runtime = build(
+            r#"(import "warren:process" "self" (func $self (result i64)))
+               (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
+               (import "warren:message" "receive"
+                 (func $receive (param i64 i32 i32 i64 i32) (result i64)))"#,
+            "(if (i32.ne (call $send (call $self) (i64.const 0) (i32.const 0) (i32.const 3))
+                         (i32.const 0)) (then unreachable))
+             (if (i64.ne (call $receive (i64.const 0) (i32.const 16) (i32.const 16)
+                                        (i64.const 1000) (i32.const 0)) (i64.const 3))
+               (then unreachable))",
+        )
+        .expect("a guest without net or fs imports");
+        assert_eq!(runtime.start().unwrap().exited().await, ExitReason::Normal);
+        runtime.shutdown(Duration::from_secs(5)).await;
+
+        for (import, call) in [
+            (
+                r#"(import "warren:net" "tcp_bind" (func (param i32 i32) (result i64)))"#,
+                "warren:net.tcp_bind",
+            ),
+            (
+                r#"(import "warren:fs" "open" (func (param i32 i32 i32) (result i64)))"#,
+                "warren:fs.open",
+            ),
+        ] {
+            let module = call.split('.').next().unwrap();
+            let e = build(import, "").err().expect("refused").to_string();
+            assert!(
+                e.contains(&format!(
+                    "imports {call}, but this runtime leaves {module} out"
+                )),
+                "{e}"
+            );
+        }
+        let e = build(
+            r#"(import "warren:process" "teleport" (func (param i64)))"#,
+            "",
+        )
+        .err()
+        .expect("refused")
+        .to_string();
+        assert!(
+            e.contains("warren:process.teleport, which is not a function of warren's ABI"),
+            "{e}"
+        );
+        // The process model itself cannot be left out.
+        let e = Runtime::builder()
+            .without("warren:process")
+            .build_bytes(b"(module)")
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(e.contains("\"warren:process\" cannot be left out"), "{e}");
+    });
+}

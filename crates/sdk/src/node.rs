@@ -244,44 +244,6 @@ where
     SpawnOptions::new().on(node).spawn_monitor(captures, entry)
 }
 
-/// The remote half of `spawn_with`: the call and its errors.
-pub(crate) fn spawn_raw(
-    node: Node,
-    (trampoline, func): (u32, u32),
-    args: &[u8],
-    monitor: i64,
-    options: &SpawnOptions,
-) -> Result<Pid, SpawnError> {
-    let (flags, max_memory, max_fuel) = crate::process::raw_options(options);
-    // SAFETY: both indices are function-table entries of this module (which the other node
-    // runs too, checked by hash), of the types `warren_entry` calls them as; `args` lives
-    // across the call, which only reads it.
-    let pid = unsafe {
-        abi::node_spawn(
-            node.0 as i64,
-            trampoline,
-            func,
-            args.as_ptr(),
-            args.len() as u32,
-            monitor,
-            flags,
-            max_memory,
-            max_fuel,
-        )
-    };
-    if pid >= 0 {
-        return Ok(pid as Pid);
-    }
-    let text = crate::handle::error(pid).to_string();
-    Err(match pid as i32 {
-        abi::ERR_NO_CONNECTION => SpawnError::NoConnection(text),
-        abi::ERR_NOT_LOCAL => SpawnError::NotLocal,
-        abi::ERR_BAD_ARGUMENT => SpawnError::BadOptions,
-        abi::ERR_PROCESS_LIMIT => SpawnError::ProcessLimit,
-        _ => SpawnError::Remote(text),
-    })
-}
-
 impl<M: Serialize> Process<M> {
     /// Register this process (of the caller's node) under a name unique in the cluster,
     /// until it ends, its node goes down, or the name is unregistered. A name whose holder's

@@ -491,30 +491,40 @@ where
     crate::entry::install_hooks();
     let args = encode(captures);
     let (trampoline, func) = entry_indices(entry);
-    if let Some(node) = options.node {
-        return crate::node::spawn_raw(node, (trampoline, func), &args, monitor, options);
-    }
-    // Both indices are function-table entries of this module, taken from `fn` values of the
-    // types `warren_entry` and `trampoline::<C, M>` will call them as; `args` lives across
-    // the call, which only reads it.
     let (flags, max_memory, max_fuel) = raw_options(options);
-    // SAFETY: as said above.
+    let (ptr, len) = (args.as_ptr(), args.len() as u32);
+    // SAFETY: both indices are function-table entries of this module (which another node runs
+    // too, checked by hash), taken from `fn` values of the types `warren_entry` and
+    // `trampoline::<C, M>` will call them as; `args` lives across the call, which only reads
+    // it.
     let pid = unsafe {
-        abi::spawn(
-            trampoline,
-            func,
-            args.as_ptr(),
-            args.len() as u32,
-            monitor,
-            flags,
-            max_memory,
-            max_fuel,
-        )
+        match options.node {
+            None => abi::spawn(
+                trampoline, func, ptr, len, monitor, flags, max_memory, max_fuel,
+            ),
+            Some(node) => abi::node_spawn(
+                node.number() as i64,
+                trampoline,
+                func,
+                ptr,
+                len,
+                monitor,
+                flags,
+                max_memory,
+                max_fuel,
+            ),
+        }
     };
-    match pid {
-        p if p >= 0 => Ok(p as Pid),
-        p if p == abi::ERR_PROCESS_LIMIT as i64 => Err(SpawnError::ProcessLimit),
-        p if p == abi::ERR_BAD_ARGUMENT as i64 => Err(SpawnError::BadOptions),
-        code => Err(SpawnError::Failed(code)),
+    if pid >= 0 {
+        return Ok(pid as Pid);
     }
+    let text = || crate::handle::error(pid).to_string();
+    Err(match pid as i32 {
+        abi::ERR_PROCESS_LIMIT => SpawnError::ProcessLimit,
+        abi::ERR_BAD_ARGUMENT => SpawnError::BadOptions,
+        abi::ERR_NO_CONNECTION => SpawnError::NoConnection(text()),
+        abi::ERR_NOT_LOCAL => SpawnError::NotLocal,
+        _ if options.node.is_some() => SpawnError::Remote(text()),
+        _ => SpawnError::Failed(pid),
+    })
 }

@@ -18,16 +18,16 @@ use warren_abi::cut_text as cut;
 
 /// The names of `warren:log` levels 1 (error) to 5 (trace), as the observer and `/metrics`
 /// show them.
-pub const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+pub(crate) const LEVEL_NAMES: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
 /// Lines of its own log a process keeps for the observer.
-pub const RECENT_LOGS: usize = 8;
+pub(crate) const RECENT_LOGS: usize = 8;
 /// Longest text of a kept line (target and message), in bytes.
-pub const RECENT_LOG_TEXT: usize = 256;
+pub(crate) const RECENT_LOG_TEXT: usize = 256;
 
 /// A process's log rate: a token bucket (kept with the process across hibernation).
 #[derive(Debug, Default)]
-pub struct LogBudget {
+pub(crate) struct LogBudget {
     /// Records it may emit now, and when that was counted (`None`: never logged, full).
     tokens: Option<(u32, Instant)>,
     /// Records dropped since the last one emitted.
@@ -37,7 +37,7 @@ pub struct LogBudget {
 impl LogBudget {
     /// Take one record's token at `rate` records a second. `Some(n)`: emit it, `n` records
     /// having been dropped since the last one emitted; `None`: drop it (and count it).
-    pub fn take(&mut self, rate: u32, now: Instant) -> Option<u64> {
+    pub(crate) fn take(&mut self, rate: u32, now: Instant) -> Option<u64> {
         let (tokens, since) = self.tokens.unwrap_or((rate, now));
         let elapsed = now.saturating_duration_since(since);
         let earned = (elapsed.as_micros() as u64).saturating_mul(u64::from(rate)) / 1_000_000;
@@ -79,7 +79,7 @@ pub struct LogLine {
 
 /// A process's last lines and counts, for the observer.
 #[derive(Debug, Default)]
-pub struct LogRing {
+pub(crate) struct LogRing {
     lines: VecDeque<LogLine>,
     /// Records emitted.
     pub emitted: u64,
@@ -89,7 +89,7 @@ pub struct LogRing {
 
 impl LogRing {
     /// Keep an emitted record's line (the oldest goes when full).
-    pub fn push(&mut self, level: i32, target: &str, message: &str) {
+    pub(crate) fn push(&mut self, level: i32, target: &str, message: &str) {
         self.emitted += 1;
         if self.lines.len() == RECENT_LOGS {
             self.lines.pop_front();
@@ -105,7 +105,7 @@ impl LogRing {
     }
 
     /// The kept lines, oldest first.
-    pub fn lines(&self) -> impl Iterator<Item = &LogLine> {
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &LogLine> {
         self.lines.iter()
     }
 }

@@ -56,7 +56,7 @@ pub enum Received {
 
 /// What a queued message costs beyond its payload, in bytes (the queue entry, the message
 /// header): so a flood of empty messages is bounded too.
-pub const MESSAGE_OVERHEAD: usize = 64;
+pub(super) const MESSAGE_OVERHEAD: usize = 64;
 
 impl Message {
     /// Bytes this message is charged in a mailbox.

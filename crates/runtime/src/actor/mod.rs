@@ -12,30 +12,35 @@
 //! - [`ExitReason`]: why a process ended, and its wire encoding for guests.
 //! - [`Registry`]: names for processes, freed when they die.
 //! - [`Timers`]: messages delivered after a delay, cancellable, cancelled with their owner.
+//! - [`SpawnSpec`]: what a new process starts from, here or on another node.
 //! - [`Quotas`]: what one process may make the runtime hold for it.
 //! - [`logs`]: what a process's logging may cost (its rate) and leaves for the observer.
 //! - [`stats`]: what is counted about processes and the runtime, for the observer.
 //! - [`remote`]: signals to and from processes of other nodes, and the hook a cluster
 //!   carries them through.
 
-pub mod logs;
+pub(crate) mod logs;
 mod mailbox;
 mod quotas;
 mod registry;
-pub mod remote;
-pub mod stats;
+pub(crate) mod remote;
+mod spawn;
+pub(crate) mod stats;
 mod table;
 mod timers;
 
-pub use mailbox::{Mailbox, Message, Received};
+pub(crate) use mailbox::{Mailbox, Message, Received};
 pub use quotas::{
     DEFAULT_LOG_RATE, DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS,
     QuotaError, Quotas,
 };
-pub use registry::{MAX_NAME, RegisterError, Registry};
-pub use table::{ProcessRef, ProcessTable, SpawnError};
-pub use timers::Timers;
-pub use warren_abi::EXIT_TAG;
+pub use registry::RegisterError;
+pub(crate) use registry::{MAX_NAME, Registry};
+pub(crate) use spawn::SpawnSpec;
+pub use table::SpawnError;
+pub(crate) use table::{ProcessRef, ProcessTable};
+pub(crate) use timers::Timers;
+pub(crate) use warren_abi::EXIT_TAG;
 /// Why a process ended, and its one encoding (shared with guests through `warren-abi`).
 pub use warren_abi::ExitReason;
 

@@ -21,6 +21,7 @@ pub const DEFAULT_NAMES: usize = 16;
 pub const DEFAULT_LOG_RATE: u32 = 1000;
 
 /// The per-process quotas of one runtime.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quotas {
     /// Most bytes queued in a process's mailbox; beyond, the process ends with

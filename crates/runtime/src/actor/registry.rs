@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// Longest name accepted, in bytes.
-pub use warren_abi::MAX_NAME;
+pub(crate) use warren_abi::MAX_NAME;
 
 /// Why a name could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -17,7 +17,7 @@ use super::Pid;
 use serde::{Deserialize, Serialize};
 
 /// A node number (bits 40..63 of its pids).
-pub type NodeId = u32;
+pub(crate) type NodeId = u32;
 
 /// One signal from a process (or the runtime) of one node to a process of another. Exit
 /// reasons travel encoded (`ExitReason::encode`).
@@ -140,7 +140,7 @@ pub enum Unreachable {
 
 /// What a sender waits on while the queue to a node is above its mark
 /// ([`Remote::room`]).
-pub type RoomWait = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+pub(crate) type RoomWait = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// Carries signals to other nodes (implemented by the cluster).
 pub trait Remote: Send + Sync + std::fmt::Debug + 'static {
@@ -168,11 +168,11 @@ pub trait Remote: Send + Sync + std::fmt::Debug + 'static {
 mod serde_bytes_vec {
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(v)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = Vec<u8>;

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// How many recent exits are kept.
-pub const RECENT_EXITS: usize = 256;
+pub(crate) const RECENT_EXITS: usize = 256;
 
 /// What a process is doing, as last seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,7 +74,7 @@ const WAITING: u8 = 2;
 const HOST: u8 = 3;
 
 /// Bytes of the `len` bytes from `base` that are resident (`mincore`); 0 if it cannot say.
-pub fn resident_bytes(base: usize, len: usize) -> u64 {
+pub(crate) fn resident_bytes(base: usize, len: usize) -> u64 {
     const PAGE: usize = 4096;
     if base == 0 || len == 0 || !base.is_multiple_of(PAGE) {
         return 0;
@@ -92,7 +92,7 @@ pub fn resident_bytes(base: usize, len: usize) -> u64 {
 
 /// What the kernel says of this process's memory: (resident bytes, proportional set size
 /// in bytes — shared pages divided among the processes sharing them), from `/proc/self`.
-pub fn host_memory() -> (u64, u64) {
+pub(crate) fn host_memory() -> (u64, u64) {
     let rss = host_resident();
     let pss = std::fs::read_to_string("/proc/self/smaps_rollup")
         .ok()
@@ -106,7 +106,7 @@ pub fn host_memory() -> (u64, u64) {
 }
 
 /// This host process's resident bytes (`/proc/self/statm`: cheap, once a second is nothing).
-pub fn host_resident() -> u64 {
+pub(crate) fn host_resident() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
@@ -288,7 +288,7 @@ impl ProcessStats {
 }
 
 /// Exit reasons by kind, as counted (and labelled in `/metrics`).
-pub const REASON_KINDS: [&str; 10] = [
+pub(crate) const REASON_KINDS: [&str; 10] = [
     "normal",
     "exit",
     "panic",
@@ -302,7 +302,7 @@ pub const REASON_KINDS: [&str; 10] = [
 ];
 
 /// The kind of a reason, an index into [`REASON_KINDS`].
-pub fn reason_kind(reason: &ExitReason) -> usize {
+pub(crate) fn reason_kind(reason: &ExitReason) -> usize {
     match reason {
         ExitReason::Normal => 0,
         ExitReason::Exit(_) => 1,
@@ -552,7 +552,7 @@ fn ticks() -> u64 {
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

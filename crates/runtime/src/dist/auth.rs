@@ -28,12 +28,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Bytes of a MAC on the wire.
-pub const MAC_LEN: usize = 32;
+pub(crate) const MAC_LEN: usize = 32;
 /// The fewest bytes a secret may have.
-pub const MIN_SECRET: usize = 32;
+pub(crate) const MIN_SECRET: usize = 32;
 /// How far a beat's send time may be from the receiver's clock (the nodes' clocks must
 /// agree that well: NTP does by far).
-pub const MAX_BEAT_SKEW: Duration = Duration::from_secs(10);
+pub(crate) const MAX_BEAT_SKEW: Duration = Duration::from_secs(10);
 
 /// The secret the nodes of a cluster share. Its bytes are never printed.
 #[derive(Clone)]
@@ -101,7 +101,7 @@ impl ClusterSecret {
 
 /// What a MAC is for: the key differs, so one kind never verifies as another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// A frame of a stream between two nodes.
     Frame,
     /// A heartbeat.
@@ -110,7 +110,7 @@ pub enum Purpose {
 
 /// The keys of one cluster (a secret and a prefix), or none in insecure mode.
 #[derive(Clone)]
-pub struct Keys {
+pub(crate) struct Keys {
     keys: Option<([u8; 32], [u8; 32])>,
 }
 
@@ -124,7 +124,7 @@ fn mac_with(key: &[u8]) -> HmacSha256 {
 impl Keys {
     /// The keys derived from `secret` for the cluster with subject prefix `prefix`; `None`:
     /// insecure (MACs are written as zeros and not checked).
-    pub fn new(secret: Option<&ClusterSecret>, prefix: &str) -> Keys {
+    pub(crate) fn new(secret: Option<&ClusterSecret>, prefix: &str) -> Keys {
         let derive = |secret: &ClusterSecret, what: &str| -> [u8; 32] {
             let mut m = mac_with(&secret.0);
             m.update(b"warren cluster v2\0");
@@ -139,7 +139,7 @@ impl Keys {
     }
 
     /// Whether messages are authenticated.
-    pub fn secure(&self) -> bool {
+    pub(crate) fn secure(&self) -> bool {
         self.keys.is_some()
     }
 
@@ -151,7 +151,7 @@ impl Keys {
     }
 
     /// The MAC of `parts` (concatenated) for `purpose`; zeros when insecure.
-    pub fn sign(&self, purpose: Purpose, parts: &[&[u8]]) -> [u8; MAC_LEN] {
+    pub(crate) fn sign(&self, purpose: Purpose, parts: &[&[u8]]) -> [u8; MAC_LEN] {
         let Some(key) = self.key(purpose) else {
             return [0; MAC_LEN];
         };
@@ -164,7 +164,7 @@ impl Keys {
 
     /// Whether `mac` is the MAC of `parts` for `purpose` (compared in constant time); always
     /// true when insecure.
-    pub fn verify(&self, purpose: Purpose, parts: &[&[u8]], mac: &[u8]) -> bool {
+    pub(crate) fn verify(&self, purpose: Purpose, parts: &[&[u8]], mac: &[u8]) -> bool {
         let Some(key) = self.key(purpose) else {
             return true;
         };
@@ -179,7 +179,7 @@ impl Keys {
 /// Sessions of the streams a node sends: strictly increasing for the node's life, and
 /// larger than any an earlier node could have used at the same time (they start from the
 /// clock in nanoseconds), so a receiver can refuse an old session replayed.
-pub struct Sessions {
+pub(crate) struct Sessions {
     last: AtomicU64,
 }
 
@@ -193,7 +193,7 @@ impl Default for Sessions {
 
 impl Sessions {
     /// A new session, larger than every one before.
-    pub fn next(&self) -> u64 {
+    pub(crate) fn next(&self) -> u64 {
         let now = now_nanos();
         let mut prev = self.last.load(Ordering::Relaxed);
         loop {
@@ -210,25 +210,25 @@ impl Sessions {
 }
 
 /// The wall clock in nanoseconds since the epoch (0 before it).
-pub fn now_nanos() -> u64 {
+pub(crate) fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// The wall clock in milliseconds since the epoch.
-pub fn now_millis() -> u64 {
+pub(crate) fn now_millis() -> u64 {
     now_nanos() / 1_000_000
 }
 
 /// Whether a beat sent at `sent_ms` (the sender's clock) is fresh at `now_ms` (ours).
-pub fn fresh(sent_ms: u64, now_ms: u64) -> bool {
+pub(crate) fn fresh(sent_ms: u64, now_ms: u64) -> bool {
     sent_ms.abs_diff(now_ms) <= MAX_BEAT_SKEW.as_millis() as u64
 }
 
 /// Whether `name` may name a node: 1 to 64 ASCII letters, digits, `-` or `_` (it is a token
 /// of NATS subjects, so a server's permissions can name it).
-pub fn valid_node_name(name: &str) -> bool {
+pub(crate) fn valid_node_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()

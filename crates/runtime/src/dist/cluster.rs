@@ -47,21 +47,22 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use warren_abi::{MAX_NODE, node_of};
 
 /// How often a node says it is alive.
-pub const BEAT_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const BEAT_INTERVAL: Duration = Duration::from_millis(250);
 /// A peer not heard from for this long is down.
-pub const NODE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const NODE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default of [`ClusterConfig::send_mark`].
-pub const DEFAULT_SEND_MARK: usize = 64 << 20;
+pub(crate) const DEFAULT_SEND_MARK: usize = 64 << 20;
 /// Largest batch a peer may send in pieces (bigger is a broken stream).
 const MAX_BATCH_BYTES: usize = 512 << 20;
 /// How long a remote spawn waits for its answer.
-pub const SPAWN_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const SPAWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of [`ClusterConfig::max_peers`].
-pub const DEFAULT_MAX_PEERS: usize = 1024;
+pub(crate) const DEFAULT_MAX_PEERS: usize = 1024;
 /// A peer down this long is forgotten (its queue, its name, its flusher).
-pub const FORGET_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// How to join a cluster.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     /// The NATS server, e.g. `nats://127.0.0.1:4222` (JetStream on: `nats-server -js`).
@@ -127,7 +128,7 @@ impl ClusterConfig {
 }
 
 /// What the cluster needs of the runtime of its node.
-pub trait LocalNode: Send + Sync + 'static {
+pub(crate) trait LocalNode: Send + Sync + 'static {
     /// The runtime's process table.
     fn table(&self) -> &Arc<ProcessTable>;
     /// SHA-256 of the module the runtime runs.
@@ -213,9 +214,9 @@ struct Inner {
 }
 
 /// The first byte of a node event (`warren:node.watch`): the node came up.
-pub const NODE_UP: u8 = 1;
+pub(crate) const NODE_UP: u8 = 1;
 /// The first byte of a node event: the node went down or became unreachable.
-pub const NODE_DOWN: u8 = 0;
+pub(crate) const NODE_DOWN: u8 = 0;
 
 /// One peer: what is known of it, and the queue towards it.
 struct Peer {
@@ -562,8 +563,8 @@ impl Cluster {
             Pending {
                 node,
                 parent: order.parent,
-                link: order.link,
-                monitor: order.monitor,
+                link: order.spec.link,
+                monitor: order.spec.monitor,
                 answer,
             },
         );

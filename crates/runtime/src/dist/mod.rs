@@ -20,14 +20,15 @@
 //! Handles never leave their node: a message or captures carrying one to another node's
 //! process is refused at the sender (`ERR_NOT_LOCAL`), and the handles stay with it.
 
-pub mod auth;
-pub mod cluster;
-pub mod modules;
-pub mod names;
-pub mod wire;
+pub(crate) mod auth;
+pub(crate) mod cluster;
+pub(crate) mod modules;
+pub(crate) mod names;
+pub(crate) mod wire;
 
 pub use auth::ClusterSecret;
-pub use cluster::{Cluster, ClusterConfig, LocalNode, NodeInfo};
+pub(crate) use cluster::LocalNode;
+pub use cluster::{Cluster, ClusterConfig, NodeInfo};
 
 /// Open a JetStream bucket that several nodes may be creating at the same moment.
 ///

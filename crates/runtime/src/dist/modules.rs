@@ -19,19 +19,19 @@ use tokio::io::AsyncReadExt;
 const MAX_MODULE_BYTES: usize = 512 << 20;
 
 /// The hash as the object's name.
-pub fn name(hash: &[u8; 32]) -> String {
+pub(crate) fn name(hash: &[u8; 32]) -> String {
     super::hex(hash)
 }
 
 /// The cluster's module bucket.
 #[derive(Clone)]
-pub struct Modules {
+pub(crate) struct Modules {
     store: object_store::ObjectStore,
 }
 
 impl Modules {
     /// Open (or create) the bucket `bucket`.
-    pub async fn open(js: &jetstream::Context, bucket: &str) -> anyhow::Result<Modules> {
+    pub(crate) async fn open(js: &jetstream::Context, bucket: &str) -> anyhow::Result<Modules> {
         // Nodes starting together may race to create it (see `open_racing`).
         let store = super::open_racing(|| async {
             match js.get_object_store(bucket).await {
@@ -50,7 +50,7 @@ impl Modules {
     }
 
     /// Put `bytes` under `hash`, unless the module of that name and digest is there.
-    pub async fn offer(&self, hash: [u8; 32], bytes: Vec<u8>) -> anyhow::Result<()> {
+    pub(crate) async fn offer(&self, hash: [u8; 32], bytes: Vec<u8>) -> anyhow::Result<()> {
         let key = name(&hash);
         if let Ok(info) = self.store.info(&key).await {
             if info.digest.as_deref() == Some(digest(&hash).as_str()) && !info.deleted {
@@ -72,7 +72,11 @@ impl Modules {
 
     /// Fetch the module named `hash`, waiting up to `patience` for a node to store it, and
     /// check that it is what it is named.
-    pub async fn fetch(&self, hash: [u8; 32], patience: Duration) -> anyhow::Result<Vec<u8>> {
+    pub(crate) async fn fetch(
+        &self,
+        hash: [u8; 32],
+        patience: Duration,
+    ) -> anyhow::Result<Vec<u8>> {
         let key = name(&hash);
         let start = tokio::time::Instant::now();
         loop {

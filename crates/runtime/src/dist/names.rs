@@ -61,7 +61,10 @@ fn decode_pid(value: &[u8]) -> Option<Pid> {
 /// Create (or open) the stream behind KV bucket `bucket` the way the KV API lays it out,
 /// without the account query newer clients make first (which NATS 2.9 cannot answer).
 /// Nodes starting together may race to create it ([`super::open_racing`]).
-pub async fn open_bucket(js: &jetstream::Context, bucket: &str) -> anyhow::Result<kv::Store> {
+pub(crate) async fn open_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+) -> anyhow::Result<kv::Store> {
     let config = stream::Config {
         name: format!("KV_{bucket}"),
         subjects: vec![format!("$KV.{bucket}.>")],
@@ -101,7 +104,7 @@ async fn delete(kv: &kv::Store, key: &str, revision: u64) -> anyhow::Result<()> 
 }
 
 /// The cluster's global names, and the ones this node's processes hold.
-pub struct GlobalNames {
+pub(crate) struct GlobalNames {
     kv: kv::Store,
     /// Names held by processes of this node: pid -> (key, revision).
     held: Mutex<HashMap<Pid, Vec<(String, u64)>>>,
@@ -111,7 +114,11 @@ pub struct GlobalNames {
 
 impl GlobalNames {
     /// The registry in bucket `bucket`.
-    pub async fn open(js: &jetstream::Context, bucket: &str, limit: usize) -> anyhow::Result<Self> {
+    pub(crate) async fn open(
+        js: &jetstream::Context,
+        bucket: &str,
+        limit: usize,
+    ) -> anyhow::Result<Self> {
         Ok(GlobalNames {
             kv: open_bucket(js, bucket).await?,
             held: Mutex::new(HashMap::new()),
@@ -125,7 +132,7 @@ impl GlobalNames {
 
     /// Register `name` for `pid` (a live process of this node). `alive` tells whether the
     /// holder of an existing entry may still be alive; if not, the name is taken over.
-    pub async fn register(
+    pub(crate) async fn register(
         &self,
         name: &str,
         pid: Pid,
@@ -170,7 +177,7 @@ impl GlobalNames {
     }
 
     /// The pid `name` is registered to, if its holder may be alive.
-    pub async fn whereis(
+    pub(crate) async fn whereis(
         &self,
         name: &str,
         alive: impl Fn(Pid) -> bool,
@@ -183,7 +190,7 @@ impl GlobalNames {
     }
 
     /// Remove `name`; the pid it named, if it was registered.
-    pub async fn unregister(&self, name: &str) -> Result<Option<Pid>, NameError> {
+    pub(crate) async fn unregister(&self, name: &str) -> Result<Option<Pid>, NameError> {
         let key = key(name);
         let Some(entry) = self.kv.entry(&key).await.map_err(store_err)? else {
             return Ok(None);
@@ -205,7 +212,7 @@ impl GlobalNames {
     }
 
     /// `pid` exited: delete the names it still holds (unless someone took them over).
-    pub fn release(&self, pid: Pid) {
+    pub(crate) fn release(&self, pid: Pid) {
         let Some(names) = self.held().remove(&pid) else {
             return;
         };
@@ -220,7 +227,7 @@ impl GlobalNames {
     }
 
     /// Delete every name this node's processes hold (the node is leaving).
-    pub async fn release_all(&self) {
+    pub(crate) async fn release_all(&self) {
         let all: Vec<(Pid, Vec<(String, u64)>)> = self.held().drain().collect();
         for (_, names) in all {
             for (key, revision) in names {

@@ -15,27 +15,27 @@
 //! names another node than the one it speaks for.
 
 use super::auth::{Keys, MAC_LEN, Purpose};
-use crate::actor::Pid;
 use crate::actor::remote::{NodeId, Signal};
+use crate::actor::{Pid, SpawnSpec};
 use serde::{Deserialize, Serialize};
 
 /// The wire version; frames and beats of another version are ignored.
-pub const VERSION: u8 = 2;
+pub(crate) const VERSION: u8 = 2;
 /// A chunk of a batch, more to follow.
-pub const DATA_MORE: u8 = 0;
+pub(crate) const DATA_MORE: u8 = 0;
 /// The last (or only) chunk of a batch.
-pub const DATA_END: u8 = 1;
+pub(crate) const DATA_END: u8 = 1;
 /// "I gave up the stream you send me in `session`": the receiver tears its side down too.
-pub const RESET: u8 = 2;
+pub(crate) const RESET: u8 = 2;
 /// Bytes of the header before the MAC: version, kind, from (u32), to (u32), session (u64),
 /// seq (u64).
 const SIGNED: usize = 26;
 /// Bytes of the header: the signed part, then the MAC.
-pub const HEADER: usize = SIGNED + MAC_LEN;
+pub(crate) const HEADER: usize = SIGNED + MAC_LEN;
 
 /// The fixed part of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
+pub(crate) struct Header {
     /// [`DATA_MORE`], [`DATA_END`] or [`RESET`].
     pub kind: u8,
     /// The sending node.
@@ -50,7 +50,7 @@ pub struct Header {
 
 /// Why a frame or beat was dropped unread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// Too short or long, another version, an unknown kind, undecodable.
     Malformed,
     /// The MAC does not verify.
@@ -70,7 +70,7 @@ impl Header {
     }
 
     /// The header (MAC'd under `keys`) followed by `chunk`, as one frame.
-    pub fn frame(&self, keys: &Keys, chunk: &[u8]) -> Vec<u8> {
+    pub(crate) fn frame(&self, keys: &Keys, chunk: &[u8]) -> Vec<u8> {
         let signed = self.signed();
         let mac = keys.sign(Purpose::Frame, &[&signed, chunk]);
         let mut v = Vec::with_capacity(HEADER + chunk.len());
@@ -82,7 +82,7 @@ impl Header {
 
     /// Split a frame into its header and chunk, if it is one of this version and its MAC
     /// verifies under `keys`.
-    pub fn parse<'a>(keys: &Keys, frame: &'a [u8]) -> Result<(Header, &'a [u8]), Refused> {
+    pub(crate) fn parse<'a>(keys: &Keys, frame: &'a [u8]) -> Result<(Header, &'a [u8]), Refused> {
         if frame.len() < HEADER || frame[0] != VERSION || frame[1] > RESET {
             return Err(Refused::Malformed);
         }
@@ -114,7 +114,7 @@ impl Header {
 
 /// One item of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Envelope {
+pub(crate) enum Envelope {
     /// A signal between processes.
     Signal(Signal),
     /// Start a process here for `parent` (of the sending node).
@@ -137,32 +137,20 @@ pub struct SpawnOrder {
     pub parent: Pid,
     /// SHA-256 of the module the indices below belong to.
     pub module: [u8; 32],
-    /// Function-table index of the SDK's trampoline.
-    pub trampoline: u32,
-    /// Function-table index of the entry function.
-    pub func: u32,
-    /// The serialized captures.
-    pub args: Vec<u8>,
-    /// Link the parent and the child before the child runs.
-    pub link: bool,
-    /// Monitor the child from the parent with this reference before it runs.
-    pub monitor: Option<u64>,
-    /// The child's memory limit, if not the runtime's.
-    pub max_memory: Option<u64>,
-    /// The child's fuel budget, if not the runtime's.
-    pub max_fuel: Option<u64>,
+    /// The process to start (its fields follow `module` on the wire).
+    pub spec: SpawnSpec,
 }
 
 impl Envelope {
     /// What an envelope is counted in a peer's queue beyond its payload.
-    pub const OVERHEAD: usize = 64;
+    pub(crate) const OVERHEAD: usize = 64;
 
     /// Roughly the bytes it takes queued (for the bound on a peer's queue).
-    pub fn weight(&self) -> usize {
+    pub(crate) fn weight(&self) -> usize {
         Self::OVERHEAD
             + match self {
                 Envelope::Signal(s) => s.payload_len(),
-                Envelope::Spawn(o) => o.args.len(),
+                Envelope::Spawn(o) => o.spec.args.len(),
                 Envelope::Spawned { result, .. } => result.as_ref().err().map_or(0, String::len),
             }
     }
@@ -170,7 +158,7 @@ impl Envelope {
 
 /// A node's heartbeat, published on its beat subject.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Beat {
+pub(crate) struct Beat {
     /// The node.
     pub node: NodeId,
     /// Its name (also the last token of the beat's subject).
@@ -186,11 +174,11 @@ pub struct Beat {
 }
 
 /// Most bytes a beat takes on the wire (a longer one is dropped unread).
-pub const MAX_BEAT: usize = 1 + MAC_LEN + 160;
+pub(crate) const MAX_BEAT: usize = 1 + MAC_LEN + 160;
 
 impl Beat {
     /// The beat as published: version, MAC, then the postcard-encoded beat.
-    pub fn seal(&self, keys: &Keys) -> Vec<u8> {
+    pub(crate) fn seal(&self, keys: &Keys) -> Vec<u8> {
         let body = postcard::to_stdvec(self).unwrap_or_default();
         let mac = keys.sign(Purpose::Beat, &[&[VERSION], &body]);
         let mut v = Vec::with_capacity(1 + MAC_LEN + body.len());
@@ -202,7 +190,7 @@ impl Beat {
 
     /// A published beat, if it is of this version, no longer than [`MAX_BEAT`], verifies
     /// under `keys` and decodes.
-    pub fn open(keys: &Keys, bytes: &[u8]) -> Result<Beat, Refused> {
+    pub(crate) fn open(keys: &Keys, bytes: &[u8]) -> Result<Beat, Refused> {
         if bytes.len() < 1 + MAC_LEN || bytes.len() > MAX_BEAT || bytes[0] != VERSION {
             return Err(Refused::Malformed);
         }

@@ -19,7 +19,7 @@ use wasmtime::{Engine, Instance, Linker, Module, Store};
 use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
 /// `bytes` pre-initialised, or why not (`None`: the module does not ask for it).
-pub fn preinitialise(engine: &Engine, bytes: &[u8]) -> Option<Result<Vec<u8>, String>> {
+pub(super) fn preinitialise(engine: &Engine, bytes: &[u8]) -> Option<Result<Vec<u8>, String>> {
     // The text format is compiled to binary first (a bad text fails to compile later, with
     // the compiler's error).
     let bytes = wat::parse_bytes(bytes).ok()?;

@@ -5,4 +5,4 @@
 //! the guest is expected to handle. Errors that only a broken guest makes (a pointer outside
 //! its memory) trap instead.
 
-pub use warren_abi::*;
+pub(crate) use warren_abi::*;

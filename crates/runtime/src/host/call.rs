@@ -433,7 +433,7 @@ pub fn pid_arg(pid: i64) -> HostResult<crate::actor::Pid> {
 }
 
 /// The refusal of handles sent towards `to`, a process (or node) elsewhere.
-pub fn not_local(to: crate::actor::Pid) -> HostError {
+pub(crate) fn not_local(to: crate::actor::Pid) -> HostError {
     HostError::fail(
         ERR_NOT_LOCAL,
         format!(
@@ -519,7 +519,7 @@ macro_rules! host_calls {
         $name:ident, ($($a:ident : $t:ty),*), $v:ident, $body:expr) => {
         $l.func_wrap($m, stringify!($name),
             move |mut caller: $crate::wasmtime::Caller<'_, $T>, $($a: $t),*| {
-                $crate::embed::$run(
+                $crate::embed::__private::$run(
                     &mut caller,
                     $crate::embed::CallName::new($m, stringify!($name)),
                     |$d| $g($d).call,
@@ -536,12 +536,12 @@ macro_rules! host_calls {
         $l.func_wrap_async($m, stringify!($name),
             move |mut caller: $crate::wasmtime::Caller<'_, $T>, ($($a,)*): ($($t,)*)| {
                 Box::new(async move {
-                    let r = $crate::embed::waited({
+                    let r = $crate::embed::__private::waited({
                         let $c = &mut caller;
                         $body
                     })
                     .await;
-                    $crate::embed::finish(
+                    $crate::embed::__private::finish(
                         &mut caller,
                         $crate::embed::CallName::new($m, stringify!($name)),
                         |d| $g(d).call,

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime::{Caller, Linker};
 
 /// The view `warren:fs` needs.
-pub struct FsView<'a> {
+pub(crate) struct FsView<'a> {
     /// The process's handles.
     pub table: &'a mut ResourceTable,
     /// Memory and last error.
@@ -90,7 +90,7 @@ impl FsView<'_> {
     }
 
     /// `open`: a file handle.
-    pub fn open(
+    pub(crate) fn open(
         &mut self,
         mem: &GuestMemory<'_>,
         ptr: u32,
@@ -138,7 +138,7 @@ impl FsView<'_> {
     }
 
     /// `seek`: move the cursor; the new position.
-    pub fn seek(&mut self, h: u32, offset: i64, whence: u32) -> HostResult<i64> {
+    pub(crate) fn seek(&mut self, h: u32, offset: i64, whence: u32) -> HostResult<i64> {
         let pos = match whence {
             0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| {
                 HostError::bad_argument(format!("a negative offset ({offset}) from the start"))
@@ -155,7 +155,7 @@ impl FsView<'_> {
     }
 
     /// `stat`: metadata of an open file.
-    pub fn stat(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
+    pub(crate) fn stat(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
         mem.range(out, 24)?;
         let f = self.file(h)?;
         let md = f
@@ -173,7 +173,7 @@ impl FsView<'_> {
     }
 
     /// `stat_path`: metadata of a path (not following a final symlink).
-    pub fn stat_path(
+    pub(crate) fn stat_path(
         &mut self,
         mem: &mut GuestMemory<'_>,
         (ptr, len): (u32, u32),
@@ -191,7 +191,7 @@ impl FsView<'_> {
     }
 
     /// `read_dir`: the entries of a directory, sorted by name.
-    pub fn read_dir(
+    pub(crate) fn read_dir(
         &mut self,
         mem: &mut GuestMemory<'_>,
         (ptr, len): (u32, u32),
@@ -219,7 +219,7 @@ impl FsView<'_> {
     }
 
     /// `create_dir`, `remove_file`, `remove_dir`: one change to a path.
-    pub fn change(
+    pub(crate) fn change(
         &mut self,
         mem: &GuestMemory<'_>,
         (ptr, len): (u32, u32),
@@ -235,7 +235,7 @@ impl FsView<'_> {
     }
 
     /// `rename`: both paths under granted directories.
-    pub fn rename(
+    pub(crate) fn rename(
         &mut self,
         mem: &GuestMemory<'_>,
         from: (u32, u32),
@@ -251,7 +251,7 @@ impl FsView<'_> {
     }
 
     /// `read_via_stream`: the file from `offset` as (stream, future) at `out`.
-    pub fn read_via_stream(
+    pub(crate) fn read_via_stream(
         &mut self,
         mem: &mut GuestMemory<'_>,
         h: u32,
@@ -269,7 +269,7 @@ impl FsView<'_> {
 
     /// `write_via_stream` (at `offset`) / `append_via_stream` (`None`): a host copy of a
     /// stream into the file; its future.
-    pub fn write_via_stream(
+    pub(crate) fn write_via_stream(
         &mut self,
         h: u32,
         stream: u32,
@@ -285,7 +285,7 @@ impl FsView<'_> {
     }
 
     /// `try_lock`: take a lock if free.
-    pub fn try_lock(&mut self, h: u32, exclusive: u32) -> HostResult<i32> {
+    pub(crate) fn try_lock(&mut self, h: u32, exclusive: u32) -> HostResult<i32> {
         let kind = lock_kind(exclusive)?;
         let f = self.file(h)?;
         match f.try_lock(kind) {
@@ -299,7 +299,7 @@ impl FsView<'_> {
     }
 
     /// `unlock`.
-    pub fn unlock(&mut self, h: u32) -> HostResult<i32> {
+    pub(crate) fn unlock(&mut self, h: u32) -> HostResult<i32> {
         let f = self.file(h)?;
         f.unlock()
             .map_err(|e| HostError::io(format!("unlocking {}", f.path), &e))?;
@@ -309,7 +309,7 @@ impl FsView<'_> {
 
 /// What `create_dir`, `remove_file` and `remove_dir` do.
 #[derive(Debug, Clone, Copy)]
-pub enum Change {
+pub(crate) enum Change {
     /// `create_dir`.
     CreateDir,
     /// `remove_file`.
@@ -334,7 +334,7 @@ async fn lock<T: 'static>(
 }
 
 /// Add `warren:fs` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> FsView<'_>,
 ) -> anyhow::Result<()> {

@@ -11,7 +11,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
-use crate::actor::{Pid, ProcessTable};
+use crate::actor::{Pid, ProcessTable, SpawnSpec};
 use crate::context::{ProcessCtx, SpawnRequest, Spawner};
 use crate::io::handles::{self, HTTP_CONNECTION, HTTP_REQUEST, WEBSOCKET};
 use crate::io::http::{
@@ -23,7 +23,7 @@ use std::sync::{Arc, Weak};
 use wasmtime::{Caller, Linker};
 
 /// The view `warren:http` needs.
-pub struct HttpView<'a> {
+pub(crate) struct HttpView<'a> {
     /// The actor state (who serves, how to spawn).
     pub ctx: &'a mut ProcessCtx,
     /// The process's handles.
@@ -83,13 +83,7 @@ impl Launch for Launcher {
             .upgrade()
             .ok_or_else(|| "the runtime is shutting down".to_string())?;
         let request = SpawnRequest {
-            trampoline: self.trampoline,
-            func: self.func,
-            args: self.args.clone(),
-            monitor: None,
-            link: false,
-            max_memory: None,
-            max_fuel: None,
+            spec: SpawnSpec::entry(self.trampoline, self.func, self.args.clone()),
             resources: vec![resource],
         };
         spawner
@@ -113,7 +107,7 @@ impl Launch for Launcher {
 impl HttpView<'_> {
     /// `serve`: start a server on a listener; (server, future) at `out`.
     #[allow(clippy::too_many_arguments)]
-    pub fn serve(
+    pub(crate) fn serve(
         &mut self,
         mem: &mut GuestMemory<'_>,
         listener: u32,
@@ -180,7 +174,7 @@ impl HttpView<'_> {
     }
 
     /// `request_head`: the head as text at `ptr` if it fits; its length.
-    pub fn request_head(
+    pub(crate) fn request_head(
         &mut self,
         mem: &mut GuestMemory<'_>,
         h: u32,
@@ -191,7 +185,12 @@ impl HttpView<'_> {
     }
 
     /// `request_body`: (byte-stream, future) of the body at `out`.
-    pub fn request_body(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
+    pub(crate) fn request_body(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        out: u32,
+    ) -> HostResult<i32> {
         mem.range(out, 8)?;
         let ex = self.exchange(h)?;
         let body = ex.take_body()?;
@@ -201,7 +200,7 @@ impl HttpView<'_> {
 
     /// `respond`: answer; a stream-writer handle for a written body, else 0.
     #[allow(clippy::too_many_arguments)]
-    pub fn respond(
+    pub(crate) fn respond(
         &mut self,
         mem: &mut GuestMemory<'_>,
         h: u32,
@@ -241,7 +240,7 @@ impl HttpView<'_> {
     }
 
     /// `upgrade`: answer a WebSocket handshake; the websocket handle.
-    pub fn upgrade(
+    pub(crate) fn upgrade(
         &mut self,
         mem: &mut GuestMemory<'_>,
         h: u32,
@@ -394,7 +393,7 @@ async fn ws_close<T: 'static>(
 }
 
 /// Add `warren:http` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> HttpView<'_>,
 ) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ use wasmtime::Caller;
 
 /// Make a non-blocking `attempt` on guest memory until it does not say WouldBlock, waiting
 /// for `ready` in between (with the process suspended, so its buffer cannot change).
-pub async fn retry_in_guest<'c, T, R, F>(
+pub(crate) async fn retry_in_guest<'c, T, R, F>(
     c: &mut Caller<'c, T>,
     mut attempt: impl FnMut(&mut Caller<'c, T>) -> io::Result<R>,
     ready: impl Fn() -> F,
@@ -34,7 +34,7 @@ where
 
 /// Read from `src` straight into guest memory `[ptr, ptr + cap)`, waiting (suspended) until
 /// some bytes, the end (0) or an error come. `what` names the source in errors.
-pub async fn read_into_guest<T: 'static>(
+pub(crate) async fn read_into_guest<T: 'static>(
     c: &mut Caller<'_, T>,
     state: impl Fn(&mut T) -> &mut CallState,
     (ptr, cap): (u32, u32),
@@ -52,7 +52,7 @@ pub async fn read_into_guest<T: 'static>(
 
 /// Write guest memory `[ptr, ptr + len)` straight to `sink`, waiting (suspended) for room;
 /// returns how many bytes went (at least one unless `len` is 0).
-pub async fn write_from_guest<T: 'static>(
+pub(crate) async fn write_from_guest<T: 'static>(
     c: &mut Caller<'_, T>,
     state: impl Fn(&mut T) -> &mut CallState,
     (ptr, len): (u32, u32),
@@ -69,7 +69,7 @@ pub async fn write_from_guest<T: 'static>(
 }
 
 /// Install two resources, all or nothing; their handles.
-pub fn install_pair(
+pub(crate) fn install_pair(
     table: &mut ResourceTable,
     a: Resource,
     b: Resource,
@@ -87,7 +87,7 @@ pub fn install_pair(
 /// Start a host copy from handle `src` (readable) into `dst` and install its future; the
 /// future's handle. A byte-stream source moves into the pump; sockets and files stay with
 /// the caller. Shared by `stream.copy`, `net.tcp_send` and `fs.write_via_stream`.
-pub fn start_copy(
+pub(crate) fn start_copy(
     table: &mut ResourceTable,
     copies: &mut Copies,
     src: Handle,
@@ -102,7 +102,7 @@ pub fn start_copy(
 
 /// A readable handle just handed to the host to read on its own (a copy, an HTTP response
 /// body): a byte-stream moves there and leaves the caller's table; sockets and files stay.
-pub fn release_moved_stream(table: &mut ResourceTable, h: Handle) {
+pub(crate) fn release_moved_stream(table: &mut ResourceTable, h: Handle) {
     if table.get(h).is_ok_and(|r| r.kind() == handles::BYTE_STREAM) {
         let _ = table.remove(h);
     }
@@ -110,7 +110,7 @@ pub fn release_moved_stream(table: &mut ResourceTable, h: Handle) {
 
 /// A stream over `source` plus its end future, installed as two handles written at `out`.
 /// Shared by `net.tcp_receive` and `fs.read_via_stream`.
-pub fn install_stream(
+pub(crate) fn install_stream(
     table: &mut ResourceTable,
     mem: &mut call::GuestMemory<'_>,
     out: u32,

@@ -18,7 +18,7 @@ use tracing::Level;
 use wasmtime::Linker;
 
 /// The view `warren:log` needs: the process's actor state (its pid, table and rate).
-pub struct LogView<'a> {
+pub(crate) struct LogView<'a> {
     /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
     /// Memory and last error.
@@ -43,7 +43,7 @@ fn level_arg(level: i32) -> HostResult<Level> {
 
 impl LogView<'_> {
     /// `record`: emit, filter out or drop one record.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         mem: &GuestMemory<'_>,
         level: i32,
@@ -88,7 +88,7 @@ impl LogView<'_> {
 }
 
 /// Add `warren:log` to a linker; `get` projects the store data onto the view.
-pub fn add_to_linker<T: 'static>(
+pub(crate) fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> LogView<'_>,
 ) -> anyhow::Result<()> {

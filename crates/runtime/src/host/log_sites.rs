@@ -25,9 +25,9 @@ use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata};
 
 /// Most callsites made for guest targets.
-pub const MAX_SITES: usize = 1024;
+pub(crate) const MAX_SITES: usize = 1024;
 /// The target of records whose own target found no room.
-pub const OVERFLOW_TARGET: &str = "warren::guest";
+pub(crate) const OVERFLOW_TARGET: &str = "warren::guest";
 
 const FIELDS: &[&str] = &["message", "pid", "name", "node", "dropped"];
 
@@ -122,13 +122,13 @@ fn site(target: &str, level: Level) -> (&'static Site, bool) {
 }
 
 /// A record's place: its callsite, once the subscriber said it wants it.
-pub struct Wanted {
+pub(crate) struct Wanted {
     site: &'static Site,
     overflow: bool,
 }
 
 /// Whether the current subscriber wants a record of `target` at `level`.
-pub fn wanted(target: &str, level: Level) -> Option<Wanted> {
+pub(crate) fn wanted(target: &str, level: Level) -> Option<Wanted> {
     if level > tracing::level_filters::LevelFilter::current() {
         return None;
     }
@@ -138,7 +138,7 @@ pub fn wanted(target: &str, level: Level) -> Option<Wanted> {
 }
 
 /// What a record says besides its message.
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     pub pid: u64,
     pub name: Option<&'a str>,
     pub node: u64,
@@ -146,7 +146,7 @@ pub struct Fields<'a> {
 }
 
 /// Emit a record the subscriber wanted.
-pub fn emit(wanted: Wanted, target: &str, message: &str, f: Fields<'_>) {
+pub(crate) fn emit(wanted: Wanted, target: &str, message: &str, f: Fields<'_>) {
     let Some(meta) = wanted.site.meta.get() else {
         return;
     };
@@ -182,7 +182,7 @@ pub fn emit(wanted: Wanted, target: &str, message: &str, f: Fields<'_>) {
 }
 
 /// The most verbose level any target may be emitted at now, as a `warren:log` level.
-pub fn max_level() -> i32 {
+pub(crate) fn max_level() -> i32 {
     use tracing::level_filters::LevelFilter;
     match LevelFilter::current() {
         LevelFilter::OFF => warren_abi::LOG_OFF,

@@ -16,7 +16,7 @@ use wasmtime::{Caller, Linker};
 
 /// The view `warren:message` needs: the same per-process actor state as `warren:process`,
 /// and the resource table that handles move out of and into with messages.
-pub struct MessageView<'a> {
+pub(crate) struct MessageView<'a> {
     /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
     /// The process's handles.
@@ -27,7 +27,7 @@ pub struct MessageView<'a> {
 
 impl MessageView<'_> {
     /// `send`: deliver a copy of the guest's bytes, with the attached handles.
-    pub fn send(
+    pub(crate) fn send(
         &mut self,
         mem: &GuestMemory<'_>,
         pid: i64,
@@ -114,7 +114,12 @@ impl MessageView<'_> {
     }
 
     /// `take`: copy the pending message (exactly its length) and clear it.
-    pub fn take(&mut self, mem: &mut GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i32> {
+    pub(crate) fn take(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        ptr: u32,
+        len: u32,
+    ) -> HostResult<i32> {
         match &self.ctx.pending {
             Some(msg) if msg.data.len() == len as usize => mem.write(ptr, &msg.data)?,
             Some(msg) => {
@@ -130,7 +135,12 @@ impl MessageView<'_> {
     }
 
     /// `attach`: move handles into the next message.
-    pub fn attach(&mut self, mem: &GuestMemory<'_>, ptr: u32, count: u32) -> HostResult<i32> {
+    pub(crate) fn attach(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        ptr: u32,
+        count: u32,
+    ) -> HostResult<i32> {
         if count > MAX_ATTACHED {
             return Err(HostError::fault(format!(
                 "{count} handles in one message (at most {MAX_ATTACHED})"
@@ -146,12 +156,12 @@ impl MessageView<'_> {
     }
 
     /// `claim`: install a resource of the last received message.
-    pub fn claim(&mut self, index: u32) -> HostResult<i64> {
+    pub(crate) fn claim(&mut self, index: u32) -> HostResult<i64> {
         Ok(self.resources.claim(index)? as i64)
     }
 
     /// `new_tag`: a fresh reference, held by the caller.
-    pub fn new_tag(&mut self) -> HostResult<i64> {
+    pub(crate) fn new_tag(&mut self) -> HostResult<i64> {
         Ok(self.ctx.table.new_ref(&self.ctx.me)? as i64)
     }
 }
@@ -238,7 +248,7 @@ async fn receive<T: 'static>(
 }
 
 /// Add `warren:message` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> MessageView<'_>,
 ) -> anyhow::Result<()> {

@@ -9,21 +9,21 @@
 //! the calling process with a message naming the call; it never panics the host. The
 //! contract, with the error codes of [`abi`], is `docs/abi.md`.
 
-pub mod abi;
-pub mod call;
-pub mod fs;
-pub mod http;
-pub mod io_bridge;
-pub mod log;
-pub mod log_sites;
-pub mod message;
-pub mod net;
-pub mod node;
-pub mod process;
-pub mod registry;
-pub mod resource;
-pub mod select;
-pub mod stream;
-pub mod timer;
-pub mod wasi;
-pub mod wasi_stdio;
+pub(crate) mod abi;
+pub(crate) mod call;
+pub(crate) mod fs;
+pub(crate) mod http;
+pub(crate) mod io_bridge;
+pub(crate) mod log;
+pub(crate) mod log_sites;
+pub(crate) mod message;
+pub(crate) mod net;
+pub(crate) mod node;
+pub(crate) mod process;
+pub(crate) mod registry;
+pub(crate) mod resource;
+pub(crate) mod select;
+pub(crate) mod stream;
+pub(crate) mod timer;
+pub(crate) mod wasi;
+pub(crate) mod wasi_stdio;

@@ -19,7 +19,7 @@ use std::net::{Shutdown, SocketAddr};
 use wasmtime::{Caller, Linker};
 
 /// The view `warren:net` needs.
-pub struct NetView<'a> {
+pub(crate) struct NetView<'a> {
     /// The process's handles.
     pub table: &'a mut ResourceTable,
     /// Memory and last error.
@@ -218,27 +218,32 @@ async fn udp_recv_from<T: 'static>(
 
 impl NetView<'_> {
     /// `tcp_incoming`: a listener's connections as a resource of their own.
-    pub fn tcp_incoming(&mut self, h: u32) -> HostResult<i64> {
+    pub(crate) fn tcp_incoming(&mut self, h: u32) -> HostResult<i64> {
         let listener = self.table.get_as::<TcpListenerObj>(h, TCP_LISTENER)?;
         Ok(self.table.push(handles::tcp_incoming(listener))? as i64)
     }
 
     /// `tcp_receive`: the connection's incoming bytes as (stream, future) at `out`.
-    pub fn tcp_receive(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
+    pub(crate) fn tcp_receive(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        out: u32,
+    ) -> HostResult<i32> {
         let conn = self.table.get_as::<TcpConn>(h, TCP_STREAM)?;
         let what = format!("tcp {}", conn.peer_addr());
         io_bridge::install_stream(self.table, mem, out, TcpReadSide(conn), what)
     }
 
     /// `tcp_send`: a host copy of a byte-stream into the connection; its future.
-    pub fn tcp_send(&mut self, h: u32, stream: u32) -> HostResult<i64> {
+    pub(crate) fn tcp_send(&mut self, h: u32, stream: u32) -> HostResult<i64> {
         let conn = self.table.get_as::<TcpConn>(h, TCP_STREAM)?;
         let what = format!("sending to {}", conn.peer_addr());
         io_bridge::start_copy(self.table, self.copies, stream, conn, what)
     }
 
     /// `tcp_shutdown`: shut down one or both directions.
-    pub fn tcp_shutdown(&mut self, h: u32, how: u32) -> HostResult<i32> {
+    pub(crate) fn tcp_shutdown(&mut self, h: u32, how: u32) -> HostResult<i32> {
         let how = match how {
             0 => Shutdown::Read,
             1 => Shutdown::Write,
@@ -256,7 +261,7 @@ impl NetView<'_> {
     }
 
     /// `local_addr` / `peer_addr`: a socket's address as text.
-    pub fn addr(
+    pub(crate) fn addr(
         &mut self,
         mem: &mut GuestMemory<'_>,
         h: u32,
@@ -269,7 +274,7 @@ impl NetView<'_> {
 }
 
 /// Add `warren:net` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> NetView<'_>,
 ) -> anyhow::Result<()> {

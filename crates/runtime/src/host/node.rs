@@ -10,6 +10,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
+use crate::actor::SpawnSpec;
 use crate::context::ProcessCtx;
 use crate::dist::Cluster;
 use crate::dist::names::NameError;
@@ -19,7 +20,7 @@ use wasmtime::{Caller, Linker};
 
 /// The view `warren:node` needs: the actor state (which reaches the cluster through the
 /// spawner), the handle table (handles cannot go along), memory and last error.
-pub struct NodeView<'a> {
+pub(crate) struct NodeView<'a> {
     /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
     /// The process's handles.
@@ -48,12 +49,17 @@ impl NodeView<'_> {
     }
 
     /// `this`: the caller's node number (0 outside a cluster).
-    pub fn this(&mut self) -> HostResult<i64> {
+    pub(crate) fn this(&mut self) -> HostResult<i64> {
         Ok(self.ctx.table.node() as i64)
     }
 
     /// `list`: the numbers of the other nodes that are up.
-    pub fn list(&mut self, mem: &mut GuestMemory<'_>, ptr: u32, cap: u32) -> HostResult<i64> {
+    pub(crate) fn list(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        ptr: u32,
+        cap: u32,
+    ) -> HostResult<i64> {
         let room = cap
             .checked_mul(4)
             .ok_or_else(|| HostError::fault(format!("{cap} entries overflow a wasm32 buffer")))?;
@@ -72,7 +78,7 @@ impl NodeView<'_> {
     }
 
     /// `name`: a node's name (this one's or a peer's that is up).
-    pub fn name(
+    pub(crate) fn name(
         &mut self,
         mem: &mut GuestMemory<'_>,
         node: i64,
@@ -94,7 +100,7 @@ impl NodeView<'_> {
     }
 
     /// `watch`: a reference whose messages say which nodes come up and go down.
-    pub fn watch(&mut self) -> HostResult<i64> {
+    pub(crate) fn watch(&mut self) -> HostResult<i64> {
         let cluster = self.cluster()?;
         let tag = self.ctx.table.new_ref(&self.ctx.me)?;
         cluster.watch_nodes(self.ctx.pid(), tag);
@@ -102,7 +108,7 @@ impl NodeView<'_> {
     }
 
     /// `unwatch`: stop node events under `tag`, dropping those queued.
-    pub fn unwatch(&mut self, tag: i64) -> HostResult<i32> {
+    pub(crate) fn unwatch(&mut self, tag: i64) -> HostResult<i32> {
         let cluster = self.cluster()?;
         let tag = tag as u64;
         if !self.ctx.me.holds(tag) {
@@ -116,7 +122,7 @@ impl NodeView<'_> {
     }
 
     /// `lookup`: the number of the node with this name.
-    pub fn lookup(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
+    pub(crate) fn lookup(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
         let name = mem.text(ptr, len, MAX_NAME as u32, "node name")?;
         let cluster = self.cluster()?;
         match cluster.lookup(name) {
@@ -148,23 +154,18 @@ async fn spawn<T: 'static>(
     if had_handles {
         return Err(call::not_local(warren_abi::node_pid(node)));
     }
-    if flags & !SPAWN_LINK != 0 {
-        return Err(HostError::bad_argument(format!("unknown flags {flags:#x}")));
-    }
-    if max_memory < 0 || max_fuel < 0 {
-        return Err(HostError::bad_argument(format!(
-            "negative limit (max_memory {max_memory}, max_fuel {max_fuel})"
-        )));
-    }
     let parent = view.ctx.pid();
-    let monitor = (tag != 0).then_some(tag as u64);
-    if let Some(t) = monitor
-        && !view.ctx.table.is_free_ref(parent, t)
-    {
-        return Err(HostError::bad_argument(format!(
-            "monitor tag {tag} is not a reference from new_tag that this process holds unused"
-        )));
-    }
+    let spec = SpawnSpec::from_abi(
+        &view.ctx.table,
+        parent,
+        (trampoline, func),
+        args,
+        tag,
+        flags,
+        max_memory,
+        max_fuel,
+    )
+    .map_err(HostError::bad_argument)?;
     if node == view.ctx.table.node() {
         return Err(HostError::bad_argument(
             "that is this node: spawn here with warren:process.spawn",
@@ -174,13 +175,7 @@ async fn spawn<T: 'static>(
         req: 0,
         parent,
         module: view.ctx.spawner.module_hash(),
-        trampoline,
-        func,
-        args,
-        link: flags & SPAWN_LINK != 0,
-        monitor,
-        max_memory: (max_memory > 0).then_some(max_memory as u64),
-        max_fuel: (max_fuel > 0).then_some(max_fuel as u64),
+        spec,
     };
     let (req, answer) = cluster
         .spawn(node, order)
@@ -281,7 +276,7 @@ async fn unregister_global<T: 'static>(
 }
 
 /// Add `warren:node` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> NodeView<'_>,
 ) -> anyhow::Result<()> {

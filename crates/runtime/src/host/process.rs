@@ -10,7 +10,7 @@
 
 use super::abi::*;
 use super::call::{CallState, GuestMemory, HostError, HostResult, pid_arg};
-use crate::actor::{ExitReason, SpawnError};
+use crate::actor::{ExitReason, SpawnError, SpawnSpec};
 use crate::context::{
     ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Watch,
 };
@@ -19,7 +19,7 @@ use wasmtime::{Caller, Linker};
 
 /// The view `warren:process` needs of the store data: the actor state, and the resource
 /// table (handles attached to a spawn move into the child).
-pub struct ProcessView<'a> {
+pub(crate) struct ProcessView<'a> {
     /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
     /// The process's handles.
@@ -46,7 +46,7 @@ fn read_reason(mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<ExitReas
 impl ProcessView<'_> {
     /// `spawn`: start a child; its pid.
     #[allow(clippy::too_many_arguments)]
-    pub fn spawn(
+    pub(crate) fn spawn(
         &mut self,
         mem: &GuestMemory<'_>,
         (trampoline, func): (u32, u32),
@@ -57,34 +57,21 @@ impl ProcessView<'_> {
         max_fuel: i64,
     ) -> HostResult<i64> {
         let args = mem.read(ptr, len)?.to_vec();
-        if flags & !SPAWN_LINK != 0 {
-            return Err(HostError::bad_argument(format!("unknown flags {flags:#x}")));
-        }
-        if max_memory < 0 || max_fuel < 0 {
-            return Err(HostError::bad_argument(format!(
-                "negative limit (max_memory {max_memory}, max_fuel {max_fuel})"
-            )));
-        }
         let ctx = &mut *self.ctx;
         let parent = ctx.pid();
-        let monitor = (tag != 0).then_some(tag as u64);
-        // The monitor reference must be one the caller holds and monitors nothing with
-        // (from new_tag): anything else could forge a DOWN into another receive.
-        if let Some(t) = monitor
-            && !ctx.table.is_free_ref(parent, t)
-        {
-            return Err(HostError::bad_argument(format!(
-                "monitor tag {tag} is not a reference from new_tag that this process holds unused"
-            )));
-        }
-        let request = SpawnRequest {
-            trampoline,
-            func,
+        let spec = SpawnSpec::from_abi(
+            &ctx.table,
+            parent,
+            (trampoline, func),
             args,
-            monitor,
-            link: flags & SPAWN_LINK != 0,
-            max_memory: (max_memory > 0).then_some(max_memory as u64),
-            max_fuel: (max_fuel > 0).then_some(max_fuel as u64),
+            tag,
+            flags,
+            max_memory,
+            max_fuel,
+        )
+        .map_err(HostError::bad_argument)?;
+        let request = SpawnRequest {
+            spec,
             resources: self.resources.take_outbox(),
         };
         match ctx.spawner.spawn(parent, request) {
@@ -101,7 +88,12 @@ impl ProcessView<'_> {
     }
 
     /// `spawn_args`: copy the captures (exactly their length) into the guest.
-    pub fn spawn_args(&mut self, mem: &mut GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i32> {
+    pub(crate) fn spawn_args(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        ptr: u32,
+        len: u32,
+    ) -> HostResult<i32> {
         let Some(args) = self.ctx.spawn_args.as_ref() else {
             return Err(HostError::bad_argument(
                 "this process has no captures to fetch",
@@ -119,47 +111,47 @@ impl ProcessView<'_> {
     }
 
     /// `panic`: keep the message the guest is about to abort with.
-    pub fn panic(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<()> {
+    pub(crate) fn panic(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<()> {
         let bytes = mem.read(ptr, len.min(MAX_PANIC_MESSAGE as u32))?;
         self.ctx.panic_message = Some(String::from_utf8_lossy(bytes).into_owned());
         Ok(())
     }
 
     /// `monitor`: a reference that tags the DOWN message.
-    pub fn monitor(&mut self, pid: i64) -> HostResult<i64> {
+    pub(crate) fn monitor(&mut self, pid: i64) -> HostResult<i64> {
         let target = pid_arg(pid)?;
         Ok(self.ctx.table.monitor(self.ctx.pid(), target)? as i64)
     }
 
     /// `demonitor`: stop monitoring, drop a queued DOWN.
-    pub fn demonitor(&mut self, pid: i64, tag: i64) -> HostResult<()> {
+    pub(crate) fn demonitor(&mut self, pid: i64, tag: i64) -> HostResult<()> {
         let target = pid_arg(pid)?;
         self.ctx.table.demonitor(self.ctx.pid(), target, tag as u64);
         Ok(())
     }
 
     /// `link`.
-    pub fn link(&mut self, pid: i64) -> HostResult<i32> {
+    pub(crate) fn link(&mut self, pid: i64) -> HostResult<i32> {
         let other = pid_arg(pid)?;
         self.ctx.table.link(self.ctx.pid(), other);
         Ok(0)
     }
 
     /// `unlink`.
-    pub fn unlink(&mut self, pid: i64) -> HostResult<()> {
+    pub(crate) fn unlink(&mut self, pid: i64) -> HostResult<()> {
         let other = pid_arg(pid)?;
         self.ctx.table.unlink(self.ctx.pid(), other);
         Ok(())
     }
 
     /// `exit`: end the caller with the reason.
-    pub fn exit(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<()> {
+    pub(crate) fn exit(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<()> {
         let reason = read_reason(mem, ptr, len)?;
         Err(HostError::End(wasmtime::Error::new(ProcessExited(reason))))
     }
 
     /// `hibernate`: end the instance, keep the process; resume in `func` with the captures.
-    pub fn hibernate(
+    pub(crate) fn hibernate(
         &mut self,
         mem: &GuestMemory<'_>,
         (trampoline, func): (u32, u32),
@@ -198,13 +190,7 @@ impl ProcessView<'_> {
             }
         };
         let request = SpawnRequest {
-            trampoline,
-            func,
-            args,
-            monitor: None,
-            link: false,
-            max_memory: None,
-            max_fuel: None,
+            spec: SpawnSpec::entry(trampoline, func, args),
             resources: self.resources.take_outbox(),
         };
         Err(HostError::End(wasmtime::Error::new(ProcessHibernated {
@@ -214,7 +200,7 @@ impl ProcessView<'_> {
     }
 
     /// `exit_signal`: as if a linked process had exited with the reason.
-    pub fn exit_signal(
+    pub(crate) fn exit_signal(
         &mut self,
         mem: &GuestMemory<'_>,
         pid: i64,
@@ -231,7 +217,7 @@ impl ProcessView<'_> {
     }
 
     /// `kill`: end `pid`; killing oneself ends the caller at once.
-    pub fn kill(&mut self, pid: i64) -> HostResult<i32> {
+    pub(crate) fn kill(&mut self, pid: i64) -> HostResult<i32> {
         let target = pid_arg(pid)?;
         if target == self.ctx.pid() {
             return Err(HostError::End(wasmtime::Error::new(ProcessKilled(target))));
@@ -248,7 +234,7 @@ impl ProcessView<'_> {
 }
 
 /// Add `warren:process` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> ProcessView<'_>,
 ) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use crate::context::ProcessCtx;
 use wasmtime::Linker;
 
 /// The view `warren:registry` needs: the process's actor state.
-pub struct RegistryView<'a> {
+pub(crate) struct RegistryView<'a> {
     /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
     /// Memory and last error.
@@ -26,7 +26,7 @@ fn name_arg<'m>(mem: &'m GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<&'m 
 
 impl RegistryView<'_> {
     /// `register`: name `pid`.
-    pub fn register(
+    pub(crate) fn register(
         &mut self,
         mem: &GuestMemory<'_>,
         ptr: u32,
@@ -47,7 +47,7 @@ impl RegistryView<'_> {
     }
 
     /// `whereis`: the pid registered under a name.
-    pub fn whereis(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
+    pub(crate) fn whereis(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i64> {
         let name = name_arg(mem, ptr, len).map_err(no_such_name)?;
         match self.ctx.table.whereis(name) {
             Some(pid) => Ok(pid as i64),
@@ -59,7 +59,12 @@ impl RegistryView<'_> {
     }
 
     /// `unregister`: free a name.
-    pub fn unregister(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<i32> {
+    pub(crate) fn unregister(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        ptr: u32,
+        len: u32,
+    ) -> HostResult<i32> {
         let name = name_arg(mem, ptr, len).map_err(no_such_name)?;
         match self.ctx.table.unregister_name(name) {
             Some(_) => Ok(0),
@@ -80,7 +85,7 @@ fn no_such_name(e: HostError) -> HostError {
 }
 
 /// Add `warren:registry` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> RegistryView<'_>,
 ) -> anyhow::Result<()> {

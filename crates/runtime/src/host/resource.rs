@@ -8,7 +8,7 @@ use crate::resources::ResourceTable;
 use wasmtime::Linker;
 
 /// The view `warren:resource` needs.
-pub struct ResourceView<'a> {
+pub(crate) struct ResourceView<'a> {
     /// The process's handles.
     pub table: &'a mut ResourceTable,
     /// Memory and last error.
@@ -17,19 +17,24 @@ pub struct ResourceView<'a> {
 
 impl ResourceView<'_> {
     /// `drop`: remove a handle.
-    pub fn drop(&mut self, h: u32) -> HostResult<i32> {
+    pub(crate) fn drop(&mut self, h: u32) -> HostResult<i32> {
         drop(self.table.remove(h)?);
         Ok(0)
     }
 
     /// `last_error`: the text of the last failed call.
-    pub fn last_error(&mut self, mem: &mut GuestMemory<'_>, ptr: u32, cap: u32) -> HostResult<i64> {
+    pub(crate) fn last_error(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        ptr: u32,
+        cap: u32,
+    ) -> HostResult<i64> {
         mem.write_text(ptr, cap, self.call.last_error().as_bytes())
     }
 }
 
 /// Add `warren:resource` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> ResourceView<'_>,
 ) -> anyhow::Result<()> {

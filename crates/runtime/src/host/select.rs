@@ -25,7 +25,7 @@ use std::time::Duration;
 use wasmtime::{Caller, Linker};
 
 /// The view `warren:select` needs.
-pub struct SelectView<'a> {
+pub(crate) struct SelectView<'a> {
     /// The process's handles.
     pub table: &'a mut ResourceTable,
     /// Memory and last error.
@@ -147,7 +147,7 @@ async fn wait<T: 'static>(
 }
 
 /// Add `warren:select` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> SelectView<'_>,
 ) -> anyhow::Result<()> {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use wasmtime::{Caller, Linker};
 
 /// The view `warren:stream` needs.
-pub struct StreamView<'a> {
+pub(crate) struct StreamView<'a> {
     /// The process's handles.
     pub table: &'a mut ResourceTable,
     /// Memory and last error.
@@ -39,7 +39,7 @@ fn report(mem: &mut GuestMemory<'_>, out: u32, outcome: Outcome) -> HostResult<i
 
 impl StreamView<'_> {
     /// `pipe`: a new pipe; (writer, reader) at `out`.
-    pub fn pipe(&mut self, mem: &mut GuestMemory<'_>, out: u32) -> HostResult<i32> {
+    pub(crate) fn pipe(&mut self, mem: &mut GuestMemory<'_>, out: u32) -> HostResult<i32> {
         mem.range(out, 8)?;
         let (w, r) = pipe::pipe();
         let (stream, _end) = ByteStream::new(r, "a pipe");
@@ -53,7 +53,7 @@ impl StreamView<'_> {
     }
 
     /// `close_writer`: end the pipe (or response body) now.
-    pub fn close_writer(&mut self, h: u32) -> HostResult<i32> {
+    pub(crate) fn close_writer(&mut self, h: u32) -> HostResult<i32> {
         let r = self.table.get(h)?;
         match r.interface::<dyn WriteSink>() {
             Some(w) if r.kind() == STREAM_WRITER => {
@@ -71,20 +71,25 @@ impl StreamView<'_> {
     }
 
     /// `copy`: a host pump from `src` into `dst`; its future.
-    pub fn copy(&mut self, src: u32, dst: u32) -> HostResult<i64> {
+    pub(crate) fn copy(&mut self, src: u32, dst: u32) -> HostResult<i64> {
         let sink = handles::writable(self.table, dst)?;
         let what = format!("copying handle {src} to handle {dst}");
         io_bridge::start_copy(self.table, self.copies, src, sink, what)
     }
 
     /// `cancel`: stop the work behind a future; 0 if this stopped it, 1 if it had ended.
-    pub fn cancel(&mut self, h: u32) -> HostResult<i32> {
+    pub(crate) fn cancel(&mut self, h: u32) -> HostResult<i32> {
         let f = self.table.get_as::<IoFuture>(h, FUTURE)?;
         Ok(i32::from(!f.cancel()))
     }
 
     /// `future_poll`: like `future_wait` without waiting.
-    pub fn future_poll(&mut self, mem: &mut GuestMemory<'_>, h: u32, out: u32) -> HostResult<i32> {
+    pub(crate) fn future_poll(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        h: u32,
+        out: u32,
+    ) -> HostResult<i32> {
         if out != 0 {
             mem.range(out, 8)?;
         }
@@ -151,7 +156,7 @@ async fn future_wait<T: 'static>(
 }
 
 /// Add `warren:stream` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> StreamView<'_>,
 ) -> anyhow::Result<()> {

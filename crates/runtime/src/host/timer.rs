@@ -10,7 +10,7 @@ use wasmtime::Linker;
 
 /// The view `warren:timer` needs: the process's actor state, and its resource table
 /// (handles attached to a delayed message travel with it).
-pub struct TimerView<'a> {
+pub(crate) struct TimerView<'a> {
     /// The per-process actor state.
     pub ctx: &'a mut ProcessCtx,
     /// The process's handles.
@@ -21,7 +21,7 @@ pub struct TimerView<'a> {
 
 impl TimerView<'_> {
     /// `send_after`: a copy of the message, delivered after the delay; the timer id.
-    pub fn send_after(
+    pub(crate) fn send_after(
         &mut self,
         mem: &GuestMemory<'_>,
         pid: i64,
@@ -60,7 +60,7 @@ impl TimerView<'_> {
     }
 
     /// `cancel`: cancel one of the caller's pending timers.
-    pub fn cancel(&mut self, id: i64) -> HostResult<i32> {
+    pub(crate) fn cancel(&mut self, id: i64) -> HostResult<i32> {
         if self.ctx.table.timers().cancel(self.ctx.pid(), id as u64) {
             Ok(0)
         } else {
@@ -80,7 +80,7 @@ async fn sleep(ms: i64) -> HostResult<()> {
 }
 
 /// Add `warren:timer` to `linker`; `get` projects the store data onto its view.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> TimerView<'_>,
 ) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// What every process's WASI context is made of.
 #[derive(Debug, Clone, Default)]
-pub struct WasiConfig {
+pub(crate) struct WasiConfig {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub dirs: Vec<GrantedDir>,
@@ -28,7 +28,7 @@ impl WasiConfig {
     /// A fresh context: host stdio, the args, env and granted directories, and what could
     /// not be set up (a granted directory that can no longer be opened, e.g. for lack of file
     /// descriptors: wasmtime-wasi opens each process's preopens anew).
-    pub fn build(&self, pid: Option<u64>) -> (WasiP1Ctx, Vec<String>) {
+    pub(crate) fn build(&self, pid: Option<u64>) -> (WasiP1Ctx, Vec<String>) {
         tracing::trace!("building a WASI context");
         let mut b = WasiCtxBuilder::new();
         b.inherit_stdio().args(&self.args).envs(&self.env);
@@ -51,7 +51,7 @@ impl WasiConfig {
 }
 
 /// A process's WASI context, built on first use.
-pub struct LazyWasi {
+pub(crate) struct LazyWasi {
     config: Arc<WasiConfig>,
     ctx: Option<WasiP1Ctx>,
     /// The process to end if the context cannot be set up completely.
@@ -59,7 +59,7 @@ pub struct LazyWasi {
 }
 
 impl LazyWasi {
-    pub fn new(config: Arc<WasiConfig>) -> Self {
+    pub(crate) fn new(config: Arc<WasiConfig>) -> Self {
         LazyWasi {
             config,
             ctx: None,
@@ -69,12 +69,12 @@ impl LazyWasi {
 
     /// The process this context belongs to: if the context cannot be set up completely, it
     /// ends with a clear reason rather than run without a directory it was granted.
-    pub fn owned_by(mut self, owner: Arc<ProcessRef>) -> Self {
+    pub(crate) fn owned_by(mut self, owner: Arc<ProcessRef>) -> Self {
         self.owner = Some(owner);
         self
     }
 
-    pub fn get(&mut self) -> &mut WasiP1Ctx {
+    pub(crate) fn get(&mut self) -> &mut WasiP1Ctx {
         if self.ctx.is_none() {
             let pid = self.owner.as_ref().map(|p| p.pid());
             let (ctx, failures) = self.config.build(pid);
@@ -92,7 +92,7 @@ impl LazyWasi {
 }
 
 /// Add WASI preview 1 (async, on the process's fiber) with a getter to the lazy context.
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut LazyWasi,
 ) -> anyhow::Result<()> {

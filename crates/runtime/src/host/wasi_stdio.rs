@@ -18,11 +18,11 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
 /// Most bytes of an unfinished line held per stream.
-pub const MAX_PARTIAL: usize = 8192;
+pub(crate) const MAX_PARTIAL: usize = 8192;
 
 /// Which host stream.
 #[derive(Debug, Clone, Copy)]
-pub enum Which {
+pub(crate) enum Which {
     Stdout,
     Stderr,
 }
@@ -78,14 +78,14 @@ impl Drop for Lines {
 
 /// A process's prefixed stdout or stderr (one per WASI context).
 #[derive(Clone)]
-pub struct Prefixed {
+pub(crate) struct Prefixed {
     lines: Arc<Mutex<Lines>>,
     which: Which,
 }
 
 impl Prefixed {
     /// The stream `which` of process `pid`.
-    pub fn new(pid: u64, which: Which) -> Self {
+    pub(crate) fn new(pid: u64, which: Which) -> Self {
         Prefixed {
             lines: Arc::new(Mutex::new(Lines {
                 which,

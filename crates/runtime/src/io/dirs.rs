@@ -22,13 +22,13 @@ struct Grant {
 
 /// The granted directories of one runtime.
 #[derive(Debug, Default)]
-pub struct Grants {
+pub(crate) struct Grants {
     grants: Vec<Grant>,
 }
 
 impl Grants {
     /// Open each `(host, guest)` directory now; a directory that cannot be opened is an error.
-    pub fn open<'a>(
+    pub(crate) fn open<'a>(
         dirs: impl IntoIterator<Item = (&'a Path, &'a str)>,
     ) -> std::io::Result<Grants> {
         let mut grants = Vec::new();
@@ -55,7 +55,7 @@ impl Grants {
     }
 
     /// The grant a guest path falls under, and the path relative to it.
-    pub fn resolve<'a>(&'a self, path: &str) -> Result<(&'a Dir, PathBuf), IoFailure> {
+    pub(crate) fn resolve<'a>(&'a self, path: &str) -> Result<(&'a Dir, PathBuf), IoFailure> {
         let mut best: Option<(&Grant, &str)> = None;
         for g in &self.grants {
             let rest = if g.guest == "/" {

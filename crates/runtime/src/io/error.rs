@@ -29,7 +29,7 @@ impl IoFailure {
 }
 
 /// The ABI code for an OS error.
-pub fn code_of(e: &io::Error) -> i32 {
+pub(crate) fn code_of(e: &io::Error) -> i32 {
     use io::ErrorKind::*;
     match e.kind() {
         NotFound => ERR_NOT_FOUND,

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug)]
-pub struct FileObj {
+pub(crate) struct FileObj {
     file: File,
     /// The path the guest opened it by, for error messages.
     pub path: String,
@@ -28,7 +28,7 @@ pub struct FileObj {
 
 /// Which advisory lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockKind {
+pub(crate) enum LockKind {
     Shared,
     Exclusive,
 }
@@ -38,20 +38,20 @@ fn ready_now() -> Ready<'static> {
 }
 
 impl FileObj {
-    pub fn new(file: File, path: String) -> Self {
+    pub(crate) fn new(file: File, path: String) -> Self {
         FileObj { file, path }
     }
 
-    pub fn file(&self) -> &File {
+    pub(crate) fn file(&self) -> &File {
         &self.file
     }
 
-    pub fn seek(&self, pos: SeekFrom) -> io::Result<u64> {
+    pub(crate) fn seek(&self, pos: SeekFrom) -> io::Result<u64> {
         (&self.file).seek(pos)
     }
 
     /// Take the lock if it is free now: `Ok(false)` if another holder has it.
-    pub fn try_lock(&self, kind: LockKind) -> io::Result<bool> {
+    pub(crate) fn try_lock(&self, kind: LockKind) -> io::Result<bool> {
         let r = match kind {
             LockKind::Shared => self.file.try_lock_shared(),
             LockKind::Exclusive => self.file.try_lock(),
@@ -64,7 +64,7 @@ impl FileObj {
     }
 
     /// Wait for the lock (polling, from 1 ms up to 50 ms between tries).
-    pub async fn lock(&self, kind: LockKind) -> io::Result<()> {
+    pub(crate) async fn lock(&self, kind: LockKind) -> io::Result<()> {
         let mut pause = Duration::from_millis(1);
         while !self.try_lock(kind)? {
             tokio::time::sleep(pause).await;
@@ -73,12 +73,12 @@ impl FileObj {
         Ok(())
     }
 
-    pub fn unlock(&self) -> io::Result<()> {
+    pub(crate) fn unlock(&self) -> io::Result<()> {
         self.file.unlock()
     }
 
     /// The file on disk (device and inode), for refusing a copy of a file into itself.
-    pub fn backing(&self) -> Option<Backing> {
+    pub(crate) fn backing(&self) -> Option<Backing> {
         let m = self.file.metadata().ok()?;
         Some(Backing::File {
             dev: m.dev(),
@@ -117,7 +117,7 @@ impl WriteSink for FileObj {
 }
 
 /// Reads a file from an offset onwards (the source of `read_via_stream`).
-pub struct FileReader {
+pub(crate) struct FileReader {
     pub file: Arc<FileObj>,
     pub pos: Mutex<u64>,
 }
@@ -141,7 +141,7 @@ impl ReadSource for FileReader {
 
 /// Writes a file at an offset onwards, or at its end (the sink of `write_via_stream` and
 /// `append_via_stream`).
-pub struct FileWriter {
+pub(crate) struct FileWriter {
     pub file: Arc<FileObj>,
     /// `None`: append.
     pub pos: Mutex<Option<u64>>,

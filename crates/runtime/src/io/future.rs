@@ -10,13 +10,13 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 
 /// What a future resolves to: a count (bytes copied; 0 where nothing is counted) or a failure.
-pub type Outcome = Result<u64, IoFailure>;
+pub(crate) type Outcome = Result<u64, IoFailure>;
 
 /// Stops the work behind a future (a host pump), run at most once by [`IoFuture::cancel`].
-pub type Canceller = Box<dyn FnOnce() + Send + Sync>;
+pub(crate) type Canceller = Box<dyn FnOnce() + Send + Sync>;
 
 #[derive(Default)]
-pub struct IoFuture {
+pub(crate) struct IoFuture {
     value: Mutex<Option<Outcome>>,
     done: Notify,
     cancel: Mutex<Option<Canceller>>,
@@ -31,12 +31,12 @@ impl std::fmt::Debug for IoFuture {
 }
 
 impl IoFuture {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Set the outcome; only the first call counts. Returns whether this call set it.
-    pub fn resolve(&self, outcome: Outcome) -> bool {
+    pub(crate) fn resolve(&self, outcome: Outcome) -> bool {
         let mut v = self.value.locked();
         if v.is_some() {
             return false;
@@ -48,13 +48,13 @@ impl IoFuture {
     }
 
     /// What stops the work behind this future (see [`IoFuture::cancel`]).
-    pub fn on_cancel(&self, canceller: Canceller) {
+    pub(crate) fn on_cancel(&self, canceller: Canceller) {
         *self.cancel.locked() = Some(canceller);
     }
 
     /// Stop the work behind this future, if it has any and is still running: the future
     /// resolves with `ERR_CLOSED` ("cancelled"). Returns whether this call resolved it.
-    pub fn cancel(&self) -> bool {
+    pub(crate) fn cancel(&self) -> bool {
         let canceller = self.cancel.locked().take();
         let resolved = self.resolve(Err(IoFailure::new(warren_abi::ERR_CLOSED, "cancelled")));
         if let Some(stop) = canceller {
@@ -64,16 +64,16 @@ impl IoFuture {
     }
 
     /// The outcome, if resolved.
-    pub fn poll(&self) -> Option<Outcome> {
+    pub(crate) fn poll(&self) -> Option<Outcome> {
         self.value.locked().clone()
     }
 
-    pub fn is_resolved(&self) -> bool {
+    pub(crate) fn is_resolved(&self) -> bool {
         self.value.locked().is_some()
     }
 
     /// Wait for the outcome.
-    pub async fn wait(&self) -> Outcome {
+    pub(crate) async fn wait(&self) -> Outcome {
         loop {
             let notified = self.done.notified();
             tokio::pin!(notified);

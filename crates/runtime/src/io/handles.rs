@@ -18,36 +18,36 @@ use crate::resources::{ChargedToHolder, Handle, HandleError, Resource, ResourceT
 use std::sync::Arc;
 
 /// A listening TCP socket.
-pub const TCP_LISTENER: &str = "tcp-listener";
+pub(crate) const TCP_LISTENER: &str = "tcp-listener";
 /// A listener's connections, keeping it open on their own.
-pub const TCP_INCOMING: &str = "tcp-incoming";
+pub(crate) const TCP_INCOMING: &str = "tcp-incoming";
 /// A TCP connection.
-pub const TCP_STREAM: &str = "tcp-stream";
+pub(crate) const TCP_STREAM: &str = "tcp-stream";
 /// A bound UDP socket.
-pub const UDP_SOCKET: &str = "udp-socket";
+pub(crate) const UDP_SOCKET: &str = "udp-socket";
 /// An open file.
-pub const FILE: &str = "file";
+pub(crate) const FILE: &str = "file";
 /// The readable end of a pipe, a connection's or a file's bytes.
-pub const BYTE_STREAM: &str = "byte-stream";
+pub(crate) const BYTE_STREAM: &str = "byte-stream";
 /// The writable end of a pipe.
-pub const STREAM_WRITER: &str = "stream-writer";
+pub(crate) const STREAM_WRITER: &str = "stream-writer";
 /// The outcome of work that outlives its caller.
-pub const FUTURE: &str = "future";
+pub(crate) const FUTURE: &str = "future";
 /// A running HTTP server.
-pub const HTTP_SERVER: &str = "http-server";
+pub(crate) const HTTP_SERVER: &str = "http-server";
 /// One HTTP request and its answer.
-pub const HTTP_REQUEST: &str = "http-request";
+pub(crate) const HTTP_REQUEST: &str = "http-request";
 /// One HTTP connection's requests, in order.
-pub const HTTP_CONNECTION: &str = "http-connection";
+pub(crate) const HTTP_CONNECTION: &str = "http-connection";
 /// A WebSocket.
-pub const WEBSOCKET: &str = "websocket";
+pub(crate) const WEBSOCKET: &str = "websocket";
 
 /// What a call that reads accepts, for its error message.
-pub const READABLE: &str = "a readable handle (tcp-stream, file or byte-stream)";
+pub(crate) const READABLE: &str = "a readable handle (tcp-stream, file or byte-stream)";
 /// What a call that writes accepts, for its error message.
-pub const WRITABLE: &str = "a writable handle (tcp-stream, file or stream-writer)";
+pub(crate) const WRITABLE: &str = "a writable handle (tcp-stream, file or stream-writer)";
 /// What `accept` accepts.
-pub const LISTENER: &str = "a tcp-listener or tcp-incoming";
+pub(crate) const LISTENER: &str = "a tcp-listener or tcp-incoming";
 
 /// Something `select` can wait on for a "readable" entry that is not a byte source: it
 /// resolves when the next `accept` or datagram receive would not wait.
@@ -70,7 +70,7 @@ impl ReadReady for UdpObj {
 }
 
 /// A connection: readable and writable.
-pub fn tcp_stream(conn: TcpConn) -> Resource {
+pub(crate) fn tcp_stream(conn: TcpConn) -> Resource {
     let conn = Arc::new(conn);
     Resource::new(TCP_STREAM, conn.clone())
         .with::<dyn ReadSource>(conn.clone())
@@ -78,7 +78,7 @@ pub fn tcp_stream(conn: TcpConn) -> Resource {
 }
 
 /// A listener: accepts, and `select` waits for a connection.
-pub fn tcp_listener(listener: TcpListenerObj) -> Resource {
+pub(crate) fn tcp_listener(listener: TcpListenerObj) -> Resource {
     let l = Arc::new(listener);
     Resource::new(TCP_LISTENER, l.clone())
         .with::<TcpListenerObj>(l.clone())
@@ -86,7 +86,7 @@ pub fn tcp_listener(listener: TcpListenerObj) -> Resource {
 }
 
 /// A listener's connections, as a resource of its own.
-pub fn tcp_incoming(listener: Arc<TcpListenerObj>) -> Resource {
+pub(crate) fn tcp_incoming(listener: Arc<TcpListenerObj>) -> Resource {
     let incoming = Arc::new(Incoming {
         listener: listener.clone(),
     });
@@ -96,13 +96,13 @@ pub fn tcp_incoming(listener: Arc<TcpListenerObj>) -> Resource {
 }
 
 /// A UDP socket: `select` waits for a datagram.
-pub fn udp_socket(socket: UdpObj) -> Resource {
+pub(crate) fn udp_socket(socket: UdpObj) -> Resource {
     let s = Arc::new(socket);
     Resource::new(UDP_SOCKET, s.clone()).with::<dyn ReadReady>(s)
 }
 
 /// A file: readable and writable at its cursor.
-pub fn file(file: FileObj) -> Resource {
+pub(crate) fn file(file: FileObj) -> Resource {
     let f = Arc::new(file);
     Resource::new(FILE, f.clone())
         .with::<dyn ReadSource>(f.clone())
@@ -110,41 +110,41 @@ pub fn file(file: FileObj) -> Resource {
 }
 
 /// A byte stream: readable.
-pub fn byte_stream(stream: ByteStream) -> Resource {
+pub(crate) fn byte_stream(stream: ByteStream) -> Resource {
     let s = Arc::new(stream);
     Resource::new(BYTE_STREAM, s.clone()).with::<dyn ReadSource>(s)
 }
 
 /// A pipe's writer: writable.
-pub fn stream_writer(writer: PipeWriter) -> Resource {
+pub(crate) fn stream_writer(writer: PipeWriter) -> Resource {
     let w = Arc::new(writer);
     Resource::new(STREAM_WRITER, w.clone()).with::<dyn WriteSink>(w)
 }
 
 /// A response body's writer: writable, and closed by `close_writer` like a pipe's.
-pub fn body_writer(writer: BodyPipeWriter) -> Resource {
+pub(crate) fn body_writer(writer: BodyPipeWriter) -> Resource {
     let w = Arc::new(writer);
     Resource::new(STREAM_WRITER, w.clone()).with::<dyn WriteSink>(w)
 }
 
 /// An HTTP server.
-pub fn http_server(server: HttpServer) -> Resource {
+pub(crate) fn http_server(server: HttpServer) -> Resource {
     Resource::new(HTTP_SERVER, Arc::new(server))
 }
 
 /// An HTTP request.
-pub fn http_request(exchange: Arc<Exchange>) -> Resource {
+pub(crate) fn http_request(exchange: Arc<Exchange>) -> Resource {
     Resource::new(HTTP_REQUEST, exchange)
 }
 
 /// An HTTP connection's requests.
-pub fn http_connection(connection: HttpConnection) -> Resource {
+pub(crate) fn http_connection(connection: HttpConnection) -> Resource {
     Resource::new(HTTP_CONNECTION, Arc::new(connection))
 }
 
 /// A WebSocket: `select` waits for a message; what the host holds for it is charged to the
 /// process holding it.
-pub fn websocket(ws: WebSocket) -> Resource {
+pub(crate) fn websocket(ws: WebSocket) -> Resource {
     let ws = Arc::new(ws);
     Resource::new(WEBSOCKET, ws.clone())
         .with::<dyn ReadReady>(ws.clone())
@@ -152,7 +152,7 @@ pub fn websocket(ws: WebSocket) -> Resource {
 }
 
 /// A future.
-pub fn future(future: Arc<IoFuture>) -> Resource {
+pub(crate) fn future(future: Arc<IoFuture>) -> Resource {
     Resource::new(FUTURE, future)
 }
 
@@ -171,16 +171,25 @@ pub fn interface<I: ?Sized + Send + Sync + 'static>(
 }
 
 /// The object behind a readable handle.
-pub fn readable(table: &ResourceTable, h: Handle) -> Result<Arc<dyn ReadSource>, HandleError> {
+pub(crate) fn readable(
+    table: &ResourceTable,
+    h: Handle,
+) -> Result<Arc<dyn ReadSource>, HandleError> {
     interface::<dyn ReadSource>(table, h, READABLE)
 }
 
 /// The object behind a writable handle.
-pub fn writable(table: &ResourceTable, h: Handle) -> Result<Arc<dyn WriteSink>, HandleError> {
+pub(crate) fn writable(
+    table: &ResourceTable,
+    h: Handle,
+) -> Result<Arc<dyn WriteSink>, HandleError> {
     interface::<dyn WriteSink>(table, h, WRITABLE)
 }
 
 /// The listener behind a tcp-listener or tcp-incoming handle.
-pub fn listener(table: &ResourceTable, h: Handle) -> Result<Arc<TcpListenerObj>, HandleError> {
+pub(crate) fn listener(
+    table: &ResourceTable,
+    h: Handle,
+) -> Result<Arc<TcpListenerObj>, HandleError> {
     interface::<TcpListenerObj>(table, h, LISTENER)
 }

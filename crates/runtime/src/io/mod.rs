@@ -18,26 +18,26 @@
 //! - [`http`](mod@http): HTTP/1.1 servers on hyper, their requests and WebSockets;
 //! - [`handles`]: the kinds of handle and the interfaces each declares.
 
-pub mod dirs;
-pub mod error;
-pub mod file;
-pub mod future;
-pub mod handles;
-pub mod http;
-pub mod pipe;
-pub mod policy;
-pub mod splice;
-pub mod stream;
-pub mod tcp;
-pub mod udp;
+pub(crate) mod dirs;
+pub(crate) mod error;
+pub(crate) mod file;
+pub(crate) mod future;
+pub(crate) mod handles;
+pub(crate) mod http;
+pub(crate) mod pipe;
+pub(crate) mod policy;
+pub(crate) mod splice;
+pub(crate) mod stream;
+pub(crate) mod tcp;
+pub(crate) mod udp;
 
-pub use dirs::Grants;
+pub(crate) use dirs::Grants;
 pub use error::IoFailure;
-pub use future::IoFuture;
+pub(crate) use future::IoFuture;
 pub use handles::ReadReady;
 pub use policy::NetPolicy;
-pub use splice::{Copies, Pumps};
-pub use stream::ByteStream;
+pub(crate) use splice::{Copies, Pumps};
+pub(crate) use stream::ByteStream;
 
 use std::future::Future;
 use std::io;
@@ -100,7 +100,7 @@ pub trait WriteSink: Send + Sync {
 }
 
 /// Read into `buf`, waiting for readiness as needed.
-pub async fn read(src: &dyn ReadSource, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) async fn read(src: &dyn ReadSource, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         match src.try_read(buf) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => src.ready().await?,
@@ -110,7 +110,7 @@ pub async fn read(src: &dyn ReadSource, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Write all of `buf`, waiting for room as needed.
-pub async fn write_all(sink: &dyn WriteSink, mut buf: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all(sink: &dyn WriteSink, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
         match sink.try_write(buf) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -125,7 +125,7 @@ pub async fn write_all(sink: &dyn WriteSink, mut buf: &[u8]) -> io::Result<()> {
 /// What the I/O host modules of one runtime share: the network allow-list, the granted
 /// directories and the live host pumps.
 #[derive(Debug, Default)]
-pub struct IoShared {
+pub(crate) struct IoShared {
     /// The TLS identity servers asking for TLS serve with (`RuntimeConfig::tls`).
     pub tls: Option<std::sync::Arc<http::Tls>>,
     pub policy: NetPolicy,

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 /// Bytes a pipe buffers before its writer has to wait.
-pub const PIPE_CAPACITY: usize = 64 * 1024;
+pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 struct State {
@@ -39,21 +39,21 @@ impl Shared {
 
 /// The writing end. Dropping the last reference ends the stream for the reader.
 #[derive(Debug)]
-pub struct PipeWriter(Arc<Shared>);
+pub(crate) struct PipeWriter(Arc<Shared>);
 
 /// The reading end.
 #[derive(Debug)]
-pub struct PipeReader(Arc<Shared>);
+pub(crate) struct PipeReader(Arc<Shared>);
 
 /// A new pipe.
-pub fn pipe() -> (PipeWriter, PipeReader) {
+pub(crate) fn pipe() -> (PipeWriter, PipeReader) {
     let shared = Arc::new(Shared::default());
     (PipeWriter(shared.clone()), PipeReader(shared))
 }
 
 impl PipeWriter {
     /// End the stream now (as dropping the last reference does).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.0.lock().writer_closed = true;
         self.0.readable.notify_waiters();
     }

@@ -26,7 +26,7 @@ use tokio::task::AbortHandle;
 use warren_abi::{ERR_BAD_ARGUMENT, ERR_LIMIT};
 
 /// Size of a pump's buffer.
-pub const PUMP_BUFFER: usize = 64 * 1024;
+pub(crate) const PUMP_BUFFER: usize = 64 * 1024;
 /// Default for the most pumps running at once in one runtime.
 pub const DEFAULT_MAX_PUMPS: usize = 16 * 1024;
 /// Default for the most pumps one process may have started that still run.
@@ -34,7 +34,7 @@ pub const DEFAULT_MAX_PUMPS_PER_PROCESS: usize = 256;
 
 /// The live pumps of one runtime.
 #[derive(Debug)]
-pub struct Pumps {
+pub(crate) struct Pumps {
     next: AtomicU64,
     live: Mutex<HashMap<u64, AbortHandle>>,
     max: usize,
@@ -52,20 +52,20 @@ impl Default for Pumps {
 /// outlive the process: each holds a share of the count). The counter is made on the first
 /// copy, so a process that never copies costs nothing.
 #[derive(Debug, Clone)]
-pub struct PumpCharge {
+pub(crate) struct PumpCharge {
     running: Option<Arc<AtomicUsize>>,
     max: usize,
 }
 
 impl PumpCharge {
     /// A process's account: at most `max` of its pumps run at once.
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         PumpCharge { running: None, max }
     }
 
     #[cfg(test)]
     /// How many of this process's pumps are running.
-    pub fn running(&self) -> usize {
+    pub(crate) fn running(&self) -> usize {
         self.running
             .as_ref()
             .map_or(0, |r| r.load(Ordering::Acquire))
@@ -94,14 +94,14 @@ impl Default for PumpCharge {
 
 /// One process's access to the runtime's pumps: the copies it starts are charged to it.
 #[derive(Debug, Clone)]
-pub struct Copies {
+pub(crate) struct Copies {
     pumps: Arc<Pumps>,
     charge: PumpCharge,
 }
 
 impl Copies {
     /// Copies on `pumps`, at most `max` of them running at once for this process.
-    pub fn new(pumps: Arc<Pumps>, max: usize) -> Self {
+    pub(crate) fn new(pumps: Arc<Pumps>, max: usize) -> Self {
         Copies {
             pumps,
             charge: PumpCharge::new(max),
@@ -109,7 +109,7 @@ impl Copies {
     }
 
     /// Start a copy on the current tokio runtime (see [`Pumps::copy`]).
-    pub fn start(
+    pub(crate) fn start(
         &mut self,
         from: Arc<dyn ReadSource>,
         to: Arc<dyn WriteSink>,
@@ -139,7 +139,7 @@ impl Drop for ChargeGuard {
 
 impl Pumps {
     /// Pumps for a runtime that runs at most `max` at once.
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         Pumps {
             next: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
@@ -151,7 +151,7 @@ impl Pumps {
     /// Copy `from` into `to` until `from` ends; returns the future of the outcome. Refused
     /// (`ERR_BAD_ARGUMENT`) if `to` writes into what `from` reads, and (`ERR_LIMIT`) if the
     /// process (`charge`) or the runtime runs as many pumps as it may.
-    pub fn copy(
+    pub(crate) fn copy(
         self: &Arc<Self>,
         handle: &tokio::runtime::Handle,
         charge: &mut PumpCharge,
@@ -231,19 +231,19 @@ impl Pumps {
     }
 
     /// Pumps still running.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
     /// Stop every pump (runtime shutdown); their sockets and files are dropped.
-    pub fn abort_all(&self) {
+    pub(crate) fn abort_all(&self) {
         for (_, task) in self.lock().drain() {
             task.abort();
         }
     }
 
     /// Start no more pumps, and stop every running one (runtime shutdown).
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         self.abort_all();
     }

@@ -13,7 +13,7 @@ use std::io;
 use std::sync::Arc;
 use warren_abi::ERR_CLOSED;
 
-pub struct ByteStream {
+pub(crate) struct ByteStream {
     source: Box<dyn ReadSource>,
     end: Arc<IoFuture>,
     /// What the stream reads from, for error messages ("tcp 127.0.0.1:5000", "file /data/x").
@@ -22,7 +22,7 @@ pub struct ByteStream {
 
 impl ByteStream {
     /// A stream over `source`, and its end future.
-    pub fn new(
+    pub(crate) fn new(
         source: impl ReadSource + 'static,
         what: impl Into<String>,
     ) -> (Self, Arc<IoFuture>) {

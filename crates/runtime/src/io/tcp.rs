@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// A bound, listening TCP socket.
 #[derive(Debug)]
-pub struct TcpListenerObj {
+pub(crate) struct TcpListenerObj {
     listener: TcpListener,
     local: SocketAddr,
     /// A connection accepted while waiting for readiness (a `select`), kept for the next
@@ -23,7 +23,7 @@ pub struct TcpListenerObj {
 }
 
 impl TcpListenerObj {
-    pub async fn bind(addr: SocketAddr) -> io::Result<Self> {
+    pub(crate) async fn bind(addr: SocketAddr) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         Ok(TcpListenerObj {
@@ -33,14 +33,14 @@ impl TcpListenerObj {
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
     /// Stop listening (a graceful shutdown's HTTP drain): connections waiting in the backlog
     /// are reset and new ones refused, while the socket stays open for whoever holds it (an
     /// accept on it fails from now on).
-    pub fn stop_listening(&self) {
+    pub(crate) fn stop_listening(&self) {
         if let Err(e) = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Read) {
             tracing::debug!("stop listening on {}: {e}", self.local);
         }
@@ -48,7 +48,7 @@ impl TcpListenerObj {
     }
 
     /// Wait for the next connection.
-    pub async fn accept(&self) -> io::Result<TcpConn> {
+    pub(crate) async fn accept(&self) -> io::Result<TcpConn> {
         if let Some((stream, peer)) = self.early().take() {
             return TcpConn::new(stream, Some(peer));
         }
@@ -58,7 +58,7 @@ impl TcpListenerObj {
 
     /// Wait for the next connection, as tokio's stream (for a host server that speaks a
     /// protocol over it itself, like HTTP).
-    pub async fn accept_stream(&self) -> io::Result<(TcpStream, SocketAddr)> {
+    pub(crate) async fn accept_stream(&self) -> io::Result<(TcpStream, SocketAddr)> {
         if let Some(early) = self.early().take() {
             return Ok(early);
         }
@@ -67,7 +67,7 @@ impl TcpListenerObj {
 
     /// Resolves when a connection is waiting to be accepted (it is accepted and kept for
     /// the next [`accept`](Self::accept): tokio has no accept-readiness without accepting).
-    pub async fn ready(&self) -> io::Result<()> {
+    pub(crate) async fn ready(&self) -> io::Result<()> {
         std::future::poll_fn(|cx| {
             let mut early = self.early();
             if early.is_some() {
@@ -93,7 +93,7 @@ impl TcpListenerObj {
 /// The connections a listener accepts, as a resource of its own: it keeps the listener (and
 /// its port) alive even after the listener's own handle is dropped.
 #[derive(Debug)]
-pub struct Incoming {
+pub(crate) struct Incoming {
     /// Held, not read: it keeps the listening socket open.
     #[allow(dead_code)]
     pub listener: Arc<TcpListenerObj>,
@@ -101,14 +101,14 @@ pub struct Incoming {
 
 /// A TCP connection.
 #[derive(Debug)]
-pub struct TcpConn {
+pub(crate) struct TcpConn {
     stream: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
 }
 
 impl TcpConn {
-    pub fn new(stream: TcpStream, peer: Option<SocketAddr>) -> io::Result<Self> {
+    pub(crate) fn new(stream: TcpStream, peer: Option<SocketAddr>) -> io::Result<Self> {
         let peer = match peer {
             Some(p) => p,
             None => stream.peer_addr()?,
@@ -123,20 +123,20 @@ impl TcpConn {
         })
     }
 
-    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
+    pub(crate) async fn connect(addr: SocketAddr) -> io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         TcpConn::new(stream, Some(addr))
     }
 
-    pub fn peer_addr(&self) -> SocketAddr {
+    pub(crate) fn peer_addr(&self) -> SocketAddr {
         self.peer
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match socket2::SockRef::from(&self.stream).shutdown(how) {
             // Already shut down or reset by the peer: the goal is reached.
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
@@ -199,7 +199,7 @@ impl WriteSink for TcpConn {
 }
 
 /// The read side of a shared connection, as a stream source.
-pub struct TcpReadSide(pub Arc<TcpConn>);
+pub(crate) struct TcpReadSide(pub Arc<TcpConn>);
 
 impl ReadSource for TcpReadSide {
     fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 /// A request's body as a [`ReadSource`]: each read copies from the frame hyper holds into
 /// the reader's buffer (guest memory, for `read`). At most `limit` bytes: past it the read
 /// fails and, if nothing answered the request yet, it is answered 413.
-pub struct RequestBody {
+pub(crate) struct RequestBody {
     state: Mutex<State>,
     limit: u64,
     reply: Arc<Reply>,
@@ -125,7 +125,7 @@ impl ReadSource for RequestBody {
 /// A response body a process writes: a pipe whose writer, dropped without being closed
 /// (its process crashed), makes the reader fail instead of ending — so hyper aborts the
 /// response rather than sending a truncated body as if it were whole.
-pub fn body_pipe() -> (BodyPipeWriter, BodyPipeReader) {
+pub(crate) fn body_pipe() -> (BodyPipeWriter, BodyPipeReader) {
     let (w, r) = pipe::pipe();
     let aborted = Arc::new(AtomicBool::new(false));
     (
@@ -140,7 +140,7 @@ pub fn body_pipe() -> (BodyPipeWriter, BodyPipeReader) {
 
 /// The writing end of [`body_pipe`] (a `stream-writer` handle).
 #[derive(Debug)]
-pub struct BodyPipeWriter {
+pub(crate) struct BodyPipeWriter {
     pipe: PipeWriter,
     closed: AtomicBool,
     aborted: Arc<AtomicBool>,
@@ -148,7 +148,7 @@ pub struct BodyPipeWriter {
 
 impl BodyPipeWriter {
     /// The body is complete.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.pipe.close();
     }
@@ -183,7 +183,7 @@ impl WriteSink for BodyPipeWriter {
 }
 
 /// The reading end of [`body_pipe`], which hyper sends from.
-pub struct BodyPipeReader {
+pub(crate) struct BodyPipeReader {
     pipe: PipeReader,
     aborted: Arc<AtomicBool>,
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 /// hyper hands them over one at a time (HTTP/1.1 answers in order, pipelined or not), so
 /// the queue holds at most one. When the process drops this, the connection's next request
 /// is answered 500 and the connection closes.
-pub struct HttpConnection {
+pub(crate) struct HttpConnection {
     requests: Mutex<mpsc::Receiver<Arc<Exchange>>>,
     peer: SocketAddr,
 }
@@ -29,14 +29,14 @@ impl HttpConnection {
     }
 
     /// The next request, or `None` once the client closed the connection.
-    pub async fn next(&self) -> Option<Arc<Exchange>> {
+    pub(crate) async fn next(&self) -> Option<Arc<Exchange>> {
         // One process takes from it at a time (the one holding the handle is suspended in
         // this call); the lock is held only inside each poll.
         std::future::poll_fn(|cx| self.requests.locked().poll_recv(cx)).await
     }
 
     /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
+    pub(crate) fn peer(&self) -> SocketAddr {
         self.peer
     }
 }

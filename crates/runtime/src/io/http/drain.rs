@@ -27,11 +27,11 @@ use tokio::sync::{Notify, watch};
 
 /// Longest a connection accepted before the drain, which has not sent a request yet, is
 /// given to send its first one.
-pub const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(2);
+pub(super) const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(2);
 
 /// The drain of one runtime's HTTP servers.
 #[derive(Debug)]
-pub struct Drain {
+pub(crate) struct Drain {
     draining: watch::Sender<bool>,
     live: AtomicUsize,
     emptied: Notify,
@@ -49,30 +49,30 @@ impl Default for Drain {
 
 impl Drain {
     /// Start draining (idempotent): servers stop accepting, connections finish.
-    pub fn start(&self) {
+    pub(crate) fn start(&self) {
         self.draining.send_replace(true);
     }
 
     /// Resolves when the drain starts (at once if it has).
-    pub async fn started(&self) {
+    pub(crate) async fn started(&self) {
         let mut rx = self.draining.subscribe();
         // The sender lives as long as `self`: `wait_for` cannot fail while we borrow it.
         let _ = rx.wait_for(|d| *d).await;
     }
 
     /// Count one connection until the guard is dropped.
-    pub fn connection(self: &Arc<Self>) -> Live {
+    pub(crate) fn connection(self: &Arc<Self>) -> Live {
         self.live.fetch_add(1, Ordering::AcqRel);
         Live(self.clone())
     }
 
     /// Connections being served now.
-    pub fn live(&self) -> usize {
+    pub(crate) fn live(&self) -> usize {
         self.live.load(Ordering::Acquire)
     }
 
     /// Resolves when no connection is being served.
-    pub async fn finished(&self) {
+    pub(crate) async fn finished(&self) {
         loop {
             let emptied = self.emptied.notified();
             tokio::pin!(emptied);
@@ -87,7 +87,7 @@ impl Drain {
 
 /// One connection being served (see [`Drain::connection`]).
 #[derive(Debug)]
-pub struct Live(Arc<Drain>);
+pub(crate) struct Live(Arc<Drain>);
 
 impl Drop for Live {
     fn drop(&mut self) {

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use warren_abi::{ERR_BAD_ARGUMENT, ERR_CLOSED};
 
 /// What hyper sends as a response body.
-pub type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
+pub(crate) type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
 
 /// The one answer a request gets, whoever gives it: the process, the body reader (413), or
 /// nobody (the sender dropped: the server answers 500).
@@ -69,7 +69,7 @@ pub(super) fn plain(status: u16, text: &str, close: bool) -> Response<ResponseBo
 
 /// One request: its head (as `warren:http.request_head` gives it), its body (taken once),
 /// and its answer.
-pub struct Exchange {
+pub(crate) struct Exchange {
     head: String,
     headers: http::HeaderMap,
     method: http::Method,
@@ -138,19 +138,19 @@ impl Exchange {
 
     /// The head as text: `METHOD TARGET VERSION`, the peer's address, then one
     /// `name: value` line per header (see docs/abi.md).
-    pub fn head(&self) -> &str {
+    pub(crate) fn head(&self) -> &str {
         &self.head
     }
 
     /// "GET /path from 127.0.0.1:5000", for messages.
-    pub fn what(&self) -> String {
+    pub(crate) fn what(&self) -> String {
         let first = self.head.lines().next().unwrap_or_default();
         let request = first.rsplit_once(' ').map_or(first, |(r, _)| r);
         format!("{request} from {}", self.peer)
     }
 
     /// The body, once.
-    pub fn take_body(&self) -> Result<RequestBody, IoFailure> {
+    pub(crate) fn take_body(&self) -> Result<RequestBody, IoFailure> {
         self.body.locked().take().ok_or_else(|| {
             IoFailure::new(
                 ERR_BAD_ARGUMENT,
@@ -160,7 +160,12 @@ impl Exchange {
     }
 
     /// Answer with `status`, the headers in `headers` (`name: value` lines) and `body`.
-    pub fn respond(&self, status: u32, headers: &str, body: ResponseBody) -> Result<(), IoFailure> {
+    pub(crate) fn respond(
+        &self,
+        status: u32,
+        headers: &str,
+        body: ResponseBody,
+    ) -> Result<(), IoFailure> {
         let status = u16::try_from(status)
             .ok()
             .and_then(|s| StatusCode::from_u16(s).ok())
@@ -186,7 +191,7 @@ impl Exchange {
     /// Answer a WebSocket handshake (101, with `headers` added) and return the socket,
     /// which opens once hyper hands over the connection. What the socket holds inbound is
     /// charged to `owner` (the process upgrading).
-    pub fn upgrade(
+    pub(crate) fn upgrade(
         &self,
         headers: &str,
         owner: &Arc<super::WsBudget>,
@@ -248,12 +253,12 @@ impl Exchange {
 }
 
 /// A response body from a readable (the host sends it: a splice).
-pub fn stream_body(source: Arc<dyn ReadSource>) -> ResponseBody {
+pub(crate) fn stream_body(source: Arc<dyn ReadSource>) -> ResponseBody {
     body::from_source(source)
 }
 
 /// A response body of `bytes`.
-pub fn bytes_body(bytes: Vec<u8>) -> ResponseBody {
+pub(crate) fn bytes_body(bytes: Vec<u8>) -> ResponseBody {
     body::full(bytes)
 }
 

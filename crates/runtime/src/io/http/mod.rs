@@ -54,20 +54,21 @@ mod websocket;
 mod ws_budget;
 mod ws_meter;
 
-pub use body::{BodyPipeWriter, body_pipe};
-pub use connection::HttpConnection;
-pub use drain::Drain;
-pub use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
-pub use server::{HttpServer, Launch};
-pub use tls::{Tls, TlsFiles};
-pub use websocket::{Received, SendError, WebSocket, WsMessage};
-pub use ws_budget::WsBudget;
+pub(crate) use body::{BodyPipeWriter, body_pipe};
+pub(crate) use connection::HttpConnection;
+pub(crate) use drain::Drain;
+pub(crate) use exchange::{Exchange, ResponseBody, bytes_body, stream_body};
+pub(crate) use server::{HttpServer, Launch};
+pub(crate) use tls::Tls;
+pub use tls::TlsFiles;
+pub(crate) use websocket::{Received, SendError, WebSocket, WsMessage};
+pub(crate) use ws_budget::WsBudget;
 
 use std::time::Duration;
 
 /// How a server gives its requests to processes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// A fresh process per request.
     PerRequest,
     /// One process per connection, serving its requests in order.
@@ -75,6 +76,7 @@ pub enum Mode {
 }
 
 /// The limits of every HTTP server of a runtime (`warren run --http-*`).
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {
     /// Most bytes of a request head (request line and headers); over it, 431. At least
@@ -107,15 +109,15 @@ pub struct HttpLimits {
 }
 
 /// Default for [`HttpLimits::max_header_bytes`].
-pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Smallest [`HttpLimits::max_header_bytes`] (hyper's minimum buffer).
 pub const MIN_HEADER_BYTES: usize = 8 * 1024;
 /// Default for [`HttpLimits::max_body_bytes`].
-pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 << 20;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: u64 = 64 << 20;
 /// Default for [`HttpLimits::request_timeout`].
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`HttpLimits::header_timeout`].
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default for [`HttpLimits::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// Default for [`HttpLimits::write_timeout`].
@@ -126,18 +128,18 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_HTTP2_MAX_STREAMS: u32 = 100;
 /// HTTP/2 flow control: request-body bytes a client may send on one stream before its
 /// process reads them.
-pub const HTTP2_STREAM_WINDOW: u32 = 64 * 1024;
+pub(crate) const HTTP2_STREAM_WINDOW: u32 = 64 * 1024;
 /// HTTP/2 flow control: request-body bytes a client may send on all of a connection's
 /// streams before they are read — what an HTTP/2 connection makes the host buffer at most.
-pub const HTTP2_CONNECTION_WINDOW: u32 = 512 * 1024;
+pub(crate) const HTTP2_CONNECTION_WINDOW: u32 = 512 * 1024;
 /// Response bytes buffered per HTTP/2 stream before its writer waits for the client.
-pub const HTTP2_SEND_BUFFER: usize = 64 * 1024;
+pub(crate) const HTTP2_SEND_BUFFER: usize = 64 * 1024;
 /// Streams a client may reset before the server took them; past it, the connection is
 /// closed (`ENHANCE_YOUR_CALM`).
-pub const HTTP2_MAX_PENDING_RESETS: usize = 20;
+pub(crate) const HTTP2_MAX_PENDING_RESETS: usize = 20;
 /// Streams the server may reset for a client's protocol errors before it closes the
 /// connection.
-pub const HTTP2_MAX_ERROR_RESETS: usize = 256;
+pub(crate) const HTTP2_MAX_ERROR_RESETS: usize = 256;
 
 impl Default for HttpLimits {
     fn default() -> Self {

@@ -27,7 +27,7 @@ use tokio::task::AbortHandle;
 
 /// How a server starts the process that serves a request (or a connection); implemented
 /// where processes are known (`host/http.rs`).
-pub trait Launch: Send + Sync + 'static {
+pub(crate) trait Launch: Send + Sync + 'static {
     /// Start a process holding `resource` (an exchange or a connection) as its first
     /// resource to claim; an id to [`kill`](Launch::kill) it by.
     fn launch(&self, resource: Resource) -> Result<u64, String>;
@@ -41,7 +41,7 @@ pub trait Launch: Send + Sync + 'static {
 
 /// A running server: its accept loop stops when this is dropped (connections being served
 /// finish on their own).
-pub struct HttpServer {
+pub(crate) struct HttpServer {
     local: SocketAddr,
     accept: AbortHandle,
     stopped: Arc<IoFuture>,
@@ -72,7 +72,7 @@ impl HttpServer {
     /// Serve `listener` (which must be called from inside a tokio runtime) until `drain`
     /// starts, over TLS with `tls` if given; the server and the future that resolves when
     /// it stops (dropped, or its listener failed for good).
-    pub fn start(
+    pub(crate) fn start(
         listener: Arc<TcpListenerObj>,
         mode: Mode,
         limits: HttpLimits,
@@ -101,7 +101,7 @@ impl HttpServer {
     }
 
     /// The address it listens on.
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
 /// `inner`, with writes that fail after `timeout` without progress.
-pub struct Timed<T> {
+pub(super) struct Timed<T> {
     inner: T,
     timeout: Duration,
     /// Armed while a write is pending.
@@ -23,7 +23,7 @@ pub struct Timed<T> {
 }
 
 impl<T> Timed<T> {
-    pub fn new(inner: T, timeout: Duration) -> Timed<T> {
+    pub(super) fn new(inner: T, timeout: Duration) -> Timed<T> {
         Timed {
             inner,
             timeout,

@@ -25,11 +25,11 @@ pub struct TlsFiles {
 }
 
 /// ALPN protocol ids, preferred first.
-pub const ALPN_H2: &[u8] = b"h2";
-pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+pub(super) const ALPN_H2: &[u8] = b"h2";
+pub(super) const ALPN_HTTP1: &[u8] = b"http/1.1";
 
 /// The loaded identity (reloadable).
-pub struct Tls {
+pub(crate) struct Tls {
     files: TlsFiles,
     config: RwLock<Arc<ServerConfig>>,
 }
@@ -89,7 +89,7 @@ fn server_config(files: &TlsFiles) -> Result<ServerConfig, String> {
 
 impl Tls {
     /// Load the identity from `files`.
-    pub fn load(files: TlsFiles) -> Result<Tls, String> {
+    pub(crate) fn load(files: TlsFiles) -> Result<Tls, String> {
         let config = server_config(&files)?;
         Ok(Tls {
             files,
@@ -98,14 +98,14 @@ impl Tls {
     }
 
     /// Read the files again; on failure the old identity stays.
-    pub fn reload(&self) -> Result<(), String> {
+    pub(crate) fn reload(&self) -> Result<(), String> {
         let config = server_config(&self.files)?;
         *self.config.write_locked() = Arc::new(config);
         Ok(())
     }
 
     /// An acceptor with the identity as it is now.
-    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         let config = self.config.read_locked().clone();
         tokio_rustls::TlsAcceptor::from(config)
     }

@@ -38,7 +38,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
 /// Messages received and not yet taken, at most.
-pub const INBOUND: usize = 16;
+pub(super) const INBOUND: usize = 16;
 /// Messages given to send and not yet sent, at most.
 const OUTBOUND: usize = 16;
 /// What tungstenite reads at once (its default, 128 KiB, would be held by every socket).
@@ -46,7 +46,7 @@ const READ_BUFFER: usize = 16 << 10;
 
 /// A message, either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WsMessage {
+pub(crate) enum WsMessage {
     /// A text message.
     Text(String),
     /// A binary message.
@@ -58,7 +58,7 @@ pub enum WsMessage {
 impl WsMessage {
     /// Its payload as `warren:http.ws_receive` writes it (a close: code big-endian, then
     /// the reason).
-    pub fn payload(&self) -> Vec<u8> {
+    pub(crate) fn payload(&self) -> Vec<u8> {
         match self {
             WsMessage::Text(t) => t.as_bytes().to_vec(),
             WsMessage::Binary(b) => b.clone(),
@@ -72,7 +72,7 @@ impl WsMessage {
     }
 
     /// The length of [`payload`](WsMessage::payload), without making it.
-    pub fn payload_len(&self) -> usize {
+    pub(crate) fn payload_len(&self) -> usize {
         match self {
             WsMessage::Text(t) => t.len(),
             WsMessage::Binary(b) => b.len(),
@@ -82,7 +82,7 @@ impl WsMessage {
     }
 
     /// Its kind (`WS_TEXT`, `WS_BINARY`, `WS_CLOSE`).
-    pub fn kind(&self) -> u32 {
+    pub(crate) fn kind(&self) -> u32 {
         match self {
             WsMessage::Text(_) => warren_abi::WS_TEXT,
             WsMessage::Binary(_) => warren_abi::WS_BINARY,
@@ -157,7 +157,7 @@ impl Shared {
 }
 
 /// The process's side of a WebSocket (a `websocket` handle).
-pub struct WebSocket {
+pub(crate) struct WebSocket {
     shared: Arc<Shared>,
     out: mpsc::Sender<Outgoing>,
     /// Payload bytes given to send and not yet sent, at most `shared.max` (in permits).
@@ -166,7 +166,7 @@ pub struct WebSocket {
 }
 
 /// Why a message was not sent.
-pub enum SendError {
+pub(crate) enum SendError {
     /// The socket is closed.
     Closed,
     /// The message is larger than the limit (its length, the limit).
@@ -174,7 +174,7 @@ pub enum SendError {
 }
 
 /// What `receive` found.
-pub enum Received {
+pub(crate) enum Received {
     /// The next message (taken).
     Message(WsMessage),
     /// The next message is `len` bytes, more than the caller's buffer (not taken).
@@ -224,12 +224,12 @@ impl WebSocket {
     }
 
     /// "websocket GET /chat from 127.0.0.1:5000", for messages.
-    pub fn what(&self) -> &str {
+    pub(crate) fn what(&self) -> &str {
         &self.what
     }
 
     /// Take the next message if it fits `cap` bytes.
-    pub fn try_receive(&self, cap: usize) -> Received {
+    pub(crate) fn try_receive(&self, cap: usize) -> Received {
         let mut s = self.shared.lock();
         if let Some(front) = s.queue.front() {
             let len = front.payload_len();
@@ -253,7 +253,7 @@ impl WebSocket {
 
     /// Resolves when a message or the end is there; while it waits, the socket reads its
     /// next message even past the process's quota ([`SocketCharge::set_demand`]).
-    pub async fn receivable(&self) {
+    pub(crate) async fn receivable(&self) {
         struct Waiting<'a>(&'a SocketCharge);
         impl Drop for Waiting<'_> {
             fn drop(&mut self) {
@@ -266,7 +266,7 @@ impl WebSocket {
     }
 
     /// Resolves when a message or the end is there.
-    pub async fn readable(&self) {
+    pub(crate) async fn readable(&self) {
         loop {
             let notified = self.shared.readable.notified();
             tokio::pin!(notified);
@@ -285,7 +285,7 @@ impl WebSocket {
     /// for it: at most the message limit for this socket (a client that does not read), and
     /// at most the sender's quota for all its sockets (`from`, the sending process's
     /// account).
-    pub async fn send(&self, m: WsMessage, from: &WsBudget) -> Result<(), SendError> {
+    pub(crate) async fn send(&self, m: WsMessage, from: &WsBudget) -> Result<(), SendError> {
         let len = m.payload_len();
         if len > self.shared.max {
             return Err(SendError::TooBig(len, self.shared.max));
@@ -326,7 +326,7 @@ impl WebSocket {
     }
 
     /// Close the socket with `code` and `reason`; false if it was closed already.
-    pub async fn close(&self, code: u16, reason: String) -> bool {
+    pub(crate) async fn close(&self, code: u16, reason: String) -> bool {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return false;
         }

@@ -30,11 +30,11 @@ use tokio::sync::{Notify, Semaphore};
 
 /// What a message still arriving may grow to without the large-message permit, and what
 /// the quota always leaves beyond the largest message.
-pub const SMALL: usize = 64 << 10;
+pub(super) const SMALL: usize = 64 << 10;
 
 /// Payload bytes held for one process, inbound.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Held {
+pub(crate) struct Held {
     /// Of messages read and not yet taken.
     pub queued: usize,
     /// Of messages still arriving.
@@ -43,7 +43,7 @@ pub struct Held {
 
 /// One process's WebSocket account (see the module docs).
 #[derive(Debug)]
-pub struct WsBudget {
+pub(crate) struct WsBudget {
     quota: usize,
     held: Mutex<Held>,
     /// Signalled when inbound bytes are released.
@@ -57,7 +57,7 @@ pub struct WsBudget {
 impl WsBudget {
     /// An account of `quota` bytes each way, raised to `largest` (the largest message) plus
     /// [`SMALL`] if that is more.
-    pub fn new(quota: usize, largest: usize) -> Arc<WsBudget> {
+    pub(crate) fn new(quota: usize, largest: usize) -> Arc<WsBudget> {
         let quota = quota
             .max(largest.saturating_add(SMALL))
             .min(Semaphore::MAX_PERMITS)
@@ -72,13 +72,13 @@ impl WsBudget {
     }
 
     /// A fresh account with `other`'s quota (another process of the same runtime).
-    pub fn like(other: &WsBudget) -> Arc<WsBudget> {
+    pub(crate) fn like(other: &WsBudget) -> Arc<WsBudget> {
         WsBudget::new(other.quota, 0)
     }
 
     /// The quota, each way.
     #[cfg(test)]
-    pub fn quota(&self) -> usize {
+    pub(crate) fn quota(&self) -> usize {
         self.quota
     }
 
@@ -88,7 +88,7 @@ impl WsBudget {
 
     /// Inbound bytes held now.
     #[cfg(test)]
-    pub fn held(&self) -> Held {
+    pub(crate) fn held(&self) -> Held {
         *self.lock()
     }
 

@@ -33,11 +33,11 @@ struct Charged {
 
 /// One socket's inbound charge, shared by its reader and its process's side.
 #[derive(Debug)]
-pub struct SocketCharge(Mutex<Charged>);
+pub(super) struct SocketCharge(Mutex<Charged>);
 
 impl SocketCharge {
     /// Nothing charged yet, to `owner`.
-    pub fn new(owner: Arc<WsBudget>) -> Arc<SocketCharge> {
+    pub(super) fn new(owner: Arc<WsBudget>) -> Arc<SocketCharge> {
         Arc::new(SocketCharge(Mutex::new(Charged {
             owner,
             partial: 0,
@@ -52,12 +52,12 @@ impl SocketCharge {
     }
 
     /// The process charged now.
-    pub fn owner(&self) -> Arc<WsBudget> {
+    pub(super) fn owner(&self) -> Arc<WsBudget> {
         self.lock().owner.clone()
     }
 
     /// Charge `to` from now on, with what is held now.
-    pub fn bind(&self, to: &Arc<WsBudget>) {
+    pub(super) fn bind(&self, to: &Arc<WsBudget>) {
         let mut c = self.lock();
         if Arc::ptr_eq(&c.owner, to) {
             return;
@@ -75,7 +75,7 @@ impl SocketCharge {
     /// has come for it, the socket reads its next message past the account's quota (so a
     /// process reading its sockets one by one is never stuck behind messages queued on the
     /// others). A process waits in one call at a time, so this is at most one message more.
-    pub fn set_demand(&self, on: bool) {
+    pub(super) fn set_demand(&self, on: bool) {
         let mut c = self.lock();
         c.demand = on;
         if on {
@@ -103,7 +103,7 @@ impl SocketCharge {
     }
 
     /// A message of `n` bytes was handed to the process's queue.
-    pub fn queued(&self, n: usize) {
+    pub(super) fn queued(&self, n: usize) {
         let mut c = self.lock();
         let n = n.min(c.done);
         c.done -= n;
@@ -112,7 +112,7 @@ impl SocketCharge {
     }
 
     /// The process took a message of `n` bytes.
-    pub fn taken(&self, n: usize) {
+    pub(super) fn taken(&self, n: usize) {
         let mut c = self.lock();
         let n = n.min(c.queued);
         c.queued -= n;
@@ -120,7 +120,7 @@ impl SocketCharge {
     }
 
     /// Nothing more will arrive: release what was arriving.
-    pub fn ended(&self) {
+    pub(super) fn ended(&self) {
         let mut c = self.lock();
         let n = c.partial + c.done;
         c.partial = 0;
@@ -242,7 +242,7 @@ type Permit = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireEr
 
 /// A connection whose reads are counted and held back as the socket's process's account
 /// says.
-pub struct Metered<S> {
+pub(super) struct Metered<S> {
     inner: S,
     charge: Arc<SocketCharge>,
     frames: Frames,
@@ -257,7 +257,7 @@ pub struct Metered<S> {
 
 impl<S> Metered<S> {
     /// Read `inner`, charging `charge`.
-    pub fn new(inner: S, charge: Arc<SocketCharge>) -> Metered<S> {
+    pub(super) fn new(inner: S, charge: Arc<SocketCharge>) -> Metered<S> {
         Metered {
             inner,
             charge,
