@@ -104,9 +104,33 @@ fn sdk_imports() -> String {
     s
 }
 
+/// `text` as `cargo fmt` leaves it (the generated Rust is checked by `cargo fmt --check` too).
+fn rustfmt(text: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running rustfmt (the toolchain's component, rust-toolchain.toml)");
+    child
+        .stdin
+        .take()
+        .expect("rustfmt's stdin")
+        .write_all(text.as_bytes())
+        .expect("writing to rustfmt");
+    let out = child.wait_with_output().expect("rustfmt's output");
+    assert!(
+        out.status.success(),
+        "rustfmt refused the generated imports"
+    );
+    String::from_utf8(out.stdout).expect("rustfmt writes UTF-8")
+}
+
 #[test]
 fn the_sdk_imports_are_the_table() {
-    check("crates/sdk/src/abi/imports.rs", &sdk_imports());
+    check("crates/sdk/src/abi/imports.rs", &rustfmt(&sdk_imports()));
 }
 
 // ---- include/warren.h --------------------------------------------------------------------

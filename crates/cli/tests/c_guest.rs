@@ -40,6 +40,7 @@ fn c_guest(name: &str) -> PathBuf {
 }
 
 #[test]
+#[ignore = "heavy (clang): scripts/test runs it (cargo test -- --include-ignored)"]
 fn every_function_of_warren_h_links_against_the_runtime() {
     // warren links imports by module, name and wasm type: a wrong signature in the header
     // would fail here, at instantiation. (The header's declarations are made from the table
@@ -56,6 +57,7 @@ fn every_function_of_warren_h_links_against_the_runtime() {
 }
 
 #[test]
+#[ignore = "heavy (clang): scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_c_echo_example_spawns_monitors_and_echoes_over_real_sockets() {
     let (server, lines) = Server::launch(&c_guest("echo-c"), &["127.0.0.1:0"]);
     let addr = server.addr.clone();

@@ -6,6 +6,7 @@ mod common;
 use std::process::Command;
 
 #[test]
+#[ignore = "heavy (cargo builds the cases): scripts/test runs it (cargo test -- --include-ignored)"]
 fn bad_captures_do_not_compile() {
     let root = common::repo_root();
     let work = root.join("target/compile-fail");

@@ -22,6 +22,7 @@ fn cargo(project: &Path, args: &[&str]) -> Command {
 const BUILD: Duration = Duration::from_secs(600);
 
 #[test]
+#[ignore = "heavy (cargo builds a project): scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_new_project_runs_and_tests_under_warren() {
     let tmp = tempfile::tempdir().unwrap();
     run_with_limit(

@@ -42,20 +42,13 @@ impl Arg {
             Kind::Index => Arg::Index,
             Kind::Handle => Arg::Handle,
             Kind::Len => Arg::Len,
-            Kind::Small | Kind::Int => Arg::Small,
             Kind::Pid => Arg::Pid,
             Kind::Tag => Arg::Tag,
             Kind::Millis => Arg::Millis,
-            Kind::Node | Kind::Wide | Kind::Offset => Arg::Wide,
-            Kind::Addr
-            | Kind::Bytes
-            | Kind::Text
-            | Kind::Handles
-            | Kind::Buf
-            | Kind::TextBuf
-            | Kind::OutU32
-            | Kind::OutPair
-            | Kind::OutU64 => Arg::Ptr,
+            k if k == Kind::Addr || k.is_pointer() => Arg::Ptr,
+            // Other numbers: node numbers, limits, offsets; flags, modes, switches.
+            k if k.wasm() == "i64" => Arg::Wide,
+            _ => Arg::Small,
         }
     }
 }

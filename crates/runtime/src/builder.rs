@@ -45,7 +45,7 @@ pub struct RuntimeBuilder<T: StoreData> {
     /// warren's modules left out of the linker (`without`).
     left_out: Vec<String>,
     cache: bool,
-    cluster: Option<crate::dist::Cluster>,
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 impl RuntimeBuilder<ProcessData> {
@@ -87,7 +87,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
     /// pids carry the node's number, and processes reach other nodes' processes, spawn on
     /// them and use global names (`warren::node` in the SDK). Every node must run the same
     /// module.
-    pub fn cluster(mut self, cluster: crate::dist::Cluster) -> Self {
+    pub fn cluster(mut self, cluster: crate::cluster::Cluster) -> Self {
         self.cluster = Some(cluster);
         self
     }

@@ -30,7 +30,7 @@ pub(crate) trait Spawner: Send + Sync + 'static {
     fn spawn(&self, parent: Pid, request: SpawnRequest) -> Result<Pid, SpawnError>;
 
     /// The cluster the runtime is in, if any (for `warren:node`).
-    fn cluster(&self) -> Option<&crate::dist::Cluster> {
+    fn cluster(&self) -> Option<&crate::cluster::Cluster> {
         None
     }
 

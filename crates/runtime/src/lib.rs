@@ -12,8 +12,9 @@
 //! - `actor`: pids, mailboxes, the process table, monitors, timers, quotas — no wasm.
 //! - `io`: the objects behind I/O handles (sockets, files, pipes, streams, futures, pumps),
 //!   the interfaces they declare, and the policies that bound them.
-//! - `dist`: the cluster — NATS membership, ordered signal streams between nodes, remote
-//!   spawns, global names — over the actor layer, knowing nothing of wasm.
+//! - `cluster`: the cluster — a pure core of membership, liveness and streams, and around it
+//!   NATS, ordered signal streams between nodes, remote spawns, global names — over the
+//!   actor layer, knowing nothing of wasm.
 //! - `engine`: wasmtime configuration (pooling, copy-on-write, epochs) and module loading.
 //! - `config`: how a runtime is set up ([`RuntimeConfig`]) and its defaults.
 //! - `context`: the per-process actor state the host modules and the runner share.
@@ -79,9 +80,9 @@
 
 mod actor;
 mod builder;
+mod cluster;
 mod config;
 mod context;
-mod dist;
 pub mod embed;
 mod engine;
 mod error;
@@ -97,8 +98,8 @@ mod sync;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
+pub use cluster::{Cluster, ClusterConfig, ClusterSecret, NodeInfo};
 pub use config::{GrantedDir, HttpLimits, ObserveConfig, RuntimeConfig, TlsFiles, defaults};
-pub use dist::{Cluster, ClusterConfig, ClusterSecret, NodeInfo};
 pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};
 pub use io::NetPolicy;

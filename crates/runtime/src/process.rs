@@ -48,7 +48,7 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     /// Told when a process is seen computing (the epoch ticker then ticks fast).
     pub(crate) ticker: Arc<crate::engine::Ticker>,
     /// The cluster this runtime's node is in, if any.
-    pub(crate) cluster: Option<crate::dist::Cluster>,
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
     /// SHA-256 of the module (a remote spawn must name the same).
     pub(crate) module_hash: [u8; 32],
 }

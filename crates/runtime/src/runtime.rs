@@ -121,7 +121,7 @@ impl<T: StoreData> Runtime<T> {
         config: RuntimeConfig,
         make_data: MakeData<T>,
         handle: tokio::runtime::Handle,
-        (cluster, module_hash): (Option<crate::dist::Cluster>, [u8; 32]),
+        (cluster, module_hash): (Option<crate::cluster::Cluster>, [u8; 32]),
     ) -> Result<Runtime<T>> {
         let pre = linker
             .instantiate_pre(module)
@@ -458,7 +458,7 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
         self.start_monitored(parent, Entry::Spawned(request), None, monitor, link)
     }
 
-    fn cluster(&self) -> Option<&crate::dist::Cluster> {
+    fn cluster(&self) -> Option<&crate::cluster::Cluster> {
         self.env.cluster.as_ref()
     }
 
@@ -468,7 +468,7 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
 }
 
 /// The runtime's side of the cluster: spawns ordered by other nodes.
-impl<T: StoreData> crate::dist::LocalNode for RuntimeInner<T> {
+impl<T: StoreData> crate::cluster::LocalNode for RuntimeInner<T> {
     fn table(&self) -> &Arc<ProcessTable> {
         &self.env.table
     }
@@ -477,7 +477,7 @@ impl<T: StoreData> crate::dist::LocalNode for RuntimeInner<T> {
         self.env.module_hash
     }
 
-    fn spawn(&self, order: crate::dist::wire::SpawnOrder) -> std::result::Result<Pid, String> {
+    fn spawn(&self, order: crate::cluster::wire::SpawnOrder) -> std::result::Result<Pid, String> {
         if order.module != self.env.module_hash {
             return Err(format!(
                 "node {} runs module {}, not the spawner's {}: every node must run the same \

@@ -9,7 +9,7 @@ const LAYERS: &[&[&str]] = &[
     &["sync", "resources"],
     &["actor"],
     &["io"],
-    &["dist"],
+    &["cluster"],
     &["engine"],
     &["config"],
     &["context"],

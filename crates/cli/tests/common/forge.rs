@@ -1,7 +1,7 @@
 //! The cluster's wire as another party speaks it: a raw NATS client (its protocol by hand),
 //! and frames and beats made with or without the cluster's secret — for tests that play an
 //! intruder on the bus (or a node whose frames go astray). The layout is the one
-//! crates/runtime/src/dist/wire.rs and auth.rs define; if they change, these tests fail.
+//! crates/runtime/src/cluster/wire.rs and auth.rs define; if they change, these tests fail.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

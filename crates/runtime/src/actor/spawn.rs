@@ -49,16 +49,12 @@ impl SpawnSpec {
     /// (0 is the runtime's); a non-zero `monitor_tag` a reference `parent` holds unused (from
     /// `new_tag`: anything else could forge a DOWN into another receive). The error is the
     /// text of an `ERR_BAD_ARGUMENT`.
-    #[allow(clippy::too_many_arguments)]
     pub fn from_abi(
         table: &ProcessTable,
         parent: Pid,
         (trampoline, func): (u32, u32),
         args: Vec<u8>,
-        monitor_tag: i64,
-        flags: u32,
-        max_memory: i64,
-        max_fuel: i64,
+        (monitor_tag, flags, max_memory, max_fuel): (i64, u32, i64, i64),
     ) -> Result<SpawnSpec, String> {
         if flags & !SPAWN_LINK != 0 {
             return Err(format!("unknown flags {flags:#x}"));
@@ -99,7 +95,7 @@ mod tests {
         let parent = t.register().unwrap();
         let other = t.register().unwrap();
         let spec = |tag, flags, mem, fuel| {
-            SpawnSpec::from_abi(&t, parent.pid(), (1, 2), vec![7], tag, flags, mem, fuel)
+            SpawnSpec::from_abi(&t, parent.pid(), (1, 2), vec![7], (tag, flags, mem, fuel))
         };
         assert_eq!(spec(0, 0, 0, 0), Ok(SpawnSpec::entry(1, 2, vec![7])));
         let linked = spec(0, SPAWN_LINK, 1 << 20, 5).unwrap();

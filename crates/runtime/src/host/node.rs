@@ -11,10 +11,10 @@
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
 use crate::actor::SpawnSpec;
+use crate::cluster::Cluster;
+use crate::cluster::names::NameError;
+use crate::cluster::wire::SpawnOrder;
 use crate::context::ProcessCtx;
-use crate::dist::Cluster;
-use crate::dist::names::NameError;
-use crate::dist::wire::SpawnOrder;
 use crate::resources::ResourceTable;
 use wasmtime::{Caller, Linker};
 
@@ -141,7 +141,7 @@ async fn spawn<T: 'static>(
     get: fn(&mut T) -> NodeView<'_>,
     node: i64,
     (trampoline, func, ptr, len): (u32, u32, u32, u32),
-    (tag, flags, max_memory, max_fuel): (i64, u32, i64, i64),
+    options: (i64, u32, i64, i64),
 ) -> HostResult<i64> {
     let (mem, data) = call::split(c, |d| get(d).call)?;
     let args = mem.read(ptr, len)?.to_vec();
@@ -155,17 +155,8 @@ async fn spawn<T: 'static>(
         return Err(call::not_local(warren_abi::node_pid(node)));
     }
     let parent = view.ctx.pid();
-    let spec = SpawnSpec::from_abi(
-        &view.ctx.table,
-        parent,
-        (trampoline, func),
-        args,
-        tag,
-        flags,
-        max_memory,
-        max_fuel,
-    )
-    .map_err(HostError::bad_argument)?;
+    let spec = SpawnSpec::from_abi(&view.ctx.table, parent, (trampoline, func), args, options)
+        .map_err(HostError::bad_argument)?;
     if node == view.ctx.table.node() {
         return Err(HostError::bad_argument(
             "that is this node: spawn here with warren:process.spawn",
@@ -181,7 +172,7 @@ async fn spawn<T: 'static>(
         .spawn(node, order)
         .map_err(|e| HostError::fail(ERR_NO_CONNECTION, e.to_string()))?;
     let failed = |e: String| HostError::fail(ERR_SPAWN_FAILED, format!("on node {node}: {e}"));
-    match tokio::time::timeout(crate::dist::cluster::SPAWN_TIMEOUT, answer).await {
+    match tokio::time::timeout(crate::cluster::member::SPAWN_TIMEOUT, answer).await {
         Ok(Ok(Ok(pid))) => Ok(pid as i64),
         Ok(Ok(Err(e))) => Err(failed(e)),
         Ok(Err(_)) => Err(failed("the cluster stopped".into())),
@@ -189,7 +180,7 @@ async fn spawn<T: 'static>(
             cluster.forget_spawn(req);
             Err(failed(format!(
                 "no answer in {} s",
-                crate::dist::cluster::SPAWN_TIMEOUT.as_secs()
+                crate::cluster::member::SPAWN_TIMEOUT.as_secs()
             )))
         }
     }

@@ -59,17 +59,9 @@ impl ProcessView<'_> {
         let args = mem.read(ptr, len)?.to_vec();
         let ctx = &mut *self.ctx;
         let parent = ctx.pid();
-        let spec = SpawnSpec::from_abi(
-            &ctx.table,
-            parent,
-            (trampoline, func),
-            args,
-            tag,
-            flags,
-            max_memory,
-            max_fuel,
-        )
-        .map_err(HostError::bad_argument)?;
+        let options = (tag, flags, max_memory, max_fuel);
+        let spec = SpawnSpec::from_abi(&ctx.table, parent, (trampoline, func), args, options)
+            .map_err(HostError::bad_argument)?;
         let request = SpawnRequest {
             spec,
             resources: self.resources.take_outbox(),

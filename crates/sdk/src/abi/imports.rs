@@ -137,7 +137,8 @@ unsafe extern "C" {
     pub fn local_addr(h: u32, ptr: *mut u8, cap: u32) -> i64;
     pub fn peer_addr(h: u32, ptr: *mut u8, cap: u32) -> i64;
     pub fn udp_bind(addr_ptr: *const u8, addr_len: u32) -> i64;
-    pub fn udp_send_to(h: u32, ptr: *const u8, len: u32, addr_ptr: *const u8, addr_len: u32) -> i64;
+    pub fn udp_send_to(h: u32, ptr: *const u8, len: u32, addr_ptr: *const u8, addr_len: u32)
+    -> i64;
     pub fn udp_recv_from(
         h: u32,
         ptr: *mut u8,

@@ -1,5 +1,8 @@
 //! A node's membership of a cluster: its NATS connection, its peers, the ordered streams of
-//! signals to each, and the one task that applies what comes in.
+//! signals to each, and the one task that applies what comes in. The rules of admission,
+//! liveness, freshness and streams below are decided by [`super::core`], a state machine
+//! without I/O; this file checks MACs, gives it the events and the time, and carries out its
+//! decisions.
 //!
 //! - **Joining** takes a node number from the cluster (the revision of the node's entry in
 //!   the `<prefix>_nodes` bucket: unique and never reused, so a restarted node is a new
@@ -31,6 +34,9 @@
 //!   [`LocalNode`], spawn answers to the waiting caller.
 
 use super::auth::{self, ClusterSecret, Keys, Sessions};
+use super::core::{Action, BEAT_INTERVAL, BeatIn, Core};
+#[cfg(doc)]
+use super::core::{FORGET_AFTER, NODE_TIMEOUT};
 use super::modules::Modules;
 use super::names::{self, GlobalNames};
 use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, Refused, SpawnOrder};
@@ -46,20 +52,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use warren_abi::{MAX_NODE, node_of};
 
-/// How often a node says it is alive.
-pub(crate) const BEAT_INTERVAL: Duration = Duration::from_millis(250);
-/// A peer not heard from for this long is down.
-pub(crate) const NODE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default of [`ClusterConfig::send_mark`].
 pub(crate) const DEFAULT_SEND_MARK: usize = 64 << 20;
-/// Largest batch a peer may send in pieces (bigger is a broken stream).
-const MAX_BATCH_BYTES: usize = 512 << 20;
 /// How long a remote spawn waits for its answer.
 pub(crate) const SPAWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of [`ClusterConfig::max_peers`].
 pub(crate) const DEFAULT_MAX_PEERS: usize = 1024;
-/// A peer down this long is forgotten (its queue, its name, its flusher).
-pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(60);
 
 /// How to join a cluster.
 #[non_exhaustive]
@@ -204,8 +202,6 @@ struct Inner {
     sessions: Sessions,
     /// This node's beats so far.
     beats: AtomicU64,
-    /// [`ClusterConfig::max_peers`].
-    max_peers: usize,
     /// [`ClusterConfig::trusted_modules`].
     trusted_modules: Vec<[u8; 32]>,
     /// Frames and beats dropped because their MAC did not verify, their subject named
@@ -423,16 +419,13 @@ impl Cluster {
             keys,
             sessions: Sessions::default(),
             beats: AtomicU64::new(0),
-            max_peers: config.max_peers.max(1),
             trusted_modules: config.trusted_modules.clone(),
             refused: AtomicU64::new(0),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
         let dispatcher = Dispatcher {
+            core: Core::new(node, inner.keys.secure(), config.max_peers.max(1)),
             inner: inner.clone(),
-            streams: HashMap::new(),
-            last_beat: HashMap::new(),
-            floors: HashMap::new(),
             waiting: Vec::new(),
         };
         tokio::spawn(dispatcher.run(frames, beats, control_rx));
@@ -733,40 +726,11 @@ impl Inner {
         Ok(())
     }
 
-    /// The peer `node` named `name`, made (with its flusher) if it is new and there is room
-    /// (the oldest node that is down, by number, is forgotten to make some). `Err` says why not: the number
-    /// speaks for another name, or the table of peers is full of live ones.
-    fn peer_or_new(self: &Arc<Self>, node: NodeId, name: &str) -> Result<Arc<Peer>, String> {
-        if let Some(p) = self.peer(node) {
-            return if p.name == name {
-                Ok(p)
-            } else {
-                Err(format!("node {node} is {:?}, not {name:?}", p.name))
-            };
-        }
-        let mut peers = self.peers.write_locked();
-        if peers.len() >= self.max_peers {
-            let down: Option<NodeId> = peers
-                .values()
-                .filter(|p| !lock(&p.out).up)
-                .map(|p| p.node)
-                .min();
-            match down {
-                Some(old) => {
-                    if let Some(p) = peers.remove(&old) {
-                        p.forget();
-                    }
-                }
-                None => {
-                    return Err(format!(
-                        "this node keeps at most {} peers (ClusterConfig::max_peers) and all \
-                         are up",
-                        self.max_peers
-                    ));
-                }
-            }
-        }
-        let peer = peers
+    /// The queue (and flusher) of peer `node` named `name`, which the core admitted: made if
+    /// it is not there yet.
+    fn add_peer(self: &Arc<Self>, node: NodeId, name: &str) -> Arc<Peer> {
+        self.peers
+            .write_locked()
             .entry(node)
             .or_insert_with(|| {
                 let peer = Arc::new(Peer {
@@ -786,8 +750,7 @@ impl Inner {
                 tokio::spawn(flusher(Arc::downgrade(self), peer.clone()));
                 peer
             })
-            .clone();
-        Ok(peer)
+            .clone()
     }
 
     /// Forget `node` (down for long): its flusher ends, its state goes.
@@ -982,32 +945,12 @@ async fn beat_loop(inner: Weak<Inner>) {
     }
 }
 
-/// What the dispatcher knows of the stream a peer sends this node.
-#[derive(Default)]
-struct Stream {
-    /// The session being received (0: none).
-    session: u64,
-    next_seq: u64,
-    /// The chunks of a batch so far.
-    partial: Vec<u8>,
-}
-
-/// The freshness floor of an authenticated node, kept after it is forgotten (16 bytes a
-/// node that ever spoke): a session or beat at or below it is old, a replay.
-#[derive(Default, Clone, Copy)]
-struct Floor {
-    /// The largest session seen from it (taken or given up).
-    session: u64,
-    /// The counter of its last beat taken.
-    beat: u64,
-}
-
+/// The one task that takes what comes in: it checks each frame's and beat's MAC, hands
+/// them to the [`Core`] (with the time, and ticks every [`BEAT_INTERVAL`]), and carries out
+/// the core's decisions on the peers' queues, NATS and the process table.
 struct Dispatcher {
     inner: Arc<Inner>,
-    streams: HashMap<NodeId, Stream>,
-    /// When each peer was last heard from (a beat or a batch), or went down.
-    last_beat: HashMap<NodeId, Instant>,
-    floors: HashMap<NodeId, Floor>,
+    core: Core,
     /// Spawn orders a bare node holds until its runtime is attached.
     waiting: Vec<(NodeId, SpawnOrder)>,
 }
@@ -1034,16 +977,18 @@ impl Dispatcher {
                 Some(msg) = beats.next() => self.beat(sender_of(&msg.subject), &msg.payload).await,
                 Some(c) = control.recv() => match c {
                     Control::Disconnected => {
-                        for node in self.up_peers() {
-                            self.tear_down(node, "this node's NATS connection dropped").await;
-                        }
+                        let actions = self.core.disconnected(Instant::now());
+                        self.carry_out(actions).await;
                     }
                     Control::Attached => {
                         for (from, order) in std::mem::take(&mut self.waiting) {
                             self.apply(from, Envelope::Spawn(order));
                         }
                     }
-                    Control::Broken(node, why) => self.tear_down(node, &why).await,
+                    Control::Broken(node, why) => {
+                        let actions = self.core.broken(Instant::now(), node, &why);
+                        self.carry_out(actions).await;
+                    }
                     Control::Refuse(why) => {
                         for (from, order) in std::mem::take(&mut self.waiting) {
                             let result = Err(format!("node {} could not get the module: {why}", self.inner.name));
@@ -1051,41 +996,13 @@ impl Dispatcher {
                         }
                     }
                 },
-                _ = tick.tick() => self.check_timeouts().await,
+                _ = tick.tick() => {
+                    let actions = self.core.tick(Instant::now());
+                    self.carry_out(actions).await;
+                }
                 else => return,
             }
         }
-    }
-
-    fn up_peers(&self) -> Vec<NodeId> {
-        self.inner
-            .all_peers()
-            .iter()
-            .filter(|p| lock(&p.out).up)
-            .map(|p| p.node)
-            .collect()
-    }
-
-    /// Mark `node` (named `name`) up: it beat, or sent a batch. `false` if it may not be a
-    /// peer (its number speaks for another name, or there is no room for another peer).
-    fn revive(&mut self, node: NodeId, name: &str) -> bool {
-        let peer = match self.inner.peer_or_new(node, name) {
-            Ok(p) => p,
-            Err(why) => {
-                self.inner
-                    .refuse(&format!("a beat or frame of node {node}: {why}"));
-                return false;
-            }
-        };
-        self.last_beat.insert(node, Instant::now());
-        let mut out = lock(&peer.out);
-        if !out.up {
-            out.up = true;
-            drop(out);
-            tracing::info!(node, name = %peer.name, "node is up");
-            self.inner.node_event(NODE_UP, node);
-        }
-        true
     }
 
     async fn beat(&mut self, subject_name: &str, payload: &[u8]) {
@@ -1094,98 +1011,98 @@ impl Dispatcher {
             Err(Refused::Forged) => return self.inner.refuse("a forged beat"),
             Err(Refused::Malformed) => return self.inner.refuse("a malformed beat"),
         };
-        if beat.node == self.inner.node || beat.node == 0 || beat.node > MAX_NODE {
-            return;
-        }
-        if beat.name != subject_name || !auth::valid_node_name(&beat.name) {
-            return self.inner.refuse("a beat whose subject names another node");
-        }
-        if self.inner.keys.secure() {
-            let floor = self.floors.entry(beat.node).or_default();
-            if beat.counter <= floor.beat || !auth::fresh(beat.sent_ms, auth::now_millis()) {
-                return self
-                    .inner
-                    .refuse("an old beat (a replay, or a clock far off)");
+        let actions = self.core.beat(
+            Instant::now(),
+            BeatIn {
+                node: beat.node,
+                name: &beat.name,
+                subject_name,
+                counter: beat.counter,
+                sent_ms: beat.sent_ms,
+                now_ms: auth::now_millis(),
+                leaving: beat.leaving,
+            },
+        );
+        self.carry_out(actions).await;
+    }
+
+    async fn frame(&mut self, subject_name: &str, payload: &[u8]) {
+        let h = match Header::parse(&self.inner.keys, payload) {
+            Ok((h, _)) => h,
+            Err(Refused::Forged) => return self.inner.refuse("a forged frame"),
+            Err(Refused::Malformed) => return self.inner.refuse("a malformed frame"),
+        };
+        let chunk = &payload[wire::HEADER..];
+        let sending = self.inner.peer(h.from).map(|p| lock(&p.out).session);
+        let actions = self
+            .core
+            .frame(Instant::now(), &h, subject_name, chunk, sending);
+        self.carry_out(actions).await;
+    }
+
+    /// Carry out the core's decisions, in order.
+    async fn carry_out(&mut self, actions: Vec<Action>) {
+        let mut actions = std::collections::VecDeque::from(actions);
+        while let Some(action) = actions.pop_front() {
+            match action {
+                Action::Refuse(what) => self.inner.refuse(&what),
+                Action::Admit { node, name } => {
+                    self.inner.add_peer(node, &name);
+                }
+                Action::Forget(node) => self.inner.forget(node),
+                Action::Up(node) => {
+                    if let Some(peer) = self.inner.peer(node) {
+                        lock(&peer.out).up = true;
+                        tracing::info!(node, name = %peer.name, "node is up");
+                        self.inner.node_event(NODE_UP, node);
+                    }
+                }
+                Action::TearDown {
+                    node,
+                    why,
+                    reset,
+                    was_up,
+                } => self.tear_down(node, &why, reset, was_up).await,
+                Action::Reset { node, session } => {
+                    if let Some(peer) = self.inner.peer(node) {
+                        self.inner.publish_reset(&peer, session).await;
+                    }
+                }
+                Action::Batch { node, bytes } => {
+                    match postcard::from_bytes::<Vec<Envelope>>(&bytes) {
+                        Ok(batch) => {
+                            for envelope in batch {
+                                self.apply(node, envelope);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(node, "undecodable batch: {e}");
+                            let why = "it sent an undecodable batch";
+                            actions.extend(self.core.broken(Instant::now(), node, why));
+                        }
+                    }
+                }
             }
-            floor.beat = beat.counter;
-        }
-        if beat.leaving {
-            if self
-                .inner
-                .peer(beat.node)
-                .is_some_and(|p| p.name == beat.name)
-            {
-                self.tear_down_and(beat.node, "it left the cluster", false)
-                    .await;
-            }
-            return;
-        }
-        self.revive(beat.node, &beat.name);
-    }
-
-    async fn check_timeouts(&mut self) {
-        let late: Vec<NodeId> = self
-            .up_peers()
-            .into_iter()
-            .filter(|n| {
-                self.last_beat
-                    .get(n)
-                    .is_none_or(|t| t.elapsed() > NODE_TIMEOUT)
-            })
-            .collect();
-        for node in late {
-            self.tear_down(node, "no beat came for 2 s").await;
-        }
-        // Peers down for long are forgotten: the state of a node that left or died for good
-        // does not pile up (its floor stays, so its old frames stay old).
-        let forgotten: Vec<NodeId> = self
-            .inner
-            .all_peers()
-            .iter()
-            .filter(|p| {
-                !lock(&p.out).up
-                    && self
-                        .last_beat
-                        .get(&p.node)
-                        .is_none_or(|t| t.elapsed() > FORGET_AFTER)
-            })
-            .map(|p| p.node)
-            .collect();
-        for node in forgotten {
-            self.inner.forget(node);
-            self.streams.remove(&node);
-            self.last_beat.remove(&node);
         }
     }
 
-    /// Give up the connection with `node`: fire everything that crosses to it, and tell it
-    /// so (a reset of the stream it sends), unless it is leaving anyway.
-    async fn tear_down(&mut self, node: NodeId, why: &str) {
-        self.tear_down_and(node, why, true).await
-    }
-
-    async fn tear_down_and(&mut self, node: NodeId, why: &str, reset: bool) {
+    /// Give up the connection with `node` (the core's [`Action::TearDown`]): its queue goes
+    /// and a new session towards it starts, the peer is told (`reset`), the spawns waiting
+    /// on it fail, and — if it was up — everything that crosses to it fires.
+    async fn tear_down(&mut self, node: NodeId, why: &str, reset: Option<u64>, was_up: bool) {
         let Some(peer) = self.inner.peer(node) else {
             return;
         };
-        let was_up = {
+        {
             let mut out = lock(&peer.out);
-            let was = out.up;
             out.up = false;
             out.session = self.inner.sessions.next();
             out.queue = Vec::new();
             out.bytes = 0;
-            was
-        };
+        }
         peer.room.notify_waiters();
-        // From now on it counts as down since now (for forgetting it).
-        self.last_beat.insert(node, Instant::now());
-        let stream = self.streams.entry(node).or_default();
-        let broken = std::mem::take(&mut stream.session);
-        stream.next_seq = 0;
-        stream.partial = Vec::new();
-        if broken != 0 && reset {
-            self.inner.publish_reset(&peer, broken).await;
+        if let Some(session) = reset {
+            self.inner.publish_reset(&peer, session).await;
         }
         let failed: Vec<Pending> = {
             let mut pending = lock(&self.inner.pending);
@@ -1201,116 +1118,12 @@ impl Dispatcher {
                 .answer
                 .send(Err(format!("node {node} went down before it answered")));
         }
-        if was_up && let Some(table) = self.inner.table() {
-            table.node_down(node);
-        }
         if was_up {
+            if let Some(table) = self.inner.table() {
+                table.node_down(node);
+            }
             tracing::warn!(node, name = %peer.name, "node is down: {why}");
             self.inner.node_event(NODE_DOWN, node);
-        }
-    }
-
-    async fn frame(&mut self, subject_name: &str, payload: &[u8]) {
-        let h = match Header::parse(&self.inner.keys, payload) {
-            Ok((h, _)) => h,
-            Err(Refused::Forged) => return self.inner.refuse("a forged frame"),
-            Err(Refused::Malformed) => return self.inner.refuse("a malformed frame"),
-        };
-        let chunk = &payload[wire::HEADER..];
-        if h.to != self.inner.node || h.from == self.inner.node || h.from == 0 || h.from > MAX_NODE
-        {
-            return self.inner.refuse("a frame for another node (a replay?)");
-        }
-        if !auth::valid_node_name(subject_name) {
-            return self.inner.refuse("a frame whose subject names no node");
-        }
-        if let Some(p) = self.inner.peer(h.from)
-            && p.name != subject_name
-        {
-            return self
-                .inner
-                .refuse("a frame whose subject names another node");
-        }
-        if h.kind == RESET {
-            let Some(peer) = self.inner.peer(h.from) else {
-                return;
-            };
-            let current = lock(&peer.out).session;
-            if current == h.session {
-                self.tear_down(h.from, "it reset the stream from this node")
-                    .await;
-                self.revive(h.from, subject_name);
-            }
-            return;
-        }
-        let floor = self.floors.entry(h.from).or_default();
-        let current = self.streams.get(&h.from).map_or(0, |s| s.session);
-        if h.session != current {
-            if h.session <= floor.session {
-                // A session given up, or older than one seen: a late frame or a replay.
-                return self.inner.refuse("a frame of an old session");
-            }
-            floor.session = h.session;
-            if h.seq != 0 {
-                // The start of this session was lost: give it up (the peer starts anew).
-                if current != 0 {
-                    self.tear_down(h.from, "its stream broke").await;
-                }
-                if let Ok(peer) = self.inner.peer_or_new(h.from, subject_name) {
-                    self.inner.publish_reset(&peer, h.session).await;
-                }
-                return;
-            }
-            if current != 0 {
-                // The peer gave up the old stream (and fired its side): fire ours.
-                self.tear_down(h.from, "it restarted its stream").await;
-            }
-            if self.inner.peer_or_new(h.from, subject_name).is_err() {
-                return self
-                    .inner
-                    .refuse("a frame from a node this one has no room for");
-            }
-            self.streams.insert(
-                h.from,
-                Stream {
-                    session: h.session,
-                    next_seq: 0,
-                    partial: Vec::new(),
-                },
-            );
-        }
-        let stream = self.streams.entry(h.from).or_default();
-        if h.seq < stream.next_seq {
-            // Taken already: a replay (a genuine frame is never delivered twice).
-            return self.inner.refuse("a frame seen before (a replay)");
-        }
-        if h.seq > stream.next_seq {
-            self.tear_down(h.from, "a frame from it was lost").await;
-            return;
-        }
-        stream.next_seq += 1;
-        if stream.partial.len() + chunk.len() > MAX_BATCH_BYTES {
-            self.tear_down(h.from, "it sent a batch over 512 MiB").await;
-            return;
-        }
-        stream.partial.extend_from_slice(chunk);
-        if h.kind != DATA_END {
-            return;
-        }
-        let bytes = std::mem::take(&mut stream.partial);
-        if !self.revive(h.from, subject_name) {
-            return;
-        }
-        match postcard::from_bytes::<Vec<Envelope>>(&bytes) {
-            Ok(batch) => {
-                for envelope in batch {
-                    self.apply(h.from, envelope);
-                }
-            }
-            Err(e) => {
-                tracing::warn!(node = h.from, "undecodable batch: {e}");
-                self.tear_down(h.from, "it sent an undecodable batch").await;
-            }
         }
     }
 

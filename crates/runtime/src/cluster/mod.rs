@@ -8,7 +8,11 @@
 //! order to the other node's runtime, checked against the SHA-256 of the module both run (a
 //! closure is a function-table index, meaningful only in the same module).
 //!
-//! - [`cluster`]: joining, liveness, ordered streams per peer, the dispatcher.
+//! - [`core`]: what this node knows of the others — admission, liveness, freshness floors,
+//!   the streams it receives, tear-downs — as a state machine without I/O, unit-tested.
+//! - [`member`]: this node as a member: joining, beats, the ordered queue and flusher per
+//!   peer, and the dispatcher that checks MACs, feeds the core and carries out its
+//!   decisions.
 //! - [`auth`]: the cluster's secret, the MACs on frames and beats, what makes one fresh.
 //! - [`wire`]: frames, envelopes and beats.
 //! - [`names`]: global names in a NATS key-value bucket.
@@ -21,14 +25,15 @@
 //! process is refused at the sender (`ERR_NOT_LOCAL`), and the handles stay with it.
 
 pub(crate) mod auth;
-pub(crate) mod cluster;
+pub(crate) mod core;
+pub(crate) mod member;
 pub(crate) mod modules;
 pub(crate) mod names;
 pub(crate) mod wire;
 
 pub use auth::ClusterSecret;
-pub(crate) use cluster::LocalNode;
-pub use cluster::{Cluster, ClusterConfig, NodeInfo};
+pub(crate) use member::LocalNode;
+pub use member::{Cluster, ClusterConfig, NodeInfo};
 
 /// Open a JetStream bucket that several nodes may be creating at the same moment.
 ///

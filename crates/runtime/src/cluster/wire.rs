@@ -205,7 +205,7 @@ impl Beat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::auth::ClusterSecret;
+    use crate::cluster::auth::ClusterSecret;
 
     fn keys(b: u8) -> Keys {
         Keys::new(Some(&ClusterSecret::new(vec![b; 32]).unwrap()), "warren")
