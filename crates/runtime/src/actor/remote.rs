@@ -1,11 +1,12 @@
 //! Signals between processes of different nodes, and the hook the process table routes them
 //! through.
 //!
-//! A pid names its node (`warren_abi::node_of`). The [`ProcessTable`](super::ProcessTable)
-//! handles every operation on a pid of its own node as before; an operation on a pid of
-//! another node becomes a [`Signal`] handed to the table's [`Remote`] (the cluster, in
-//! `crate::dist`), which carries it to that node, where the table applies it with
-//! [`ProcessTable::apply`](super::ProcessTable::apply). Signals from one node to another
+//! A pid names its node (`warren_abi::node_of`). Every act of one process on another is a
+//! [`Signal`] (`ProcessTable::signal`): one for a pid of this node is applied at once; one
+//! for a pid of another node is handed to the table's [`Remote`] (the cluster, in
+//! `crate::cluster`), which carries it to that node, where the table applies it with
+//! [`ProcessTable::apply`](super::ProcessTable::apply) — the same code, after checking the
+//! sender's node. Signals from one node to another
 //! arrive in the order they were routed, so Erlang's ordering between two processes holds.
 //!
 //! Each side keeps its own half of a link or monitor: the local process's `links` list names
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// A node number (bits 40..63 of its pids).
 pub(crate) type NodeId = u32;
 
-/// One signal from a process (or the runtime) of one node to a process of another. Exit
+/// One act of a process (or the runtime) on another, of this node or another. Exit
 /// reasons travel encoded (`ExitReason::encode`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Signal {

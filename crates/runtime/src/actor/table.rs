@@ -276,11 +276,21 @@ impl ProcessTable {
         node_of(pid) == self.node
     }
 
-    /// Route a signal to the node of its destination.
-    fn route(&self, signal: Signal) -> Result<(), Unreachable> {
+    /// One process (or the runtime) acting on another: the one path every act takes —
+    /// a message, a link or unlink, a monitor or demonitor, an exit signal, a kill, a DOWN.
+    /// A signal for a process of this node is applied here at once by
+    /// [`ProcessTable::apply_here`]; one for another node is carried there by the cluster,
+    /// whose table applies it with the same function. `Ok(true)`: applied to a live process
+    /// here, or queued for its node; `Ok(false)`: no such process here; `Err`: its node is
+    /// not connected (or does not keep up).
+    fn signal(&self, signal: Signal) -> Result<bool, Unreachable> {
+        let to = signal.destination();
+        if self.is_local(to) {
+            return Ok(self.apply_here(signal));
+        }
         match &self.remote {
-            Some(r) => r.route(signal),
-            None => Err(Unreachable::NotConnected(node_of(signal.destination()))),
+            Some(r) => r.route(signal).map(|()| true),
+            None => Err(Unreachable::NotConnected(node_of(to))),
         }
     }
 
@@ -288,13 +298,6 @@ impl ProcessTable {
     /// it sends ([`Remote::room`]); `None`: send now.
     pub fn remote_room(&self, to: Pid, bytes: usize) -> Option<super::remote::RoomWait> {
         self.remote.as_ref()?.room(node_of(to), bytes)
-    }
-
-    /// Send `data` with `tag` to `to`, a pid of another node. `Err` if its node is not
-    /// connected (or the queue to it is full); `Ok` says nothing of whether `to` is alive.
-    /// A process sends only after [`ProcessTable::remote_room`] let it.
-    pub fn send_remote(&self, to: Pid, tag: u64, data: Vec<u8>) -> Result<(), Unreachable> {
-        self.route(Signal::Message { to, tag, data })
     }
 
     pub fn limit(&self) -> usize {
@@ -363,21 +366,59 @@ impl ProcessTable {
         self.procs().get(&pid).cloned()
     }
 
-    /// Deliver a message. Returns false if no such process is alive (the message is dropped,
-    /// as Erlang drops messages to dead pids).
+    /// Send a message (the runtime's own: timers, `Runtime::send`). Returns false if no such
+    /// process is alive (the message is dropped, as Erlang drops messages to dead pids).
     pub fn send(&self, to: Pid, message: Message) -> bool {
+        self.send_via(to, message, &mut None).unwrap_or(false)
+    }
+
+    /// Send a message to `to`, of this node or another: the path of every message between
+    /// processes. `last` is the receiver of the sender's previous message, kept by the sender
+    /// so that sending to the same process again skips the table's lock. A message for
+    /// another node is a [`Signal::Message`] (a process sends it only after
+    /// [`ProcessTable::remote_room`] let it, and never with handles: callers refuse those with
+    /// `ERR_NOT_LOCAL`); one for this node goes through [`ProcessTable::accept`], as a
+    /// message from another node does. `Ok(false)`: no such process.
+    pub fn send_via(
+        &self,
+        to: Pid,
+        message: Message,
+        last: &mut Option<Arc<ProcessRef>>,
+    ) -> Result<bool, Unreachable> {
         if !self.is_local(to) {
             if !message.resources.is_empty() {
-                // Handles cannot leave their node; callers refuse these before (ERR_NOT_LOCAL).
                 tracing::debug!(to, "a message with handles to another node is dropped");
-                return false;
+                return Ok(false);
             }
-            return self.send_remote(to, message.tag, message.data).is_ok();
+            let Message { tag, data, .. } = message;
+            return self.signal(Signal::Message { to, tag, data });
         }
-        match self.get(to) {
-            Some(p) => self.deliver(&p, message),
-            None => false,
+        let peer = match last {
+            Some(p) if p.pid == to && p.is_alive() => p.clone(),
+            _ => match self.get(to) {
+                Some(p) => {
+                    *last = Some(p.clone());
+                    p
+                }
+                None => {
+                    *last = None;
+                    return Ok(false);
+                }
+            },
+        };
+        Ok(self.accept(&peer, message))
+    }
+
+    /// A message for the process `to`, wherever it was sent from: one with the runtime's
+    /// exit tag (only exit signals carry it), or with a tag `to` does not hold (a late reply,
+    /// or a tag it never gave out), is dropped with its resources — as Erlang drops a late
+    /// reply; any other is delivered. Whether `to` is alive.
+    fn accept(&self, to: &ProcessRef, message: Message) -> bool {
+        let tag = message.tag;
+        if tag == EXIT_TAG || (tag != 0 && !to.holds(tag)) {
+            return to.is_alive();
         }
+        self.deliver(to, message)
     }
 
     /// Put a message into `to`'s mailbox: the one path every message takes. Returns false if
@@ -454,7 +495,7 @@ impl ProcessTable {
     /// recorded on the local `target` without references.
     pub fn monitor_with_tag(&self, watcher: Pid, target: Pid, tag: u64) -> bool {
         if !self.is_local(watcher) {
-            self.add_remote_monitor(watcher, target, tag);
+            self.add_monitor(watcher, target, tag);
             return true;
         }
         let Some(w) = self.get(watcher) else {
@@ -464,26 +505,15 @@ impl ProcessTable {
             Some(slot @ None) => *slot = Some(target),
             _ => return false,
         }
-        if !self.is_local(target) {
-            // Recorded first: if the node goes down now, one of the two fires it.
-            if let Err(e) = self.route(Signal::Monitor {
-                watcher,
-                target,
-                tag,
-            }) {
-                tracing::debug!(watcher, target, "monitor: {e}");
-                self.down_if_watching(&w, tag, target, &ExitReason::NoConnection);
-            }
-            return true;
+        // Recorded first: if the target's node goes down now, one of the two fires it.
+        if let Err(e) = self.signal(Signal::Monitor {
+            watcher,
+            target,
+            tag,
+        }) {
+            tracing::debug!(watcher, target, "monitor: {e}");
+            self.down_if_watching(&w, tag, target, ExitReason::NoConnection.encode());
         }
-        if let Some(t) = self.get(target) {
-            let mut s = t.signals();
-            if !s.dead {
-                s.monitors.push((watcher, tag));
-                return true;
-            }
-        }
-        self.down(&w, tag, ExitReason::NoProc.encode());
         true
     }
 
@@ -494,16 +524,10 @@ impl ProcessTable {
             .is_some_and(|w| matches!(w.signals().refs.get(&tag), Some(None)))
     }
 
-    /// Deliver the DOWN of monitor `tag` to `watcher`, which stops holding the reference:
-    /// nothing else may arrive with it.
-    fn down(&self, watcher: &ProcessRef, tag: u64, data: Vec<u8>) {
-        watcher.signals().refs.remove(&tag);
-        self.deliver(watcher, Message::new(tag, data));
-    }
-
-    /// Deliver the DOWN of monitor `tag` if `watcher` still monitors `target` with it (the
-    /// one who removes the reference fires it).
-    fn down_if_watching(&self, watcher: &ProcessRef, tag: u64, target: Pid, reason: &ExitReason) {
+    /// Deliver the DOWN of monitor `tag` (the encoded exit reason `data`) if `watcher` still
+    /// monitors `target` with it (the one who removes the reference fires it); the watcher
+    /// stops holding the reference: nothing else may arrive with it.
+    fn down_if_watching(&self, watcher: &ProcessRef, tag: u64, target: Pid, data: Vec<u8>) {
         let watching = {
             let mut s = watcher.signals();
             if s.refs.get(&tag) == Some(&Some(target)) {
@@ -514,20 +538,22 @@ impl ProcessTable {
             }
         };
         if watching {
-            self.deliver(watcher, Message::new(tag, reason.encode()));
+            self.deliver(watcher, Message::new(tag, data));
         }
     }
 
-    /// `watcher` of another node monitors the local `target` under `tag`: recorded on the
-    /// target, or answered with a DOWN `noproc` if it is gone. A target with counter 0 is
-    /// this node itself, which is watched by the watcher's own node (nothing to record).
+    /// `watcher` monitors the local `target` under `tag` (the target's half of a monitor):
+    /// recorded on the target, or answered with a DOWN `noproc` if it is gone. A target with
+    /// counter 0 is this node itself, which a watcher of another node has its own node watch
+    /// (nothing to record).
     ///
     /// A target holds at most [`Quotas::references`] monitors set from other nodes (what a
     /// peer can make this node hold is charged to the process it watches, as a process's
     /// own monitors are to it): one more is answered at once with a DOWN
     /// `limit: remote monitors`.
-    fn add_remote_monitor(&self, watcher: Pid, target: Pid, tag: u64) {
-        if target == node_pid(self.node) {
+    fn add_monitor(&self, watcher: Pid, target: Pid, tag: u64) {
+        let remote_watcher = !self.is_local(watcher);
+        if remote_watcher && target == node_pid(self.node) {
             return;
         }
         let mut reason = ExitReason::NoProc;
@@ -539,7 +565,7 @@ impl ProcessTable {
                     .iter()
                     .filter(|(w, _)| !self.is_local(*w))
                     .count();
-                if remote < self.quotas.references {
+                if !remote_watcher || remote < self.quotas.references {
                     s.monitors.push((watcher, tag));
                     return;
                 }
@@ -549,7 +575,7 @@ impl ProcessTable {
                 ));
             }
         }
-        let _ = self.route(Signal::Down {
+        let _ = self.signal(Signal::Down {
             watcher,
             target,
             tag,
@@ -560,20 +586,16 @@ impl ProcessTable {
     /// Remove the monitor `tag` of `watcher` on `target`, and drop any message tagged `tag`
     /// already in the watcher's mailbox (Erlang's `demonitor(Ref, [flush])`).
     pub fn demonitor(&self, watcher: Pid, target: Pid, tag: u64) {
-        if !self.is_local(target) {
-            if self.get(watcher).is_some_and(|w| w.holds(tag)) {
-                let _ = self.route(Signal::Demonitor {
-                    watcher,
-                    target,
-                    tag,
-                });
-            }
-        } else if let Some(t) = self.get(target) {
-            t.signals()
-                .monitors
-                .retain(|&(w, r)| !(w == watcher && r == tag));
+        let w = self.get(watcher);
+        // Another node is told only of a monitor the watcher holds (no traffic for nothing).
+        if self.is_local(target) || w.as_ref().is_some_and(|w| w.holds(tag)) {
+            let _ = self.signal(Signal::Demonitor {
+                watcher,
+                target,
+                tag,
+            });
         }
-        if let Some(w) = self.get(watcher) {
+        if let Some(w) = w {
             self.release(&w, tag);
         }
     }
@@ -611,16 +633,7 @@ impl ProcessTable {
 
     /// Ask a process to die. Returns false if it is not alive.
     pub fn kill(&self, pid: Pid) -> bool {
-        if !self.is_local(pid) {
-            return self.route(Signal::Kill { to: pid }).is_ok();
-        }
-        match self.get(pid) {
-            Some(p) => {
-                Self::terminate(&p, ExitReason::Killed);
-                true
-            }
-            None => false,
-        }
+        self.signal(Signal::Kill { to: pid }).unwrap_or(false)
     }
 
     /// Make a process exit with `reason` (untrappable). The first reason given sticks.
@@ -644,59 +657,39 @@ impl ProcessTable {
             return;
         }
         if !self.is_local(a) {
-            self.add_remote_link(b, a);
+            self.add_link_half(b, a);
             return;
         }
         let Some(pa) = self.get(a) else { return };
-        if !self.is_local(b) {
-            if !pa.is_alive() || !add_link(&pa, b) {
-                return;
-            }
-            if let Err(e) = self.route(Signal::Link { from: a, to: b }) {
-                tracing::debug!(a, b, "link: {e}");
-                if remove_link(&pa, b) {
-                    self.exit_signal(&pa, b, &ExitReason::NoConnection);
-                }
-            }
+        if !pa.is_alive() || !add_link(&pa, b) {
             return;
         }
-        if let Some(pb) = self.get(b) {
-            let mut sb = pb.signals();
-            if !sb.dead {
-                if !sb.links.contains(&a) {
-                    sb.links.push(a);
-                }
-                drop(sb);
-                let mut sa = pa.signals();
-                if !sa.links.contains(&b) {
-                    sa.links.push(b);
-                }
-                drop(sa);
-                // If b exited in between, its exit already signalled us: drop the stale half.
-                if !pb.is_alive() {
-                    pa.signals().links.retain(|&x| x != b);
-                }
-                return;
+        // `a`'s half first, then `b`'s by a signal: if `b` is gone, or exits meanwhile, the
+        // exit signal it answers with removes `a`'s half again.
+        if let Err(e) = self.signal(Signal::Link { from: a, to: b }) {
+            tracing::debug!(a, b, "link: {e}");
+            if remove_link(&pa, b) {
+                self.exit_signal(&pa, b, &ExitReason::NoConnection);
             }
         }
-        self.exit_signal(&pa, b, &ExitReason::NoProc);
     }
 
-    /// `remote` (of another node) linked itself to the local `local` — by a link signal, or
-    /// as the other half of a remote spawn with link: record `local`'s half, or answer with
-    /// an exit signal `noproc` (undoing the remote half) if `local` is gone.
-    pub fn add_remote_link(&self, local: Pid, remote: Pid) {
+    /// `other` linked itself to the local `local` — by a link signal, or as the other half of
+    /// a remote spawn with link: record `local`'s half, or answer with an exit signal
+    /// `noproc` (undoing `other`'s half) if `local` is gone. Whether it was recorded.
+    pub fn add_link_half(&self, local: Pid, other: Pid) -> bool {
         if let Some(p) = self.get(local)
-            && add_link(&p, remote)
+            && add_link(&p, other)
         {
-            return;
+            return true;
         }
-        let _ = self.route(Signal::Exit {
+        let _ = self.signal(Signal::Exit {
             from: local,
-            to: remote,
+            to: other,
             reason: ExitReason::NoProc.encode(),
             link: true,
         });
+        false
     }
 
     /// The local half of a monitor a remote node recorded (a remote spawn monitored with
@@ -712,22 +705,19 @@ impl ProcessTable {
                 return;
             }
         }
-        let _ = self.route(Signal::Demonitor {
+        let _ = self.signal(Signal::Demonitor {
             watcher,
             target,
             tag,
         });
     }
 
-    /// Remove the link between `a` and `b`, if any.
+    /// Remove the link between `a` (of this node) and `b`, if any: `a`'s half here, `b`'s by
+    /// a signal.
     pub fn unlink(&self, a: Pid, b: Pid) {
-        for (x, y) in [(a, b), (b, a)] {
-            if let Some(p) = self.get(x) {
-                remove_link(&p, y);
-                if !self.is_local(y) {
-                    let _ = self.route(Signal::Unlink { from: x, to: y });
-                }
-            }
+        if let Some(p) = self.get(a) {
+            remove_link(&p, b);
+            let _ = self.signal(Signal::Unlink { from: a, to: b });
         }
     }
 
@@ -735,23 +725,13 @@ impl ProcessTable {
     /// with `reason` (Erlang's `exit(Pid, Reason)`): a process trapping exits receives it as
     /// a message; otherwise an abnormal reason ends it. Returns false if `to` is not alive.
     pub fn send_exit(&self, from: Pid, to: Pid, reason: &ExitReason) -> bool {
-        if !self.is_local(to) {
-            return self
-                .route(Signal::Exit {
-                    from,
-                    to,
-                    reason: reason.encode(),
-                    link: false,
-                })
-                .is_ok();
-        }
-        match self.get(to) {
-            Some(p) => {
-                self.exit_signal(&p, from, reason);
-                true
-            }
-            None => false,
-        }
+        self.signal(Signal::Exit {
+            from,
+            to,
+            reason: reason.encode(),
+            link: false,
+        })
+        .unwrap_or(false)
     }
 
     /// Deliver the exit of `from` (with `reason`) to the linked process `to`.
@@ -870,44 +850,29 @@ impl ProcessTable {
         // Monitors this process set on others die with it.
         for (tag, target) in refs {
             let Some(target) = target else { continue };
-            if !self.is_local(target) {
-                let _ = self.route(Signal::Demonitor {
-                    watcher: pid,
-                    target,
-                    tag,
-                });
-            } else if let Some(t) = self.get(target) {
-                t.signals()
-                    .monitors
-                    .retain(|&(w, r)| !(w == pid && r == tag));
-            }
+            let _ = self.signal(Signal::Demonitor {
+                watcher: pid,
+                target,
+                tag,
+            });
         }
-        for linked in links {
-            if !self.is_local(linked) {
-                let _ = self.route(Signal::Exit {
+        if !links.is_empty() || !monitors.is_empty() {
+            let data = reason.encode();
+            for linked in links {
+                let _ = self.signal(Signal::Exit {
                     from: pid,
                     to: linked,
-                    reason: reason.encode(),
+                    reason: data.clone(),
                     link: true,
                 });
-            } else if let Some(l) = self.get(linked) {
-                l.signals().links.retain(|&x| x != pid);
-                self.exit_signal(&l, pid, reason);
             }
-        }
-        if !monitors.is_empty() {
-            let data = reason.encode();
             for (watcher, tag) in monitors {
-                if !self.is_local(watcher) {
-                    let _ = self.route(Signal::Down {
-                        watcher,
-                        target: pid,
-                        tag,
-                        reason: data.clone(),
-                    });
-                } else if let Some(w) = self.get(watcher) {
-                    self.down(&w, tag, data.clone());
-                }
+                let _ = self.signal(Signal::Down {
+                    watcher,
+                    target: pid,
+                    tag,
+                    reason: data.clone(),
+                });
             }
         }
         // Only now, with names, links and monitors unwound, may "no process left" be seen.
@@ -929,72 +894,107 @@ impl ProcessTable {
         }
     }
 
-    /// Apply a signal that came from node `from` (its pids are the only remote ones it may
-    /// name as senders; anything else is dropped as forged or stale).
+    /// Apply a signal that came from node `from` over the wire: its pids are the only
+    /// remote ones it may name as senders, and its exit reasons must decode; anything else is
+    /// dropped as forged or stale. Then as a signal from this node: [`Self::apply_here`].
     pub fn apply(&self, from: NodeId, signal: Signal) {
-        let remote_ok = |pid: Pid| node_of(pid) == from;
+        let sender = match &signal {
+            Signal::Message { .. } | Signal::Kill { .. } => None,
+            Signal::Link { from: a, .. }
+            | Signal::Unlink { from: a, .. }
+            | Signal::Exit { from: a, .. } => Some(*a),
+            Signal::Monitor { watcher, .. } | Signal::Demonitor { watcher, .. } => Some(*watcher),
+            Signal::Down { target, .. } => Some(*target),
+        };
+        let decodes = match &signal {
+            Signal::Exit { reason, .. } | Signal::Down { reason, .. } => {
+                ExitReason::decode(reason).is_some()
+            }
+            _ => true,
+        };
+        if sender.is_some_and(|pid| node_of(pid) != from) || !decodes {
+            tracing::debug!(from, ?signal, "dropped a signal naming another node's pid");
+            return;
+        }
+        if !self.is_local(signal.destination()) {
+            return; // for a third node: not this node's to pass on
+        }
+        self.apply_here(signal);
+    }
+
+    /// Apply a signal for a process of this node — the receiving half of every act, the
+    /// same whether the signal was made here ([`ProcessTable::signal`]) or came from another
+    /// node ([`ProcessTable::apply`]). Whether its destination is alive.
+    fn apply_here(&self, signal: Signal) -> bool {
         match signal {
-            Signal::Message { to, tag, data } => {
-                let Some(p) = self.get(to) else { return };
-                if tag == EXIT_TAG || (tag != 0 && !p.holds(tag)) {
-                    return; // a late reply, or a tag the receiver never gave out
+            Signal::Message { to, tag, data } => match self.get(to) {
+                Some(p) => self.accept(&p, Message::new(tag, data)),
+                None => false,
+            },
+            Signal::Link { from, to } => self.add_link_half(to, from),
+            Signal::Unlink { from, to } => match self.get(to) {
+                Some(p) => {
+                    remove_link(&p, from);
+                    true
                 }
-                self.deliver(&p, Message::new(tag, data));
-            }
-            Signal::Link { from: a, to } if remote_ok(a) => self.add_remote_link(to, a),
-            Signal::Unlink { from: a, to } if remote_ok(a) => {
-                if let Some(p) = self.get(to) {
-                    remove_link(&p, a);
-                }
-            }
+                None => false,
+            },
             Signal::Exit {
-                from: a,
+                from,
                 to,
                 reason,
                 link,
-            } if remote_ok(a) => {
-                let Some(p) = self.get(to) else { return };
+            } => {
+                let Some(p) = self.get(to) else { return false };
                 let Some(reason) = ExitReason::decode(&reason) else {
-                    return;
+                    return true;
                 };
                 // A link's exit from a process no longer linked (unlinked meanwhile) is void.
-                if link && !remove_link(&p, a) {
-                    return;
+                if !link || remove_link(&p, from) {
+                    self.exit_signal(&p, from, &reason);
                 }
-                self.exit_signal(&p, a, &reason);
+                true
             }
             Signal::Monitor {
                 watcher,
                 target,
                 tag,
-            } if remote_ok(watcher) => self.add_remote_monitor(watcher, target, tag),
+            } => {
+                self.add_monitor(watcher, target, tag);
+                true
+            }
             Signal::Demonitor {
                 watcher,
                 target,
                 tag,
-            } if remote_ok(watcher) => {
-                if let Some(t) = self.get(target) {
+            } => match self.get(target) {
+                Some(t) => {
                     t.signals()
                         .monitors
                         .retain(|&(w, r)| !(w == watcher && r == tag));
+                    true
                 }
-            }
+                None => false,
+            },
             Signal::Down {
                 watcher,
                 target,
                 tag,
                 reason,
-            } if remote_ok(target) => {
-                let Some(w) = self.get(watcher) else { return };
-                let Some(reason) = ExitReason::decode(&reason) else {
-                    return;
-                };
-                self.down_if_watching(&w, tag, target, &reason);
-            }
-            Signal::Kill { to } => {
-                self.kill(to);
-            }
-            other => tracing::debug!(from, ?other, "dropped a signal naming another node's pid"),
+            } => match self.get(watcher) {
+                Some(w) => {
+                    self.down_if_watching(&w, tag, target, reason);
+                    true
+                }
+                None => false,
+            },
+            Signal::Kill { to } => match self.get(to) {
+                Some(p) => {
+                    Self::terminate(&p, ExitReason::Killed);
+                    true
+                }
+                None => false,
+            },
         }
     }
 
@@ -1511,5 +1511,48 @@ mod tests {
         let h = tokio::spawn(async move { waiter.killed().await });
         assert!(t.kill(p.pid()));
         h.await.unwrap();
+    }
+
+    #[test]
+    fn a_signal_from_another_node_is_applied_here_only_and_must_be_well_formed() {
+        let (t, rec) = node1();
+        let p = t.register().unwrap();
+        let remote = node_pid(2) + 9;
+        // A kill or message naming a process of a third node is not passed on.
+        t.apply(
+            2,
+            Signal::Kill {
+                to: node_pid(3) + 1,
+            },
+        );
+        t.apply(
+            2,
+            Signal::Message {
+                to: node_pid(2) + 4,
+                tag: 0,
+                data: vec![1],
+            },
+        );
+        // An exit signal whose reason does not decode is dropped, not applied.
+        t.apply(
+            2,
+            Signal::Exit {
+                from: remote,
+                to: p.pid(),
+                reason: vec![0xee],
+                link: false,
+            },
+        );
+        assert!(rec.0.lock().unwrap().is_empty(), "nothing routed on");
+        assert!(p.is_alive() && !p.killed.load(Ordering::Acquire));
+        // The same acts made on this node take the same path: a local process killed by a
+        // signal, an exit signal from a local process.
+        let q = t.register().unwrap();
+        assert!(t.send_exit(q.pid(), p.pid(), &ExitReason::Exit(3)));
+        assert!(p.killed.load(Ordering::Acquire));
+        assert!(
+            !t.send_exit(q.pid(), 999, &ExitReason::Exit(3)),
+            "no such process"
+        );
     }
 }

@@ -1182,7 +1182,7 @@ impl Dispatcher {
                     Some(p) if p.node == from => {
                         if let Ok(child) = result {
                             if p.link {
-                                table.add_remote_link(p.parent, child);
+                                table.add_link_half(p.parent, child);
                             }
                             if let Some(tag) = p.monitor {
                                 table.monitor_half(p.parent, child, tag);

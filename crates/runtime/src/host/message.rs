@@ -67,49 +67,23 @@ impl MessageView<'_> {
                     ),
                 ));
             }
-            // Whether `to` lives (and holds `tag`) is checked on its node.
-            return match self.ctx.table.send_remote(to, tag, data) {
-                Ok(()) => Ok(0),
-                Err(e) => Err(HostError::fail(
-                    ERR_NO_PROCESS,
-                    format!("no process {to}: {e}"),
-                )),
-            };
         }
         // Attached handles go with this message, delivered or not (a message to a dead
-        // process is dropped with its resources).
-        let resources = self.resources.take_outbox();
-        let ctx = &mut *self.ctx;
-        let peer = match &ctx.last_peer {
-            Some(p) if p.pid() == to && p.is_alive() => p.clone(),
-            _ => match ctx.table.get(to) {
-                Some(p) => {
-                    ctx.last_peer = Some(p.clone());
-                    p
-                }
-                None => {
-                    ctx.last_peer = None;
-                    return Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}")));
-                }
-            },
-        };
-        if tag != 0 && !peer.holds(tag) {
-            // Not (or no longer) awaited: dropped, with its resources, like a late reply.
-            return if peer.is_alive() {
-                Ok(0)
-            } else {
-                Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}")))
-            };
-        }
+        // process, or one it does not await, is dropped with its resources). Whether `to`
+        // lives (and holds `tag`) is checked where it lives: `ProcessTable::accept`.
         let message = Message {
             tag,
             data,
-            resources,
+            resources: self.resources.take_outbox(),
         };
-        if ctx.table.deliver(&peer, message) {
-            Ok(0)
-        } else {
-            Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}")))
+        let ctx = &mut *self.ctx;
+        match ctx.table.send_via(to, message, &mut ctx.last_peer) {
+            Ok(true) => Ok(0),
+            Ok(false) => Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}"))),
+            Err(e) => Err(HostError::fail(
+                ERR_NO_PROCESS,
+                format!("no process {to}: {e}"),
+            )),
         }
     }
 
