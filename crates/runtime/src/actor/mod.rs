@@ -8,6 +8,8 @@
 //!
 //! - [`ProcessTable`]: the live processes of one runtime, pid allocation, the process limit,
 //!   monitors and the DOWN messages they produce.
+//!   Its live processes sit in shards by pid (`procs.rs`); every act of one process on
+//!   another is one signal, applied by the same code for this node and others.
 //! - [`Mailbox`]: a process's queue with selective receive by tag.
 //! - [`ExitReason`]: why a process ended, and its wire encoding for guests.
 //! - [`Registry`]: names for processes, freed when they die.
@@ -21,6 +23,7 @@
 
 pub(crate) mod logs;
 mod mailbox;
+mod procs;
 mod quotas;
 mod registry;
 pub(crate) mod remote;

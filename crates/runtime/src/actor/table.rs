@@ -19,6 +19,7 @@
 //! holds (a reply to a request in progress), so late replies are dropped and a third party
 //! cannot forge a reply or a DOWN. Tag [`EXIT_TAG`] is the runtime's alone.
 
+use super::procs::Procs;
 use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
 use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
@@ -203,7 +204,7 @@ pub struct ProcessTable {
     limit: usize,
     limit_hint: String,
     quotas: Quotas,
-    procs: Mutex<HashMap<Pid, Arc<ProcessRef>>>,
+    procs: Procs,
     /// Set by [`ProcessTable::close`]: no process may be added.
     closed: AtomicBool,
     emptied: Notify,
@@ -236,7 +237,7 @@ impl ProcessTable {
             limit_hint: limit_hint.into(),
             names: Registry::with_limit(quotas.names),
             quotas,
-            procs: Mutex::new(HashMap::new()),
+            procs: Procs::default(),
             closed: AtomicBool::new(false),
             emptied: Notify::new(),
             stats: RuntimeStats::default(),
@@ -331,11 +332,11 @@ impl ProcessTable {
     /// Allocate a pid and enter a new live process spawned by `parent` (0: by the host),
     /// unless the limit is reached: the one way into the table.
     pub fn register_child(&self, parent: Pid) -> Result<Arc<ProcessRef>, SpawnError> {
-        let mut procs = self.procs();
+        let closing = || SpawnError::Other("the runtime is shutting down".into());
         if self.closed.load(Ordering::Acquire) {
-            return Err(SpawnError::Other("the runtime is shutting down".into()));
+            return Err(closing());
         }
-        if procs.len() >= self.limit {
+        if !self.procs.reserve(self.limit) {
             return Err(SpawnError::ProcessLimit {
                 limit: self.limit,
                 hint: self.limit_hint.clone(),
@@ -343,6 +344,7 @@ impl ProcessTable {
         }
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         if node_of(pid) != self.node {
+            self.procs.unreserve();
             return Err(SpawnError::Other(
                 "this node has used up its 2^40 pids; restart it (it joins as a new node)".into(),
             ));
@@ -357,13 +359,21 @@ impl ProcessTable {
             trap_exit: AtomicBool::new(false),
             stats: ProcessStats::new(parent),
         });
-        procs.insert(pid, p.clone());
+        // `close` sets `closed` before it kills every process, shard by shard: checked under
+        // the shard's lock, a process entered meanwhile is one `close` then finds and kills.
+        self.procs.enter(&p, || {
+            if self.closed.load(Ordering::Acquire) {
+                Err(closing())
+            } else {
+                Ok(())
+            }
+        })?;
         self.stats.spawned();
         Ok(p)
     }
 
     pub fn get(&self, pid: Pid) -> Option<Arc<ProcessRef>> {
-        self.procs().get(&pid).cloned()
+        self.procs.get(pid)
     }
 
     /// Send a message (the runtime's own: timers, `Runtime::send`). Returns false if no such
@@ -747,7 +757,7 @@ impl ProcessTable {
 
     /// Kill every live process (used at shutdown).
     pub fn kill_all(&self) {
-        let pids: Vec<Pid> = self.procs().keys().copied().collect();
+        let pids = self.procs.pids();
         for pid in pids {
             self.kill(pid);
         }
@@ -760,10 +770,10 @@ impl ProcessTable {
     /// the order its processes choose (a supervisor stops its children last started first).
     pub fn link_group_heads(&self, skip: &std::collections::HashSet<Pid>) -> Vec<Pid> {
         let live: Vec<Arc<ProcessRef>> = self
-            .procs()
-            .iter()
-            .filter(|(pid, _)| !skip.contains(pid))
-            .map(|(_, p)| p.clone())
+            .procs
+            .all()
+            .into_iter()
+            .filter(|p| !skip.contains(&p.pid))
             .collect();
         // Union-find over the pids, by index; each root the group's lowest pid.
         let index: HashMap<Pid, usize> = live.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
@@ -802,7 +812,11 @@ impl ProcessTable {
 
     /// Live processes, leaving out those in `skip`.
     pub fn count_except(&self, skip: &std::collections::HashSet<Pid>) -> usize {
-        self.procs().keys().filter(|p| !skip.contains(p)).count()
+        self.procs
+            .pids()
+            .iter()
+            .filter(|p| !skip.contains(p))
+            .count()
     }
 
     /// Admit no new process from now on (spawns fail with [`SpawnError::Other`]), then kill
@@ -815,7 +829,7 @@ impl ProcessTable {
 
     /// Remove an exited process and notify its monitors.
     pub fn exit(&self, pid: Pid, reason: &ExitReason) {
-        let removed = self.procs().remove(&pid);
+        let removed = self.procs.remove(pid);
         let Some(p) = removed else { return };
         p.alive.store(false, Ordering::Release);
         // Unread messages die with the process (others may still hold this ProcessRef).
@@ -1002,7 +1016,7 @@ impl ProcessTable {
     /// fires with `noconnection`, every monitor of one of them (or of the node itself)
     /// delivers a DOWN `noconnection`, and its processes' monitors here are forgotten.
     pub fn node_down(&self, node: NodeId) {
-        let procs: Vec<Arc<ProcessRef>> = self.procs().values().cloned().collect();
+        let procs = self.procs.all();
         let on_node = |pid: Pid| node_of(pid) == node;
         for p in procs {
             let (links, downs) = {
@@ -1041,12 +1055,12 @@ impl ProcessTable {
     }
 
     pub fn len(&self) -> usize {
-        self.procs().len()
+        self.procs.len()
     }
 
-    /// Every live process (a snapshot: the table's lock is held only to copy the list).
+    /// Every live process (a snapshot, one shard at a time).
     pub fn all(&self) -> Vec<Arc<ProcessRef>> {
-        self.procs().values().cloned().collect()
+        self.procs.all()
     }
 
     /// The registered names.
@@ -1067,10 +1081,6 @@ impl ProcessTable {
             }
             notified.await;
         }
-    }
-
-    fn procs(&self) -> MutexGuard<'_, HashMap<Pid, Arc<ProcessRef>>> {
-        self.procs.locked()
     }
 }
 
@@ -1554,5 +1564,35 @@ mod tests {
             !t.send_exit(q.pid(), 999, &ExitReason::Exit(3)),
             "no such process"
         );
+    }
+
+    #[test]
+    fn the_limit_holds_when_threads_spawn_and_exit_at_once() {
+        let t = Arc::new(ProcessTable::new(8, ""));
+        let most = Arc::new(AtomicU64::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (t, most) = (t.clone(), most.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..2000 {
+                        if let Ok(p) = t.register() {
+                            most.fetch_max(t.len() as u64, Ordering::Relaxed);
+                            assert!(t.get(p.pid()).is_some());
+                            t.exit(p.pid(), &ExitReason::Normal);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        assert!(most.load(Ordering::Relaxed) <= 8);
+        assert_eq!(t.len(), 0);
+        assert!(t.all().is_empty());
+        // Closed: no process may enter, and none is left half-entered.
+        t.close();
+        assert!(matches!(t.register(), Err(SpawnError::Other(_))));
+        assert_eq!(t.len(), 0);
     }
 }
