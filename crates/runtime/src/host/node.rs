@@ -3,7 +3,7 @@
 //!
 //! Everything else crosses nodes without new calls: a pid names its node, so `send`,
 //! `monitor`, `link`, `kill` and `exit_signal` on another node's pid work as on a local one
-//! (see `crate::dist`). Monitoring the pid `node << 40` watches the node itself: its DOWN
+//! (see `crate::cluster`). Monitoring the pid `node << 40` watches the node itself: its DOWN
 //! (`noconnection`) comes when the node goes down or becomes unreachable.
 //!
 //! Outside a cluster every call but `this` (which says 0) answers `ERR_NO_CONNECTION`.
