@@ -60,28 +60,20 @@ fn splice(file: &str, begin: &str, end: &str, body: &str) -> String {
 
 // ---- The SDK's imports -------------------------------------------------------------------
 
-fn rust_signature(c: &Call, indent: &str) -> String {
+/// One import's declaration, on one line (rustfmt lays it out).
+fn rust_signature(c: &Call) -> String {
     let params: Vec<String> = c
         .params
         .iter()
         .map(|p| format!("{}: {}", p.name, p.kind.rust()))
         .collect();
     let ret = match c.ret {
-        Ret::Unit => String::new(),
-        Ret::I32 => " -> i32".into(),
-        Ret::I64 => " -> i64".into(),
-        Ret::Never => " -> !".into(),
+        Ret::Unit => "",
+        Ret::I32 => " -> i32",
+        Ret::I64 => " -> i64",
+        Ret::Never => " -> !",
     };
-    let one = format!("{indent}pub fn {}({}){ret};", c.rust, params.join(", "));
-    if one.len() <= WIDTH {
-        return one;
-    }
-    let mut s = format!("{indent}pub fn {}(\n", c.rust);
-    for p in &params {
-        let _ = writeln!(s, "{indent}    {p},");
-    }
-    let _ = write!(s, "{indent}){ret};");
-    s
+    format!("pub fn {}({}){ret};", c.rust, params.join(", "))
 }
 
 fn sdk_imports() -> String {
@@ -97,7 +89,7 @@ fn sdk_imports() -> String {
             if c.rust != c.name {
                 let _ = writeln!(s, "    #[link_name = \"{}\"]", c.name);
             }
-            let _ = writeln!(s, "{}", rust_signature(c, "    "));
+            let _ = writeln!(s, "    {}", rust_signature(c));
         }
         s.push_str("}\n");
     }
