@@ -1,6 +1,8 @@
 //! A second language on the raw ABI: C guests built with clang and wasi-libc against
 //! `include/warren.h`, run by the real `warren` binary. `scripts/test` installs the Debian
 //! packages they need (clang, lld, wasi-libc, libclang-rt-14-dev-wasm32).
+// Heavy (clang): built and run with the `heavy` feature, as scripts/test does.
+#![cfg(feature = "heavy")]
 
 mod common;
 use common::{Server, repo_root, run_with_limit, warren};
@@ -40,7 +42,6 @@ fn c_guest(name: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "heavy (clang): scripts/test runs it (cargo test -- --include-ignored)"]
 fn every_function_of_warren_h_links_against_the_runtime() {
     // warren links imports by module, name and wasm type: a wrong signature in the header
     // would fail here, at instantiation. (The header's declarations are made from the table
@@ -57,7 +58,6 @@ fn every_function_of_warren_h_links_against_the_runtime() {
 }
 
 #[test]
-#[ignore = "heavy (clang): scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_c_echo_example_spawns_monitors_and_echoes_over_real_sockets() {
     let (server, lines) = Server::launch(&c_guest("echo-c"), &["127.0.0.1:0"]);
     let addr = server.addr.clone();

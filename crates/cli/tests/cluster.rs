@@ -2,6 +2,8 @@
 //! four `warren run --cluster` nodes. Node `a` runs a scenario of tests/guest/src/dist.rs;
 //! `b` and `c` serve with the same module, `odd` with another one, `bare` with none (it
 //! fetches the one of the first spawn order from the cluster).
+// Heavy (nats-server): built and run with the `heavy` feature, as scripts/test does.
+#![cfg(feature = "heavy")]
 
 mod common;
 
@@ -29,7 +31,6 @@ fn start_a(
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
@@ -96,7 +97,6 @@ fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_names() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
@@ -143,7 +143,6 @@ fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_nam
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_serving_node_leaves_cleanly_on_sigterm_and_bad_cluster_flags_are_refused() {
     let nats = Nats::start();
     let mut b = nats.serve("b", Some(&guest("test_guest")));
@@ -219,7 +218,6 @@ fn work_queue(
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_work_queue_example_spreads_jobs_over_three_nodes() {
     let nats = Nats::start();
     // b and c start without a module: they fetch the example's from the cluster.
@@ -243,7 +241,6 @@ fn the_work_queue_example_spreads_jobs_over_three_nodes() {
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_work_queue_example_hands_the_jobs_of_a_killed_node_to_the_others() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("work_queue")));
@@ -261,7 +258,6 @@ fn the_work_queue_example_hands_the_jobs_of_a_killed_node_to_the_others() {
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a_silent_gap() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
@@ -292,7 +288,6 @@ fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_through() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
@@ -325,7 +320,6 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
 /// the server answers the slower creates with an error ("subjects overlap with an existing
 /// stream"), which once stopped a node from joining. Every node must join, every time.
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn nodes_started_at_once_on_a_fresh_server_all_join() {
     let names = ["a", "b", "c", "d", "odd"];
     for _round in 0..3 {

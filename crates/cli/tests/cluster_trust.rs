@@ -3,6 +3,8 @@
 //! allowed to publish and subscribe to anything but without the secret — the worst a
 //! misconfigured server or a leaked credential gives. Each test plays one attack and checks
 //! that the cluster did not notice it.
+// Heavy (nats-server): built and run with the `heavy` feature, as scripts/test does.
+#![cfg(feature = "heavy")]
 
 mod common;
 
@@ -99,7 +101,6 @@ const UNTOUCHED: [&str; 4] = [
 ];
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_tear_down() {
     let nats = Nats::start();
     // The intruder listens from the start: it records b's frames to a and b's beats.
@@ -179,7 +180,6 @@ fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn the_servers_permissions_keep_an_application_user_off_the_clusters_subjects() {
     let nats = Nats::start();
     // What docs/distribution.md's configuration gives a client that is not a node.
@@ -201,7 +201,6 @@ fn the_servers_permissions_keep_an_application_user_off_the_clusters_subjects() 
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn fake_peers_and_unfinished_batches_from_a_publisher_without_the_secret_hold_no_memory() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));
@@ -247,7 +246,6 @@ fn fake_peers_and_unfinished_batches_from_a_publisher_without_the_secret_hold_no
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn a_bare_node_runs_only_modules_an_authenticated_node_names_and_junk_stored_first_is_replaced() {
     let nats = Nats::start();
     let test_guest = guest("test_guest");
@@ -368,7 +366,6 @@ fn stream_messages(nats: &Nats, stream: &str) -> u64 {
 }
 
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn global_names_registered_and_dropped_leave_nothing_in_the_bucket() {
     let nats = Nats::start();
     let run = common::run_with_limit(
@@ -390,7 +387,6 @@ fn global_names_registered_and_dropped_leave_nothing_in_the_bucket() {
 /// b's real traffic, on every subject shape — while the test watches a's memory. Then a must
 /// be untouched: its link to b holds, b is the same node, b's worker answers.
 #[test]
-#[ignore = "heavy (nats-server): scripts/test runs it (cargo test -- --include-ignored)"]
 fn hostile_frames_for_a_while_leave_a_node_responsive_and_its_memory_bounded() {
     let secs: u64 = std::env::var("WARREN_CLUSTER_FUZZ_SECS")
         .ok()

@@ -1,12 +1,13 @@
 //! Captures that cannot cross into a process must not compile. Each file in
 //! `tests/compile-fail/` is built for wasm32-wasip1 against the SDK; the build must fail with
 //! the text of every `// expect:` line in it.
+// Heavy (cargo builds its cases): built and run with the `heavy` feature, as scripts/test does.
+#![cfg(feature = "heavy")]
 
 mod common;
 use std::process::Command;
 
 #[test]
-#[ignore = "heavy (cargo builds the cases): scripts/test runs it (cargo test -- --include-ignored)"]
 fn bad_captures_do_not_compile() {
     let root = common::repo_root();
     let work = root.join("target/compile-fail");

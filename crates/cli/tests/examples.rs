@@ -113,7 +113,7 @@ fn chaos_example_ends_with_every_worker_alive() {
 }
 
 #[test]
-#[ignore = "heavy (100,000 processes): scripts/test runs it (cargo test -- --include-ignored)"]
+#[cfg(feature = "heavy")] // heavy (100,000 processes): scripts/test runs it
 fn presence_holds_a_hundred_thousand_hibernating_users_with_few_instances() {
     // 100,000 users, each its own process, but at most 2,000 instances: every user
     // hibernates between messages, so the pool stays small (and vm.max_map_count does not

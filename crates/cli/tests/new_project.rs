@@ -3,13 +3,14 @@
 //! a failing one is reported and the others still run.
 
 mod common;
-use common::{repo_root, run_with_limit, warren};
-use std::path::Path;
-use std::process::Command;
+use common::{run_with_limit, warren};
 use std::time::Duration;
+#[cfg(feature = "heavy")]
+use {common::repo_root, std::path::Path, std::process::Command};
 
 /// cargo, in the project, with a target directory kept between test runs (the SDK and its
 /// dependencies build once).
+#[cfg(feature = "heavy")]
 fn cargo(project: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(project)
@@ -19,10 +20,11 @@ fn cargo(project: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+#[cfg(feature = "heavy")]
 const BUILD: Duration = Duration::from_secs(600);
 
 #[test]
-#[ignore = "heavy (cargo builds a project): scripts/test runs it (cargo test -- --include-ignored)"]
+#[cfg(feature = "heavy")] // heavy (cargo builds a project): scripts/test runs it
 fn a_new_project_runs_and_tests_under_warren() {
     let tmp = tempfile::tempdir().unwrap();
     run_with_limit(

@@ -10,7 +10,9 @@ use common::{guest, warren};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+#[cfg(feature = "heavy")]
+use std::process::Command;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// `warren run --observe 127.0.0.1:0 FLAGS WASM ARGS`, killed when dropped.
@@ -169,7 +171,8 @@ fn eventually<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) 
     }
 }
 
-/// A headless Chromium session through chromedriver.
+/// A headless Chromium session through chromedriver (for the heavy tests).
+#[cfg(feature = "heavy")]
 struct Browser {
     driver: Child,
     addr: String,
@@ -177,6 +180,7 @@ struct Browser {
     _profile: tempfile::TempDir,
 }
 
+#[cfg(feature = "heavy")]
 impl Browser {
     fn open() -> Browser {
         let port = {
@@ -362,6 +366,7 @@ impl Browser {
     }
 }
 
+#[cfg(feature = "heavy")]
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
@@ -381,7 +386,7 @@ impl Drop for Browser {
 const LONG: Duration = Duration::from_secs(30);
 
 #[test]
-#[ignore = "heavy (Chromium): scripts/test runs it (cargo test -- --include-ignored)"]
+#[cfg(feature = "heavy")] // heavy (Chromium): scripts/test runs it
 fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
     let w = Observed::start(&["--observe-allow-kill"], "supervisor", &["serve"]);
     let browser = Browser::open();
@@ -514,7 +519,7 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
 }
 
 #[test]
-#[ignore = "heavy (Chromium): scripts/test runs it (cargo test -- --include-ignored)"]
+#[cfg(feature = "heavy")] // heavy (Chromium): scripts/test runs it
 fn without_the_flag_the_page_has_no_kill_button_and_kills_are_refused() {
     let w = Observed::start(&[], "supervisor", &["serve"]);
     let browser = Browser::open();

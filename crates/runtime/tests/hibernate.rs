@@ -15,7 +15,7 @@ fn a_thousand_hibernated_processes_need_no_instances_and_wake_for_a_message() {
 }
 
 #[test]
-#[ignore = "heavy (a million processes): scripts/test runs it (cargo test -- --include-ignored)"]
+#[cfg(feature = "heavy")] // heavy (a million processes): scripts/test runs it
 fn a_million_processes_spawn_hibernate_wake_and_exit_leaving_nothing_behind() {
     hibernate_wake_and_stop(1_000_000, 2000);
 }
