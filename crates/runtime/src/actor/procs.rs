@@ -42,11 +42,13 @@ impl Procs {
     /// Reserve room for one more process under `limit`; `false` if there is none. A
     /// reservation is used by [`Procs::enter`] or given back by [`Procs::unreserve`].
     pub(crate) fn reserve(&self, limit: usize) -> bool {
-        if self.count.fetch_add(1, Ordering::AcqRel) >= limit {
-            self.count.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        true
+        // A compare-and-swap, not an add taken back: a refused attempt never shows a count
+        // over the limit that would refuse another spawn for a moment.
+        self.count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .is_ok()
     }
 
     /// Give back a reservation that was not used.
