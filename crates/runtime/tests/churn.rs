@@ -59,7 +59,10 @@ fn churn_leaves_nothing_behind() {
 
         // A worker that re-registers its name after every crash, and timers that fire or are
         // cancelled.
-        for (guest, args) in [("supervisor", &["30"][..]), ("test_guest", &["timers"][..])] {
+        for (guest, args) in [
+            ("supervisor", &["30"][..]),
+            ("semantics_guest", &["timers"][..]),
+        ] {
             let runtime = run_to_the_end(guest, args).await;
             assert_eq!(runtime.process_count(), 0, "{guest}");
             assert_eq!(runtime.registered_names(), 0, "{guest}");

@@ -216,9 +216,9 @@ impl warren::supervisor::Supervise for Sleepy {
     fn children(&self) -> Vec<warren::supervisor::Child> {
         use warren::supervisor::{Child, Restart};
         vec![
-            Child::worker("a", Restart::Permanent, (), crate::idle_worker),
-            Child::worker("b", Restart::Permanent, (), crate::idle_worker),
-            Child::worker("c", Restart::Temporary, (), crate::idle_worker),
+            Child::worker("a", Restart::Permanent, (), idle_worker),
+            Child::worker("b", Restart::Permanent, (), idle_worker),
+            Child::worker("c", Restart::Temporary, (), idle_worker),
         ]
     }
     fn max_restarts(&self) -> usize {
@@ -232,34 +232,66 @@ impl warren::supervisor::Supervise for Sleepy {
     }
 }
 
+fn idle_worker(_: (), mailbox: Mailbox<()>) {
+    loop {
+        mailbox.receive();
+    }
+}
+
+type Children = Vec<(String, Option<u64>)>;
+
+fn children_of(sup: &warren::supervisor::Supervisor) -> Children {
+    warren::supervisor::which_children(sup).expect("supervisor alive")
+}
+
+fn pid_of(children: &[(String, Option<u64>)], name: &str) -> Option<u64> {
+    children
+        .iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, p)| *p)
+}
+
+/// Kill child `name` and wait until the supervisor reports it running again.
+fn kill_and_wait(sup: &warren::supervisor::Supervisor, name: &str) {
+    let before = pid_of(&children_of(sup), name).expect("child running");
+    Process::<()>::from_pid(before).kill();
+    for _ in 0..5000 {
+        if pid_of(&children_of(sup), name).is_some_and(|p| p != before) {
+            return;
+        }
+        warren::sleep(Duration::from_millis(2));
+    }
+    panic!("child {name} was not restarted");
+}
+
 fn sleepy_supervisor() {
     use warren::supervisor;
     let nap = || warren::sleep(Duration::from_millis(60));
     let sup = supervisor::start(Sleepy).unwrap();
     let down = sup.monitor();
-    let first = crate::children_of(&sup);
+    let first = children_of(&sup);
     assert_eq!(first.len(), 3);
     nap();
     assert_eq!(
-        crate::children_of(&sup),
+        children_of(&sup),
         first,
         "children kept across a hibernation"
     );
     // The temporary child is forgotten when it ends, and stays forgotten.
-    let c = crate::pid_of(&first, "c").unwrap();
+    let c = pid_of(&first, "c").unwrap();
     Process::<()>::from_pid(c).kill();
-    while crate::children_of(&sup).len() != 2 {
+    while children_of(&sup).len() != 2 {
         warren::sleep(Duration::from_millis(2));
     }
     nap();
-    assert_eq!(crate::children_of(&sup).len(), 2);
+    assert_eq!(children_of(&sup).len(), 2);
     // One restart is allowed; the history of it survives a hibernation, so the second
     // within the period is one too many.
-    crate::kill_and_wait(&sup, "a");
+    kill_and_wait(&sup, "a");
     nap();
     assert_eq!(supervisor::count_restarts(&sup), Some(1));
     nap();
-    let b = crate::pid_of(&crate::children_of(&sup), "b").unwrap();
+    let b = pid_of(&children_of(&sup), "b").unwrap();
     Process::<()>::from_pid(b).kill();
     let reason = down.wait().to_string();
     assert!(reason.contains("restart intensity exceeded"), "{reason}");

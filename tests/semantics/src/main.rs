@@ -1,5 +1,6 @@
-//! How processes of one node act on one another — links, monitors, exit signals, kills and
-//! messages — asserted inside the guest. Each test is a process of its own (`warren::tests!`):
+//! How processes of one node behave and act on one another — links, monitors, exit
+//! signals, kills, messages, names, timers, supervisors, and failures that stay where they
+//! happen — asserted inside the guest. Each test is a process of its own (`warren::tests!`):
 //! a failed assertion ends that test only, with its panic as the reason, and the harness
 //! reports every test and exits with 101 if one failed. `crates/cli/tests/semantics.rs` runs
 //! it under `warren run` and checks the report.
@@ -11,7 +12,20 @@
 use std::time::Duration;
 use warren::{ExitReason, Mailbox, Process, Signal};
 
-const WAIT: Duration = Duration::from_secs(10);
+mod failures;
+mod links;
+mod messages;
+mod names;
+mod supervisors;
+
+use failures::*;
+use links::*;
+use messages::*;
+use names::*;
+use supervisors::*;
+
+/// How long a test waits for what it expects before it fails.
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// A process that waits for one message, then ends normally.
 fn idle() -> Process<()> {
@@ -202,4 +216,32 @@ warren::tests!(
     an_exit_signal_ends_a_process_or_reaches_it_as_a_message,
     a_kill_ends_even_a_process_trapping_exits,
     messages_between_two_processes_keep_their_order,
+    // links.rs
+    a_normal_exit_does_not_travel_along_a_link,
+    a_trapped_exit_keeps_its_place_among_messages,
+    a_link_to_a_process_that_is_gone_ends_a_process_not_trapping_exits,
+    a_chain_of_links_fails_as_a_unit_with_the_original_reason,
+    // messages.rs
+    captures_of_many_shapes_arrive_intact,
+    typed_messages_arrive_in_order_and_a_child_needs_no_captures,
+    a_receive_times_out_on_an_empty_mailbox_then_gets_a_later_message,
+    a_request_picks_its_reply_and_leaves_other_messages_in_order,
+    a_message_larger_than_the_receive_buffer_arrives_intact,
+    statics_are_per_process,
+    // failures.rs
+    a_panic_is_the_exit_reason_of_its_process_only,
+    traps_end_only_the_process_that_traps,
+    a_killed_process_is_gone_and_a_monitor_of_it_says_noproc,
+    bad_abi_input_is_an_error_code_or_a_trap_of_the_caller,
+    spawn_args_with_no_captures_left_is_an_error_code,
+    busy_loops_do_not_starve_other_processes,
+    exit_ends_the_caller_with_its_reason_from_any_depth,
+    // names.rs
+    names_are_unique_found_by_others_and_freed_on_death,
+    timers_deliver_unless_cancelled_and_a_sleeper_can_be_killed,
+    // supervisors.rs
+    each_strategy_restarts_exactly_what_it_says,
+    a_supervisor_past_its_intensity_ends_with_its_children,
+    restart_policies_decide_which_ended_children_come_back,
+    a_crashed_inner_supervisor_is_restarted_with_its_workers,
 );
