@@ -23,7 +23,7 @@ mod shutdown;
 fn main() {
     let scenario = std::env::args().nth(1).unwrap_or_default();
     let arg = std::env::args().nth(2);
-    if io::run(&scenario)
+    if io::run(&scenario, arg.as_deref())
         || http::run(&scenario, arg.as_deref())
         || hostile::run(&scenario)
         || dist::run(&scenario)

@@ -128,6 +128,31 @@ pub fn run_guest(flags: &[&str], guest_name: &str, args: &[&str]) -> Run {
     run_with_limit(&mut cmd, Duration::from_secs(120))
 }
 
+/// Run a `warren::tests!` guest (tests/semantics, tests/resources) under `warren run` with
+/// these flags: every test it lists (`--list`) must pass. Returns the run.
+pub fn all_tests_pass(flags: &[&str], guest_name: &str) -> Run {
+    let list = run_guest(&[], guest_name, &["--", "--list"]);
+    list.assert_code(0);
+    let count = list
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(": test"))
+        .count();
+    assert!(count > 0, "{guest_name} lists no tests: {list:#?}");
+    let expected = format!("test result: ok. {count} passed; 0 failed");
+    let mut cmd = warren();
+    cmd.arg("run").args(flags).arg(guest(guest_name));
+    let run = run_with_limit(&mut cmd, Duration::from_secs(300));
+    assert!(
+        run.stdout.contains(&expected),
+        "{guest_name}: expected {expected:?}\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.assert_code(0);
+    run
+}
+
 /// `warren run [flags] FILE args...`.
 pub fn run_file(flags: &[&str], file: &Path, args: &[&str]) -> Run {
     let mut cmd = warren();
