@@ -41,58 +41,8 @@ fn processes_spawn_message_link_monitor_and_name_each_other_across_nodes() {
         &mut nats.node_command("a", "dist_basic"),
         Duration::from_secs(120),
     );
-    run.assert_code(0);
-    let expect = |prefix: &str| run.line(prefix).to_string();
-    assert_eq!(expect("this node:"), "this node: a");
-    assert_eq!(expect("nodes up:"), "nodes up: b,bare,c,odd");
-    assert_eq!(expect("pid on node b:"), "pid on node b: true");
-    // The closure ran on b with its captures.
-    assert_eq!(expect("remote spawn:"), "remote spawn: b hello 42");
-    assert_eq!(expect("request across"), "request across nodes: Ok(144)");
-    assert_eq!(expect("ordering:"), "ordering: Ok((10000, true))");
-    assert!(
-        expect("link fired:").starts_with("link fired: true panic: boom on b at"),
-        "{run:#?}"
-    );
-    assert_eq!(expect("kill across"), "kill across nodes: true");
-    assert_eq!(
-        expect("monitor across"),
-        "monitor across nodes: Some(Killed)"
-    );
-    assert_eq!(
-        expect("monitor of a dead"),
-        "monitor of a dead remote pid: Some(NoProc)"
-    );
-    assert!(
-        expect("handle send refused:").contains("handles cannot leave their node"),
-        "{run:#?}"
-    );
-    assert_eq!(
-        expect("handle still usable:"),
-        "handle still usable: still mine"
-    );
-    assert_eq!(
-        expect("spawn with a handle:"),
-        "spawn with a handle: Some(NotLocal)"
-    );
-    assert_eq!(
-        expect("register_global on b:"),
-        "register_global on b: Ok(true)"
-    );
-    assert_eq!(expect("whereis_global:"), "whereis_global: true");
-    assert_eq!(expect("taken:"), "taken: Err(Taken)");
-    assert_eq!(
-        expect("global name freed"),
-        "global name freed on exit: true"
-    );
-    let odd = expect("other module:");
-    assert!(
-        odd.contains("runs module") && odd.contains("every node must run the same module"),
-        "{run:#?}"
-    );
-    assert_eq!(
-        expect("spawn on a missing"),
-        "spawn on a missing node: true"
+    run.assert_code(0).assert_stdout_has(
+        "across nodes: spawn, messages, links, monitors, handles and names held",
     );
 }
 
@@ -116,29 +66,13 @@ fn kill_9_of_a_node_fires_links_and_monitors_with_noconnection_and_frees_its_nam
     }
     assert_eq!(
         before,
-        [
-            "leader on c: Ok(true)",
-            "whereis leader on c: true",
-            "taking leader while c is up: Err(Taken)"
-        ]
+        Vec::<String>::new(),
+        "node a said more before it was ready"
     );
     c.kill_9();
     let after: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
     let status = a.wait().expect("node a's end");
-    assert_eq!(
-        after,
-        [
-            "link: true noconnection",
-            "monitor: Some(NoConnection)",
-            "node monitor: Some(NoConnection)",
-            "node event: true",
-            "within the timeout: true",
-            "c is up: false",
-            "send to c: false",
-            "taking leader after c died: Ok(())",
-            "whereis leader: true",
-        ]
-    );
+    assert_eq!(after, ["node c down: links, monitors and names saw it"]);
     assert_eq!(status.code(), Some(0));
 }
 
@@ -284,7 +218,10 @@ fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a
     raw.ping();
     let rest: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
     assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{rest:?}");
-    assert_eq!(rest, ["link: true noconnection", "after the reset: Ok(9)"]);
+    assert_eq!(
+        rest,
+        ["the gap tore b down with noconnection, and b came back"]
+    );
 }
 
 #[test]
@@ -303,17 +240,9 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
             .arg("dist_flood"),
         Duration::from_secs(180),
     );
-    run.assert_code(0);
-    assert_eq!(run.line("flood:"), "flood: sent 160", "{run:#?}");
-    assert_eq!(run.line("flood arrived:"), "flood arrived: Ok((160, true))");
-    let probes = run.line("probes:");
-    assert!(probes.ends_with(", 0 failed"), "{probes}");
-    assert!(!probes.starts_with("probes: 0 sent"), "{probes}");
-    assert_eq!(run.line("probes arrived:"), "probes arrived: true");
-    assert_eq!(run.line("links:"), "links: none fired");
-    assert_eq!(run.line("hog killed:"), "hog killed: true");
-    assert_eq!(run.line("hog:"), "hog: Some(Killed)");
-    assert_eq!(run.line("b after the hog:"), "b after the hog: true");
+    run.assert_code(0)
+        .assert_stdout_has("flood: 160 sent, ")
+        .assert_stdout_has("probes through, no link fired, the hog killed");
 }
 
 /// Nodes started at the same moment on a fresh server race to create the cluster's buckets;

@@ -93,12 +93,9 @@ fn record(nats: &Nats) -> Recording {
     recorded
 }
 
-const UNTOUCHED: [&str; 4] = [
-    "link: none fired",
-    "nodes up: b",
-    "b still the same: true",
-    "worker on b: Ok(9)",
-];
+/// What node a says when no link fired, b is the only node up and still the same node, and
+/// the worker on b still answers (asserted in the guest: tests/guest/src/dist.rs, `trust`).
+const UNTOUCHED: [&str; 1] = ["untouched"];
 
 #[test]
 fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_tear_down() {
@@ -326,23 +323,8 @@ fn a_bare_node_runs_only_modules_an_authenticated_node_names_and_junk_stored_fir
         &mut nats.node_command("a", "dist_bare"),
         Duration::from_secs(120),
     );
-    run.assert_code(0);
-    assert_eq!(
-        run.line("on b:"),
-        r#"on b: Ok(("b", "here", 7))"#,
-        "{run:#?}"
-    );
-    let c = run.line("on c:");
-    assert!(
-        c.contains("refused") && c.contains("trusts only"),
-        "{run:#?}"
-    );
-    assert_eq!(
-        run.line("on d:"),
-        r#"on d: Ok(("d", "here", 7))"#,
-        "{run:#?}"
-    );
-    assert_eq!(run.line("nodes up:"), "nodes up: b,c,d");
+    run.assert_code(0)
+        .assert_stdout_has("bare nodes: b and d fetched the module, c refused it");
 }
 
 /// The messages a JetStream stream holds, from the server's monitoring endpoint.
@@ -372,9 +354,8 @@ fn global_names_registered_and_dropped_leave_nothing_in_the_bucket() {
         nats.node_command("a", "dist_names").arg("300"),
         Duration::from_secs(120),
     );
-    run.assert_code(0);
-    assert_eq!(run.line("unregistered:"), "unregistered: true");
-    assert_eq!(run.line("names:"), "names: 300 registered and released");
+    run.assert_code(0)
+        .assert_stdout_has("names: 300 registered and released");
     // 301 names came and went; a deletion's marker is purged with it. (Node a's own entry
     // is in the node bucket, not here.)
     let left = stream_messages(&nats, "KV_warren_names");

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::time::Duration;
 use warren::node::{self, Node};
-use warren::{Mailbox, Process, Reply, Signal, SpawnError};
+use warren::{ExitReason, Mailbox, Process, RegisterError, Reply, Signal, SpawnError};
 
 #[derive(Serialize, Deserialize)]
 enum Work {
@@ -87,140 +87,152 @@ pub fn run(scenario: &str) -> bool {
     true
 }
 
+/// How long a scenario waits for what it expects from another node before it fails.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The names of the nodes up, sorted.
+fn nodes_up() -> Vec<String> {
+    let mut names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
+    names.sort();
+    names
+}
+
+/// The exit signal that arrives next (this process traps exits), as (from, reason).
+fn next_exit(within: Duration) -> (u64, ExitReason) {
+    match Mailbox::<()>::this().receive_signal_timeout(within) {
+        Some(Signal::Exit { from, reason }) => (from, reason),
+        Some(Signal::Message(())) => panic!("a message instead of an exit signal"),
+        None => panic!("no exit signal within {within:?}"),
+    }
+}
+
 fn basic() {
     let (b, c) = nodes();
     wait_all(&["odd", "bare"]);
     let me = node::this().expect("in a cluster");
-    println!("this node: {}", me.name().unwrap_or_default());
-    let mut names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
-    names.sort();
-    println!("nodes up: {}", names.join(","));
+    assert_eq!(me.name().as_deref(), Some("a"));
+    assert_eq!(nodes_up(), ["b", "bare", "c", "odd"]);
 
     // A capturing closure spawned on b runs there with its captures.
     let text = String::from("hello");
     let n = 42u64;
     let w = warren::spawn!(on b; text, n; |mailbox: Mailbox<Work>| worker((text, n), mailbox))
         .expect("spawn on b");
-    println!("pid on node b: {}", w.node() == b);
-    let (here, text, n) = w.request(Work::WhoAmI).expect("who");
-    println!("remote spawn: {here} {text} {n}");
+    assert_eq!(w.node(), b, "the pid is on node b");
+    assert_eq!(
+        w.request(Work::WhoAmI),
+        Ok(("b".to_string(), "hello".to_string(), 42))
+    );
 
     // Request/reply with a process on c.
     let wc = node::spawn_on(c, (String::new(), 0), worker).expect("spawn on c");
-    println!(
-        "request across nodes: {:?}",
-        wc.request(|r| Work::Square(12, r))
-    );
+    assert_eq!(wc.request(|r| Work::Square(12, r)), Ok(144));
 
     // Order: 10,000 messages arrive in send order.
     for i in 0..10_000 {
         wc.send(&Work::Seq(i));
     }
-    println!("ordering: {:?}", wc.request(Work::Count));
+    assert_eq!(wc.request(Work::Count), Ok((10_000, true)));
 
     // A link across nodes: the remote panic arrives as an exit signal.
     warren::trap_exit(true);
     let linked = node::spawn_link_on(b, (String::new(), 0), worker).expect("spawn_link on b");
     linked.send(&Work::Panic);
-    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_secs(10)) {
-        Some(Signal::Exit { from, reason }) => {
-            println!("link fired: {} {reason}", from == linked.pid())
-        }
-        _ => println!("link fired: nothing came"),
-    }
+    let (from, reason) = next_exit(WAIT);
+    assert_eq!(from, linked.pid());
+    assert!(
+        matches!(reason, ExitReason::Panic(ref m) if m.starts_with("boom on b at")),
+        "{reason}"
+    );
     warren::trap_exit(false);
 
     // A monitor across nodes sees a remote kill.
     let (victim, monitor) =
         node::spawn_monitor_on(c, (String::new(), 0), worker).expect("spawn_monitor on c");
-    println!("kill across nodes: {}", victim.kill());
-    println!(
-        "monitor across nodes: {:?}",
-        monitor.wait_timeout(Duration::from_secs(10))
-    );
+    assert!(victim.kill(), "kill across nodes");
+    assert_eq!(monitor.wait_timeout(WAIT), Some(ExitReason::Killed));
     // Monitoring a dead remote pid: noproc.
-    println!(
-        "monitor of a dead remote pid: {:?}",
-        victim.monitor().wait_timeout(Duration::from_secs(10))
+    assert_eq!(
+        victim.monitor().wait_timeout(WAIT),
+        Some(ExitReason::NoProc)
     );
 
     // Handles cannot leave their node: the send is refused and the pipe stays usable.
     let (mut writer, mut reader) = warren::stream::pipe().expect("pipe");
     let carrier: Process<warren::stream::ByteStream> = Process::from_pid(w.pid());
-    match carrier.try_send(&reader) {
-        Err(e) => println!("handle send refused: {e}"),
-        Ok(sent) => println!("handle send refused: no, sent={sent}"),
-    }
+    let e = carrier
+        .try_send(&reader)
+        .expect_err("a handle sent to another node");
+    assert!(
+        e.to_string().contains("handles cannot leave their node"),
+        "{e}"
+    );
     writer.write_all(b"still mine").expect("write");
     drop(writer);
     let mut back = String::new();
     reader.read_to_string(&mut back).expect("read");
-    println!("handle still usable: {back}");
+    assert_eq!(back, "still mine", "the handle is still usable");
     let (w2, r2) = warren::stream::pipe().expect("pipe");
     let refused = node::spawn_on(b, r2, |r2, _m: Mailbox<()>| drop(r2));
-    println!("spawn with a handle: {:?}", refused.err());
+    assert_eq!(
+        refused.err(),
+        Some(SpawnError::NotLocal),
+        "a spawn with a handle"
+    );
     drop(w2);
 
     // Global names: registered on b, found from here, usable.
-    println!(
-        "register_global on b: {:?}",
-        w.request(|r| Work::Register("svc".into(), r))
-    );
+    assert_eq!(w.request(|r| Work::Register("svc".into(), r)), Ok(true));
     let found = node::whereis_global::<Work>("svc");
-    println!(
-        "whereis_global: {}",
-        found.map(|p| p.pid()) == Some(w.pid())
-    );
-    println!(
-        "taken: {:?}",
-        Process::<Work>::this().register_global("svc")
+    assert_eq!(found.map(|p| p.pid()), Some(w.pid()));
+    assert_eq!(
+        Process::<Work>::this().register_global("svc"),
+        Err(RegisterError::Taken)
     );
     // The name goes when its process exits.
     w.send(&Work::Stop);
-    let mut freed = false;
-    for _ in 0..1000 {
-        if node::whereis_global::<Work>("svc").is_none() {
-            freed = true;
-            break;
+    let freed = (0..1000).any(|_| {
+        let gone = node::whereis_global::<Work>("svc").is_none();
+        if !gone {
+            warren::sleep(Duration::from_millis(10));
         }
-        warren::sleep(Duration::from_millis(10));
-    }
-    println!("global name freed on exit: {freed}");
+        gone
+    });
+    assert!(freed, "the global name is freed when its process exits");
 
     // A node running another module refuses spawns with a clear reason.
-    if let Some(odd) = node::wait_for("odd", Duration::from_secs(20)) {
-        match node::spawn_on(odd, (String::new(), 0), worker) {
-            Err(SpawnError::Remote(why)) => println!("other module: {why}"),
-            other => println!("other module: {:?}", other.map(|p| p.pid())),
-        }
+    let odd = node::wait_for("odd", Duration::from_secs(20)).expect("node odd is up");
+    match node::spawn_on(odd, (String::new(), 0), worker) {
+        Err(SpawnError::Remote(why)) => assert!(
+            why.contains("runs module") && why.contains("every node must run the same module"),
+            "{why}"
+        ),
+        other => panic!("a node of another module: {:?}", other.map(|p| p.pid())),
     }
     // Spawning on a node that is not up.
     let ghost = Node::of(999_999 << 40);
-    println!(
-        "spawn on a missing node: {}",
-        matches!(
-            node::spawn_on(ghost, (String::new(), 0), worker),
-            Err(SpawnError::NoConnection(_))
-        )
-    );
+    assert!(matches!(
+        node::spawn_on(ghost, (String::new(), 0), worker),
+        Err(SpawnError::NoConnection(_))
+    ));
     wc.send(&Work::Stop);
 
     // A node started without a module fetches this one from the cluster for the spawn.
     let bare = node::lookup("bare").expect("node bare is up");
     let text = String::from("x");
     let n = 1u64;
-    match warren::spawn!(on bare; text, n; |mailbox: Mailbox<Work>| worker((text, n), mailbox)) {
-        Ok(p) => {
-            let (here, text, n) = p.request(Work::WhoAmI).expect("who");
-            println!("module fetched: {here} {text} {n}");
-            p.send(&Work::Stop);
-        }
-        Err(e) => println!("module fetched: no: {e}"),
-    }
+    let p = warren::spawn!(on bare; text, n; |mailbox: Mailbox<Work>| worker((text, n), mailbox))
+        .expect("a bare node fetches the module");
+    assert_eq!(
+        p.request(Work::WhoAmI),
+        Ok(("bare".to_string(), "x".to_string(), 1))
+    );
+    p.send(&Work::Stop);
+    println!("across nodes: spawn, messages, links, monitors, handles and names held");
 }
 
 /// With a linked and a monitored process on c, and a global name held on c: print
-/// "ready", wait for the test to kill -9 node c, then report what fired.
+/// "ready", wait for the test to kill -9 node c, then check what fired.
 fn node_down() {
     let (_b, c) = nodes();
     warren::trap_exit(true);
@@ -229,49 +241,44 @@ fn node_down() {
         node::spawn_monitor_on(c, (String::new(), 0), worker).expect("spawn_monitor on c");
     let node_monitor = c.monitor();
     let events = node::watch().expect("in a cluster");
-    println!(
-        "leader on c: {:?}",
-        linked.request(|r| Work::Register("leader".into(), r))
+    assert_eq!(
+        linked.request(|r| Work::Register("leader".into(), r)),
+        Ok(true)
     );
-    println!(
-        "whereis leader on c: {}",
-        node::whereis_global::<Work>("leader").map(|p| p.node()) == Some(c)
+    assert_eq!(
+        node::whereis_global::<Work>("leader").map(|p| p.node()),
+        Some(c)
     );
-    println!(
-        "taking leader while c is up: {:?}",
-        Process::<Work>::this().register_global("leader")
+    assert_eq!(
+        Process::<Work>::this().register_global("leader"),
+        Err(RegisterError::Taken),
+        "taking leader while c is up"
     );
     println!("ready");
     let started = std::time::Instant::now();
-    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_secs(30)) {
-        Some(Signal::Exit { from, reason }) => {
-            println!("link: {} {reason}", from == linked.pid())
-        }
-        _ => println!("link: nothing came"),
-    }
-    println!(
-        "monitor: {:?}",
-        monitor.wait_timeout(Duration::from_secs(10))
+    let (from, reason) = next_exit(Duration::from_secs(30));
+    assert_eq!((from, reason), (linked.pid(), ExitReason::NoConnection));
+    assert_eq!(monitor.wait_timeout(WAIT), Some(ExitReason::NoConnection));
+    assert_eq!(
+        node_monitor.wait_timeout(WAIT),
+        Some(ExitReason::NoConnection)
     );
-    println!(
-        "node monitor: {:?}",
-        node_monitor.wait_timeout(Duration::from_secs(10))
-    );
-    let event = events.next_timeout(Duration::from_secs(10));
-    println!("node event: {}", event == Some(node::NodeEvent::Down(c)));
+    assert_eq!(events.next_timeout(WAIT), Some(node::NodeEvent::Down(c)));
     events.cancel();
     let secs = started.elapsed().as_secs_f64();
-    println!("within the timeout: {}", secs < 10.0);
-    println!("c is up: {}", c.is_up());
-    println!("send to c: {}", linked.send(&Work::Stop));
-    println!(
-        "taking leader after c died: {:?}",
-        Process::<Work>::this().register_global("leader")
+    assert!(secs < 10.0, "noticed after {secs} s");
+    assert!(!c.is_up());
+    assert!(!linked.send(&Work::Stop), "a send to c");
+    assert_eq!(
+        Process::<Work>::this().register_global("leader"),
+        Ok(()),
+        "taking leader after c died"
     );
-    println!(
-        "whereis leader: {}",
-        node::whereis_global::<Work>("leader").map(|p| p.pid()) == Some(warren::this())
+    assert_eq!(
+        node::whereis_global::<Work>("leader").map(|p| p.pid()),
+        Some(warren::this())
     );
+    println!("node c down: links, monitors and names saw it");
 }
 
 /// Print "ready A B" (this node's and b's numbers) with a process on b linked; the test then
@@ -286,19 +293,13 @@ fn gap() {
         node::this().map_or(0, Node::number),
         b.number()
     );
-    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_secs(30)) {
-        Some(Signal::Exit { from, reason }) => {
-            println!("link: {} {reason}", from == linked.pid())
-        }
-        _ => println!("link: nothing came"),
-    }
+    let (from, reason) = next_exit(Duration::from_secs(30));
+    assert_eq!((from, reason), (linked.pid(), ExitReason::NoConnection));
     // b beats again: it is up, and takes spawns and requests.
-    let b = node::wait_for("b", Duration::from_secs(10)).expect("b is up again");
+    let b = node::wait_for("b", WAIT).expect("b is up again");
     let again = node::spawn_on(b, (String::new(), 0), worker).expect("spawn on b again");
-    println!(
-        "after the reset: {:?}",
-        again.request(|r| Work::Square(3, r))
-    );
+    assert_eq!(again.request(|r| Work::Square(3, r)), Ok(9));
+    println!("the gap tore b down with noconnection, and b came back");
 }
 
 /// Messages for b: how many, and how large, the flooder sends.
@@ -316,33 +317,38 @@ fn flood() {
     let probes = node::spawn_link_on(b, (String::new(), 0), worker).expect("probe sink on b");
     let (_flooder, flooding) = warren::spawn_monitor!(sink; |_m: Mailbox<()>| {
         for i in 0..FLOOD {
-            if !sink.send(&Work::Bulk(i, vec![i as u8; FLOOD_BYTES])) {
-                println!("flood: send {i} failed");
-                return;
-            }
+            assert!(sink.send(&Work::Bulk(i, vec![i as u8; FLOOD_BYTES])), "flood: send {i}");
         }
-        println!("flood: sent {FLOOD}");
     })
     .expect("spawn the flooder");
     let (mut sent, mut failed) = (0u64, 0u64);
-    loop {
+    let flooded = loop {
         match probes.try_send(&Work::Seq(sent)) {
             Ok(true) => sent += 1,
             _ => failed += 1,
         }
-        if flooding.wait_timeout(Duration::from_millis(20)).is_some() {
-            break;
+        if let Some(reason) = flooding.wait_timeout(Duration::from_millis(20)) {
+            break reason;
         }
-    }
-    println!("probes: {sent} sent, {failed} failed");
-    println!("flood arrived: {:?}", sink.request(Work::Count));
-    println!(
-        "probes arrived: {}",
-        probes.request(Work::Count) == Ok((sent, true))
+    };
+    assert_eq!(flooded, ExitReason::Normal, "the flooder sent all {FLOOD}");
+    assert_eq!(
+        (sent > 0, failed),
+        (true, 0),
+        "probes: {sent} sent, {failed} failed"
     );
-    match Mailbox::<()>::this().receive_signal_timeout(Duration::ZERO) {
-        None => println!("links: none fired"),
-        Some(s) => println!("links: {s:?}"),
+    assert_eq!(
+        sink.request(Work::Count),
+        Ok((FLOOD, true)),
+        "the flood arrived"
+    );
+    assert_eq!(
+        probes.request(Work::Count),
+        Ok((sent, true)),
+        "the probes arrived"
+    );
+    if let Some(s) = Mailbox::<()>::this().receive_signal_timeout(Duration::ZERO) {
+        panic!("a link fired: {s:?}");
     }
     // A process that never stops flooding spends its life waiting for room
     // (`await_room`); a kill there ends it, and only it.
@@ -351,17 +357,19 @@ fn flood() {
     })
     .expect("spawn the hog");
     warren::sleep(Duration::from_secs(1));
-    println!("hog killed: {}", hog.kill());
-    println!("hog: {:?}", hogging.wait_timeout(Duration::from_secs(10)));
-    println!(
-        "b after the hog: {}",
-        probes.request(Work::Count) == Ok((sent, true))
+    assert!(hog.kill(), "the hog is killed");
+    assert_eq!(hogging.wait_timeout(WAIT), Some(ExitReason::Killed));
+    assert_eq!(
+        probes.request(Work::Count),
+        Ok((sent, true)),
+        "b after the hog"
     );
+    println!("flood: {FLOOD} sent, {sent} probes through, no link fired, the hog killed");
 }
 
 /// Node a while a publisher without the cluster's secret attacks it (crates/cli/tests/
 /// cluster_trust.rs): link a worker on b, say who is who (`ready A B ROOT`), wait — trapping
-/// exits — until the test creates the file `done`, then tell whether anything was touched.
+/// exits — until the test creates the file `done`, then check that nothing was touched.
 fn trust(done: &str) {
     let b = node::wait_for("b", Duration::from_secs(20)).expect("node b is up");
     warren::trap_exit(true);
@@ -374,25 +382,32 @@ fn trust(done: &str) {
     );
     let start = std::time::Instant::now();
     while !std::path::Path::new(done).exists() {
-        if start.elapsed() > Duration::from_secs(300) {
-            println!("the test never said it was done");
-            return;
-        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the test never said it was done"
+        );
         warren::sleep(Duration::from_millis(50));
     }
-    match Mailbox::<()>::this().receive_signal_timeout(Duration::from_millis(100)) {
-        Some(Signal::Exit { from, reason }) => {
-            println!("link: fired ({} {reason})", from == linked.pid())
-        }
-        _ => println!("link: none fired"),
+    if let Some(Signal::Exit { from, reason }) =
+        Mailbox::<()>::this().receive_signal_timeout(Duration::from_millis(100))
+    {
+        panic!(
+            "a link fired (from the worker on b: {}): {reason}",
+            from == linked.pid()
+        );
     }
-    let names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
-    println!("nodes up: {}", names.join(","));
-    println!(
-        "b still the same: {}",
-        node::lookup("b").map(Node::number) == Some(b.number())
+    assert_eq!(nodes_up(), ["b"]);
+    assert_eq!(
+        node::lookup("b").map(Node::number),
+        Some(b.number()),
+        "b is still the same node"
     );
-    println!("worker on b: {:?}", linked.request(|r| Work::Square(3, r)));
+    assert_eq!(
+        linked.request(|r| Work::Square(3, r)),
+        Ok(9),
+        "the worker on b"
+    );
+    println!("untouched");
 }
 
 /// Register and drop `n` global names, each by a process of its own that exits (its names
@@ -405,33 +420,43 @@ fn names(n: u64) {
                 .expect("a fresh global name");
         })
         .expect("spawn a registrar");
-        m.wait();
+        assert_eq!(m.wait(), ExitReason::Normal, "registrar {i}");
     }
     Process::<()>::this()
         .register_global("dropped")
         .expect("register dropped");
-    println!("unregistered: {}", node::unregister_global("dropped"));
+    assert!(node::unregister_global("dropped"));
     // Releases run after the exits: wait until the last name is free.
     let last = format!("passing-{}", n.saturating_sub(1));
     let start = std::time::Instant::now();
-    while node::whereis_global::<()>(&last).is_some() && start.elapsed() < Duration::from_secs(30) {
+    while node::whereis_global::<()>(&last).is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{last} still registered"
+        );
         warren::sleep(Duration::from_millis(20));
     }
     println!("names: {n} registered and released");
 }
 
 /// Spawn on the bare nodes `b`, `c` and `d` (started without a module; `c` trusts only
-/// another module's hash) and say where each process runs, or why it does not.
+/// another module's hash): b and d fetch this module and run the process, c refuses.
 fn bare() {
     wait_all(&["b", "c", "d"]);
-    for name in ["b", "c", "d"] {
+    for name in ["b", "d"] {
         let n = node::lookup(name).expect("a bare node");
-        match node::spawn_on(n, (String::from("here"), 7), worker) {
-            Ok(w) => println!("on {name}: {:?}", w.request(Work::WhoAmI)),
-            Err(e) => println!("on {name}: refused: {e}"),
-        }
+        let w = node::spawn_on(n, (String::from("here"), 7), worker)
+            .unwrap_or_else(|e| panic!("a spawn on {name}: {e}"));
+        assert_eq!(
+            w.request(Work::WhoAmI),
+            Ok((name.to_string(), "here".to_string(), 7))
+        );
     }
-    let mut names: Vec<String> = node::list().into_iter().filter_map(Node::name).collect();
-    names.sort();
-    println!("nodes up: {}", names.join(","));
+    let c = node::lookup("c").expect("a bare node");
+    match node::spawn_on(c, (String::from("here"), 7), worker) {
+        Err(e) => assert!(e.to_string().contains("trusts only"), "{e}"),
+        Ok(_) => panic!("c ran a module it does not trust"),
+    }
+    assert_eq!(nodes_up(), ["b", "c", "d"]);
+    println!("bare nodes: b and d fetched the module, c refused it");
 }
