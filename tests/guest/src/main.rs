@@ -25,7 +25,7 @@ fn main() {
     let arg = std::env::args().nth(2);
     if io::run(&scenario, arg.as_deref())
         || http::run(&scenario, arg.as_deref())
-        || hostile::run(&scenario)
+        || hostile::run(&scenario, arg.as_deref())
         || dist::run(&scenario)
         || hibernate::run(&scenario, arg.as_deref())
         || shutdown::run(&scenario)

@@ -216,6 +216,54 @@ fn a_process_blocked_in_a_host_call_is_killed_and_its_port_freed() {
     );
 }
 
+/// A handle moved into a child's captures is the child's alone: dropping it at once releases
+/// it at once (here: the pipe's end of stream), not when the child exits.
+fn a_handle_in_spawn_captures_is_released_when_the_child_drops_it() {
+    let (w, mut r) = pipe().expect("pipe");
+    let child = warren::spawn!(w; |_mb: Mailbox<()>| {
+        let w: StreamWriter = w;
+        drop(w);
+        warren::sleep(Duration::from_secs(3600));
+    })
+    .expect("spawn");
+    let mut buf = [0u8; 8];
+    assert_eq!(select(&[Source::Readable(&r)], Some(WAIT)), Some(0));
+    assert_eq!(
+        r.read(&mut buf).expect("read"),
+        0,
+        "end of stream while the child lives"
+    );
+    assert!(child.kill());
+}
+
+/// `select` over ordinary messages and exit signals at once wakes for either.
+fn select_on_messages_and_signals_wakes_for_a_signal() {
+    warren::trap_exit(true);
+    let child = warren::spawn_link!(|mb: Mailbox<()>| {
+        mb.receive();
+        panic!("linked child fails");
+    })
+    .expect("spawn");
+    let mb = Mailbox::<()>::this();
+    warren::spawn!(child; |_m: Mailbox<()>| {
+        warren::sleep(Duration::from_millis(100));
+        child.send(&());
+    })
+    .expect("spawn");
+    assert_eq!(
+        select(
+            &[Source::Messages, Source::Signals],
+            Some(Duration::from_secs(30))
+        ),
+        Some(1)
+    );
+    assert!(matches!(
+        mb.receive_signal_timeout(WAIT),
+        Some(warren::Signal::Exit { .. })
+    ));
+    warren::trap_exit(false);
+}
+
 warren::tests!(
     a_connection_moves_between_processes_in_a_message,
     a_port_stays_bound_until_the_last_reference_goes,
@@ -223,4 +271,6 @@ warren::tests!(
     udp_datagrams_arrive_with_their_sender,
     pipes_join_processes_and_select_waits_on_any_source,
     a_process_blocked_in_a_host_call_is_killed_and_its_port_freed,
+    a_handle_in_spawn_captures_is_released_when_the_child_drops_it,
+    select_on_messages_and_signals_wakes_for_a_signal,
 );

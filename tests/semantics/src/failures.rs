@@ -276,3 +276,58 @@ pub(crate) fn exit_ends_the_caller_with_its_reason_from_any_depth() {
         other => panic!("expected linked(me, limit: quota), got {other:?}"),
     }
 }
+
+#[link(wasm_import_module = "warren:message")]
+unsafe extern "C" {
+    #[link_name = "send"]
+    fn raw_send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
+    #[link_name = "receive"]
+    fn raw_receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64) -> i64;
+}
+
+/// Tags the runtime gives meaning to cannot be forged: the exit-signal tag is refused, and a
+/// message under a tag this process does not hold (never given out, or guessed) is dropped.
+pub(crate) fn reserved_and_unheld_tags_cannot_be_forged() {
+    let me = warren::this() as i64;
+    // SAFETY: pointer and length of a static byte string.
+    assert_eq!(
+        unsafe { raw_send(me, 1, b"x".as_ptr(), 1) },
+        -3,
+        "the exit-signal tag"
+    );
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { raw_send(me, 12345, b"x".as_ptr(), 1) },
+        0,
+        "an unheld tag"
+    );
+    let mut buf = [0u8; 8];
+    // SAFETY: `buf` is a live 8-byte buffer, written during the call only.
+    let got = unsafe { raw_receive(12345, buf.as_mut_ptr(), 8, 50, std::ptr::null_mut()) };
+    assert!(got < 0, "a message under an unheld tag was queued ({got})");
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Wrong {
+    a: String,
+    b: u64,
+}
+
+/// A message of another type than the mailbox's ends the receiver with a reason that names
+/// the expected type, instead of decoding as garbage.
+pub(crate) fn a_message_of_the_wrong_type_ends_the_receiver_with_a_clear_reason() {
+    let (receiver, down) = warren::spawn_monitor!(|mb: Mailbox<u8>| {
+        let n = mb.receive();
+        panic!("decoded {n} from a message of another type");
+    })
+    .expect("spawn");
+    Process::<Wrong>::from_pid(receiver.pid()).send(&Wrong {
+        a: "x".repeat(100),
+        b: 7,
+    });
+    let reason = reason_of(&down, "the receiver").to_string();
+    assert!(
+        reason.starts_with("panic: warren: received a message that is not a `u8`"),
+        "{reason}"
+    );
+}

@@ -236,6 +236,8 @@ warren::tests!(
     spawn_args_with_no_captures_left_is_an_error_code,
     busy_loops_do_not_starve_other_processes,
     exit_ends_the_caller_with_its_reason_from_any_depth,
+    reserved_and_unheld_tags_cannot_be_forged,
+    a_message_of_the_wrong_type_ends_the_receiver_with_a_clear_reason,
     // names.rs
     names_are_unique_found_by_others_and_freed_on_death,
     timers_deliver_unless_cancelled_and_a_sleeper_can_be_killed,
