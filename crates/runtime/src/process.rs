@@ -594,18 +594,12 @@ impl<R, F: Future<Output = wasmtime::Result<R>>> Future for UntilKilled<'_, F> {
         if let Poll::Ready(r) = this.call.poll(cx) {
             return Poll::Ready(r);
         }
-        if !this
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            me.on_kill(cx.waker());
-            *this.registered = Some(cx.waker().clone());
-            if me.is_killed() {
-                return Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid()))));
-            }
+        // Registers the task's waker (when it changed) and looks again: a kill from another
+        // thread is never missed (the protocol is warren_sync::kill's, checked by loom).
+        match me.poll_killed(cx, this.registered) {
+            Poll::Ready(()) => Poll::Ready(Err(wasmtime::Error::new(ProcessKilled(me.pid())))),
+            Poll::Pending => Poll::Pending,
         }
-        Poll::Pending
     }
 }
 

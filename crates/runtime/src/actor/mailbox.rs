@@ -1,16 +1,15 @@
-//! A process's mailbox: an ordered queue with selective receive.
+//! A process's mailbox: an ordered queue of [`Message`]s with selective receive.
+//!
+//! The queue itself — tags and selective receive, the byte limit, closing, and the tasks
+//! waiting in it — is `warren_sync::mailbox::Queue`, written over std or loom so that its
+//! wake-ups are checked under every interleaving (crates/sync/tests/loom.rs). This module
+//! gives it warren's messages and the waits a process needs: a receive with a deadline, a
+//! wait for a message without taking it.
 //!
 //! Every message carries a `tag`. Tag 0 marks ordinary messages; a non-zero tag marks a
 //! message that somebody is waiting for specifically — a reply to a request, or the DOWN
 //! message of a monitor — and is only taken by a receive that names that tag. A selective
 //! receive leaves all other messages queued in their order.
-//!
-//! Only the owning process receives, but it may wait for several things at once (`select`
-//! on ordinary messages and on exit signals; a host mailbox's receive next to a wait for a
-//! DOWN): a push wakes every waiter, and each looks for what it wants. Waiters register
-//! their wakers under the queue's own lock, in the same critical section that found nothing
-//! for them, so no push can slip between the look and the wait — and a push with nobody
-//! waiting costs no more than the lock it takes anyway.
 //!
 //! A mailbox holds at most a configured number of bytes (each message costs its payload plus
 //! [`MESSAGE_OVERHEAD`]); a push beyond that is refused with [`Refused::Full`], and the
@@ -18,12 +17,10 @@
 //! [`crate::actor::ProcessTable::deliver`]).
 
 use crate::resources::Resource;
-use crate::sync::Locked;
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
 use tokio::time::Instant;
+use warren_sync::mailbox::{Queue, Queued};
+
+pub(crate) use warren_sync::mailbox::Refused;
 
 /// One queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,56 +62,18 @@ impl Message {
     }
 }
 
-/// Why a push was refused (the message is dropped, with its resources).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refused {
-    /// The owner has exited.
-    Closed,
-    /// The mailbox holds `queued` bytes; this message would take it over `limit`.
-    Full { queued: usize, limit: usize },
-}
-
-#[derive(Debug, Default)]
-struct Queue {
-    messages: VecDeque<Message>,
-    /// Sum of the queued messages' [`Message::cost`].
-    bytes: usize,
-    /// The task waiting for a message (almost always the only one), woken and forgotten by
-    /// the next push; kept apart so the common case never allocates.
-    waiter: Option<Waker>,
-    /// Further waiting tasks (a `select` on two filters, a host mailbox used from two tasks).
-    more_waiters: Vec<Waker>,
-}
-
-impl Queue {
-    fn remove(&mut self, i: usize) -> Option<Message> {
-        let m = self.messages.remove(i)?;
-        self.bytes -= m.cost();
-        Some(m)
+impl Queued for Message {
+    fn tag(&self) -> u64 {
+        self.tag
     }
-
-    /// Wake `waker` at the next push (once, however often a task registers).
-    fn wait(&mut self, waker: &Waker) {
-        match &self.waiter {
-            None => self.waiter = Some(waker.clone()),
-            Some(w) if w.will_wake(waker) => {}
-            Some(_) => {
-                if !self.more_waiters.iter().any(|w| w.will_wake(waker)) {
-                    self.more_waiters.push(waker.clone());
-                }
-            }
-        }
+    fn cost(&self) -> usize {
+        Message::cost(self)
     }
 }
 
 #[derive(Debug)]
 pub struct Mailbox {
-    queue: Mutex<Queue>,
-    /// Most bytes queued at once.
-    limit: usize,
-    /// Set when the owner has exited: later messages are dropped at once, with their
-    /// resources, instead of waiting in a mailbox nobody reads.
-    closed: AtomicBool,
+    queue: Queue<Message>,
 }
 
 impl Default for Mailbox {
@@ -133,90 +92,31 @@ impl Mailbox {
     /// A mailbox holding at most `limit` bytes of messages.
     pub fn with_limit(limit: usize) -> Self {
         Mailbox {
-            queue: Mutex::new(Queue::default()),
-            limit,
-            closed: AtomicBool::new(false),
+            queue: Queue::with_limit(limit),
         }
     }
 
-    /// Queue a message and wake the owner if it waits. Refused (and the message dropped)
-    /// if the mailbox is closed or full.
+    /// Queue a message and wake the owner if it waits. Refused (and the message dropped,
+    /// with the sockets or files it carries) if the mailbox is closed or full.
     pub fn push(&self, message: Message) -> Result<(), Refused> {
-        let refused = {
-            let mut q = self.lock();
-            let cost = message.cost();
-            if self.closed.load(Ordering::Acquire) {
-                Refused::Closed
-            } else if q.bytes.saturating_add(cost) > self.limit {
-                Refused::Full {
-                    queued: q.bytes,
-                    limit: self.limit,
-                }
-            } else {
-                q.bytes += cost;
-                q.messages.push_back(message);
-                let waiter = q.waiter.take();
-                let more = if q.more_waiters.is_empty() {
-                    Vec::new()
-                } else {
-                    std::mem::take(&mut q.more_waiters)
-                };
-                drop(q);
-                if let Some(w) = waiter {
-                    w.wake();
-                }
-                for w in more {
-                    w.wake();
-                }
-                return Ok(());
-            }
-        };
-        // The message (and the sockets or files it carries) is dropped outside the lock.
-        Err(refused)
+        self.queue.push(message)
     }
 
     /// Bytes queued (see [`Message::cost`]).
     #[cfg(test)]
     pub fn bytes(&self) -> usize {
-        self.lock().bytes
+        self.census().1
     }
 
     /// Close the mailbox: drop every queued message and refuse new ones.
     pub fn close(&self) {
-        let drained: Queue = {
-            let mut q = self.lock();
-            self.closed.store(true, Ordering::Release);
-            std::mem::take(&mut *q)
-        };
-        // Resources are dropped outside the lock (their Drop may close sockets).
-        drop(drained);
+        self.queue.close()
     }
 
     /// Resolves when a message whose tag satisfies `wanted` is queued (without taking it).
     /// Any number of these may wait at once: every push wakes them all.
     pub async fn ready(&self, wanted: impl Fn(u64) -> bool) {
-        std::future::poll_fn(|cx| {
-            let mut q = self.lock();
-            if q.messages.iter().any(|m| wanted(m.tag)) {
-                return Poll::Ready(());
-            }
-            q.wait(cx.waker());
-            Poll::Pending
-        })
-        .await
-    }
-
-    /// Take the first message whose tag satisfies `wanted`, or register to be woken by the
-    /// next push.
-    fn poll_take(&self, cx: &mut Context<'_>, wanted: &impl Fn(u64) -> bool) -> Poll<Message> {
-        let mut q = self.lock();
-        if let Some(i) = q.messages.iter().position(|m| wanted(m.tag))
-            && let Some(m) = q.remove(i)
-        {
-            return Poll::Ready(m);
-        }
-        q.wait(cx.waker());
-        Poll::Pending
+        std::future::poll_fn(|cx| self.queue.poll_ready(cx, &wanted)).await
     }
 
     /// Take the first message with this tag, if one is queued.
@@ -226,9 +126,7 @@ impl Mailbox {
 
     /// Take the first message whose tag satisfies `wanted`, if one is queued.
     pub fn try_take_where(&self, wanted: impl Fn(u64) -> bool) -> Option<Message> {
-        let mut q = self.lock();
-        let i = q.messages.iter().position(|m| wanted(m.tag))?;
-        q.remove(i)
+        self.queue.try_take_where(wanted)
     }
 
     /// Wait for the first message with `tag`, until `deadline` if one is given.
@@ -245,7 +143,7 @@ impl Mailbox {
         if let Some(m) = self.try_take_where(&wanted) {
             return Received::Message(m);
         }
-        let take = std::future::poll_fn(|cx| self.poll_take(cx, &wanted));
+        let take = std::future::poll_fn(|cx| self.queue.poll_take(cx, &wanted));
         match deadline {
             None => Received::Message(take.await),
             Some(d) => match tokio::time::timeout_at(d, take).await {
@@ -262,25 +160,17 @@ impl Mailbox {
     /// Messages queued.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.lock().messages.len()
+        self.census().0
     }
 
     /// How many messages are queued and the bytes they are charged, read under one lock.
     pub fn census(&self) -> (usize, usize) {
-        let q = self.lock();
-        (q.messages.len(), q.bytes)
+        self.queue.census()
     }
 
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
-        // A panic while holding this lock cannot leave the queue inconsistent (every
-        // operation is a single VecDeque call with its byte count), so a poisoned lock is
-        // still usable.
-        self.queue.locked()
     }
 }
 

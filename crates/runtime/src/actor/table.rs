@@ -28,11 +28,10 @@ use crate::sync::Locked;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-#[cfg(test)]
-use std::task::Poll;
-use std::task::Waker;
+use std::task::{Poll, Waker};
 use tokio::sync::Notify;
 use warren_abi::{node_of, node_pid};
+use warren_sync::kill::KillSwitch;
 
 /// Why a process could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,9 +58,8 @@ pub struct ProcessRef {
     pid: Pid,
     pub mailbox: Mailbox,
     state: Mutex<Signals>,
-    killed: AtomicBool,
-    /// Woken when the process is killed: the task running it (one waiter).
-    kill_waker: Mutex<Option<Waker>>,
+    /// Set when the process is to die; wakes the task running it (`warren_sync::kill`).
+    kill: KillSwitch,
     alive: AtomicBool,
     trap_exit: AtomicBool,
     stats: ProcessStats,
@@ -128,36 +126,28 @@ impl ProcessRef {
     }
 
     /// True once someone asked this process to die.
+    #[inline]
     pub fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::Acquire)
+        self.kill.is_set()
     }
 
-    /// Wake `waker` when this process is killed (replacing the previous one: the task that
-    /// runs the process is the only waiter). Call [`ProcessRef::is_killed`] after
-    /// registering, or a kill in between is missed.
-    pub fn on_kill(&self, waker: &Waker) {
-        let mut w = self.kill_waker.locked();
-        if !w.as_ref().is_some_and(|old| old.will_wake(waker)) {
-            *w = Some(waker.clone());
-        }
+    /// Ready once the process is killed; otherwise the task of `cx` — the one running the
+    /// process, the only waiter — is woken when it is. `registered` is the waker the caller
+    /// registered last (the lock is taken only when it changes).
+    pub fn poll_killed(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        registered: &mut Option<Waker>,
+    ) -> Poll<()> {
+        self.kill.poll_set(cx, registered)
     }
 
     /// Resolves once the process is killed. Only the task running the process may wait on
     /// this (it takes the one waker slot).
     #[cfg(test)]
     pub async fn killed(&self) {
-        std::future::poll_fn(|cx| {
-            if self.is_killed() {
-                return Poll::Ready(());
-            }
-            self.on_kill(cx.waker());
-            if self.is_killed() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await
+        let mut registered = None;
+        std::future::poll_fn(|cx| self.poll_killed(cx, &mut registered)).await
     }
 
     fn signals(&self) -> MutexGuard<'_, Signals> {
@@ -353,8 +343,7 @@ impl ProcessTable {
             pid,
             mailbox: Mailbox::with_limit(self.quotas.mailbox_bytes),
             state: Mutex::new(Signals::default()),
-            killed: AtomicBool::new(false),
-            kill_waker: Mutex::new(None),
+            kill: KillSwitch::new(),
             alive: AtomicBool::new(true),
             trap_exit: AtomicBool::new(false),
             stats: ProcessStats::new(parent),
@@ -649,11 +638,7 @@ impl ProcessTable {
     /// Make a process exit with `reason` (untrappable). The first reason given sticks.
     fn terminate(p: &ProcessRef, reason: ExitReason) {
         p.signals().exit_reason.get_or_insert(reason);
-        p.killed.store(true, Ordering::Release);
-        let waker = p.kill_waker.locked().take();
-        if let Some(w) = waker {
-            w.wake();
-        }
+        p.kill.set();
     }
 
     /// Link `a` and `b`: when one exits abnormally, the other exits too (reason
@@ -1554,12 +1539,12 @@ mod tests {
             },
         );
         assert!(rec.0.lock().unwrap().is_empty(), "nothing routed on");
-        assert!(p.is_alive() && !p.killed.load(Ordering::Acquire));
+        assert!(p.is_alive() && !p.is_killed());
         // The same acts made on this node take the same path: a local process killed by a
         // signal, an exit signal from a local process.
         let q = t.register().unwrap();
         assert!(t.send_exit(q.pid(), p.pid(), &ExitReason::Exit(3)));
-        assert!(p.killed.load(Ordering::Acquire));
+        assert!(p.is_killed());
         assert!(
             !t.send_exit(q.pid(), 999, &ExitReason::Exit(3)),
             "no such process"

@@ -1,0 +1,189 @@
+//! loom models of the mailbox queue and the kill switch: every interleaving of the threads
+//! below (within loom's bounds) is run, and a lost wake-up shows as a deadlock — the waiting
+//! thread parked in `block_on` with nobody left to wake it.
+//!
+//! `cargo test -p warren-sync --features loom --release --test loom`
+//!
+//! Interleavings are bounded to 3 preemptions per execution (`LOOM_MAX_PREEMPTIONS` sets
+//! another bound): the lost wake-ups these models guard against need one or two (removing
+//! the kill switch's second look, or registering a waiter outside the lock that looked,
+//! fails them at once), and without a bound the three-thread model runs for many minutes.
+#![cfg(feature = "loom")]
+
+use loom::future::block_on;
+use loom::sync::Arc;
+use loom::thread;
+use std::future::poll_fn;
+use std::task::Poll;
+use warren_sync::kill::KillSwitch;
+use warren_sync::mailbox::{Queue, Queued, Refused};
+
+#[derive(Debug, PartialEq)]
+struct Msg {
+    tag: u64,
+    n: u32,
+}
+
+impl Queued for Msg {
+    fn tag(&self) -> u64 {
+        self.tag
+    }
+    fn cost(&self) -> usize {
+        10
+    }
+}
+
+fn msg(tag: u64, n: u32) -> Msg {
+    Msg { tag, n }
+}
+
+/// Run `f` under every interleaving loom explores within the preemption bound.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
+
+#[test]
+fn a_push_always_wakes_a_waiting_take() {
+    model(|| {
+        let q = Arc::new(Queue::with_limit(usize::MAX));
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || q.push(msg(0, 1)).unwrap())
+        };
+        let got = block_on(poll_fn(|cx| q.poll_take(cx, |t| t == 0)));
+        assert_eq!(got, msg(0, 1));
+        pusher.join().unwrap();
+        assert_eq!(q.census(), (0, 0));
+    });
+}
+
+#[test]
+fn a_selective_take_skips_others_and_still_wakes_for_its_tag() {
+    model(|| {
+        let q = Arc::new(Queue::with_limit(usize::MAX));
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || {
+                q.push(msg(0, 1)).unwrap();
+                q.push(msg(7, 2)).unwrap();
+            })
+        };
+        let reply = block_on(poll_fn(|cx| q.poll_take(cx, |t| t == 7)));
+        assert_eq!(reply, msg(7, 2));
+        pusher.join().unwrap();
+        // The ordinary message stayed, in its place.
+        assert_eq!(q.try_take_where(|t| t == 0), Some(msg(0, 1)));
+    });
+}
+
+#[test]
+fn two_tasks_waiting_for_different_tags_are_both_woken() {
+    // `select` on messages and on signals: two waits on one queue at once.
+    model(|| {
+        let q = Arc::new(Queue::with_limit(usize::MAX));
+        let other = {
+            let q = q.clone();
+            thread::spawn(move || block_on(poll_fn(|cx| q.poll_ready(cx, |t| t == 1))))
+        };
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || {
+                q.push(msg(1, 1)).unwrap();
+                q.push(msg(0, 2)).unwrap();
+            })
+        };
+        block_on(poll_fn(|cx| q.poll_ready(cx, |t| t == 0)));
+        other.join().unwrap();
+        pusher.join().unwrap();
+        assert_eq!(q.census(), (2, 20));
+    });
+}
+
+#[test]
+fn a_push_racing_a_close_is_queued_and_drained_or_refused_never_kept() {
+    model(|| {
+        let q = Arc::new(Queue::with_limit(usize::MAX));
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || q.push(msg(0, 1)))
+        };
+        q.close();
+        let pushed = pusher.join().unwrap();
+        assert!(
+            matches!(pushed, Ok(()) | Err(Refused::Closed)),
+            "{pushed:?}"
+        );
+        assert_eq!(q.census(), (0, 0), "nothing is kept after the close");
+        assert_eq!(q.push(msg(0, 2)), Err(Refused::Closed));
+    });
+}
+
+#[test]
+fn the_byte_limit_holds_under_concurrent_pushes() {
+    model(|| {
+        // Room for two messages of 10 bytes; three pushers.
+        let q = Arc::new(Queue::with_limit(20));
+        let pushers: Vec<_> = (0..2)
+            .map(|i| {
+                let q = q.clone();
+                thread::spawn(move || q.push(msg(0, i)).is_ok())
+            })
+            .collect();
+        let mine = q.push(msg(0, 9)).is_ok();
+        let accepted = pushers
+            .into_iter()
+            .map(|p| p.join().unwrap())
+            .filter(|ok| *ok)
+            .count()
+            + usize::from(mine);
+        assert_eq!(accepted, 2);
+        assert_eq!(q.census(), (2, 20));
+    });
+}
+
+#[test]
+fn a_kill_always_wakes_the_task() {
+    model(|| {
+        let switch = Arc::new(KillSwitch::new());
+        let killer = {
+            let switch = switch.clone();
+            thread::spawn(move || switch.set())
+        };
+        // The task's loop, as the runtime's `until_killed` polls it: its work never ends by
+        // itself, so only the kill can finish it.
+        let mut registered = None;
+        block_on(poll_fn(|cx| switch.poll_set(cx, &mut registered)));
+        assert!(switch.is_set());
+        killer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_kill_is_seen_however_often_the_task_is_polled() {
+    model(|| {
+        let switch = Arc::new(KillSwitch::new());
+        let killer = {
+            let switch = switch.clone();
+            thread::spawn(move || switch.set())
+        };
+        // Polled twice with the same waker before it waits (a wake-up from its own work):
+        // the second poll skips the lock, and the kill must still get through.
+        let mut registered = None;
+        let mut polls = 0;
+        block_on(poll_fn(|cx| {
+            polls += 1;
+            match switch.poll_set(cx, &mut registered) {
+                Poll::Pending if polls == 1 => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+                other => other,
+            }
+        }));
+        killer.join().unwrap();
+    });
+}
