@@ -37,6 +37,33 @@ fn msg(tag: u64, n: u32) -> Msg {
     Msg { tag, n }
 }
 
+type Shared = Arc<Queue<Msg>>;
+
+/// A queue without a byte limit, shared between the model's threads.
+fn queue() -> Shared {
+    Arc::new(Queue::with_limit(usize::MAX))
+}
+
+/// A thread pushing `items` to `q` in order; each push must be accepted.
+fn pushing(q: &Shared, items: Vec<Msg>) -> thread::JoinHandle<()> {
+    let q = q.clone();
+    thread::spawn(move || {
+        for m in items {
+            q.push(m).unwrap();
+        }
+    })
+}
+
+/// Wait (parked, as a task) until `q` holds a message tagged `tag`; take it.
+fn take(q: &Shared, tag: u64) -> Msg {
+    block_on(poll_fn(|cx| q.poll_take(cx, |t| t == tag)))
+}
+
+/// Wait (parked, as a task) until `q` holds a message tagged `tag`, without taking it.
+fn ready(q: &Shared, tag: u64) {
+    block_on(poll_fn(|cx| q.poll_ready(cx, |t| t == tag)))
+}
+
 /// Run `f` under every interleaving loom explores within the preemption bound.
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
@@ -49,13 +76,9 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 #[test]
 fn a_push_always_wakes_a_waiting_take() {
     model(|| {
-        let q = Arc::new(Queue::with_limit(usize::MAX));
-        let pusher = {
-            let q = q.clone();
-            thread::spawn(move || q.push(msg(0, 1)).unwrap())
-        };
-        let got = block_on(poll_fn(|cx| q.poll_take(cx, |t| t == 0)));
-        assert_eq!(got, msg(0, 1));
+        let q = queue();
+        let pusher = pushing(&q, vec![msg(0, 1)]);
+        assert_eq!(take(&q, 0), msg(0, 1));
         pusher.join().unwrap();
         assert_eq!(q.census(), (0, 0));
     });
@@ -64,16 +87,9 @@ fn a_push_always_wakes_a_waiting_take() {
 #[test]
 fn a_selective_take_skips_others_and_still_wakes_for_its_tag() {
     model(|| {
-        let q = Arc::new(Queue::with_limit(usize::MAX));
-        let pusher = {
-            let q = q.clone();
-            thread::spawn(move || {
-                q.push(msg(0, 1)).unwrap();
-                q.push(msg(7, 2)).unwrap();
-            })
-        };
-        let reply = block_on(poll_fn(|cx| q.poll_take(cx, |t| t == 7)));
-        assert_eq!(reply, msg(7, 2));
+        let q = queue();
+        let pusher = pushing(&q, vec![msg(0, 1), msg(7, 2)]);
+        assert_eq!(take(&q, 7), msg(7, 2));
         pusher.join().unwrap();
         // The ordinary message stayed, in its place.
         assert_eq!(q.try_take_where(|t| t == 0), Some(msg(0, 1)));
@@ -84,19 +100,13 @@ fn a_selective_take_skips_others_and_still_wakes_for_its_tag() {
 fn two_tasks_waiting_for_different_tags_are_both_woken() {
     // `select` on messages and on signals: two waits on one queue at once.
     model(|| {
-        let q = Arc::new(Queue::with_limit(usize::MAX));
+        let q = queue();
         let other = {
             let q = q.clone();
-            thread::spawn(move || block_on(poll_fn(|cx| q.poll_ready(cx, |t| t == 1))))
+            thread::spawn(move || ready(&q, 1))
         };
-        let pusher = {
-            let q = q.clone();
-            thread::spawn(move || {
-                q.push(msg(1, 1)).unwrap();
-                q.push(msg(0, 2)).unwrap();
-            })
-        };
-        block_on(poll_fn(|cx| q.poll_ready(cx, |t| t == 0)));
+        let pusher = pushing(&q, vec![msg(1, 1), msg(0, 2)]);
+        ready(&q, 0);
         other.join().unwrap();
         pusher.join().unwrap();
         assert_eq!(q.census(), (2, 20));
@@ -106,7 +116,7 @@ fn two_tasks_waiting_for_different_tags_are_both_woken() {
 #[test]
 fn a_push_racing_a_close_is_queued_and_drained_or_refused_never_kept() {
     model(|| {
-        let q = Arc::new(Queue::with_limit(usize::MAX));
+        let q = queue();
         let pusher = {
             let q = q.clone();
             thread::spawn(move || q.push(msg(0, 1)))
