@@ -4,7 +4,7 @@
 //! handles from a hand-written module.
 
 mod common;
-use common::{Server, all_tests_pass, run_file, run_guest, warren};
+use common::{Server, run_file, run_guest, warren};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
@@ -183,13 +183,6 @@ fn kv_answers_redis_cli() {
         assert!(out.status.success(), "redis-benchmark: {out:?}");
     }
     assert_eq!(r(&["GET", "counter"]), "2");
-}
-
-#[test]
-fn handles_move_between_processes_and_resources_live_while_referenced() {
-    // tests/resources: handles in messages, ports and their references, streams and
-    // futures, UDP, pipes and select, a kill inside a host call; asserted in the guest.
-    all_tests_pass(&[], "resources_guest");
 }
 
 #[test]
