@@ -16,7 +16,7 @@ use loom::thread;
 use std::future::poll_fn;
 use std::task::Poll;
 use warren_sync::kill::KillSwitch;
-use warren_sync::mailbox::{Queue, Queued, Refused};
+use warren_sync::mailbox::{Bound, Pushed, Queue, Queued, Refused, WhenFull};
 
 #[derive(Debug, PartialEq)]
 struct Msg {
@@ -151,6 +151,76 @@ fn the_byte_limit_holds_under_concurrent_pushes() {
             .count()
             + usize::from(mine);
         assert_eq!(accepted, 2);
+        assert_eq!(q.census(), (2, 20));
+    });
+}
+
+/// A queue bounded to one message; senders block.
+fn bounded_to_one() -> Shared {
+    let q = queue();
+    q.set_bound(Some(Bound {
+        messages: 1,
+        bytes: usize::MAX,
+        when_full: WhenFull::Block,
+    }));
+    q
+}
+
+/// A sender under `WhenFull::Block`, as the runtime's send and `await_room` loop: push;
+/// while handed back, wait (parked) for room and push again.
+fn send_blocking(q: &Shared, mut m: Msg) -> Result<(), Refused> {
+    loop {
+        match q.push_bounded(m)? {
+            Pushed::Full(back) => {
+                m = back;
+                block_on(poll_fn(|cx| q.poll_room(cx, 10)));
+            }
+            Pushed::Queued { .. } | Pushed::Dropped => return Ok(()),
+        }
+    }
+}
+
+#[test]
+fn a_take_always_wakes_a_sender_waiting_for_room() {
+    model(|| {
+        let q = bounded_to_one();
+        q.push_bounded(msg(0, 1)).unwrap();
+        let sender = {
+            let q = q.clone();
+            thread::spawn(move || send_blocking(&q, msg(0, 2)))
+        };
+        assert_eq!(q.try_take_where(|t| t == 0), Some(msg(0, 1)));
+        sender.join().unwrap().unwrap();
+        assert_eq!(q.try_take_where(|t| t == 0), Some(msg(0, 2)));
+    });
+}
+
+#[test]
+fn a_close_always_wakes_a_sender_waiting_for_room() {
+    model(|| {
+        let q = bounded_to_one();
+        q.push_bounded(msg(0, 1)).unwrap();
+        let sender = {
+            let q = q.clone();
+            thread::spawn(move || send_blocking(&q, msg(0, 2)))
+        };
+        q.close();
+        assert_eq!(sender.join().unwrap(), Err(Refused::Closed));
+        assert_eq!(q.census(), (0, 0));
+    });
+}
+
+#[test]
+fn a_wider_bound_always_wakes_a_sender_waiting_for_room() {
+    model(|| {
+        let q = bounded_to_one();
+        q.push_bounded(msg(0, 1)).unwrap();
+        let sender = {
+            let q = q.clone();
+            thread::spawn(move || send_blocking(&q, msg(0, 2)))
+        };
+        q.set_bound(None);
+        sender.join().unwrap().unwrap();
         assert_eq!(q.census(), (2, 20));
     });
 }
