@@ -64,9 +64,15 @@ extern "C" {
 #define WARREN_ERR_LIMIT (-26)
 #define WARREN_ERR_NOT_LOCAL (-27)
 #define WARREN_ERR_NO_CONNECTION (-28)
+#define WARREN_ERR_FULL (-29)
 
 /* Numbers of the ABI (crates/abi). */
 #define WARREN_SPAWN_LINK 1u           /* spawn flag: link caller and child */
+#define WARREN_WHEN_FULL_BLOCK 0u      /* bound policy: the sender waits for room */
+#define WARREN_WHEN_FULL_FAIL 1u       /* bound policy: the send fails (WARREN_ERR_FULL) */
+#define WARREN_WHEN_FULL_DROP_OLDEST 2u /* bound policy: drop the oldest ordinary messages */
+#define WARREN_WHEN_FULL_DROP_NEWEST 3u /* bound policy: drop the new message */
+#define WARREN_WHEN_FULL_END 4u        /* bound policy: the receiver ends (limit: mailbox) */
 #define WARREN_EXIT_TAG 1              /* tag of exit signals of a process trapping exits */
 #define WARREN_RECEIVE_MESSAGES_AND_EXITS (-1) /* receive filter: tag 0 and exit signals */
 #define WARREN_FOREVER (-1)            /* a timeout that never ends */
@@ -164,13 +170,24 @@ int32_t warren_hibernate_watch(uint32_t trampoline, uint32_t func, const void *a
 
 /* ---- warren:message ------------------------------------------------------------------ */
 
-/* Send [ptr, ptr+len) to pid (tag 0 for an ordinary message). 0, or WARREN_ERR_NO_PROCESS. To
- * another node's pid: WARREN_ERR_WOULD_BLOCK while the queue to that node is over its send mark
- * (nothing sent): call warren_await_room, then send again. */
+/* Send [ptr, ptr+len) to pid (tag 0 for an ordinary message). 0, or WARREN_ERR_NO_PROCESS.
+ * WARREN_ERR_WOULD_BLOCK while the queue to pid's node is over its send mark or pid's bounded
+ * mailbox is full (nothing sent): call warren_await_room, then send again. WARREN_ERR_FULL if pid's
+ * bounded mailbox is full and its policy is to fail. */
 WARREN_IMPORT("warren:message", "send")
 int32_t warren_send(int64_t pid, int64_t tag, const void *ptr, uint32_t len);
-/* Wait until a message of len bytes to pid can be sent without WARREN_ERR_WOULD_BLOCK. 0. */
-WARREN_IMPORT("warren:message", "await_room") int32_t warren_await_room(int64_t pid, uint32_t len);
+/* Wait up to timeout_ms (WARREN_FOREVER: forever) until a message of len bytes to pid can be sent
+ * without WARREN_ERR_WOULD_BLOCK. 0, or WARREN_ERR_TIMEOUT. */
+WARREN_IMPORT("warren:message", "await_room")
+int32_t warren_await_room(int64_t pid, uint32_t len, int64_t timeout_ms);
+/* How many messages are queued in the caller's mailbox. */
+WARREN_IMPORT("warren:message", "queued") int64_t warren_queued(void);
+/* Bound the mailbox of pid (the caller, 0, or a child it spawned): at most `messages` messages and
+ * `bytes` bytes (0: no limit there; both 0: no bound), and what a full one does with an ordinary
+ * send (WARREN_WHEN_FULL_BLOCK, _FAIL, _DROP_OLDEST, _DROP_NEWEST, _END). 0, WARREN_ERR_DENIED,
+ * WARREN_ERR_NO_PROCESS or WARREN_ERR_BAD_ARGUMENT. */
+WARREN_IMPORT("warren:message", "bound")
+int32_t warren_bound(int64_t pid, int64_t messages, int64_t bytes, uint32_t when_full);
 /* Wait up to timeout_ms (WARREN_FOREVER: forever) for the first message with `tag`. Returns its
  * length; copied to ptr if it fits cap, else pending for warren_take. tag_out: where to write the
  * message's tag (u64), or NULL. WARREN_ERR_TIMEOUT if none came. */

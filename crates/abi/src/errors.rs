@@ -64,11 +64,14 @@ pub enum ErrorCode {
     /// The node is not connected: not in the cluster, down, or this runtime is not in a
     /// cluster.
     NoConnection = -28,
+    /// The receiver's mailbox is full by its bound, whose policy is to fail the send:
+    /// nothing was sent, and the attached handles stay with the caller.
+    Full = -29,
 }
 
 impl ErrorCode {
     /// Every code, in order.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::Timeout,
         ErrorCode::NoProcess,
         ErrorCode::BadArgument,
@@ -97,6 +100,7 @@ impl ErrorCode {
         ErrorCode::Limit,
         ErrorCode::NotLocal,
         ErrorCode::NoConnection,
+        ErrorCode::Full,
     ];
 
     /// The code's value.
@@ -140,6 +144,7 @@ impl ErrorCode {
             ErrorCode::Limit => "ERR_LIMIT",
             ErrorCode::NotLocal => "ERR_NOT_LOCAL",
             ErrorCode::NoConnection => "ERR_NO_CONNECTION",
+            ErrorCode::Full => "ERR_FULL",
         }
     }
 }
@@ -173,6 +178,7 @@ pub const ERR_TOO_MANY_HANDLES: i32 = ErrorCode::TooManyHandles.code();
 pub const ERR_LIMIT: i32 = ErrorCode::Limit.code();
 pub const ERR_NOT_LOCAL: i32 = ErrorCode::NotLocal.code();
 pub const ERR_NO_CONNECTION: i32 = ErrorCode::NoConnection.code();
+pub const ERR_FULL: i32 = ErrorCode::Full.code();
 
 #[cfg(test)]
 mod tests {

@@ -51,6 +51,18 @@ pub const PREINIT_EXPORT: &str = "warren_preinit";
 /// `spawn` flag: link the caller and the child before the child runs.
 pub const SPAWN_LINK: u32 = 1;
 
+/// `bound` policy: a sender to the full mailbox waits for room (`send` says
+/// `ERR_WOULD_BLOCK`; `await_room`, then send again).
+pub const WHEN_FULL_BLOCK: u32 = 0;
+/// `bound` policy: a send to the full mailbox fails with `ERR_FULL` (nothing sent).
+pub const WHEN_FULL_FAIL: u32 = 1;
+/// `bound` policy: the oldest ordinary messages are dropped to make room (counted).
+pub const WHEN_FULL_DROP_OLDEST: u32 = 2;
+/// `bound` policy: the new message is dropped (counted).
+pub const WHEN_FULL_DROP_NEWEST: u32 = 3;
+/// `bound` policy: the receiver ends with `limit: mailbox`, as over its quota.
+pub const WHEN_FULL_END: u32 = 4;
+
 /// Tag of exit-signal messages (delivered to processes trapping exits); reserved for the
 /// runtime: a guest's `send` with it is `ERR_BAD_ARGUMENT`. Payload: the sender's pid (u64
 /// little-endian), then its encoded exit reason.

@@ -336,6 +336,22 @@ impl ResourceTable {
         out
     }
 
+    /// The handles detached for the next message, in the order [`ResourceTable::take_outbox`]
+    /// gives their resources.
+    pub fn outbox_handles(&self) -> Vec<Handle> {
+        self.outbox.iter().map(|(h, _)| *h).collect()
+    }
+
+    /// Detach again, under `handles`, the `resources` of a message that was handed back
+    /// unsent (a full mailbox): the next send carries them, or
+    /// [`ResourceTable::restore_outbox`] puts them back in the table.
+    pub fn reattach_outbox(&mut self, handles: Vec<Handle>, resources: Vec<Resource>) {
+        for (h, r) in handles.into_iter().zip(resources) {
+            self.opened(r.kind);
+            self.outbox.push((h, r));
+        }
+    }
+
     /// Whether handles are detached for the next message.
     pub fn has_outbox(&self) -> bool {
         !self.outbox.is_empty()

@@ -40,6 +40,7 @@
 #![warn(missing_docs)]
 
 mod abi;
+pub mod bound;
 mod entry;
 pub mod fs;
 mod handle;
@@ -60,6 +61,7 @@ mod timer;
 
 pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
 
+pub use bound::SendError;
 pub use mailbox::{Mailbox, Reply, RequestError, Signal};
 pub use process::{
     Monitor, Pid, Process, SpawnError, SpawnOptions, exit, hibernate, hibernate_watching, spawn,

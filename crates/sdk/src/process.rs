@@ -7,6 +7,7 @@
 //! `Serialize + DeserializeOwned` — a capture that cannot be sent is a compile error.
 
 use crate::ExitReason;
+use crate::bound::{MailboxBound, SendError};
 use crate::mailbox::Mailbox;
 use crate::{abi, raw};
 use serde::de::DeserializeOwned;
@@ -94,13 +95,33 @@ impl<M: Serialize> Process<M> {
 
     /// [`Process::send`], returning an error instead of panicking when the message cannot
     /// be encoded, holds a handle this process does not own, or holds handles and goes to
-    /// another node (nothing is sent then, and no handle moves: they stay usable here).
-    /// `Ok(false)`: the process was not alive (the message and its handles are dropped).
-    pub fn try_send(&self, message: &M) -> std::io::Result<bool> {
-        let bytes = crate::handle::encode_message(message)?;
-        match raw::send_code(self.pid, 0, &bytes) {
+    /// another node ([`SendError::Refused`]: nothing is sent then, and no handle moves: they
+    /// stay usable here), or when the receiver's mailbox is full by a bound whose policy is
+    /// to fail ([`SendError::Full`]; see [`crate::bound`]). `Ok(false)`: the process was not
+    /// alive (the message and its handles are dropped).
+    pub fn try_send(&self, message: &M) -> Result<bool, SendError> {
+        self.send_until(message, None)
+    }
+
+    /// [`Process::try_send`], waiting at most `timeout` for room in a full bounded mailbox
+    /// whose policy is to block ([`SendError::TimedOut`] then: nothing was sent).
+    pub fn send_timeout(&self, message: &M, timeout: Duration) -> Result<bool, SendError> {
+        self.send_until(message, std::time::Instant::now().checked_add(timeout))
+    }
+
+    fn send_until(
+        &self,
+        message: &M,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<bool, SendError> {
+        let bytes = crate::handle::encode_message(message).map_err(SendError::Refused)?;
+        match raw::send_code_until(self.pid, 0, &bytes, deadline) {
             0 => Ok(true),
-            code if code == abi::ERR_NOT_LOCAL => Err(crate::handle::error(code as i64)),
+            code if code == abi::ERR_NOT_LOCAL => {
+                Err(SendError::Refused(crate::handle::error(code as i64)))
+            }
+            code if code == abi::ERR_FULL => Err(SendError::Full),
+            code if code == abi::ERR_TIMEOUT => Err(SendError::TimedOut),
             _ => Ok(false),
         }
     }
@@ -267,6 +288,7 @@ pub struct SpawnOptions {
     link: bool,
     max_memory: Option<usize>,
     max_fuel: Option<u64>,
+    mailbox: Option<MailboxBound>,
 }
 
 impl SpawnOptions {
@@ -300,6 +322,14 @@ impl SpawnOptions {
         self
     }
 
+    /// Bound the new process's mailbox (see [`crate::bound`]), before `spawn` returns — so
+    /// before any other process can know its pid. Not yet for a process on another node
+    /// ([`SpawnError::BadOptions`]).
+    pub fn mailbox(mut self, bound: MailboxBound) -> Self {
+        self.mailbox = Some(bound);
+        self
+    }
+
     /// Spawn `entry(captures, mailbox)` with these options (see [`spawn`]).
     pub fn spawn<C, M>(
         &self,
@@ -310,7 +340,25 @@ impl SpawnOptions {
         C: Serialize + DeserializeOwned,
         M: Serialize + DeserializeOwned,
     {
-        spawn_with(&captures, entry, 0, self).map(Process::from_pid)
+        let pid = spawn_with(&captures, entry, 0, self)?;
+        self.bound_child(pid)?;
+        Ok(Process::from_pid(pid))
+    }
+
+    /// Apply the mailbox bound to the child just spawned, if there is one.
+    fn bound_child(&self, pid: Pid) -> Result<(), SpawnError> {
+        if let Some(bound) = self.mailbox {
+            if self.node.is_some() {
+                return Err(SpawnError::BadOptions);
+            }
+            // The child is ours and alive (or just ended: then there is nothing to bound).
+            if let Err(e) = crate::bound::set(pid, Some(bound))
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(SpawnError::BadOptions);
+            }
+        }
+        Ok(())
     }
 
     /// [`SpawnOptions::spawn`], monitored from before the process runs (see [`spawn_monitor`]).
@@ -325,6 +373,7 @@ impl SpawnOptions {
     {
         let tag = raw::new_tag();
         let pid = spawn_with(&captures, entry, tag as i64, self)?;
+        self.bound_child(pid)?;
         Ok((Process::from_pid(pid), Monitor { pid, tag }))
     }
 }

@@ -26,10 +26,21 @@ pub(crate) fn send(pid: u64, tag: u64, bytes: &[u8]) -> bool {
     }
 }
 
-/// `send`'s result code (0, ERR_NO_PROCESS, ERR_NOT_LOCAL...). While the queue to the
-/// receiver's node is over its send mark, this waits for room, as Erlang suspends a sender
-/// on a busy distribution port.
+/// `send`'s result code (0, ERR_NO_PROCESS, ERR_NOT_LOCAL, ERR_FULL...). While the queue to
+/// the receiver's node is over its send mark, or the receiver's bounded mailbox is full and
+/// its policy is to block, this waits for room, as Erlang suspends a sender on a busy
+/// distribution port.
 pub(crate) fn send_code(pid: u64, tag: u64, bytes: &[u8]) -> i32 {
+    send_code_until(pid, tag, bytes, None)
+}
+
+/// [`send_code`], waiting for room until `deadline` at most: then `ERR_TIMEOUT`, nothing sent.
+pub(crate) fn send_code_until(
+    pid: u64,
+    tag: u64,
+    bytes: &[u8],
+    deadline: Option<std::time::Instant>,
+) -> i32 {
     loop {
         // SAFETY: the pointer and length describe `bytes`, which lives across the call; the
         // host only reads it during the call.
@@ -37,8 +48,13 @@ pub(crate) fn send_code(pid: u64, tag: u64, bytes: &[u8]) -> i32 {
         if code != abi::ERR_WOULD_BLOCK {
             return code;
         }
+        let timeout = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
         // SAFETY: plain values.
-        unsafe { abi::await_room(pid as i64, bytes.len() as u32) };
+        let waited =
+            unsafe { abi::await_room(pid as i64, bytes.len() as u32, timeout_ms(timeout)) };
+        if waited == abi::ERR_TIMEOUT {
+            return abi::ERR_TIMEOUT;
+        }
     }
 }
 

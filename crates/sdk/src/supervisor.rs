@@ -85,6 +85,7 @@ pub struct Child {
     restart: Restart,
     shutdown: Shutdown,
     start: Box<dyn Fn() -> Result<Pid, SpawnError>>,
+    mailbox: Option<crate::bound::MailboxBound>,
 }
 
 impl Child {
@@ -105,6 +106,7 @@ impl Child {
             restart,
             shutdown: DEFAULT_SHUTDOWN,
             start: Box::new(move || spawn_link(captures.clone(), entry).map(|p| p.pid())),
+            mailbox: None,
         }
     }
 
@@ -120,12 +122,19 @@ impl Child {
             restart,
             shutdown: Shutdown::Infinity,
             start: Box::new(move || spawn_link(spec.clone(), run::<S>).map(|p| p.pid())),
+            mailbox: None,
         }
     }
 
     /// This child, stopped by `shutdown` (see [`Shutdown`]).
     pub fn shutdown(mut self, shutdown: Shutdown) -> Child {
         self.shutdown = shutdown;
+        self
+    }
+
+    /// This child, with its mailbox bounded (see [`crate::bound`]) each time it starts.
+    pub fn mailbox(mut self, bound: crate::bound::MailboxBound) -> Child {
+        self.mailbox = Some(bound);
         self
     }
 }
@@ -351,7 +360,17 @@ fn serve<S: Supervise>(spec: S, mut st: State, mailbox: Mailbox<SupervisorMsg>) 
 }
 
 fn start_child(st: &mut State, i: usize) -> Result<(), SpawnError> {
-    let pid = (st.children[i].child.start)()?;
+    let child = &st.children[i].child;
+    let pid = (child.start)()?;
+    if let Some(bound) = child.mailbox
+        && let Err(e) = crate::bound::set(pid, Some(bound))
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        // Ours and alive (or just ended: NotFound): only a refused bound lands here, which a
+        // `MailboxBound` cannot be. The child is not left running unbounded.
+        Process::<()>::from_pid(pid).kill();
+        return Err(SpawnError::BadOptions);
+    }
     st.children[i].pid = Some(pid);
     Ok(())
 }

@@ -13,12 +13,14 @@ use std::time::Duration;
 use warren::{ExitReason, Mailbox, Process, Signal};
 
 mod failures;
+mod flow;
 mod links;
 mod messages;
 mod names;
 mod supervisors;
 
 use failures::*;
+use flow::*;
 use links::*;
 use messages::*;
 use names::*;
@@ -246,4 +248,15 @@ warren::tests!(
     a_supervisor_past_its_intensity_ends_with_its_children,
     restart_policies_decide_which_ended_children_come_back,
     a_crashed_inner_supervisor_is_restarted_with_its_workers,
+    // flow.rs
+    a_blocked_sender_waits_for_room_and_every_message_arrives_in_order,
+    a_full_mailbox_that_fails_sends_hands_the_message_back,
+    drop_oldest_keeps_the_newest_messages,
+    drop_newest_keeps_the_oldest_messages,
+    a_full_mailbox_whose_policy_is_to_end_ends_its_process,
+    send_timeout_gives_up_on_a_mailbox_that_stays_full,
+    a_sender_blocked_on_a_full_mailbox_can_be_killed,
+    a_blocked_send_ends_when_the_receiver_dies,
+    what_must_not_wait_goes_beyond_the_bound,
+    a_process_bounds_only_itself_and_its_children,
 );

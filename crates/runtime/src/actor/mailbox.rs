@@ -20,7 +20,7 @@ use crate::resources::Resource;
 use tokio::time::Instant;
 use warren_sync::mailbox::{Queue, Queued};
 
-pub(crate) use warren_sync::mailbox::Refused;
+pub(crate) use warren_sync::mailbox::{Bound, Census, Pushed, Refused, WhenFull};
 
 /// One queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,34 @@ impl Mailbox {
     /// with the sockets or files it carries) if the mailbox is closed or full.
     pub fn push(&self, message: Message) -> Result<(), Refused> {
         self.queue.push(message)
+    }
+
+    /// Queue a message sent under the mailbox's bound (an ordinary message from a process):
+    /// as [`Mailbox::push`] while there is room, else as the bound says.
+    pub fn push_bounded(&self, message: Message) -> Result<Pushed<Message>, Refused> {
+        self.queue.push_bounded(message)
+    }
+
+    /// Resolves when a message of `cost` bytes fits within the bound (at once without one,
+    /// or once the mailbox is closed).
+    pub async fn room(&self, cost: usize) {
+        std::future::poll_fn(|cx| self.queue.poll_room(cx, cost)).await
+    }
+
+    /// Set the bound (`None`: the quota only); senders waiting for room look again.
+    pub fn set_bound(&self, bound: Option<Bound>) {
+        self.queue.set_bound(bound)
+    }
+
+    /// The bound, if any.
+    pub fn bound(&self) -> Option<Bound> {
+        self.queue.bound()
+    }
+
+    /// The counters: queued messages and bytes, drops and refusals by the bound, senders
+    /// waiting for room.
+    pub fn counters(&self) -> Census {
+        self.queue.counters()
     }
 
     /// Bytes queued (see [`Message::cost`]).

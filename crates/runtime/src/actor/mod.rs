@@ -32,7 +32,7 @@ pub(crate) mod stats;
 mod table;
 mod timers;
 
-pub(crate) use mailbox::{Mailbox, Message, Received};
+pub(crate) use mailbox::{Bound, Mailbox, Message, Received, WhenFull};
 pub use quotas::{
     DEFAULT_LOG_RATE, DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS,
     QuotaError, Quotas,
@@ -41,7 +41,7 @@ pub use registry::RegisterError;
 pub(crate) use registry::{MAX_NAME, Registry};
 pub(crate) use spawn::SpawnSpec;
 pub use table::SpawnError;
-pub(crate) use table::{ProcessRef, ProcessTable};
+pub(crate) use table::{ProcessRef, ProcessTable, Sent, describe_bound};
 pub(crate) use timers::Timers;
 pub(crate) use warren_abi::EXIT_TAG;
 /// Why a process ended, and its one encoding (shared with guests through `warren-abi`).

@@ -132,6 +132,8 @@ pub struct ProcessStats {
     handles: Mutex<Vec<(&'static str, u32)>>,
     /// Its last log lines and counts, once it logs while an observer runs.
     logs: Mutex<Option<Box<LogRing>>>,
+    /// The process whose full mailbox it waits for room in (0: none).
+    blocked_on: AtomicU64,
 }
 
 impl ProcessStats {
@@ -146,6 +148,20 @@ impl ProcessStats {
             cpu: AtomicU64::new(0),
             handles: Mutex::new(Vec::new()),
             logs: Mutex::new(None),
+            blocked_on: AtomicU64::new(0),
+        }
+    }
+
+    /// It waits for room in the full mailbox of `to` (`Some`), or no longer (`None`).
+    pub fn set_blocked_on(&self, to: Option<Pid>) {
+        self.blocked_on.store(to.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// The process whose full mailbox it waits for room in, if any.
+    pub fn blocked_on(&self) -> Option<Pid> {
+        match self.blocked_on.load(Ordering::Relaxed) {
+            0 => None,
+            pid => Some(pid),
         }
     }
 

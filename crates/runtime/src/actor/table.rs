@@ -19,6 +19,7 @@
 //! holds (a reply to a request in progress), so late replies are dropped and a third party
 //! cannot forge a reply or a DOWN. Tag [`EXIT_TAG`] is the runtime's alone.
 
+use super::mailbox::{Bound, Pushed, Refused};
 use super::procs::Procs;
 use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
@@ -50,6 +51,37 @@ pub enum SpawnError {
     /// Anything else (the runtime is shutting down, the module lacks the entry...).
     #[error("cannot create process: {0}")]
     Other(String),
+}
+
+/// What a send did ([`ProcessTable::send_via`]).
+#[derive(Debug)]
+pub enum Sent {
+    /// Queued, or dropped by the receiver's bound (`drop oldest`, `drop newest`: counted in
+    /// its mailbox), or on its way to another node.
+    Delivered,
+    /// No such process (or its node is not connected): the message is dropped.
+    NoProcess,
+    /// The receiver's mailbox is full by its bound, whose policy is to block or fail the
+    /// sender: the message, handed back, and the bound.
+    Full {
+        message: Message,
+        bound: Option<Bound>,
+    },
+}
+
+/// A bound as people read it: "100 messages", "1048576 bytes, 10 messages".
+pub(crate) fn describe_bound(bound: &Bound) -> String {
+    let mut parts = Vec::new();
+    if bound.messages != usize::MAX {
+        parts.push(format!("{} messages", bound.messages));
+    }
+    if bound.bytes != usize::MAX {
+        parts.push(format!("{} bytes", bound.bytes));
+    }
+    if parts.is_empty() {
+        parts.push("none".to_string());
+    }
+    parts.join(", ")
 }
 
 /// A live process as seen by others: its mailbox and its signals.
@@ -368,7 +400,10 @@ impl ProcessTable {
     /// Send a message (the runtime's own: timers, `Runtime::send`). Returns false if no such
     /// process is alive (the message is dropped, as Erlang drops messages to dead pids).
     pub fn send(&self, to: Pid, message: Message) -> bool {
-        self.send_via(to, message, &mut None).unwrap_or(false)
+        matches!(
+            self.send_via(to, message, &mut None, false),
+            Ok(Sent::Delivered)
+        )
     }
 
     /// Send a message to `to`, of this node or another: the path of every message between
@@ -377,20 +412,26 @@ impl ProcessTable {
     /// another node is a [`Signal::Message`] (a process sends it only after
     /// [`ProcessTable::remote_room`] let it, and never with handles: callers refuse those with
     /// `ERR_NOT_LOCAL`); one for this node goes through [`ProcessTable::accept`], as a
-    /// message from another node does. `Ok(false)`: no such process.
+    /// message from another node does. `bounded`: an ordinary send of a process, held to the
+    /// receiver's mailbox bound ([`Sent::Full`] hands it back); otherwise only the quota
+    /// applies.
     pub fn send_via(
         &self,
         to: Pid,
         message: Message,
         last: &mut Option<Arc<ProcessRef>>,
-    ) -> Result<bool, Unreachable> {
+        bounded: bool,
+    ) -> Result<Sent, Unreachable> {
         if !self.is_local(to) {
             if !message.resources.is_empty() {
                 tracing::debug!(to, "a message with handles to another node is dropped");
-                return Ok(false);
+                return Ok(Sent::NoProcess);
             }
             let Message { tag, data, .. } = message;
-            return self.signal(Signal::Message { to, tag, data });
+            return Ok(match self.signal(Signal::Message { to, tag, data })? {
+                true => Sent::Delivered,
+                false => Sent::NoProcess,
+            });
         }
         let peer = match last {
             Some(p) if p.pid == to && p.is_alive() => p.clone(),
@@ -401,11 +442,17 @@ impl ProcessTable {
                 }
                 None => {
                     *last = None;
-                    return Ok(false);
+                    return Ok(Sent::NoProcess);
                 }
             },
         };
-        Ok(self.accept(&peer, message))
+        if bounded && message.tag == 0 {
+            return Ok(self.offer(&peer, message));
+        }
+        Ok(match self.accept(&peer, message) {
+            true => Sent::Delivered,
+            false => Sent::NoProcess,
+        })
     }
 
     /// A message for the process `to`, wherever it was sent from: one with the runtime's
@@ -420,10 +467,11 @@ impl ProcessTable {
         self.deliver(to, message)
     }
 
-    /// Put a message into `to`'s mailbox: the one path every message takes. Returns false if
-    /// `to` has exited. If the mailbox is full, the message is dropped and `to` ends with
-    /// `limit: mailbox` (the sender is not told: as in Erlang, a send to a live process
-    /// succeeds).
+    /// Put a message into `to`'s mailbox whatever its bound: the one path every message
+    /// takes that must not wait (exit signals, DOWNs, timers' messages, replies, messages of
+    /// the runtime and of other nodes). Returns false if `to` has exited. Over the quota, the
+    /// message is dropped and `to` ends with `limit: mailbox` (the sender is not told: as in
+    /// Erlang, a send to a live process succeeds).
     pub fn deliver(&self, to: &ProcessRef, message: Message) -> bool {
         let bytes = message.data.len();
         match to.mailbox.push(message) {
@@ -431,19 +479,53 @@ impl ProcessTable {
                 self.stats.delivered(bytes);
                 true
             }
-            Err(super::mailbox::Refused::Closed) => false,
-            Err(super::mailbox::Refused::Full { queued, limit }) => {
-                tracing::debug!(pid = to.pid, queued, limit, "mailbox full");
-                Self::terminate(
-                    to,
-                    ExitReason::Limit(format!(
-                        "mailbox: {queued} bytes of messages queued, a message more would \
-                         exceed the limit of {limit} bytes"
-                    )),
-                );
-                true
-            }
+            Err(refused) => self.refused(to, refused),
         }
+    }
+
+    /// An ordinary message from a process to `to`, held to `to`'s bound: queued, dropped by
+    /// the bound's policy, or handed back ([`Sent::Full`]) for the sender to wait or fail.
+    fn offer(&self, to: &ProcessRef, message: Message) -> Sent {
+        let bytes = message.data.len();
+        match to.mailbox.push_bounded(message) {
+            Ok(Pushed::Queued { .. }) => {
+                self.stats.delivered(bytes);
+                Sent::Delivered
+            }
+            Ok(Pushed::Dropped) => Sent::Delivered,
+            Ok(Pushed::Full(message)) => Sent::Full {
+                message,
+                bound: to.mailbox.bound(),
+            },
+            Err(refused) => match self.refused(to, refused) {
+                true => Sent::Delivered,
+                false => Sent::NoProcess,
+            },
+        }
+    }
+
+    /// A push `to`'s mailbox refused: closed (false: `to` has exited), or over its quota or
+    /// its bound with the policy to end it (`to` ends with `limit: mailbox`; true).
+    fn refused(&self, to: &ProcessRef, refused: Refused) -> bool {
+        let why = match refused {
+            Refused::Closed => return false,
+            Refused::Full { queued, limit } => format!(
+                "mailbox: {queued} bytes of messages queued, a message more would exceed the \
+                 limit of {limit} bytes"
+            ),
+            Refused::OverBound {
+                bound,
+                messages,
+                bytes,
+            } => format!(
+                "mailbox: its bound ({}) is reached with {messages} messages of {bytes} bytes \
+                 queued, and a full mailbox ends its process",
+                describe_bound(&bound)
+            ),
+        };
+        tracing::debug!(pid = to.pid, why, "mailbox full");
+        Self::terminate(to, ExitReason::Limit(why));
+        true
     }
 
     /// A fresh reference, unique within this runtime and unpredictable to processes.

@@ -8,7 +8,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
-use crate::actor::{Message, Received};
+use crate::actor::{Bound, Message, Received, Sent, WhenFull, describe_bound};
 use crate::context::ProcessCtx;
 use crate::resources::ResourceTable;
 use std::time::Duration;
@@ -69,22 +69,117 @@ impl MessageView<'_> {
             }
         }
         // Attached handles go with this message, delivered or not (a message to a dead
-        // process, or one it does not await, is dropped with its resources). Whether `to`
-        // lives (and holds `tag`) is checked where it lives: `ProcessTable::accept`.
+        // process, or one it does not await, is dropped with its resources) — unless a full
+        // bounded mailbox hands it back: then they are attached again. Whether `to` lives
+        // (and holds `tag`) is checked where it lives: `ProcessTable::accept`.
+        let handles = self.resources.outbox_handles();
         let message = Message {
             tag,
             data,
             resources: self.resources.take_outbox(),
         };
         let ctx = &mut *self.ctx;
-        match ctx.table.send_via(to, message, &mut ctx.last_peer) {
-            Ok(true) => Ok(0),
-            Ok(false) => Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}"))),
+        match ctx.table.send_via(to, message, &mut ctx.last_peer, true) {
+            Ok(Sent::Delivered) => Ok(0),
+            Ok(Sent::NoProcess) => Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}"))),
+            Ok(Sent::Full { message, bound }) => {
+                self.resources.reattach_outbox(handles, message.resources);
+                let bound = bound.map_or_else(|| "none".to_string(), |b| describe_bound(&b));
+                match bound_policy(to, &self.ctx.table) {
+                    Some(WhenFull::Fail) => {
+                        // Handed back: the handles return to the caller's table.
+                        self.resources.restore_outbox();
+                        Err(HostError::fail(
+                            ERR_FULL,
+                            format!(
+                                "the mailbox of process {to} is full (its bound: {bound}); nothing was sent"
+                            ),
+                        ))
+                    }
+                    _ => Err(HostError::fail(
+                        ERR_WOULD_BLOCK,
+                        format!(
+                            "the mailbox of process {to} is full (its bound: {bound}); nothing \
+                             was sent: await_room, then send again"
+                        ),
+                    )),
+                }
+            }
             Err(e) => Err(HostError::fail(
                 ERR_NO_PROCESS,
                 format!("no process {to}: {e}"),
             )),
         }
+    }
+
+    /// `queued`: how many messages the caller's mailbox holds.
+    pub(crate) fn queued(&mut self) -> HostResult<i64> {
+        Ok(self.ctx.me.mailbox.census().0 as i64)
+    }
+
+    /// `bound`: bound the mailbox of the caller, or of a child it spawned on this node.
+    pub(crate) fn bound(
+        &mut self,
+        pid: i64,
+        messages: i64,
+        bytes: i64,
+        when_full: u32,
+    ) -> HostResult<i32> {
+        let me = self.ctx.me.clone();
+        let target = if pid == 0 || pid as u64 == me.pid() {
+            me
+        } else {
+            let pid = call::pid_arg(pid)?;
+            let Some(p) = self.ctx.table.get(pid) else {
+                return Err(HostError::fail(
+                    ERR_NO_PROCESS,
+                    format!("no process {pid} on this node"),
+                ));
+            };
+            if p.stats().parent() != me.pid() {
+                return Err(HostError::fail(
+                    ERR_DENIED,
+                    format!(
+                        "process {pid} is not a child of process {}: a process bounds its own \
+                         mailbox or its children's",
+                        me.pid()
+                    ),
+                ));
+            }
+            p
+        };
+        let (Ok(messages), Ok(bytes)) = (u64::try_from(messages), u64::try_from(bytes)) else {
+            return Err(HostError::bad_argument(format!(
+                "a negative bound ({messages} messages, {bytes} bytes)"
+            )));
+        };
+        let when_full = match when_full {
+            WHEN_FULL_BLOCK => WhenFull::Block,
+            WHEN_FULL_FAIL => WhenFull::Fail,
+            WHEN_FULL_DROP_OLDEST => WhenFull::DropOldest,
+            WHEN_FULL_DROP_NEWEST => WhenFull::DropNewest,
+            WHEN_FULL_END => WhenFull::End,
+            other => {
+                return Err(HostError::bad_argument(format!(
+                    "unknown policy {other} for a full mailbox (WHEN_FULL_BLOCK..WHEN_FULL_END \
+                     are 0..4)"
+                )));
+            }
+        };
+        let unlimited = |n: u64| {
+            if n == 0 {
+                usize::MAX
+            } else {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }
+        };
+        let bound = (messages != 0 || bytes != 0).then(|| Bound {
+            messages: unlimited(messages),
+            bytes: unlimited(bytes),
+            when_full,
+        });
+        target.mailbox.set_bound(bound);
+        Ok(0)
     }
 
     /// `take`: copy the pending message (exactly its length) and clear it.
@@ -140,23 +235,73 @@ impl MessageView<'_> {
     }
 }
 
+/// While alive, `me` is shown waiting for room in the mailbox of another process (cleared on
+/// drop: also when a kill or a timeout drops the wait).
+struct Blocked<'a>(&'a crate::actor::ProcessRef);
+
+impl<'a> Blocked<'a> {
+    fn on(me: &'a crate::actor::ProcessRef, to: crate::actor::Pid) -> Self {
+        me.stats().set_blocked_on(Some(to));
+        Blocked(me)
+    }
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.0.stats().set_blocked_on(None);
+    }
+}
+
+/// The policy of the bound of `to`'s mailbox (a local process), if it has one.
+fn bound_policy(to: crate::actor::Pid, table: &crate::actor::ProcessTable) -> Option<WhenFull> {
+    table.get(to)?.mailbox.bound().map(|b| b.when_full)
+}
+
 /// `await_room`: wait until a message of `len` bytes to `pid` may be sent without
-/// `ERR_WOULD_BLOCK` (at once for a pid of this node, or of a node whose queue is under the
-/// send mark, or of a node not connected: `send` then says so).
+/// `ERR_WOULD_BLOCK`: its mailbox has room under its bound (at once without a bound, or for a
+/// process that is gone: `send` then says so), or its node's queue is under the send mark (at
+/// once for a node not connected). Up to `timeout_ms` (negative: forever).
 async fn await_room<T: 'static>(
     c: &mut Caller<'_, T>,
     get: fn(&mut T) -> MessageView<'_>,
     pid: i64,
     len: u32,
+    timeout_ms: i64,
 ) -> HostResult<i32> {
     let to = call::pid_arg(pid)?;
-    let table = get(c.data_mut()).ctx.table.clone();
-    if table.is_local(to) {
-        return Ok(0);
-    }
+    let view = get(c.data_mut());
+    let (table, me) = (view.ctx.table.clone(), view.ctx.me.clone());
+    let cost = Message::new(0, Vec::new())
+        .cost()
+        .saturating_add(len as usize);
+    let wait = async {
+        if table.is_local(to) {
+            if let Some(p) = table.get(to) {
+                // The observer shows it waiting on `to` (two processes waiting on each
+                // other's full mailbox are a deadlock it makes visible).
+                let _blocked = Blocked::on(&me, to);
+                p.mailbox.room(cost).await;
+            }
+            return;
+        }
+        while let Some(room) = table.remote_room(to, len as usize) {
+            room.await;
+        }
+    };
     // A kill while waiting drops this call (see `crate::process`).
-    while let Some(room) = table.remote_room(to, len as usize) {
-        room.await;
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .and_then(|ms| tokio::time::Instant::now().checked_add(Duration::from_millis(ms)));
+    match deadline {
+        None => wait.await,
+        Some(d) => {
+            if tokio::time::timeout_at(d, wait).await.is_err() {
+                return Err(HostError::fail(
+                    ERR_TIMEOUT,
+                    format!("no room for {len} bytes to process {to} came in time"),
+                ));
+            }
+        }
     }
     Ok(0)
 }
@@ -238,10 +383,20 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         // default): ERR_WOULD_BLOCK, nothing sent; wait with await_room and send again.
         fn send(pid: i64, tag: i64, ptr: u32, len: u32) => |v, mem| v.send(mem, pid, tag, ptr, len);
 
-        // await_room(pid, len) -> i32: wait until a message of `len` bytes to `pid` may be
-        // sent without ERR_WOULD_BLOCK, then 0 (at once for a pid of this node).
-        // ERR_NO_PROCESS for a negative pid.
-        async fn await_room(pid: i64, len: u32) => |c| await_room(c, get, pid, len);
+        // await_room(pid, len, timeout_ms) -> i32: wait until a message of `len` bytes to
+        // `pid` may be sent without ERR_WOULD_BLOCK (its bounded mailbox has room, its node's
+        // queue is under the send mark), then 0; ERR_TIMEOUT after `timeout_ms` (negative:
+        // forever). ERR_NO_PROCESS for a negative pid.
+        async fn await_room(pid: i64, len: u32, timeout_ms: i64)
+            => |c| await_room(c, get, pid, len, timeout_ms);
+
+        // queued() -> i64: how many messages the caller's mailbox holds.
+        fn queued() => |v| v.queued();
+
+        // bound(pid, messages, bytes, when_full) -> i32: bound the mailbox of the caller (pid
+        // 0 or its own) or of a child it spawned on this node; see docs/abi.md.
+        fn bound(pid: i64, messages: i64, bytes: i64, when_full: u32)
+            => |v| v.bound(pid, messages, bytes, when_full);
 
         // receive(tag, ptr, cap, timeout_ms, tag_out) -> i64: wait for the first message with
         // `tag` (0: ordinary messages; -1: ordinary messages and exit signals; other negative

@@ -38,7 +38,9 @@ unsafe extern "C" {
 #[link(wasm_import_module = "warren:message")]
 unsafe extern "C" {
     pub fn send(pid: i64, tag: i64, ptr: *const u8, len: u32) -> i32;
-    pub fn await_room(pid: i64, len: u32) -> i32;
+    pub fn await_room(pid: i64, len: u32, timeout_ms: i64) -> i32;
+    pub fn queued() -> i64;
+    pub fn bound(pid: i64, messages: i64, bytes: i64, when_full: u32) -> i32;
     pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64) -> i64;
     pub fn take(ptr: *mut u8, len: u32) -> i32;
     pub fn new_tag() -> i64;
