@@ -370,6 +370,12 @@ pub struct RuntimeStats {
     /// Log records emitted, by `warren:log` level (index level - 1), and dropped.
     log_records: [AtomicU64; 5],
     log_dropped: AtomicU64,
+    /// Messages dropped by full bounded mailboxes (`drop oldest`, `drop newest`).
+    bound_dropped: AtomicU64,
+    /// Sends a full bounded mailbox handed back (to wait, or to fail).
+    bound_refused: AtomicU64,
+    /// Senders waiting for room in a full bounded mailbox now.
+    blocked_senders: AtomicUsize,
 }
 
 impl Default for RuntimeStats {
@@ -386,6 +392,9 @@ impl Default for RuntimeStats {
             cpu_time: false,
             log_records: Default::default(),
             log_dropped: AtomicU64::new(0),
+            bound_dropped: AtomicU64::new(0),
+            bound_refused: AtomicU64::new(0),
+            blocked_senders: AtomicUsize::new(0),
         }
     }
 }
@@ -416,6 +425,35 @@ impl RuntimeStats {
 
     pub(super) fn spawned(&self) {
         self.spawned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` messages were dropped by a full bounded mailbox.
+    pub(super) fn bound_dropped(&self, n: usize) {
+        self.bound_dropped.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// A full bounded mailbox handed a send back.
+    pub(super) fn bound_refused(&self) {
+        self.bound_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A sender starts (true) or stops (false) waiting for room in a full mailbox.
+    pub fn sender_blocked(&self, on: bool) {
+        if on {
+            self.blocked_senders.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.blocked_senders.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Messages dropped by full bounded mailboxes, sends they handed back, and senders
+    /// waiting for room now.
+    pub fn bounds(&self) -> (u64, u64, usize) {
+        (
+            self.bound_dropped.load(Ordering::Relaxed),
+            self.bound_refused.load(Ordering::Relaxed),
+            self.blocked_senders.load(Ordering::Relaxed),
+        )
     }
 
     pub(super) fn delivered(&self, bytes: usize) {

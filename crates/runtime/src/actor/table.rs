@@ -488,15 +488,24 @@ impl ProcessTable {
     fn offer(&self, to: &ProcessRef, message: Message) -> Sent {
         let bytes = message.data.len();
         match to.mailbox.push_bounded(message) {
-            Ok(Pushed::Queued { .. }) => {
+            Ok(Pushed::Queued { dropped }) => {
                 self.stats.delivered(bytes);
+                if dropped > 0 {
+                    self.stats.bound_dropped(dropped);
+                }
                 Sent::Delivered
             }
-            Ok(Pushed::Dropped) => Sent::Delivered,
-            Ok(Pushed::Full(message)) => Sent::Full {
-                message,
-                bound: to.mailbox.bound(),
-            },
+            Ok(Pushed::Dropped) => {
+                self.stats.bound_dropped(1);
+                Sent::Delivered
+            }
+            Ok(Pushed::Full(message)) => {
+                self.stats.bound_refused();
+                Sent::Full {
+                    message,
+                    bound: to.mailbox.bound(),
+                }
+            }
             Err(refused) => match self.refused(to, refused) {
                 true => Sent::Delivered,
                 false => Sent::NoProcess,

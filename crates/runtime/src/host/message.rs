@@ -235,20 +235,27 @@ impl MessageView<'_> {
     }
 }
 
-/// While alive, `me` is shown waiting for room in the mailbox of another process (cleared on
-/// drop: also when a kill or a timeout drops the wait).
-struct Blocked<'a>(&'a crate::actor::ProcessRef);
+/// While alive, `me` is shown waiting for room in the mailbox of another process, and
+/// counted among the blocked senders (undone on drop: also when a kill or a timeout drops
+/// the wait).
+struct Blocked<'a>(&'a crate::actor::ProcessRef, &'a crate::actor::ProcessTable);
 
 impl<'a> Blocked<'a> {
-    fn on(me: &'a crate::actor::ProcessRef, to: crate::actor::Pid) -> Self {
+    fn on(
+        me: &'a crate::actor::ProcessRef,
+        to: crate::actor::Pid,
+        table: &'a crate::actor::ProcessTable,
+    ) -> Self {
         me.stats().set_blocked_on(Some(to));
-        Blocked(me)
+        table.stats().sender_blocked(true);
+        Blocked(me, table)
     }
 }
 
 impl Drop for Blocked<'_> {
     fn drop(&mut self) {
         self.0.stats().set_blocked_on(None);
+        self.1.stats().sender_blocked(false);
     }
 }
 
@@ -279,7 +286,7 @@ async fn await_room<T: 'static>(
             if let Some(p) = table.get(to) {
                 // The observer shows it waiting on `to` (two processes waiting on each
                 // other's full mailbox are a deadlock it makes visible).
-                let _blocked = Blocked::on(&me, to);
+                let _blocked = Blocked::on(&me, to, &table);
                 p.mailbox.room(cost).await;
             }
             return;

@@ -11,8 +11,9 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
     let (messages, message_bytes) = stats.messages_total();
     let uptime = crate::actor::stats::now_ms().saturating_sub(source.started_at) as f64 / 1000.0;
     let pumps = source.io.upgrade().map_or(0, |io| io.pumps.len());
+    let (bound_dropped, bound_refused, blocked_senders) = stats.bounds();
     // (name, type, help, value) of every metric with one sample.
-    let single: [(&str, &str, &str, f64); 11] = [
+    let single: [(&str, &str, &str, f64); 14] = [
         (
             "warren_processes",
             "gauge",
@@ -48,6 +49,24 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
             "counter",
             "Payload bytes of the messages delivered into mailboxes.",
             message_bytes as f64,
+        ),
+        (
+            "warren_mailbox_dropped_total",
+            "counter",
+            "Messages dropped by full bounded mailboxes (policies drop-oldest, drop-newest).",
+            bound_dropped as f64,
+        ),
+        (
+            "warren_mailbox_refused_total",
+            "counter",
+            "Sends a full bounded mailbox handed back to its sender (policies block, fail).",
+            bound_refused as f64,
+        ),
+        (
+            "warren_senders_blocked",
+            "gauge",
+            "Processes waiting for room in a full bounded mailbox now.",
+            blocked_senders as f64,
         ),
         (
             "warren_memory_bytes",

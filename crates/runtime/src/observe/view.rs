@@ -151,7 +151,24 @@ impl Row {
             "handles": s.handle_count(),
             "links": self.p.relations().links.len(),
             "traps_exit": self.p.traps_exit(),
+            "blocked_on": s.blocked_on(),
+            "mailbox_bound": bound_json(&self.p),
         })
+    }
+}
+
+/// A process's mailbox bound and what it did (null without a bound and nothing counted).
+fn bound_json(p: &ProcessRef) -> Value {
+    let c = p.mailbox.counters();
+    match p.mailbox.bound() {
+        None if c.dropped == 0 && c.refused == 0 => Value::Null,
+        bound => json!({
+            "bound": bound.map(|b| crate::actor::describe_bound(&b)),
+            "when_full": bound.map(|b| format!("{:?}", b.when_full)),
+            "dropped": c.dropped,
+            "refused": c.refused,
+            "waiting_senders": c.waiting_senders,
+        }),
     }
 }
 
@@ -289,7 +306,30 @@ pub(crate) fn process(table: &ProcessTable, pid: Pid) -> Option<Value> {
         "logs": logs,
         "ancestors": ancestors,
         "tree": tree,
+        "waits_on": waits_on(table, &p),
     }))
+}
+
+/// The chain of processes `p` waits for room in (each blocked on a send to the next), as far
+/// as it goes, and whether it comes back to one already in it: processes blocked on each
+/// other's full mailboxes wait for good (a deadlock, shown to the user; the runtime goes on).
+fn waits_on(table: &ProcessTable, p: &ProcessRef) -> Value {
+    let mut chain = Vec::new();
+    let mut next = p.stats().blocked_on();
+    let mut deadlock = false;
+    while let Some(pid) = next {
+        if pid == p.pid() || chain.contains(&pid) {
+            deadlock = true;
+            chain.push(pid);
+            break;
+        }
+        chain.push(pid);
+        if chain.len() >= 64 {
+            break;
+        }
+        next = table.get(pid).and_then(|q| q.stats().blocked_on());
+    }
+    json!({ "chain": chain, "deadlock": deadlock })
 }
 
 fn tree(
@@ -501,5 +541,40 @@ mod tests {
         assert_eq!(e["recent"][0]["name"], "worker");
         assert_eq!(e["recent"][0]["parent"], sup.pid());
         assert!(process(&t, b.pid()).is_none());
+    }
+
+    #[test]
+    fn processes_blocked_on_each_others_full_mailboxes_are_shown_as_a_deadlock() {
+        let t = ProcessTable::new(1000, "");
+        let a = t.register().unwrap();
+        let b = t.register().unwrap();
+        let c = t.register().unwrap();
+        a.stats().set_blocked_on(Some(b.pid()));
+        let v = process(&t, a.pid()).unwrap();
+        assert_eq!(v["waits_on"]["chain"], json!([b.pid()]));
+        assert_eq!(v["waits_on"]["deadlock"], false);
+        b.stats().set_blocked_on(Some(c.pid()));
+        c.stats().set_blocked_on(Some(a.pid()));
+        let v = process(&t, a.pid()).unwrap();
+        assert_eq!(v["waits_on"]["chain"], json!([b.pid(), c.pid(), a.pid()]));
+        assert_eq!(v["waits_on"]["deadlock"], true);
+        // The rows say whom each waits on, and a bounded mailbox what it did.
+        b.mailbox.set_bound(Some(crate::actor::Bound {
+            messages: 1,
+            bytes: usize::MAX,
+            when_full: crate::actor::WhenFull::DropNewest,
+        }));
+        t.deliver(&b, crate::actor::Message::new(0, vec![1]));
+        let rows = processes(&t, &query());
+        let row_b = rows["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["pid"] == b.pid())
+            .unwrap()
+            .clone();
+        assert_eq!(row_b["blocked_on"], c.pid());
+        assert_eq!(row_b["mailbox_bound"]["bound"], "1 messages");
+        assert_eq!(row_b["mailbox_bound"]["when_full"], "DropNewest");
     }
 }
