@@ -58,6 +58,21 @@ fn readme_tour_runs() {
 }
 
 #[test]
+fn a_pipeline_with_bounded_mailboxes_runs_at_its_slowest_stage_pace() {
+    let run = run_guest(&[], "pipeline", &["20000", "2"]);
+    run.assert_code(0)
+        .assert_stdout_has("pipeline: 20000 records, sum 59997,");
+    let line = run.line("pipeline:");
+    let most: usize = line
+        .split("held at most ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the most the writer held");
+    assert!(most <= 256, "{line}");
+}
+
+#[test]
 fn every_rust_block_in_the_readme_is_code_of_an_example() {
     let root = common::repo_root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();

@@ -16,6 +16,7 @@ pub fn run(scenario: &str, arg: Option<&str>) -> bool {
         "hostile_pumps" => pumps(),
         "hostile_quotas" => quotas(arg),
         "hostile_fifo" => fifo(),
+        "hostile_bounds" => bounds(),
         _ => return false,
     }
     true
@@ -215,4 +216,66 @@ fn fifo() {
     );
     assert!(ping_round_trips(&pinger(), 10), "others answer");
     println!("a fifo blocked no worker");
+}
+
+/// Bounded mailboxes against the runtime: a thousand senders blocked on full mailboxes, and
+/// a process flipping its bound in a loop under them. Everyone else keeps running; the
+/// blocked senders are killed where they wait, the flipper too, and nothing stays behind
+/// (crates/runtime/tests/churn.rs runs this to its end and counts what is left).
+fn bounds() {
+    use warren::bound::{MailboxBound, WhenFull};
+    use warren::{ExitReason, SpawnOptions};
+    let p = pinger();
+    // A thousand full mailboxes (bound 1, one message queued, nobody receiving) and a
+    // sender blocked on each.
+    let mut sinks = Vec::new();
+    let mut senders = Vec::new();
+    for i in 0..1000u32 {
+        let sink = SpawnOptions::new()
+            .mailbox(MailboxBound::messages(1))
+            .spawn((), |(), _m: Mailbox<u32>| warren::sleep(Duration::from_secs(3600)))
+            .expect("spawn a sink");
+        assert!(sink.send(&i));
+        let sender = spawn_monitor!(sink; |_m: Mailbox<()>| {
+            sink.send(&0);
+            panic!("a send to a full mailbox returned");
+        })
+        .expect("spawn a sender");
+        sinks.push(sink);
+        senders.push(sender);
+    }
+    // A process flipping its own bound between tight and none, as fast as it can, with a
+    // sender blocked on it when tight.
+    let (flipper, flipping) = spawn_monitor!(|m: Mailbox<u32>| {
+        let tight = Some(MailboxBound::messages(1).when_full(WhenFull::Block));
+        loop {
+            m.set_bound(tight);
+            m.set_bound(None);
+            let _ = m.receive_timeout(Duration::ZERO);
+        }
+    })
+    .expect("spawn the flipper");
+    let (_feeder, feeding) = spawn_monitor!(flipper; |_m: Mailbox<()>| {
+        for i in 0..100_000u32 {
+            if !flipper.send(&i) {
+                return;
+            }
+        }
+    })
+    .expect("spawn the feeder");
+    assert!(ping_round_trips(&p, 100), "others answer");
+    for (sender, down) in senders {
+        assert!(sender.kill());
+        assert_eq!(down.wait(), ExitReason::Killed);
+    }
+    assert!(flipper.kill(), "the flipper is preemptible and killable");
+    assert_eq!(flipping.wait(), ExitReason::Killed);
+    let fed = feeding.wait();
+    assert_eq!(fed, ExitReason::Normal, "the feeder ends (its sends return)");
+    for sink in sinks {
+        sink.kill();
+    }
+    assert!(ping_round_trips(&p, 10), "others still answer");
+    p.kill();
+    println!("bounded mailboxes held a thousand blocked senders and a flipping bound");
 }
