@@ -86,6 +86,7 @@ extern "C" {
 #define WARREN_SELECT_READABLE 2u
 #define WARREN_SELECT_WRITABLE 3u
 #define WARREN_SELECT_FUTURE 4u
+#define WARREN_SELECT_ROOM 5u          /* value: a pid; handle field: the message's length */
 
 /* warren:log levels, and what warren_log did with a record. */
 #define WARREN_LOG_OFF 0

@@ -106,6 +106,9 @@ pub const SELECT_MAILBOX: u32 = 1;
 pub const SELECT_READABLE: u32 = 2;
 pub const SELECT_WRITABLE: u32 = 3;
 pub const SELECT_FUTURE: u32 = 4;
+/// Room in a process's mailbox: the entry's value is the pid, its handle field the length
+/// of the message to send; ready when `send` would not answer `ERR_WOULD_BLOCK`.
+pub const SELECT_ROOM: u32 = 5;
 /// Size of one `select` entry: kind u32, handle u32, value i64.
 pub const SELECT_ENTRY: u32 = 16;
 /// Most entries in one `select`.

@@ -28,6 +28,7 @@ fn data() -> Vec<(u32, Vec<u8>)> {
         (2, 1, 0),
         (3, 2, 0),
         (4, 3, -1),
+        (5, 64, 2),
         (1, 0, 0),
     ] {
         select.extend(kind.to_le_bytes());

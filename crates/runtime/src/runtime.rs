@@ -623,6 +623,7 @@ pub(crate) fn add_modules<T: StoreData>(
             table: &mut w.resources,
             call: &mut w.call,
             me: &w.actor.me,
+            processes: &w.actor.table,
         }
     })?;
     Ok(())

@@ -17,7 +17,7 @@
 use crate::abi;
 use crate::handle::{Resource, error};
 use std::time::Duration;
-use warren_abi::{SELECT_FUTURE, SELECT_MAILBOX, SELECT_READABLE, SELECT_WRITABLE};
+use warren_abi::{SELECT_FUTURE, SELECT_MAILBOX, SELECT_READABLE, SELECT_ROOM, SELECT_WRITABLE};
 
 /// Something to wait for.
 pub enum Source<'a> {
@@ -32,6 +32,12 @@ pub enum Source<'a> {
     Writable(&'a dyn Resource),
     /// A resolved [`crate::stream::HostFuture`].
     Future(&'a dyn Resource),
+    /// Room for a message of this many encoded bytes in the mailbox of the process with this
+    /// pid (bounded, its policy to block: see [`crate::bound`]), or in the queue to its node:
+    /// a send would not wait. Ready at once for a process without a bound, or gone. So a
+    /// router serves many consumers without blocking on the slowest:
+    /// `Source::Room(worker.pid(), 64)`.
+    Room(crate::Pid, usize),
 }
 
 /// Wait until one source is ready and return its index (the lowest if several are), or
@@ -45,6 +51,11 @@ pub fn select(sources: &[Source<'_>], timeout: Option<Duration>) -> Option<usize
             Source::Readable(r) => (SELECT_READABLE, r.raw_handle(), 0),
             Source::Writable(r) => (SELECT_WRITABLE, r.raw_handle(), 0),
             Source::Future(r) => (SELECT_FUTURE, r.raw_handle(), 0),
+            Source::Room(pid, len) => (
+                SELECT_ROOM,
+                u32::try_from(*len).unwrap_or(u32::MAX),
+                *pid as i64,
+            ),
         };
         entries.extend_from_slice(&kind.to_le_bytes());
         entries.extend_from_slice(&handle.to_le_bytes());

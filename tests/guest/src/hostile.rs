@@ -233,7 +233,9 @@ fn bounds() {
     for i in 0..1000u32 {
         let sink = SpawnOptions::new()
             .mailbox(MailboxBound::messages(1))
-            .spawn((), |(), _m: Mailbox<u32>| warren::sleep(Duration::from_secs(3600)))
+            .spawn((), |(), _m: Mailbox<u32>| {
+                warren::sleep(Duration::from_secs(3600))
+            })
             .expect("spawn a sink");
         assert!(sink.send(&i));
         let sender = spawn_monitor!(sink; |_m: Mailbox<()>| {
@@ -271,7 +273,11 @@ fn bounds() {
     assert!(flipper.kill(), "the flipper is preemptible and killable");
     assert_eq!(flipping.wait(), ExitReason::Killed);
     let fed = feeding.wait();
-    assert_eq!(fed, ExitReason::Normal, "the feeder ends (its sends return)");
+    assert_eq!(
+        fed,
+        ExitReason::Normal,
+        "the feeder ends (its sends return)"
+    );
     for sink in sinks {
         sink.kill();
     }

@@ -240,3 +240,39 @@ pub(crate) fn a_process_bounds_only_itself_and_its_children() {
     Mailbox::<()>::this().set_bound(None);
     child.kill();
 }
+
+pub(crate) fn select_waits_for_room_in_any_of_several_mailboxes() {
+    use warren::select::{Source, select};
+    let a = held(MailboxBound::messages(1));
+    let b = held(MailboxBound::messages(1));
+    let room = |h: &Held| Source::Room(h.consumer.pid(), 4);
+    assert!(a.consumer.send(&1));
+    assert_eq!(
+        select(&[room(&a), room(&b)], Some(WAIT)),
+        Some(1),
+        "b has room"
+    );
+    assert!(b.consumer.send(&2));
+    assert_eq!(
+        select(&[room(&a), room(&b)], Some(Duration::from_millis(50))),
+        None,
+        "both are full"
+    );
+    // Let `a` go from another process: its mailbox drains, and the select wakes for it.
+    let go = a.go;
+    warren::spawn!(go; |_m: Mailbox<()>| {
+        warren::sleep(Duration::from_millis(20));
+        go.send(&());
+    })
+    .expect("spawn");
+    assert_eq!(
+        select(&[Source::Room(a.consumer.pid(), 4), room(&b)], Some(WAIT)),
+        Some(0)
+    );
+    match Mailbox::<Ctl>::this().receive_timeout(WAIT) {
+        Some(Ctl::Got(got)) => assert_eq!(got, [1]),
+        _ => panic!("a did not report"),
+    }
+    assert_eq!(a.down.wait_timeout(WAIT), Some(ExitReason::Normal));
+    assert_eq!(b.release(), [2]);
+}

@@ -259,4 +259,5 @@ warren::tests!(
     a_blocked_send_ends_when_the_receiver_dies,
     what_must_not_wait_goes_beyond_the_bound,
     a_process_bounds_only_itself_and_its_children,
+    select_waits_for_room_in_any_of_several_mailboxes,
 );

@@ -323,6 +323,22 @@ impl ProcessTable {
         self.remote.as_ref()?.room(node_of(to), bytes)
     }
 
+    /// Resolves when a message of `len` bytes to `to` may be sent without being handed back:
+    /// its bounded mailbox has room (at once without a bound, or when `to` is gone), or its
+    /// node's queue is under the send mark (at once for a node not connected).
+    pub async fn room(&self, to: Pid, len: usize) {
+        if self.is_local(to) {
+            if let Some(p) = self.get(to) {
+                let cost = Message::new(0, Vec::new()).cost().saturating_add(len);
+                p.mailbox.room(cost).await;
+            }
+            return;
+        }
+        while let Some(room) = self.remote_room(to, len) {
+            room.await;
+        }
+    }
+
     pub fn limit(&self) -> usize {
         self.limit
     }

@@ -1,5 +1,6 @@
 //! `warren:select`: wait for the first of several sources — the mailbox, a readable or
-//! writable handle, an acceptable listener, a resolved future — or a timeout.
+//! writable handle, an acceptable listener, a resolved future, room in another process's
+//! mailbox — or a timeout.
 //!
 //! A process is single-threaded, so `select` is how one process waits on several things at
 //! once (an Erlang `receive` that also watches sockets). It only reports readiness; the
@@ -13,7 +14,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, HostError, HostResult};
-use crate::actor::ProcessRef;
+use crate::actor::{Pid, ProcessRef, ProcessTable};
 use crate::io::handles::{self, FUTURE};
 use crate::io::{IoFuture, ReadReady, ReadSource, WriteSink};
 use crate::resources::ResourceTable;
@@ -32,6 +33,8 @@ pub(crate) struct SelectView<'a> {
     pub call: &'a mut CallState,
     /// This process (its mailbox).
     pub me: &'a Arc<ProcessRef>,
+    /// The processes (for room in another's mailbox).
+    pub processes: &'a Arc<ProcessTable>,
 }
 
 enum Source {
@@ -40,6 +43,8 @@ enum Source {
     ReadReady(Arc<dyn ReadReady>),
     Write(Arc<dyn WriteSink>),
     Future(Arc<IoFuture>),
+    /// Room for `len` bytes to `pid`, in its bounded mailbox or its node's queue.
+    Room(Arc<ProcessTable>, Pid, usize),
 }
 
 impl Source {
@@ -70,6 +75,7 @@ impl Source {
             Source::Future(f) => {
                 let _ = f.wait().await;
             }
+            Source::Room(table, pid, len) => table.room(*pid, *len).await,
         }
     }
 }
@@ -104,6 +110,7 @@ impl SelectView<'_> {
             }
             SELECT_WRITABLE => Source::Write(handles::writable(self.table, h)?),
             SELECT_FUTURE => Source::Future(self.table.get_as::<IoFuture>(h, FUTURE)?),
+            SELECT_ROOM => Source::Room(self.processes.clone(), call::pid_arg(value)?, h as usize),
             _ => return Err(HostError::fault(format!("unknown entry kind {kind}"))),
         })
     }
