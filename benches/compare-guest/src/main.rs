@@ -248,6 +248,40 @@ fn fanout(n: usize, m: usize) {
     );
 }
 
+/// Flow control: a producer sends `n` messages to a consumer whose mailbox holds at most 100
+/// (policy: block), as fast as it can; the time is per message, the end when the consumer
+/// has them all. The producer runs at the consumer's pace and the queue stays at 100.
+fn flow(n: usize) {
+    use warren::SpawnOptions;
+    use warren::bound::{MailboxBound, WhenFull};
+    let me: Process<u64> = Process::this();
+    let mailbox: Mailbox<u64> = Mailbox::this();
+    let consumer = SpawnOptions::new()
+        .mailbox(MailboxBound::messages(100).when_full(WhenFull::Block))
+        .spawn(
+            (me, n),
+            |(me, n): (Process<u64>, usize), mailbox: Mailbox<u64>| {
+                let mut sum = 0u64;
+                for _ in 0..n {
+                    sum = sum.wrapping_add(mailbox.receive());
+                }
+                me.send(&sum);
+            },
+        )
+        .expect("spawn the consumer");
+    let t0 = Instant::now();
+    for i in 0..n as u64 {
+        consumer.send(&i);
+    }
+    let sum = mailbox.receive();
+    assert_eq!(sum, (0..n as u64).sum::<u64>());
+    result(
+        "flow",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/message",
+    );
+}
+
 fn maxn(budget_mib: u64) {
     let budget = budget_mib << 20;
     let base = rss_bytes();
@@ -364,13 +398,14 @@ fn main() {
         Some("pingpong") => pingpong(num(1)),
         Some("ring") => ring(num(1), num(2)),
         Some("fanout") => fanout(num(1), num(2)),
+        Some("flow") => flow(num(1)),
         Some("maxn") => maxn(num(1) as u64),
         Some(w @ ("dist_rtt" | "dist_tput")) => dist(w, num(1)),
         Some("http_hello") => http_hello(&args[1..]),
         _ => {
             eprintln!(
                 "usage: compare-guest spawn N | idle N | hibernate N | wake N | pingpong N | \
-                 ring N LAPS | fanout N M | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
+                 ring N LAPS | fanout N M | flow N | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
                  http_hello ADDR [per_connection]"
             )
         }

@@ -180,6 +180,30 @@ async fn fanout(n: usize, m: usize) {
     );
 }
 
+/// Flow control: a producer sends `n` messages into a bounded channel of 100 (a send waits
+/// while it is full) read by a consumer task.
+async fn flow(n: usize) {
+    let (tx, mut rx) = mpsc::channel::<u64>(100);
+    let consumer = tokio::spawn(async move {
+        let mut sum = 0u64;
+        for _ in 0..n {
+            sum = sum.wrapping_add(rx.recv().await.expect("the producer is alive"));
+        }
+        sum
+    });
+    let t0 = Instant::now();
+    for i in 0..n as u64 {
+        tx.send(i).await.expect("the consumer is alive");
+    }
+    let sum = consumer.await.expect("the consumer ends");
+    assert_eq!(sum, (0..n as u64).sum::<u64>());
+    result(
+        "flow",
+        t0.elapsed().as_secs_f64() * 1e6 / n as f64,
+        "us/message",
+    );
+}
+
 async fn echo(addr: String) {
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!(
@@ -318,6 +342,7 @@ fn main() {
             "pingpong" => pingpong(num(0)).await,
             "ring" => ring(num(0), num(1)).await,
             "fanout" => fanout(num(0), num(1)).await,
+            "flow" => flow(num(0)).await,
             "echo" => echo(addr).await,
             "http_hello" => http_hello(addr).await,
             "https_hello" => https_hello(addr, cert, key).await,

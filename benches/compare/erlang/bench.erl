@@ -90,6 +90,17 @@ run(fanout, [N, M]) ->
     collect_atom(done, N),
     result(fanout, (now_us() - T0) / (N * M), "us/delivery");
 
+%% flow control: a producer sends N messages to a consumer, each as a call (it waits for the
+%% consumer's answer: Erlang's back-pressure, as gen_server:call gives it). Time per message.
+run(flow, [N]) ->
+    Self = self(),
+    Consumer = spawn(fun() -> flow_consumer(Self, 0) end),
+    T0 = now_us(),
+    flow_produce(Consumer, 0, N),
+    Consumer ! {done, Self},
+    receive {sum, _} -> ok end,
+    result(flow, (now_us() - T0) / N, "us/message");
+
 %% TCP echo server on Port (0: any), a process per connection; runs until killed.
 run(echo, [Port]) ->
     {ok, L} = gen_tcp:listen(Port, [binary, {active, false}, {reuseaddr, true},
@@ -207,6 +218,18 @@ grow(Base, Budget, N) ->
         Used when Used > Budget -> N;
         _ -> grow(Base, Budget, N + 1000)
     end.
+
+flow_consumer(Parent, Sum) ->
+    receive
+        {msg, I, From, Ref} -> From ! {Ref, ok}, flow_consumer(Parent, Sum + I);
+        {done, From} -> From ! {sum, Sum}
+    end.
+
+flow_produce(_, N, N) -> ok;
+flow_produce(Consumer, I, N) ->
+    Ref = make_ref(),
+    Consumer ! {msg, I, self(), Ref},
+    receive {Ref, ok} -> flow_produce(Consumer, I + 1, N) end.
 
 subscriber(0) -> ok;
 subscriber(M) -> receive {msg, _} -> subscriber(M - 1) end.

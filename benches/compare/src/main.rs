@@ -102,6 +102,14 @@ fn workloads(quick: bool) -> Vec<Workload> {
             q(10_000, 2_000) + 100,
             "us/delivery",
         ),
+        Workload::timed(
+            "flow",
+            "a producer to a consumer that holds 100 messages at most (warren: a bounded \
+             mailbox that blocks; BEAM: a call per message; tokio: a bounded channel)",
+            vec![q(1_000_000, 200_000)],
+            100,
+            "us/message",
+        ),
         Workload::echo(50, 1024, if quick { 2.0 } else { 5.0 }),
         Workload::maxn(budget, q(300_000, 100_000)),
     ]
