@@ -581,6 +581,55 @@ fn a_process_shows_its_last_log_lines_and_metrics_count_records_and_drops() {
 }
 
 #[test]
+fn bounded_mailboxes_their_drops_blocked_senders_and_a_deadlock_are_shown() {
+    let w = Observed::start(&[], "test_guest", &["observed_deadlock"]);
+    let metric = |text: &str, name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.split(' ').next() == Some(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    // Set up once both wait and the root has its name.
+    let text = eventually("the deadlock", LONG, || {
+        let m = w.get("/metrics").1;
+        (metric(&m, "warren_senders_blocked") == Some(2.0)
+            && m.contains("warren_registered_names 3"))
+        .then_some(m)
+    });
+    assert_eq!(
+        metric(&text, "warren_mailbox_dropped_total"),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(
+        metric(&text, "warren_mailbox_refused_total").is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    let pid_of = |name: &str| {
+        w.json(&format!("/api/processes?q={name}"))["rows"][0]["pid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no process {name}"))
+    };
+    let (a, b) = (pid_of("left"), pid_of("right"));
+    let detail = w.json(&format!("/api/processes/{a}"));
+    assert_eq!(detail["process"]["blocked_on"], b, "{detail}");
+    assert_eq!(
+        detail["waits_on"]["chain"],
+        serde_json::json!([b, a]),
+        "{detail}"
+    );
+    assert_eq!(detail["waits_on"]["deadlock"], true, "{detail}");
+    assert_eq!(detail["process"]["mailbox_bound"]["bound"], "1 messages");
+    assert_eq!(detail["process"]["mailbox_bound"]["when_full"], "Block");
+    // The runtime goes on: the observer answers, and the deadlocked pair can be killed.
+    let rows = w.json("/api/processes?sort=mailbox&desc=1");
+    assert!(
+        rows["rows"].as_array().is_some_and(|r| r.len() >= 4),
+        "{rows}"
+    );
+}
+
+#[test]
 fn metrics_and_json_count_a_known_workload() {
     let w = Observed::start(&[], "test_guest", &["observed_workload"]);
     // The workload is done once its root has registered its name.

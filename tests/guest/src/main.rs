@@ -40,6 +40,7 @@ fn main() {
         "compute_bomb" => compute_bomb(),
         "spawn_limits" => spawn_limits(arg.as_deref()),
         "observed_workload" => observed_workload(),
+        "observed_deadlock" => observed_deadlock(),
         "root_panic" => panic!("root says no"),
         "root_trap" => std::arch::wasm32::unreachable(),
         "root_exit" => std::process::exit(7),
@@ -228,6 +229,59 @@ fn observed_workload() {
     let _listener = warren::net::TcpListener::bind("127.0.0.1:0").unwrap();
     Process::<()>::this().register("observed").unwrap();
     println!("workload done");
+    loop {
+        warren::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// For the observer's test of bounded mailboxes: processes `left` and `right`, each with
+/// room for one message (policy: block), send to each other without receiving — a deadlock, both
+/// waiting for good — and `sink` (room for 2, policy: drop newest) is sent 5 messages, of
+/// which 3 are dropped. The root then says so and waits.
+fn observed_deadlock() {
+    use warren::bound::{MailboxBound, WhenFull};
+    let blocking = MailboxBound::messages(1).when_full(WhenFull::Block);
+    let me: Process<u64> = Process::this();
+    let a = SpawnOptions::new()
+        .mailbox(blocking)
+        .spawn(me, |me: Process<u64>, m: Mailbox<Process<u64>>| {
+            Process::<u64>::this().register("left").expect("name left");
+            let b = m.receive();
+            me.send(&0);
+            for i in 0..3 {
+                b.send(&i); // the second waits for good: b never receives again
+            }
+        })
+        .expect("spawn a");
+    let b = SpawnOptions::new()
+        .mailbox(blocking)
+        .spawn(
+            (me, a),
+            |(me, a): (Process<u64>, Process<Process<u64>>), _m: Mailbox<u64>| {
+                Process::<u64>::this().register("right").expect("name right");
+                a.send(&Process::this());
+                me.send(&0);
+                // a took the first; the next fills its room, the one after waits for good.
+                for _ in 0..3 {
+                    a.send(&Process::this());
+                }
+            },
+        )
+        .expect("spawn b");
+    let mailbox: Mailbox<u64> = Mailbox::this();
+    mailbox.receive();
+    mailbox.receive();
+    let sink = SpawnOptions::new()
+        .mailbox(MailboxBound::messages(2).when_full(WhenFull::DropNewest))
+        .spawn((), |(), _m: Mailbox<u64>| {
+            warren::sleep(Duration::from_secs(3600))
+        })
+        .expect("spawn the sink");
+    for i in 0..5 {
+        assert!(sink.send(&i));
+    }
+    Process::<()>::this().register("observed").expect("name");
+    println!("deadlock set up: a {} b {}", a.pid(), b.pid());
     loop {
         warren::sleep(Duration::from_secs(3600));
     }
