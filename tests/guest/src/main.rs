@@ -258,7 +258,9 @@ fn observed_deadlock() {
         .spawn(
             (me, a),
             |(me, a): (Process<u64>, Process<Process<u64>>), _m: Mailbox<u64>| {
-                Process::<u64>::this().register("right").expect("name right");
+                Process::<u64>::this()
+                    .register("right")
+                    .expect("name right");
                 a.send(&Process::this());
                 me.send(&0);
                 // a took the first; the next fills its room, the one after waits for good.
