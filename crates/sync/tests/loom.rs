@@ -180,15 +180,22 @@ fn send_blocking(q: &Shared, mut m: Msg) -> Result<(), Refused> {
     }
 }
 
+/// A queue bounded to one message and holding one, and a thread sending it a second one
+/// (it waits for room): what each model then does decides how the sender ends.
+fn a_blocked_sender() -> (Shared, thread::JoinHandle<Result<(), Refused>>) {
+    let q = bounded_to_one();
+    q.push_bounded(msg(0, 1)).unwrap();
+    let sender = {
+        let q = q.clone();
+        thread::spawn(move || send_blocking(&q, msg(0, 2)))
+    };
+    (q, sender)
+}
+
 #[test]
 fn a_take_always_wakes_a_sender_waiting_for_room() {
     model(|| {
-        let q = bounded_to_one();
-        q.push_bounded(msg(0, 1)).unwrap();
-        let sender = {
-            let q = q.clone();
-            thread::spawn(move || send_blocking(&q, msg(0, 2)))
-        };
+        let (q, sender) = a_blocked_sender();
         assert_eq!(q.try_take_where(|t| t == 0), Some(msg(0, 1)));
         sender.join().unwrap().unwrap();
         assert_eq!(q.try_take_where(|t| t == 0), Some(msg(0, 2)));
@@ -198,12 +205,7 @@ fn a_take_always_wakes_a_sender_waiting_for_room() {
 #[test]
 fn a_close_always_wakes_a_sender_waiting_for_room() {
     model(|| {
-        let q = bounded_to_one();
-        q.push_bounded(msg(0, 1)).unwrap();
-        let sender = {
-            let q = q.clone();
-            thread::spawn(move || send_blocking(&q, msg(0, 2)))
-        };
+        let (q, sender) = a_blocked_sender();
         q.close();
         assert_eq!(sender.join().unwrap(), Err(Refused::Closed));
         assert_eq!(q.census(), (0, 0));
@@ -213,26 +215,27 @@ fn a_close_always_wakes_a_sender_waiting_for_room() {
 #[test]
 fn a_wider_bound_always_wakes_a_sender_waiting_for_room() {
     model(|| {
-        let q = bounded_to_one();
-        q.push_bounded(msg(0, 1)).unwrap();
-        let sender = {
-            let q = q.clone();
-            thread::spawn(move || send_blocking(&q, msg(0, 2)))
-        };
+        let (q, sender) = a_blocked_sender();
         q.set_bound(None);
         sender.join().unwrap().unwrap();
         assert_eq!(q.census(), (2, 20));
     });
 }
 
+/// A switch and a thread setting it.
+fn a_killer() -> (Arc<KillSwitch>, thread::JoinHandle<()>) {
+    let switch = Arc::new(KillSwitch::new());
+    let killer = {
+        let switch = switch.clone();
+        thread::spawn(move || switch.set())
+    };
+    (switch, killer)
+}
+
 #[test]
 fn a_kill_always_wakes_the_task() {
     model(|| {
-        let switch = Arc::new(KillSwitch::new());
-        let killer = {
-            let switch = switch.clone();
-            thread::spawn(move || switch.set())
-        };
+        let (switch, killer) = a_killer();
         // The task's loop, as the runtime's `until_killed` polls it: its work never ends by
         // itself, so only the kill can finish it.
         let mut registered = None;
@@ -245,11 +248,7 @@ fn a_kill_always_wakes_the_task() {
 #[test]
 fn a_kill_is_seen_however_often_the_task_is_polled() {
     model(|| {
-        let switch = Arc::new(KillSwitch::new());
-        let killer = {
-            let switch = switch.clone();
-            thread::spawn(move || switch.set())
-        };
+        let (switch, killer) = a_killer();
         // Polled twice with the same waker before it waits (a wake-up from its own work):
         // the second poll skips the lock, and the kill must still get through.
         let mut registered = None;
