@@ -89,6 +89,11 @@ impl<M: Serialize> Process<M> {
     /// the queue to that node holds more than the cluster's send mark (64 MiB by default),
     /// `send` waits for it to be published: a process sending faster than the link carries
     /// slows down, as in Erlang, instead of crowding out the others.
+    ///
+    /// To a process whose mailbox is bounded ([`crate::bound`]) and full, `send` does as the
+    /// bound says: waits for room (block), returns `false` without sending (fail:
+    /// [`Process::try_send`] tells this from a process that is gone), or returns `true`
+    /// with the oldest or this message dropped.
     pub fn send(&self, message: &M) -> bool {
         raw::send(self.pid, 0, &encode(message))
     }
