@@ -104,7 +104,7 @@ macro_rules! spawn {
 
 /// Hibernate the calling process until its next message, then continue in a closure,
 /// naming what it carries over: `hibernate!(state; |mailbox: Mailbox<M>| body)` (see
-/// [`hibernate`]). Like [`spawn!`], the closure captures nothing else.
+/// [`hibernate`](fn@crate::hibernate)). Like [`spawn!`], the closure captures nothing else.
 #[macro_export]
 macro_rules! hibernate {
     ($($capture:ident),+ ; |$mailbox:ident : $mty:ty| $body:expr) => {

@@ -51,7 +51,7 @@ pub struct TcpListener {
 resource_type!(TcpListener);
 
 impl TcpListener {
-    /// Bind `addr` ("127.0.0.1:7000", "[::1]:0", "localhost:8080") and listen.
+    /// Bind `addr` ("127.0.0.1:7000", "\[::1\]:0", "localhost:8080") and listen.
     pub fn bind(addr: impl Display) -> io::Result<TcpListener> {
         let a = addr.to_string();
         // SAFETY: pointer and length of `a`, read during the call.

@@ -205,7 +205,7 @@ impl NodeWatch {
 }
 
 /// Spawn `entry(captures, mailbox)` as a new process on `node`, which runs the same module.
-/// Waits for its pid. Like [`spawn`](crate::spawn), but the captures cannot hold handles.
+/// Waits for its pid. Like [`spawn`](fn@crate::spawn), but the captures cannot hold handles.
 pub fn spawn_on<C, M>(
     node: Node,
     captures: C,

@@ -427,7 +427,7 @@ where
     unsafe { abi::hibernate(trampoline, func, args.as_ptr(), args.len() as u32) }
 }
 
-/// [`hibernate`], and wake also when a handle inside the captures is ready to read: a
+/// [`hibernate`](fn@hibernate), and wake also when a handle inside the captures is ready to read: a
 /// connection or stream has data (or its end, or an error), a listener a connection to
 /// accept, a UDP socket a datagram. `watch` picks the handle out of the captures.
 ///

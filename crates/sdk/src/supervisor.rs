@@ -30,7 +30,7 @@
 //! `shutdown` itself.
 //!
 //! A supervisor mostly waits. With [`Supervise::hibernate_after`] (OTP's `hibernate_after`)
-//! it hibernates ([`crate::hibernate`]) once it has had nothing to do for that long, holding
+//! it hibernates ([`hibernate`](fn@crate::hibernate)) once it has had nothing to do for that long, holding
 //! no instance until the next request or exit signal; its children, links, name, restart
 //! history and counters are the same when it wakes.
 

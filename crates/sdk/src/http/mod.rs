@@ -25,7 +25,7 @@
 //! - [`Server::per_connection`] runs one process per connection instead, serving its
 //!   keep-alive requests in order with the same handler: statics then live as long as the
 //!   connection.
-//! - Bodies stream: [`Request::body`] is a [`ByteStream`]; a [`Response`] body is bytes, a
+//! - Bodies stream: [`Request::body`] is a [`ByteStream`](crate::stream::ByteStream); a [`Response`] body is bytes, a
 //!   stream or a file the host sends itself ([`Response::file`]: the bytes never enter the
 //!   process), or a pipe the process writes after answering ([`Request::respond_streaming`]:
 //!   server-sent events are such a body).
