@@ -191,6 +191,6 @@ mod tests {
             assert_eq!(ErrorCode::from_code(c.code() as i64), Some(c));
         }
         assert_eq!(ErrorCode::from_code(0), None);
-        assert_eq!(ErrorCode::from_code(-29), None);
+        assert_eq!(ErrorCode::from_code(-30), None);
     }
 }
