@@ -152,7 +152,9 @@ const MESSAGE: &str = r#"
   (import "warren:message" "take" (func $take (param i32 i32) (result i32)))
   (import "warren:message" "attach" (func $attach (param i32 i32) (result i32)))
   (import "warren:message" "claim" (func $claim (param i32) (result i64)))
-  (import "warren:message" "await_room" (func $await_room (param i64 i32) (result i32)))
+  (import "warren:message" "await_room" (func $await_room (param i64 i32 i64) (result i32)))
+  (import "warren:message" "bound" (func $bound (param i64 i64 i64 i32) (result i32)))
+  (import "warren:message" "queued" (func $queued (result i64)))
   (import "warren:process" "self" (func $self (result i64)))"#;
 
 #[test]
@@ -167,9 +169,17 @@ fn message_calls_answer_codes_and_trap_out_of_order() {
         (call $expect32 (call $send (i64.const 999) (i64.const 0) (i32.const 0) (i32.const 1)) (i32.const -2))
         ;; room: at once for this node's pids, and for a pid of a node not connected (the
         ;; send says so); a negative pid is none
-        (call $expect32 (call $await_room (call $self) (i32.const 100)) (i32.const 0))
-        (call $expect32 (call $await_room (i64.const 0x50000000001) (i32.const 100)) (i32.const 0))
-        (call $expect32 (call $await_room (i64.const -4) (i32.const 0)) (i32.const -2))
+        (call $expect32 (call $await_room (call $self) (i32.const 100) (i64.const -1)) (i32.const 0))
+        (call $expect32 (call $await_room (i64.const 0x50000000001) (i32.const 100) (i64.const -1)) (i32.const 0))
+        (call $expect32 (call $await_room (i64.const -4) (i32.const 0) (i64.const -1)) (i32.const -2))
+        ;; bounds: its own mailbox (pid 0 or its pid); a negative limit, an unknown policy; a
+        ;; pid that is not alive; none queued
+        (call $expect32 (call $bound (i64.const 0) (i64.const 1) (i64.const 0) (i32.const 1)) (i32.const 0))
+        (call $expect32 (call $bound (call $self) (i64.const 0) (i64.const 0) (i32.const 0)) (i32.const 0))
+        (call $expect32 (call $bound (i64.const 0) (i64.const -1) (i64.const 0) (i32.const 0)) (i32.const -3))
+        (call $expect32 (call $bound (i64.const 0) (i64.const 1) (i64.const 0) (i32.const 9)) (i32.const -3))
+        (call $expect32 (call $bound (i64.const 999) (i64.const 1) (i64.const 0) (i32.const 0)) (i32.const -2))
+        (call $expect (call $queued) (i64.const 0))
         ;; a tag filter below -1; an empty mailbox with a zero timeout
         (call $expect (call $receive (i64.const -2) (i32.const 0) (i32.const 8) (i64.const 0) (i32.const 0)) (i64.const -3))
         (call $report)

@@ -63,10 +63,12 @@ pub(crate) fn new_tag() -> u64 {
     unsafe { abi::new_tag() as u64 }
 }
 
+/// A timeout in whole milliseconds for the host, rounded up (a wait is never shorter than
+/// asked); -1 for none.
 fn timeout_ms(timeout: Option<Duration>) -> i64 {
     match timeout {
         None => -1,
-        Some(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Some(d) => i64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX),
     }
 }
 
