@@ -84,8 +84,9 @@ impl MessageView<'_> {
             Ok(Sent::NoProcess) => Err(HostError::fail(ERR_NO_PROCESS, format!("no process {to}"))),
             Ok(Sent::Full { message, bound }) => {
                 self.resources.reattach_outbox(handles, message.resources);
+                let policy = bound.map(|b| b.when_full);
                 let bound = bound.map_or_else(|| "none".to_string(), |b| describe_bound(&b));
-                match bound_policy(to, &self.ctx.table) {
+                match policy {
                     Some(WhenFull::Fail) => {
                         // Handed back: the handles return to the caller's table.
                         self.resources.restore_outbox();
@@ -257,11 +258,6 @@ impl Drop for Blocked<'_> {
         self.0.stats().set_blocked_on(None);
         self.1.stats().sender_blocked(false);
     }
-}
-
-/// The policy of the bound of `to`'s mailbox (a local process), if it has one.
-fn bound_policy(to: crate::actor::Pid, table: &crate::actor::ProcessTable) -> Option<WhenFull> {
-    table.get(to)?.mailbox.bound().map(|b| b.when_full)
 }
 
 /// `await_room`: wait until a message of `len` bytes to `pid` may be sent without
