@@ -73,6 +73,7 @@ mod raw {
             tag_out: *mut u64,
         ) -> i64;
         pub(super) fn take(ptr: *mut u8, len: u32) -> i32;
+        pub(super) fn new_tag() -> i64;
     }
     #[link(wasm_import_module = "warren:process")]
     unsafe extern "C" {
@@ -153,11 +154,18 @@ fn bad_call(case: usize) {
             }
             _ => {
                 // The host accepts any indices (it cannot know the table's types); the child
-                // traps on its first call through them, and only the child.
-                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, 0, 0, 0, 0);
+                // traps on its first call through them, and only the child. It is monitored
+                // from before it runs: it may trap before a monitor set up later would see it.
+                let tag = raw::new_tag();
+                let pid = raw::spawn(0xdead, 0xbeef, std::ptr::null(), 0, tag, 0, 0, 0);
                 assert!(pid > 0, "spawn with garbage indices: {pid}");
-                let child: Process<()> = Process::from_pid(pid as u64);
-                let reason = reason_of(&child.monitor(), "the garbage child").to_string();
+                let mut buf = vec![0u8; 4096];
+                let mut got = 0u64;
+                let len = raw::receive(tag, buf.as_mut_ptr(), buf.len() as u32, 10_000, &mut got);
+                assert!(len >= 0, "the garbage child's DOWN did not come: {len}");
+                let reason = ExitReason::decode(&buf[..len as usize])
+                    .expect("the DOWN carries an exit reason")
+                    .to_string();
                 assert!(
                     reason.starts_with("trap: wasm trap: undefined element"),
                     "garbage child: {reason}"
