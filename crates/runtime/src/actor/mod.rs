@@ -27,6 +27,7 @@ mod procs;
 mod quotas;
 mod registry;
 pub(crate) mod remote;
+mod remote_flow;
 mod spawn;
 pub(crate) mod stats;
 mod table;

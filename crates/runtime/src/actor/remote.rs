@@ -9,6 +9,11 @@
 //! sender's node. Signals from one node to another
 //! arrive in the order they were routed, so Erlang's ordering between two processes holds.
 //!
+//! A process's ordinary message to another node's process with a bounded mailbox is held to
+//! that bound where the mailbox is, in `remote_flow.rs`: the receiving node parks what does not
+//! fit and answers [`Signal::Full`]; the sending node hands later sends to that process back
+//! (wait or fail, per the bound) until [`Signal::Room`] says the parked ones are in.
+//!
 //! Each side keeps its own half of a link or monitor: the local process's `links` list names
 //! the remote pid, the remote target's `monitors` list names the local watcher. When a node
 //! goes away the cluster calls [`ProcessTable::node_down`](super::ProcessTable::node_down),
@@ -33,6 +38,8 @@ pub enum Signal {
         /// The bytes.
         #[serde(with = "serde_bytes_vec")]
         data: Vec<u8>,
+        /// An ordinary send of a process (tag 0): held to the receiver's mailbox bound.
+        bounded: bool,
     },
     /// `from` linked itself to `to`: `to` adds `from` to its links (or answers with an exit
     /// signal `noproc` if it is gone).
@@ -97,6 +104,27 @@ pub enum Signal {
         /// The process to kill.
         to: Pid,
     },
+    /// The bounded mailbox of `to` is full: its node parks the ordinary messages for it
+    /// from `node`'s node, in order, until there is room; `node`'s processes are to wait
+    /// (or fail, `fail`) until [`Signal::Room`].
+    Full {
+        /// `node_pid` of the node told (the signal's destination).
+        node: Pid,
+        /// The process whose mailbox is full.
+        to: Pid,
+        /// Its bound: messages, bytes (`u64::MAX`: none in that dimension).
+        messages: u64,
+        bytes: u64,
+        /// Whether its policy fails sends (else they wait).
+        fail: bool,
+    },
+    /// What `node`'s node sent `to` and was parked is in its mailbox: send again.
+    Room {
+        /// `node_pid` of the node told (the signal's destination).
+        node: Pid,
+        /// The process that has room again.
+        to: Pid,
+    },
 }
 
 impl Signal {
@@ -110,6 +138,7 @@ impl Signal {
             | Signal::Kill { to } => *to,
             Signal::Monitor { target, .. } | Signal::Demonitor { target, .. } => *target,
             Signal::Down { watcher, .. } => *watcher,
+            Signal::Full { node, .. } | Signal::Room { node, .. } => *node,
         }
     }
 

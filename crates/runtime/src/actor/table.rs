@@ -23,6 +23,7 @@ use super::mailbox::{Bound, Pushed, Refused};
 use super::procs::Procs;
 use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
+use super::remote_flow::{RemoteFlow, bound_of};
 use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use crate::sync::Locked;
@@ -238,6 +239,8 @@ pub struct ProcessTable {
     node: NodeId,
     /// Where signals for pids of other nodes go (none outside a cluster).
     remote: Option<Arc<dyn Remote>>,
+    /// Bounded mailboxes across nodes (`remote_flow.rs`).
+    flow: RemoteFlow,
 }
 
 impl ProcessTable {
@@ -266,6 +269,7 @@ impl ProcessTable {
             timers: Arc::new(Timers::default()),
             node: 0,
             remote: None,
+            flow: RemoteFlow::default(),
         }
     }
 
@@ -290,6 +294,11 @@ impl ProcessTable {
         &self.stats
     }
 
+    /// Bounded mailboxes across nodes: what is parked here, what others said is full.
+    pub(crate) fn flow(&self) -> &RemoteFlow {
+        &self.flow
+    }
+
     pub fn node(&self) -> NodeId {
         self.node
     }
@@ -306,7 +315,7 @@ impl ProcessTable {
     /// whose table applies it with the same function. `Ok(true)`: applied to a live process
     /// here, or queued for its node; `Ok(false)`: no such process here; `Err`: its node is
     /// not connected (or does not keep up).
-    fn signal(&self, signal: Signal) -> Result<bool, Unreachable> {
+    pub(super) fn signal(&self, signal: Signal) -> Result<bool, Unreachable> {
         let to = signal.destination();
         if self.is_local(to) {
             return Ok(self.apply_here(signal));
@@ -334,8 +343,14 @@ impl ProcessTable {
             }
             return;
         }
-        while let Some(room) = self.remote_room(to, len) {
-            room.await;
+        loop {
+            if let Some(room) = self.flow.until_room(to) {
+                room.await;
+            } else if let Some(room) = self.remote_room(to, len) {
+                room.await;
+            } else {
+                return;
+            }
         }
     }
 
@@ -443,8 +458,23 @@ impl ProcessTable {
                 tracing::debug!(to, "a message with handles to another node is dropped");
                 return Ok(Sent::NoProcess);
             }
+            let bounded = bounded && message.tag == 0;
+            if bounded && let Some(bound) = self.flow.full(to) {
+                // Its node said its mailbox is full: handed back until it says there is room.
+                self.stats.bound_refused();
+                return Ok(Sent::Full {
+                    message,
+                    bound: Some(bound),
+                });
+            }
             let Message { tag, data, .. } = message;
-            return Ok(match self.signal(Signal::Message { to, tag, data })? {
+            let signal = Signal::Message {
+                to,
+                tag,
+                data,
+                bounded,
+            };
+            return Ok(match self.signal(signal)? {
                 true => Sent::Delivered,
                 false => Sent::NoProcess,
             });
@@ -501,7 +531,7 @@ impl ProcessTable {
 
     /// An ordinary message from a process to `to`, held to `to`'s bound: queued, dropped by
     /// the bound's policy, or handed back ([`Sent::Full`]) for the sender to wait or fail.
-    fn offer(&self, to: &ProcessRef, message: Message) -> Sent {
+    pub(super) fn offer(&self, to: &ProcessRef, message: Message) -> Sent {
         let bytes = message.data.len();
         match to.mailbox.push_bounded(message) {
             Ok(Pushed::Queued { dropped }) => {
@@ -531,7 +561,7 @@ impl ProcessTable {
 
     /// A push `to`'s mailbox refused: closed (false: `to` has exited), or over its quota or
     /// its bound with the policy to end it (`to` ends with `limit: mailbox`; true).
-    fn refused(&self, to: &ProcessRef, refused: Refused) -> bool {
+    pub(super) fn refused(&self, to: &ProcessRef, refused: Refused) -> bool {
         let why = match refused {
             Refused::Closed => return false,
             Refused::Full { queued, limit } => format!(
@@ -1003,9 +1033,10 @@ impl ProcessTable {
     /// Apply a signal that came from node `from` over the wire: its pids are the only
     /// remote ones it may name as senders, and its exit reasons must decode; anything else is
     /// dropped as forged or stale. Then as a signal from this node: [`Self::apply_here`].
-    pub fn apply(&self, from: NodeId, signal: Signal) {
+    pub fn apply(self: &Arc<Self>, from: NodeId, signal: Signal) {
         let sender = match &signal {
             Signal::Message { .. } | Signal::Kill { .. } => None,
+            Signal::Full { to, .. } | Signal::Room { to, .. } => Some(*to),
             Signal::Link { from: a, .. }
             | Signal::Unlink { from: a, .. }
             | Signal::Exit { from: a, .. } => Some(*a),
@@ -1025,7 +1056,26 @@ impl ProcessTable {
         if !self.is_local(signal.destination()) {
             return; // for a third node: not this node's to pass on
         }
-        self.apply_here(signal);
+        // Held to a bound across nodes (`remote_flow.rs`).
+        match signal {
+            Signal::Message {
+                to,
+                tag: 0,
+                data,
+                bounded: true,
+            } => self.offer_from_node(from, to, data),
+            Signal::Full {
+                to,
+                messages,
+                bytes,
+                fail,
+                ..
+            } => self.remote_full(from, to, Some(bound_of(messages, bytes, fail))),
+            Signal::Room { to, .. } => self.remote_full(from, to, None),
+            signal => {
+                self.apply_here(signal);
+            }
+        }
     }
 
     /// Apply a signal for a process of this node — the receiving half of every act, the
@@ -1033,7 +1083,7 @@ impl ProcessTable {
     /// node ([`ProcessTable::apply`]). Whether its destination is alive.
     fn apply_here(&self, signal: Signal) -> bool {
         match signal {
-            Signal::Message { to, tag, data } => match self.get(to) {
+            Signal::Message { to, tag, data, .. } => match self.get(to) {
                 Some(p) => self.accept(&p, Message::new(tag, data)),
                 None => false,
             },
@@ -1101,6 +1151,8 @@ impl ProcessTable {
                 }
                 None => false,
             },
+            // Only ever between two nodes ([`ProcessTable::apply`]).
+            Signal::Full { .. } | Signal::Room { .. } => false,
         }
     }
 
@@ -1108,6 +1160,7 @@ impl ProcessTable {
     /// fires with `noconnection`, every monitor of one of them (or of the node itself)
     /// delivers a DOWN `noconnection`, and its processes' monitors here are forgotten.
     pub fn node_down(&self, node: NodeId) {
+        self.flow_node_down(node);
         let procs = self.procs.all();
         let on_node = |pid: Pid| node_of(pid) == node;
         for p in procs {
@@ -1478,7 +1531,7 @@ mod tests {
             references: 3,
             ..Quotas::default()
         };
-        let t = ProcessTable::with_quotas(10, "", quotas).in_cluster(1, rec.clone());
+        let t = Arc::new(ProcessTable::with_quotas(10, "", quotas).in_cluster(1, rec.clone()));
         let target = t.register().unwrap();
         let watcher = node_pid(2) + 9;
         for tag in 1..=4 {
@@ -1551,6 +1604,7 @@ mod tests {
                 to: p.pid(),
                 tag: 0,
                 data: vec![5],
+                bounded: false,
             },
         );
         t.apply(
@@ -1559,6 +1613,7 @@ mod tests {
                 to: p.pid(),
                 tag: 12345,
                 data: vec![6],
+                bounded: false,
             },
         );
         t.apply(
@@ -1633,6 +1688,7 @@ mod tests {
                 to: node_pid(2) + 4,
                 tag: 0,
                 data: vec![1],
+                bounded: false,
             },
         );
         // An exit signal whose reason does not decode is dropped, not applied.

@@ -294,6 +294,7 @@ mod tests {
                 to: 1 << 40 | 5,
                 tag: 0,
                 data: vec![1, 2, 3],
+                bounded: true,
             }),
             Envelope::Spawned {
                 req: 3,

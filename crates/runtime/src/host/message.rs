@@ -287,9 +287,14 @@ async fn await_room<T: 'static>(
             }
             return;
         }
-        while let Some(room) = table.remote_room(to, len as usize) {
-            room.await;
-        }
+        // Another node's process that said its mailbox is full is waited on as a local one
+        // is (and shown so); its node's send queue is not a process.
+        let _blocked = table
+            .flow()
+            .full(to)
+            .is_some()
+            .then(|| Blocked::on(&me, to, &table));
+        table.room(to, len as usize).await;
     };
     // A kill while waiting drops this call (see `crate::process`).
     let deadline = u64::try_from(timeout_ms)
