@@ -183,10 +183,10 @@ WARREN_IMPORT("warren:message", "await_room")
 int32_t warren_await_room(int64_t pid, uint32_t len, int64_t timeout_ms);
 /* How many messages are queued in the caller's mailbox. */
 WARREN_IMPORT("warren:message", "queued") int64_t warren_queued(void);
-/* Bound the mailbox of pid (the caller, 0, or a child it spawned): at most `messages` messages and
- * `bytes` bytes (0: no limit there; both 0: no bound), and what a full one does with an ordinary
- * send (WARREN_WHEN_FULL_BLOCK, _FAIL, _DROP_OLDEST, _DROP_NEWEST, _END). 0, WARREN_ERR_DENIED,
- * WARREN_ERR_NO_PROCESS or WARREN_ERR_BAD_ARGUMENT. */
+/* Bound the mailbox of pid (the caller, 0, or a child it spawned, on this node or another): at most
+ * `messages` messages and `bytes` bytes (0: no limit there; both 0: no bound), and what a full one
+ * does with an ordinary send (WARREN_WHEN_FULL_BLOCK, _FAIL, _DROP_OLDEST, _DROP_NEWEST, _END). 0,
+ * WARREN_ERR_DENIED, WARREN_ERR_NO_PROCESS, WARREN_ERR_NO_CONNECTION or WARREN_ERR_BAD_ARGUMENT. */
 WARREN_IMPORT("warren:message", "bound")
 int32_t warren_bound(int64_t pid, int64_t messages, int64_t bytes, uint32_t when_full);
 /* Wait up to timeout_ms (WARREN_FOREVER: forever) for the first message with `tag`. Returns its

@@ -245,6 +245,18 @@ fn a_process_flooding_a_slow_link_waits_for_room_and_the_others_still_get_throug
         .assert_stdout_has("probes through, no link fired, the hog killed");
 }
 
+#[test]
+fn a_bounded_mailbox_on_another_node_slows_fails_or_times_out_its_senders_and_loses_nothing() {
+    let nats = Nats::start();
+    let _b = nats.serve("b", Some(&guest("test_guest")));
+    let run = run_with_limit(
+        &mut nats.node_command("a", "dist_bounded"),
+        Duration::from_secs(180),
+    );
+    run.assert_code(0)
+        .assert_stdout_has("bounded across nodes: 20000 items at the consumer's pace");
+}
+
 /// Nodes started at the same moment on a fresh server race to create the cluster's buckets;
 /// the server answers the slower creates with an error ("subjects overlap with an existing
 /// stream"), which once stopped a node from joining. Every node must join, every time.

@@ -19,12 +19,19 @@
 //! Only *ordinary* messages from processes ([`Process::send`] and friends) are held to the
 //! bound. What must not wait or be lost goes beyond it, counted against the quota as before:
 //! exit signals, DOWN messages, replies to a request ([`Reply`](crate::Reply)), messages of
-//! timers ([`Process::send_after`]), of the host (`Runtime::send`), and — for now — from
-//! other nodes (a remote process's bound is not yet honoured across the cluster).
+//! timers ([`Process::send_after`]) and of the host (`Runtime::send`).
+//!
+//! **Across nodes** the bound holds where the receiver is. Its node parks what does not fit
+//! — per sending node, in order, with nothing lost — and tells the sending node the mailbox
+//! is full; that node's processes then wait (or fail) on their next send to it, exactly as
+//! for a local receiver, until the parked messages are in. Messages already on their way
+//! when the sending node heard it are parked and delivered, even under [`WhenFull::Fail`]
+//! (their sends had succeeded). Traffic to other processes of that node is not held up.
 //!
 //! A process bounds its own mailbox ([`Mailbox::set_bound`]) or a child's
 //! ([`Process::set_bound`], [`SpawnOptions::mailbox`](crate::SpawnOptions::mailbox), which
-//! applies it before `spawn` returns — before anyone else knows the pid).
+//! applies it before `spawn` returns — before anyone else knows the pid; for a child on
+//! another node, before anything the parent sends it later).
 //!
 //! ```no_run
 //! use warren::bound::{MailboxBound, WhenFull};
@@ -166,9 +173,11 @@ impl<M> Mailbox<M> {
 }
 
 impl<M: Serialize + serde::de::DeserializeOwned> Process<M> {
-    /// Bound the mailbox of this process, a child of the caller on this node (see the
-    /// [module docs](self)), or unbound it (`None`). `PermissionDenied` if it is not the
-    /// caller's child; `NotFound` if it is not alive on this node.
+    /// Bound the mailbox of this process, a child of the caller (see the
+    /// [module docs](self)), or unbound it (`None`). On this node: `PermissionDenied` if it
+    /// is not the caller's child, `NotFound` if it is not alive. On another node the bound
+    /// is applied there, in order with what the caller sends it later, if the caller is its
+    /// parent (ignored otherwise); `NotConnected` if that node is not connected.
     pub fn set_bound(&self, bound: Option<MailboxBound>) -> io::Result<()> {
         set(self.pid(), bound)
     }

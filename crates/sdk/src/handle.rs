@@ -182,7 +182,7 @@ pub fn error(code: i64) -> io::Error {
         abi::ERR_EXISTS => io::ErrorKind::AlreadyExists,
         abi::ERR_CONNECTION_REFUSED => io::ErrorKind::ConnectionRefused,
         abi::ERR_CONNECTION_RESET => io::ErrorKind::ConnectionReset,
-        abi::ERR_NOT_CONNECTED => io::ErrorKind::NotConnected,
+        abi::ERR_NOT_CONNECTED | abi::ERR_NO_CONNECTION => io::ErrorKind::NotConnected,
         abi::ERR_ADDR_IN_USE => io::ErrorKind::AddrInUse,
         abi::ERR_ADDR_NOT_AVAILABLE => io::ErrorKind::AddrNotAvailable,
         abi::ERR_WOULD_BLOCK | abi::ERR_FULL => io::ErrorKind::WouldBlock,

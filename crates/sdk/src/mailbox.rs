@@ -135,8 +135,12 @@ impl<T: Serialize> Reply<T> {
 pub enum RequestError {
     /// The process ended (or was not alive) before replying.
     Exited(crate::ExitReason),
-    /// No reply came within the timeout.
+    /// No reply came within the timeout (or no room in the receiver's full bounded mailbox
+    /// for the request: then it was not sent).
     Timeout,
+    /// The receiver's mailbox is full by a bound whose policy is to fail sends (see
+    /// [`crate::bound`]): the request was not sent.
+    Full,
 }
 
 impl std::fmt::Display for RequestError {
@@ -144,6 +148,10 @@ impl std::fmt::Display for RequestError {
         match self {
             RequestError::Exited(r) => write!(f, "the process ended before replying: {r}"),
             RequestError::Timeout => write!(f, "no reply within the timeout"),
+            RequestError::Full => write!(
+                f,
+                "the receiver's mailbox is full (its bound fails sends): the request was not sent"
+            ),
         }
     }
 }
@@ -153,7 +161,9 @@ impl std::error::Error for RequestError {}
 impl<M: Serialize> Process<M> {
     /// Send the request `make(reply)` and wait for the answer, which the receiver gives with
     /// `reply.send(&value)`. Other messages arriving meanwhile stay queued in order. If the
-    /// process ends first, the error says why.
+    /// process ends first, the error says why. The request is an ordinary message: a full
+    /// bounded mailbox makes it wait for room, or fail ([`RequestError::Full`]); the reply
+    /// never waits.
     pub fn request<T: DeserializeOwned>(
         &self,
         make: impl FnOnce(Reply<T>) -> M,
@@ -161,7 +171,8 @@ impl<M: Serialize> Process<M> {
         self.request_inner(make, None)
     }
 
-    /// [`Process::request`] with a timeout.
+    /// [`Process::request`] with a timeout, which covers waiting for room to send the
+    /// request too.
     pub fn request_timeout<T: DeserializeOwned>(
         &self,
         make: impl FnOnce(Reply<T>) -> M,
@@ -177,14 +188,27 @@ impl<M: Serialize> Process<M> {
     ) -> Result<T, RequestError> {
         // The monitor's reference doubles as the reply's tag (as Erlang's gen_server:call
         // does), so one selective receive waits for either the reply or the DOWN.
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         let monitor = self.monitor();
         let tag = monitor.tag();
-        self.send(&make(Reply {
+        let request = make(Reply {
             pid: crate::this(),
             tag,
             _value: PhantomData,
-        }));
-        let outcome = raw::receive(tag, timeout, |bytes| match bytes.split_first() {
+        });
+        // Not alive: the monitor's DOWN (noproc) answers below.
+        let refused = match self.send_until(&request, deadline) {
+            Ok(_) => None,
+            Err(crate::SendError::Full) => Some(RequestError::Full),
+            Err(crate::SendError::TimedOut) => Some(RequestError::Timeout),
+            Err(crate::SendError::Refused(e)) => panic!("warren: cannot send a request: {e}"),
+        };
+        if let Some(refused) = refused {
+            monitor.cancel();
+            return Err(refused);
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        let outcome = raw::receive(tag, left.or(timeout), |bytes| match bytes.split_first() {
             Some((&REPLY_MARK, rest)) => Ok(decode::<T>(rest)),
             _ => Err(RequestError::Exited(
                 crate::ExitReason::decode(bytes).unwrap_or(crate::ExitReason::NoProc),

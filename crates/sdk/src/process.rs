@@ -114,7 +114,7 @@ impl<M: Serialize> Process<M> {
         self.send_until(message, std::time::Instant::now().checked_add(timeout))
     }
 
-    fn send_until(
+    pub(crate) fn send_until(
         &self,
         message: &M,
         deadline: Option<std::time::Instant>,
@@ -328,8 +328,8 @@ impl SpawnOptions {
     }
 
     /// Bound the new process's mailbox (see [`crate::bound`]), before `spawn` returns — so
-    /// before any other process can know its pid. Not yet for a process on another node
-    /// ([`SpawnError::BadOptions`]).
+    /// before any other process can know its pid. On another node, the bound is carried
+    /// there before anything the caller sends the new process.
     pub fn mailbox(mut self, bound: MailboxBound) -> Self {
         self.mailbox = Some(bound);
         self
@@ -353,14 +353,15 @@ impl SpawnOptions {
     /// Apply the mailbox bound to the child just spawned, if there is one.
     fn bound_child(&self, pid: Pid) -> Result<(), SpawnError> {
         if let Some(bound) = self.mailbox {
-            if self.node.is_some() {
-                return Err(SpawnError::BadOptions);
-            }
             // The child is ours and alive (or just ended: then there is nothing to bound).
-            if let Err(e) = crate::bound::set(pid, Some(bound))
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                return Err(SpawnError::BadOptions);
+            match crate::bound::set(pid, Some(bound)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // Its node went down since it answered: the child went with it for us.
+                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
+                    return Err(SpawnError::NoConnection(e.to_string()));
+                }
+                Err(_) => return Err(SpawnError::BadOptions),
             }
         }
         Ok(())

@@ -82,7 +82,9 @@ fn main() {
             Err(RequestError::Exited(reason)) => {
                 println!("request for {n} failed ({reason}); retrying")
             }
-            Err(RequestError::Timeout) => panic!("the worker stopped answering"),
+            Err(e @ (RequestError::Timeout | RequestError::Full)) => {
+                panic!("the worker stopped answering: {e}")
+            }
         }
     }
     let restarts = supervisor::count_restarts(&sup).unwrap_or(0);

@@ -5,8 +5,11 @@
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::time::Duration;
+use warren::bound::{MailboxBound, WhenFull};
 use warren::node::{self, Node};
-use warren::{ExitReason, Mailbox, Process, RegisterError, Reply, Signal, SpawnError};
+use warren::{
+    ExitReason, Mailbox, Process, RegisterError, Reply, SendError, Signal, SpawnError, SpawnOptions,
+};
 
 #[derive(Serialize, Deserialize)]
 enum Work {
@@ -74,6 +77,7 @@ pub fn run(scenario: &str) -> bool {
         "dist_node_down" => node_down(),
         "dist_gap" => gap(),
         "dist_flood" => flood(),
+        "dist_bounded" => bounded(),
         "dist_bare" => bare(),
         "dist_trust" => trust(&std::env::args().nth(2).unwrap_or_default()),
         "dist_names" => names(
@@ -459,4 +463,169 @@ fn bare() {
     }
     assert_eq!(nodes_up(), ["b", "c", "d"]);
     println!("bare nodes: b and d fetched the module, c refused it");
+}
+
+/// What a bounded consumer of `bounded` takes.
+#[derive(Serialize, Deserialize)]
+enum Flow {
+    Item(u64),
+    /// Items taken so far, whether in order, and the most messages its mailbox held at once.
+    Report(Reply<(u64, bool, usize)>),
+}
+
+/// What a consumer asks the scenario's process before it takes anything: the answer (a
+/// reply: never held back by a bound) lets it go.
+#[derive(Serialize, Deserialize)]
+struct Ready(Reply<()>);
+
+/// A consumer that takes nothing until let go, then takes items, `pace` each.
+fn consumer((root, pace): (Process<Ready>, Duration), mailbox: Mailbox<Flow>) {
+    let _ = root.request(Ready);
+    let (mut next, mut in_order, mut most) = (0u64, true, 0usize);
+    loop {
+        most = most.max(mailbox.len());
+        match mailbox.receive() {
+            Flow::Item(i) => {
+                in_order &= i == next;
+                next = i + 1;
+                if !pace.is_zero() {
+                    warren::sleep(pace);
+                }
+            }
+            Flow::Report(r) => {
+                r.send(&(next, in_order, most));
+            }
+        }
+    }
+}
+
+/// A held consumer on `b` (linked), and the reply that lets it go.
+fn consumer_on(b: Node, bound: MailboxBound, pace: Duration) -> (Process<Flow>, Reply<()>) {
+    let consumer = SpawnOptions::new()
+        .on(b)
+        .link()
+        .mailbox(bound)
+        .spawn((Process::<Ready>::this(), pace), consumer)
+        .expect("a bounded consumer on b");
+    match Mailbox::<Ready>::this().receive_timeout(WAIT) {
+        Some(Ready(go)) => (consumer, go),
+        None => panic!("the consumer on b did not say it was ready"),
+    }
+}
+
+/// Bounded mailboxes across nodes: a producer on `a` feels a held consumer's bound on `b`
+/// (blocked, failed, timed out) while other traffic between the nodes flows; nothing is lost
+/// or reordered; blocked senders can be killed, and are let go when their receiver dies.
+///
+/// Messages on their way when `b` says "full" are parked there (a round trip's worth), so a
+/// producer is held only after that: the counts are far above any round trip's.
+fn bounded() {
+    const ITEMS: u64 = 20_000;
+    let b = node::wait_for("b", Duration::from_secs(20)).expect("node b is up");
+    warren::trap_exit(true);
+
+    // Block (the default policy): the producer waits while the consumer takes nothing, and
+    // then goes at its pace; the consumer never holds more than its bound, and gets every
+    // item in order.
+    let (slow, go) = consumer_on(b, MailboxBound::messages(4), Duration::ZERO);
+    let (_producer, producing) = warren::spawn_monitor!(slow; |_m: Mailbox<()>| {
+        for i in 0..ITEMS {
+            assert!(slow.send(&Flow::Item(i)), "send {i}");
+        }
+    })
+    .expect("spawn the producer");
+    // Meanwhile other processes' traffic with b is not held up behind it.
+    let echo = node::spawn_link_on(b, (String::new(), 0), worker).expect("a worker on b");
+    for x in 0..20u64 {
+        assert_eq!(
+            echo.request_timeout(|r| Work::Square(x, r), WAIT),
+            Ok(x * x),
+            "a request to another process of b while the producer waits"
+        );
+    }
+    assert_eq!(
+        producing.wait_timeout(Duration::ZERO),
+        None,
+        "the producer cannot be done while the consumer takes nothing"
+    );
+    assert!(go.send(&()));
+    assert_eq!(
+        producing.wait_timeout(Duration::from_secs(120)),
+        Some(ExitReason::Normal)
+    );
+    let (taken, in_order, most) = slow.request_timeout(Flow::Report, WAIT).expect("a report");
+    assert_eq!((taken, in_order), (ITEMS, true), "every item, in order");
+    assert!(
+        most <= 4,
+        "the bound held on b: {most} messages queued at once"
+    );
+
+    // Fail: sends fail once b said the mailbox is full; every send that succeeded arrives
+    // (those on their way when a heard it too), in order.
+    let (held, go) = consumer_on(
+        b,
+        MailboxBound::messages(2).when_full(WhenFull::Fail),
+        Duration::ZERO,
+    );
+    let (mut sent, mut full) = (0u64, 0u64);
+    while full < 5 {
+        match held.try_send(&Flow::Item(sent)) {
+            Ok(true) => sent += 1,
+            Err(SendError::Full) => full += 1,
+            other => panic!("a send to a full failing mailbox: {other:?}"),
+        }
+        assert!(sent < 10 * ITEMS, "no send failed: {sent} went");
+    }
+    assert!(go.send(&()));
+    // The report's request is an ordinary message too: it fails until b said there is room.
+    let report = loop {
+        match held.request_timeout(Flow::Report, WAIT) {
+            Ok(report) => break report,
+            Err(warren::RequestError::Full) => warren::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("a report: {e}"),
+        }
+    };
+    assert_eq!(
+        (report.0, report.1),
+        (sent, true),
+        "what was sent arrived, in order"
+    );
+
+    // A consumer never let go: a send with a timeout gives up; a blocked sender is killed
+    // while it waits; another is let go when the consumer dies.
+    let (stuck, _never) = consumer_on(b, MailboxBound::messages(1), Duration::ZERO);
+    let mut timed_out = 0u64;
+    while timed_out == 0 {
+        match stuck.send_timeout(&Flow::Item(0), Duration::from_millis(20)) {
+            Ok(true) => {}
+            Err(SendError::TimedOut) => timed_out += 1,
+            other => panic!("a send with a timeout: {other:?}"),
+        }
+    }
+    let blocked = || {
+        warren::spawn_monitor!(stuck; |_m: Mailbox<()>| {
+            stuck.send(&Flow::Item(u64::MAX));
+        })
+        .expect("spawn a blocked sender")
+    };
+    let (killed, killed_down) = blocked();
+    let (_freed, freed_down) = blocked();
+    assert_eq!(
+        killed_down.wait_timeout(Duration::from_millis(200)),
+        None,
+        "it waits"
+    );
+    assert!(killed.kill());
+    assert_eq!(killed_down.wait_timeout(WAIT), Some(ExitReason::Killed));
+    assert_eq!(freed_down.wait_timeout(Duration::ZERO), None, "it waits");
+    assert!(stuck.kill());
+    assert_eq!(
+        freed_down.wait_timeout(WAIT),
+        Some(ExitReason::Normal),
+        "a sender blocked on a consumer that died goes on"
+    );
+    println!(
+        "bounded across nodes: {ITEMS} items at the consumer's pace (at most {most} queued), \
+         {sent} sent and {full} failed, timeouts, kills and a dead receiver held"
+    );
 }

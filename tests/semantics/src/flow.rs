@@ -6,7 +6,7 @@ use crate::WAIT;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 use warren::bound::{MailboxBound, WhenFull};
-use warren::{ExitReason, Mailbox, Monitor, Process, Reply, SendError, SpawnOptions};
+use warren::{ExitReason, Mailbox, Monitor, Process, Reply, RequestError, SendError, SpawnOptions};
 
 /// What a held consumer says to the test's process.
 #[derive(Serialize, Deserialize)]
@@ -138,6 +138,27 @@ pub(crate) fn send_timeout_gives_up_on_a_mailbox_that_stays_full() {
     ));
     assert!(start.elapsed() >= Duration::from_millis(50));
     assert_eq!(h.release(), [0], "the timed-out message was not sent");
+}
+
+/// A request is an ordinary message: to a full mailbox it fails at once (policy fail) or
+/// waits for room within its timeout (policy block); either way it is not sent.
+pub(crate) fn a_request_to_a_full_mailbox_fails_or_times_out_unsent() {
+    #[derive(Serialize, Deserialize)]
+    struct Ask(Reply<u32>);
+    for (when_full, expected) in [
+        (WhenFull::Fail, RequestError::Full),
+        (WhenFull::Block, RequestError::Timeout),
+    ] {
+        let h = held(MailboxBound::messages(1).when_full(when_full));
+        assert_eq!(h.consumer.try_send(&0).ok(), Some(true));
+        // Typed as another message: had it been sent, the consumer would end on it.
+        let asked = Process::<Ask>::from_pid(h.consumer.pid());
+        assert_eq!(
+            asked.request_timeout(Ask, Duration::from_millis(50)),
+            Err(expected)
+        );
+        assert_eq!(h.release(), [0], "the request was not sent");
+    }
 }
 
 pub(crate) fn a_sender_blocked_on_a_full_mailbox_can_be_killed() {

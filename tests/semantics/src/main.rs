@@ -255,6 +255,7 @@ warren::tests!(
     drop_newest_keeps_the_oldest_messages,
     a_full_mailbox_whose_policy_is_to_end_ends_its_process,
     send_timeout_gives_up_on_a_mailbox_that_stays_full,
+    a_request_to_a_full_mailbox_fails_or_times_out_unsent,
     a_sender_blocked_on_a_full_mailbox_can_be_killed,
     a_blocked_send_ends_when_the_receiver_dies,
     what_must_not_wait_goes_beyond_the_bound,

@@ -40,6 +40,7 @@ pub use quotas::{
 };
 pub use registry::RegisterError;
 pub(crate) use registry::{MAX_NAME, Registry};
+pub(crate) use remote_flow::when_full_of;
 pub(crate) use spawn::SpawnSpec;
 pub use table::SpawnError;
 pub(crate) use table::{ProcessRef, ProcessTable, Sent, describe_bound};

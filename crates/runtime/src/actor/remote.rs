@@ -118,6 +118,17 @@ pub enum Signal {
         /// Whether its policy fails sends (else they wait).
         fail: bool,
     },
+    /// `from` bounds the mailbox of `to`, a child it spawned on `to`'s node (ignored for
+    /// any other process): at most `messages` messages and `bytes` bytes (`u64::MAX`: none
+    /// in that dimension), `when_full` a `WHEN_FULL_*` policy; `None`: no bound.
+    Bound {
+        /// The parent.
+        from: Pid,
+        /// Its child.
+        to: Pid,
+        /// The bound: (messages, bytes, when_full), or none.
+        bound: Option<(u64, u64, u32)>,
+    },
     /// What `node`'s node sent `to` and was parked is in its mailbox: send again.
     Room {
         /// `node_pid` of the node told (the signal's destination).
@@ -135,7 +146,8 @@ impl Signal {
             | Signal::Link { to, .. }
             | Signal::Unlink { to, .. }
             | Signal::Exit { to, .. }
-            | Signal::Kill { to } => *to,
+            | Signal::Kill { to }
+            | Signal::Bound { to, .. } => *to,
             Signal::Monitor { target, .. } | Signal::Demonitor { target, .. } => *target,
             Signal::Down { watcher, .. } => *watcher,
             Signal::Full { node, .. } | Signal::Room { node, .. } => *node,

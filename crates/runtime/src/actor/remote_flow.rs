@@ -32,6 +32,7 @@ use super::remote::{NodeId, Signal};
 use super::table::Sent;
 use super::{Message, Pid, ProcessRef, ProcessTable};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
@@ -50,6 +51,8 @@ pub(crate) struct RemoteFlow {
     full: Mutex<HashMap<NodeId, HashMap<Pid, Bound>>>,
     /// Woken when a receiver of another node has room again (or its node went down).
     room: Notify,
+    /// Messages parked here now (changed under `parked`'s lock).
+    parked_count: AtomicUsize,
 }
 
 /// What is parked for one receiver from one node.
@@ -80,9 +83,9 @@ impl RemoteFlow {
         full.get(&node_of(to))?.contains_key(&to).then_some(room)
     }
 
-    /// Messages parked here, from every node (for the observer and tests).
+    /// Messages parked here now, from every node (for `/metrics` and tests).
     pub(crate) fn parked(&self) -> usize {
-        lock(&self.parked).values().map(|p| p.queue.len()).sum()
+        self.parked_count.load(Ordering::Relaxed)
     }
 }
 
@@ -116,6 +119,7 @@ impl ProcessTable {
             }
             queue.bytes += message.cost();
             queue.queue.push_back(message);
+            self.flow().parked_count.fetch_add(1, Ordering::Relaxed);
             let tell = !std::mem::replace(&mut queue.told, true);
             drop(parked);
             if tell && let Some(bound) = p.mailbox.bound() {
@@ -134,6 +138,7 @@ impl ProcessTable {
                 queue.bytes = message.cost();
                 queue.queue.push_back(message);
                 parked.insert((from, to), queue);
+                self.flow().parked_count.fetch_add(1, Ordering::Relaxed);
                 drop(parked);
                 if let Some(bound) = bound {
                     self.tell_full(from, to, bound);
@@ -180,7 +185,12 @@ impl ProcessTable {
                     Some(cost) if to.is_alive() => cost,
                     _ => {
                         // All in (or `to` is gone: what is left goes with it).
-                        let told = parked.remove(&key).is_some_and(|q| q.told);
+                        let left = parked.remove(&key);
+                        let told = left.as_ref().is_some_and(|q| q.told);
+                        let dropped = left.map_or(0, |q| q.queue.len());
+                        self.flow()
+                            .parked_count
+                            .fetch_sub(dropped, Ordering::Relaxed);
                         drop(parked);
                         if told {
                             let _ = self.signal(Signal::Room {
@@ -205,7 +215,10 @@ impl ProcessTable {
             match self.offer(&to, message) {
                 // Another sender took the room first: wait again.
                 Sent::Full { message, .. } => queue.queue.push_front(message),
-                Sent::Delivered | Sent::NoProcess => queue.bytes -= cost,
+                Sent::Delivered | Sent::NoProcess => {
+                    queue.bytes -= cost;
+                    self.flow().parked_count.fetch_sub(1, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -384,7 +397,14 @@ mod tests {
         for byte in 0..3 {
             send(&t, p.pid(), byte);
         }
-        assert!(matches!(&rec.take()[..], [Signal::Full { fail: true, messages: 1, .. }]));
+        assert!(matches!(
+            &rec.take()[..],
+            [Signal::Full {
+                fail: true,
+                messages: 1,
+                ..
+            }]
+        ));
         let mut got = Vec::new();
         while got.len() < 3 {
             until(|| p.mailbox.census().0 > 0).await;
@@ -480,4 +500,38 @@ mod tests {
         waiting.await.expect("the waiter");
         assert_eq!(t.flow().full(far), None);
     }
+}
+
+/// A policy as `warren:message.bound` and [`Signal::Bound`] carry it.
+pub(crate) fn when_full_code(when_full: WhenFull) -> u32 {
+    match when_full {
+        WhenFull::Block => warren_abi::WHEN_FULL_BLOCK,
+        WhenFull::Fail => warren_abi::WHEN_FULL_FAIL,
+        WhenFull::DropOldest => warren_abi::WHEN_FULL_DROP_OLDEST,
+        WhenFull::DropNewest => warren_abi::WHEN_FULL_DROP_NEWEST,
+        WhenFull::End => warren_abi::WHEN_FULL_END,
+    }
+}
+
+/// A policy from its code; `None` for an unknown one.
+pub(crate) fn when_full_of(code: u32) -> Option<WhenFull> {
+    Some(match code {
+        warren_abi::WHEN_FULL_BLOCK => WhenFull::Block,
+        warren_abi::WHEN_FULL_FAIL => WhenFull::Fail,
+        warren_abi::WHEN_FULL_DROP_OLDEST => WhenFull::DropOldest,
+        warren_abi::WHEN_FULL_DROP_NEWEST => WhenFull::DropNewest,
+        warren_abi::WHEN_FULL_END => WhenFull::End,
+        _ => return None,
+    })
+}
+
+/// A bound as [`Signal::Bound`] carries it (`u64::MAX`: none in that dimension); `None` for
+/// an unknown policy (a peer of another version: the mailbox stays as it is).
+pub(super) fn bound_from_wire(messages: u64, bytes: u64, when_full: u32) -> Option<Bound> {
+    let narrow = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Some(Bound {
+        messages: narrow(messages),
+        bytes: narrow(bytes),
+        when_full: when_full_of(when_full)?,
+    })
 }

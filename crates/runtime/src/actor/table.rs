@@ -23,7 +23,7 @@ use super::mailbox::{Bound, Pushed, Refused};
 use super::procs::Procs;
 use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
-use super::remote_flow::{RemoteFlow, bound_of};
+use super::remote_flow::{RemoteFlow, bound_from_wire, bound_of};
 use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use crate::sync::Locked;
@@ -1039,7 +1039,8 @@ impl ProcessTable {
             Signal::Full { to, .. } | Signal::Room { to, .. } => Some(*to),
             Signal::Link { from: a, .. }
             | Signal::Unlink { from: a, .. }
-            | Signal::Exit { from: a, .. } => Some(*a),
+            | Signal::Exit { from: a, .. }
+            | Signal::Bound { from: a, .. } => Some(*a),
             Signal::Monitor { watcher, .. } | Signal::Demonitor { watcher, .. } => Some(*watcher),
             Signal::Down { target, .. } => Some(*target),
         };
@@ -1151,9 +1152,44 @@ impl ProcessTable {
                 }
                 None => false,
             },
+            Signal::Bound { from, to, bound } => match self.get(to) {
+                Some(p) if p.stats().parent() == from => {
+                    match bound.map(|(m, b, w)| bound_from_wire(m, b, w)) {
+                        None => p.mailbox.set_bound(None),
+                        Some(Some(bound)) => p.mailbox.set_bound(Some(bound)),
+                        Some(None) => tracing::debug!(to, "a bound with an unknown policy"),
+                    }
+                    true
+                }
+                Some(_) => {
+                    tracing::debug!(from, to, "a bound from a process that is not the parent");
+                    true
+                }
+                None => false,
+            },
             // Only ever between two nodes ([`ProcessTable::apply`]).
             Signal::Full { .. } | Signal::Room { .. } => false,
         }
+    }
+
+    /// Bound the mailbox of `to`, a child `from` spawned on another node: carried there in
+    /// order with `from`'s sends, applied if `from` is its parent. `Err`: that node is not
+    /// connected.
+    pub fn bound_remote(
+        &self,
+        from: Pid,
+        to: Pid,
+        bound: Option<Bound>,
+    ) -> Result<(), Unreachable> {
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let bound = bound.map(|b| {
+            (
+                wide(b.messages),
+                wide(b.bytes),
+                super::remote_flow::when_full_code(b.when_full),
+            )
+        });
+        self.signal(Signal::Bound { from, to, bound }).map(drop)
     }
 
     /// Node `node` went down or became unreachable: every link to one of its processes

@@ -8,7 +8,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
-use crate::actor::{Bound, Message, Received, Sent, WhenFull, describe_bound};
+use crate::actor::{Bound, Message, Received, Sent, WhenFull, describe_bound, when_full_of};
 use crate::context::ProcessCtx;
 use crate::resources::ResourceTable;
 use std::time::Duration;
@@ -127,10 +127,44 @@ impl MessageView<'_> {
         when_full: u32,
     ) -> HostResult<i32> {
         let me = self.ctx.me.clone();
+        let (Ok(messages), Ok(bytes)) = (u64::try_from(messages), u64::try_from(bytes)) else {
+            return Err(HostError::bad_argument(format!(
+                "a negative bound ({messages} messages, {bytes} bytes)"
+            )));
+        };
+        let Some(when_full) = when_full_of(when_full) else {
+            return Err(HostError::bad_argument(format!(
+                "unknown policy {when_full} for a full mailbox (WHEN_FULL_BLOCK..WHEN_FULL_END \
+                 are 0..4)"
+            )));
+        };
+        let unlimited = |n: u64| {
+            if n == 0 {
+                usize::MAX
+            } else {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            }
+        };
+        let bound = (messages != 0 || bytes != 0).then(|| Bound {
+            messages: unlimited(messages),
+            bytes: unlimited(bytes),
+            when_full,
+        });
         let target = if pid == 0 || pid as u64 == me.pid() {
             me
         } else {
             let pid = call::pid_arg(pid)?;
+            if !self.ctx.table.is_local(pid) {
+                // Applied on its node, in order with what this process sends it later, if
+                // this process is its parent (its node knows).
+                return match self.ctx.table.bound_remote(me.pid(), pid, bound) {
+                    Ok(()) => Ok(0),
+                    Err(e) => Err(HostError::fail(
+                        ERR_NO_CONNECTION,
+                        format!("cannot bound the mailbox of process {pid}: {e}"),
+                    )),
+                };
+            }
             let Some(p) = self.ctx.table.get(pid) else {
                 return Err(HostError::fail(
                     ERR_NO_PROCESS,
@@ -149,36 +183,6 @@ impl MessageView<'_> {
             }
             p
         };
-        let (Ok(messages), Ok(bytes)) = (u64::try_from(messages), u64::try_from(bytes)) else {
-            return Err(HostError::bad_argument(format!(
-                "a negative bound ({messages} messages, {bytes} bytes)"
-            )));
-        };
-        let when_full = match when_full {
-            WHEN_FULL_BLOCK => WhenFull::Block,
-            WHEN_FULL_FAIL => WhenFull::Fail,
-            WHEN_FULL_DROP_OLDEST => WhenFull::DropOldest,
-            WHEN_FULL_DROP_NEWEST => WhenFull::DropNewest,
-            WHEN_FULL_END => WhenFull::End,
-            other => {
-                return Err(HostError::bad_argument(format!(
-                    "unknown policy {other} for a full mailbox (WHEN_FULL_BLOCK..WHEN_FULL_END \
-                     are 0..4)"
-                )));
-            }
-        };
-        let unlimited = |n: u64| {
-            if n == 0 {
-                usize::MAX
-            } else {
-                usize::try_from(n).unwrap_or(usize::MAX)
-            }
-        };
-        let bound = (messages != 0 || bytes != 0).then(|| Bound {
-            messages: unlimited(messages),
-            bytes: unlimited(bytes),
-            when_full,
-        });
         target.mailbox.set_bound(bound);
         Ok(0)
     }

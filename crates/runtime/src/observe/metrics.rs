@@ -13,7 +13,7 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
     let pumps = source.io.upgrade().map_or(0, |io| io.pumps.len());
     let (bound_dropped, bound_refused, blocked_senders) = stats.bounds();
     // (name, type, help, value) of every metric with one sample.
-    let single: [(&str, &str, &str, f64); 14] = [
+    let single: [(&str, &str, &str, f64); 15] = [
         (
             "warren_processes",
             "gauge",
@@ -67,6 +67,12 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
             "gauge",
             "Processes waiting for room in a full bounded mailbox now.",
             blocked_senders as f64,
+        ),
+        (
+            "warren_messages_parked",
+            "gauge",
+            "Messages from other nodes held back for full bounded mailboxes here now.",
+            table.flow().parked() as f64,
         ),
         (
             "warren_memory_bytes",
