@@ -144,6 +144,10 @@ WARREN_IMPORT("warren:process", "spawn")
 int64_t warren_spawn_raw(uint32_t trampoline, uint32_t func, const void *args_ptr,
                          uint32_t args_len, int64_t monitor_tag, uint32_t flags, int64_t max_memory,
                          int64_t max_fuel);
+/* The mailbox bound the caller's next spawn (warren_spawn_raw or warren_node_spawn) starts its
+ * child with, before it runs: as warren_bound's arguments. 0, or WARREN_ERR_BAD_ARGUMENT. */
+WARREN_IMPORT("warren:process", "spawn_bound")
+int32_t warren_spawn_bound(int64_t messages, int64_t bytes, uint32_t when_full);
 /* Copy the spawn captures (exactly their length) into [ptr, ptr+len). */
 WARREN_IMPORT("warren:process", "spawn_args") int32_t warren_spawn_args(void *ptr, uint32_t len);
 /* Record a panic message: the exit reason if the process then traps. */

@@ -63,6 +63,9 @@ pub(crate) struct ProcessCtx {
     pub panic_message: Option<String>,
     /// Its log rate (`warren:log`).
     pub log: LogBudget,
+    /// The mailbox bound its next spawn starts the child with (`spawn_bound`), as a spawn
+    /// order carries it.
+    pub spawn_bound: Option<(u64, u64, u32)>,
 }
 
 impl ProcessCtx {
@@ -81,6 +84,7 @@ impl ProcessCtx {
             pending: None,
             last_peer: None,
             log: LogBudget::default(),
+            spawn_bound: None,
         }
     }
 

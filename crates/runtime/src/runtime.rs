@@ -412,6 +412,15 @@ impl<T: StoreData> RuntimeInner<T> {
             .ok_or_else(|| SpawnError::Other("runtime is shutting down".into()))?;
         let me = self.env.table.register_child(parent)?;
         let pid = me.pid();
+        // Bounded from before it runs: its first send to itself is held to it too.
+        if let Entry::Spawned(request) = &entry
+            && let Some((messages, bytes, when_full)) = request.spec.mailbox
+        {
+            match crate::actor::bound_from_wire(messages, bytes, when_full) {
+                Some(bound) => me.mailbox.set_bound(Some(bound)),
+                None => tracing::debug!(pid, "a spawn with a bound of an unknown policy"),
+            }
+        }
         if let Some((watcher, tag)) = monitor {
             self.env.table.monitor_with_tag(watcher, pid, tag);
         }

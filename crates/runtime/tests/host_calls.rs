@@ -83,6 +83,7 @@ const PROCESS: &str = r#"
   (import "warren:process" "exit" (func $exit (param i32 i32)))
   (import "warren:process" "exit_signal" (func $exit_signal (param i64 i32 i32) (result i32)))
   (import "warren:process" "spawn_args" (func $spawn_args (param i32 i32) (result i32)))
+  (import "warren:process" "spawn_bound" (func $spawn_bound (param i64 i64 i32) (result i32)))
   (import "warren:process" "hibernate_watch" (func $hibernate_watch (param i32 i32 i32 i32 i32) (result i32)))
   (import "warren:stream" "pipe" (func $pipe (param i32) (result i32)))
   (import "warren:message" "attach" (func $attach (param i32 i32) (result i32)))
@@ -113,6 +114,11 @@ fn process_calls_answer_codes_for_bad_values_and_trap_for_bad_encodings() {
         ;; the root has no captures
         (call $expect32 (call $spawn_args (i32.const 0) (i32.const 0)) (i32.const -3))
         (call $report)
+        ;; the next spawn's bound: as `bound`'s arguments
+        (call $expect32 (call $spawn_bound (i64.const 4) (i64.const 0) (i32.const 0)) (i32.const 0))
+        (call $expect32 (call $spawn_bound (i64.const -1) (i64.const 0) (i32.const 0)) (i32.const -3))
+        (call $expect32 (call $spawn_bound (i64.const 1) (i64.const 0) (i32.const 9)) (i32.const -3))
+        (call $report)
         ;; hibernate_watch: no handle #0 in the captures; a pipe's writer cannot be waited on
         (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -8))
         (call $report)
@@ -130,6 +136,7 @@ fn process_calls_answer_codes_for_bad_values_and_trap_for_bad_encodings() {
             "warren:process.monitor: -1 is not a pid",
             "warren:process.exit_signal: no process 999",
             "warren:process.spawn_args: this process has no captures",
+            "warren:process.spawn_bound: unknown policy 9",
             "warren:process.hibernate_watch: the captures carry 0 handles",
             "warren:process.hibernate_watch: handle #0 of the captures is a stream-writer",
         ],

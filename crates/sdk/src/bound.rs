@@ -29,9 +29,8 @@
 //! (their sends had succeeded). Traffic to other processes of that node is not held up.
 //!
 //! A process bounds its own mailbox ([`Mailbox::set_bound`]) or a child's
-//! ([`Process::set_bound`], [`SpawnOptions::mailbox`](crate::SpawnOptions::mailbox), which
-//! applies it before `spawn` returns — before anyone else knows the pid; for a child on
-//! another node, before anything the parent sends it later).
+//! ([`Process::set_bound`]; [`SpawnOptions::mailbox`](crate::SpawnOptions::mailbox), which
+//! the child starts with, before it runs, on this node or another).
 //!
 //! ```no_run
 //! use warren::bound::{MailboxBound, WhenFull};
@@ -137,10 +136,18 @@ impl MailboxBound {
     }
 }
 
+impl MailboxBound {
+    /// As the ABI takes it: messages, bytes (0: no limit there), policy.
+    pub(crate) fn raw(&self) -> (i64, i64, u32) {
+        let wide = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        (wide(self.messages), wide(self.bytes), self.when_full.code())
+    }
+}
+
 /// Bound the mailbox of `pid` (this process or a child of it), or unbound it (`None`).
 pub(crate) fn set(pid: u64, bound: Option<MailboxBound>) -> io::Result<()> {
     let (messages, bytes, when_full) = match bound {
-        Some(b) => (b.messages as i64, b.bytes as i64, b.when_full.code()),
+        Some(b) => b.raw(),
         None => (0, 0, abi::WHEN_FULL_BLOCK),
     };
     // SAFETY: plain values.

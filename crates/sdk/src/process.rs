@@ -327,9 +327,8 @@ impl SpawnOptions {
         self
     }
 
-    /// Bound the new process's mailbox (see [`crate::bound`]), before `spawn` returns — so
-    /// before any other process can know its pid. On another node, the bound is carried
-    /// there before anything the caller sends the new process.
+    /// Bound the new process's mailbox (see [`crate::bound`]) from before it runs, here or
+    /// on another node.
     pub fn mailbox(mut self, bound: MailboxBound) -> Self {
         self.mailbox = Some(bound);
         self
@@ -346,25 +345,7 @@ impl SpawnOptions {
         M: Serialize + DeserializeOwned,
     {
         let pid = spawn_with(&captures, entry, 0, self)?;
-        self.bound_child(pid)?;
         Ok(Process::from_pid(pid))
-    }
-
-    /// Apply the mailbox bound to the child just spawned, if there is one.
-    fn bound_child(&self, pid: Pid) -> Result<(), SpawnError> {
-        if let Some(bound) = self.mailbox {
-            // The child is ours and alive (or just ended: then there is nothing to bound).
-            match crate::bound::set(pid, Some(bound)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                // Its node went down since it answered: the child went with it for us.
-                Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
-                    return Err(SpawnError::NoConnection(e.to_string()));
-                }
-                Err(_) => return Err(SpawnError::BadOptions),
-            }
-        }
-        Ok(())
     }
 
     /// [`SpawnOptions::spawn`], monitored from before the process runs (see [`spawn_monitor`]).
@@ -379,7 +360,6 @@ impl SpawnOptions {
     {
         let tag = raw::new_tag();
         let pid = spawn_with(&captures, entry, tag as i64, self)?;
-        self.bound_child(pid)?;
         Ok((Process::from_pid(pid), Monitor { pid, tag }))
     }
 }
@@ -547,6 +527,13 @@ where
     let args = encode(captures);
     let (trampoline, func) = entry_indices(entry);
     let (flags, max_memory, max_fuel) = raw_options(options);
+    if let Some(bound) = options.mailbox {
+        let (messages, bytes, when_full) = bound.raw();
+        // SAFETY: plain integer arguments.
+        if unsafe { abi::spawn_bound(messages, bytes, when_full) } < 0 {
+            return Err(SpawnError::BadOptions);
+        }
+    }
     let (ptr, len) = (args.as_ptr(), args.len() as u32);
     // SAFETY: both indices are function-table entries of this module (which another node runs
     // too, checked by hash), taken from `fn` values of the types `warren_entry` and

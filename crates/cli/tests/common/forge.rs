@@ -327,7 +327,7 @@ pub fn spawn_batch(parent: u64, module: &[u8; 32]) -> Vec<u8> {
     varint(&mut b, 2); // func
     b.push(0); // args: empty
     b.push(0); // link
-    b.extend_from_slice(&[0, 0, 0]); // monitor, max_memory, max_fuel: None
+    b.extend_from_slice(&[0, 0, 0, 0]); // monitor, max_memory, max_fuel, mailbox: None
     b
 }
 

@@ -33,14 +33,14 @@ pub(crate) mod stats;
 mod table;
 mod timers;
 
-pub(crate) use mailbox::{Bound, Mailbox, Message, Received, WhenFull};
+pub(crate) use mailbox::{Mailbox, Message, Received, WhenFull};
 pub use quotas::{
     DEFAULT_LOG_RATE, DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS,
     QuotaError, Quotas,
 };
 pub use registry::RegisterError;
 pub(crate) use registry::{MAX_NAME, Registry};
-pub(crate) use remote_flow::when_full_of;
+pub(crate) use remote_flow::{bound_from_abi, bound_from_wire, bound_to_wire};
 pub(crate) use spawn::SpawnSpec;
 pub use table::SpawnError;
 pub(crate) use table::{ProcessRef, ProcessTable, Sent, describe_bound};

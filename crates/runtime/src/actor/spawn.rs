@@ -28,6 +28,10 @@ pub struct SpawnSpec {
     pub max_memory: Option<u64>,
     /// The child's own compute budget, if not the runtime's (needs fuel counting on).
     pub max_fuel: Option<u64>,
+    /// The child's mailbox bound from before it runs (messages, bytes, `WHEN_FULL_*`; see
+    /// `bound_to_wire`), if any.
+    #[serde(default)]
+    pub mailbox: Option<(u64, u64, u32)>,
 }
 
 impl SpawnSpec {
@@ -42,6 +46,7 @@ impl SpawnSpec {
             monitor: None,
             max_memory: None,
             max_fuel: None,
+            mailbox: None,
         }
     }
 
@@ -81,6 +86,7 @@ impl SpawnSpec {
             monitor,
             max_memory: (max_memory > 0).then_some(max_memory as u64),
             max_fuel: (max_fuel > 0).then_some(max_fuel as u64),
+            mailbox: None,
         })
     }
 }

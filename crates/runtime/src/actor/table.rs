@@ -1181,14 +1181,7 @@ impl ProcessTable {
         to: Pid,
         bound: Option<Bound>,
     ) -> Result<(), Unreachable> {
-        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        let bound = bound.map(|b| {
-            (
-                wide(b.messages),
-                wide(b.bytes),
-                super::remote_flow::when_full_code(b.when_full),
-            )
-        });
+        let bound = bound.as_ref().map(super::remote_flow::bound_to_wire);
         self.signal(Signal::Bound { from, to, bound }).map(drop)
     }
 

@@ -8,7 +8,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
-use crate::actor::{Bound, Message, Received, Sent, WhenFull, describe_bound, when_full_of};
+use crate::actor::{Message, Received, Sent, WhenFull, bound_from_abi, describe_bound};
 use crate::context::ProcessCtx;
 use crate::resources::ResourceTable;
 use std::time::Duration;
@@ -127,29 +127,7 @@ impl MessageView<'_> {
         when_full: u32,
     ) -> HostResult<i32> {
         let me = self.ctx.me.clone();
-        let (Ok(messages), Ok(bytes)) = (u64::try_from(messages), u64::try_from(bytes)) else {
-            return Err(HostError::bad_argument(format!(
-                "a negative bound ({messages} messages, {bytes} bytes)"
-            )));
-        };
-        let Some(when_full) = when_full_of(when_full) else {
-            return Err(HostError::bad_argument(format!(
-                "unknown policy {when_full} for a full mailbox (WHEN_FULL_BLOCK..WHEN_FULL_END \
-                 are 0..4)"
-            )));
-        };
-        let unlimited = |n: u64| {
-            if n == 0 {
-                usize::MAX
-            } else {
-                usize::try_from(n).unwrap_or(usize::MAX)
-            }
-        };
-        let bound = (messages != 0 || bytes != 0).then(|| Bound {
-            messages: unlimited(messages),
-            bytes: unlimited(bytes),
-            when_full,
-        });
+        let bound = bound_from_abi(messages, bytes, when_full).map_err(HostError::bad_argument)?;
         let target = if pid == 0 || pid as u64 == me.pid() {
             me
         } else {

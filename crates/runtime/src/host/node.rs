@@ -146,6 +146,8 @@ async fn spawn<T: 'static>(
     let (mem, data) = call::split(c, |d| get(d).call)?;
     let args = mem.read(ptr, len)?.to_vec();
     let view = get(data);
+    // Taken by this spawn, whatever becomes of it.
+    let mailbox = view.ctx.spawn_bound.take();
     // The captures' handles were detached for this call: they cannot go, so they stay.
     let had_handles = view.resources.has_outbox();
     view.resources.restore_outbox();
@@ -155,8 +157,9 @@ async fn spawn<T: 'static>(
         return Err(call::not_local(warren_abi::node_pid(node)));
     }
     let parent = view.ctx.pid();
-    let spec = SpawnSpec::from_abi(&view.ctx.table, parent, (trampoline, func), args, options)
+    let mut spec = SpawnSpec::from_abi(&view.ctx.table, parent, (trampoline, func), args, options)
         .map_err(HostError::bad_argument)?;
+    spec.mailbox = mailbox;
     if node == view.ctx.table.node() {
         return Err(HostError::bad_argument(
             "that is this node: spawn here with warren:process.spawn",

@@ -60,8 +60,11 @@ impl ProcessView<'_> {
         let ctx = &mut *self.ctx;
         let parent = ctx.pid();
         let options = (tag, flags, max_memory, max_fuel);
-        let spec = SpawnSpec::from_abi(&ctx.table, parent, (trampoline, func), args, options)
+        // Taken by this spawn, whatever becomes of it.
+        let mailbox = ctx.spawn_bound.take();
+        let mut spec = SpawnSpec::from_abi(&ctx.table, parent, (trampoline, func), args, options)
             .map_err(HostError::bad_argument)?;
+        spec.mailbox = mailbox;
         let request = SpawnRequest {
             spec,
             resources: self.resources.take_outbox(),
@@ -77,6 +80,20 @@ impl ProcessView<'_> {
                 Err(HostError::fail(ERR_SPAWN_FAILED, e.to_string()))
             }
         }
+    }
+
+    /// `spawn_bound`: the mailbox bound of the caller's next spawn's child.
+    pub(crate) fn spawn_bound(
+        &mut self,
+        messages: i64,
+        bytes: i64,
+        when_full: u32,
+    ) -> HostResult<i32> {
+        let bound = crate::actor::bound_from_abi(messages, bytes, when_full)
+            .map_err(HostError::bad_argument)?;
+        // "No bound" is what a child starts with anyway.
+        self.ctx.spawn_bound = bound.as_ref().map(crate::actor::bound_to_wire);
+        Ok(0)
     }
 
     /// `spawn_args`: copy the captures (exactly their length) into the guest.
@@ -248,6 +265,11 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
             trampoline: u32, func: u32, ptr: u32, len: u32, tag: i64, flags: u32,
             max_memory: i64, max_fuel: i64
         ) => |v, mem| v.spawn(mem, (trampoline, func), (ptr, len), tag, flags, max_memory, max_fuel);
+
+        // spawn_bound(messages, bytes, when_full) -> i32: the mailbox bound the caller's next
+        // spawn (here or on another node) starts its child with, before the child runs.
+        // ERR_BAD_ARGUMENT as for `warren:message.bound`.
+        fn spawn_bound(messages: i64, bytes: i64, when_full: u32) => |v| v.spawn_bound(messages, bytes, when_full);
 
         // spawn_args(ptr, len) -> i32: copy this process's captures (exactly `len` bytes, the
         // length `warren_entry` was given). ERR_BAD_ARGUMENT if there are none or `len`

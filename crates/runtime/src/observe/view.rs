@@ -559,7 +559,7 @@ mod tests {
         assert_eq!(v["waits_on"]["chain"], json!([b.pid(), c.pid(), a.pid()]));
         assert_eq!(v["waits_on"]["deadlock"], true);
         // The rows say whom each waits on, and a bounded mailbox what it did.
-        b.mailbox.set_bound(Some(crate::actor::Bound {
+        b.mailbox.set_bound(Some(warren_sync::mailbox::Bound {
             messages: 1,
             bytes: usize::MAX,
             when_full: crate::actor::WhenFull::DropNewest,

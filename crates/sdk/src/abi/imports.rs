@@ -15,6 +15,7 @@ unsafe extern "C" {
         max_memory: i64,
         max_fuel: i64,
     ) -> i64;
+    pub fn spawn_bound(messages: i64, bytes: i64, when_full: u32) -> i32;
     pub fn spawn_args(ptr: *mut u8, len: u32) -> i32;
     pub fn panic(ptr: *const u8, len: u32);
     pub fn monitor(pid: i64) -> i64;
