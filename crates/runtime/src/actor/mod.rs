@@ -21,6 +21,7 @@
 //! - [`remote`]: signals to and from processes of other nodes, and the hook a cluster
 //!   carries them through.
 
+mod bounds;
 pub(crate) mod logs;
 mod mailbox;
 mod procs;
@@ -33,6 +34,7 @@ pub(crate) mod stats;
 mod table;
 mod timers;
 
+pub(crate) use bounds::{bound_from_abi, bound_from_wire, bound_to_wire};
 pub(crate) use mailbox::{Mailbox, Message, Received, WhenFull};
 pub use quotas::{
     DEFAULT_LOG_RATE, DEFAULT_MAILBOX_BYTES, DEFAULT_NAMES, DEFAULT_REFERENCES, DEFAULT_TIMERS,
@@ -40,7 +42,6 @@ pub use quotas::{
 };
 pub use registry::RegisterError;
 pub(crate) use registry::{MAX_NAME, Registry};
-pub(crate) use remote_flow::{bound_from_abi, bound_from_wire, bound_to_wire};
 pub(crate) use spawn::SpawnSpec;
 pub use table::SpawnError;
 pub(crate) use table::{ProcessRef, ProcessTable, Sent, describe_bound};

@@ -19,11 +19,12 @@
 //! holds (a reply to a request in progress), so late replies are dropped and a third party
 //! cannot forge a reply or a DOWN. Tag [`EXIT_TAG`] is the runtime's alone.
 
+use super::bounds::{bound_from_wire, bound_of};
 use super::mailbox::{Bound, Pushed, Refused};
 use super::procs::Procs;
 use super::quotas::{QuotaError, Quotas};
 use super::remote::{NodeId, Remote, Signal, Unreachable};
-use super::remote_flow::{RemoteFlow, bound_from_wire, bound_of};
+use super::remote_flow::RemoteFlow;
 use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use crate::sync::Locked;
@@ -1181,7 +1182,7 @@ impl ProcessTable {
         to: Pid,
         bound: Option<Bound>,
     ) -> Result<(), Unreachable> {
-        let bound = bound.as_ref().map(super::remote_flow::bound_to_wire);
+        let bound = bound.as_ref().map(super::bounds::bound_to_wire);
         self.signal(Signal::Bound { from, to, bound }).map(drop)
     }
 
