@@ -89,6 +89,10 @@ impl Workload {
             ("pingpong", [n]) => format!("ping-pong, {n} round trips"),
             ("ring", [n, laps]) => format!("ring, {n} processes x {laps} laps"),
             ("fanout", [n, m]) => format!("fan-out, 1 publisher x {n} subscribers x {m} messages"),
+            ("flow", [n]) => format!(
+                "flow control, {n} messages to a consumer holding 100 (warren: bound, block; \
+                 BEAM: a call each; tokio: channel)"
+            ),
             ("echo", [c, size]) => {
                 let secs = self.echo.map_or(0.0, |e| e.2);
                 format!("TCP echo, {c} connections, {size} B, {secs} s")
