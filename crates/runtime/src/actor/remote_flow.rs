@@ -27,6 +27,7 @@
 //! The drop policies and "end the receiver" never hand a message back, so for them R only
 //! offers: the same outcome as a local send.
 
+use super::bounds::bound_to_wire;
 use super::mailbox::{Bound, Refused, WhenFull};
 use super::remote::{NodeId, Signal};
 use super::table::Sent;
@@ -83,6 +84,13 @@ impl RemoteFlow {
         full.get(&node_of(to))?.contains_key(&to).then_some(room)
     }
 
+    /// Park `message` at the end of `queue`.
+    fn park(&self, queue: &mut Parked, message: Message) {
+        queue.bytes += message.cost();
+        queue.queue.push_back(message);
+        self.parked_count.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Messages parked here now, from every node (for `/metrics` and tests).
     pub(crate) fn parked(&self) -> usize {
         self.parked_count.load(Ordering::Relaxed)
@@ -117,9 +125,7 @@ impl ProcessTable {
                 );
                 return;
             }
-            queue.bytes += message.cost();
-            queue.queue.push_back(message);
-            self.flow().parked_count.fetch_add(1, Ordering::Relaxed);
+            self.flow().park(queue, message);
             let tell = !std::mem::replace(&mut queue.told, true);
             drop(parked);
             if tell && let Some(bound) = p.mailbox.bound() {
@@ -135,10 +141,8 @@ impl ProcessTable {
                     told: true,
                     ..Parked::default()
                 };
-                queue.bytes = message.cost();
-                queue.queue.push_back(message);
+                self.flow().park(&mut queue, message);
                 parked.insert((from, to), queue);
-                self.flow().parked_count.fetch_add(1, Ordering::Relaxed);
                 drop(parked);
                 if let Some(bound) = bound {
                     self.tell_full(from, to, bound);
@@ -151,18 +155,19 @@ impl ProcessTable {
 
     /// Tell node `node` that `to`'s mailbox is full.
     fn tell_full(&self, node: NodeId, to: Pid, bound: Bound) {
-        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let (messages, bytes, _) = bound_to_wire(&bound);
         let _ = self.signal(Signal::Full {
             node: node_pid(node),
             to,
-            messages: wide(bound.messages),
-            bytes: wide(bound.bytes),
+            messages,
+            bytes,
             fail: bound.when_full == WhenFull::Fail,
         });
     }
 
     /// Move what is parked for `to` from `node` into its mailbox as room comes, then tell
-    /// `node` (on a task of its own; at once outside a tokio runtime).
+    /// `node`, on a task of its own (signals from other nodes are applied on the runtime's
+    /// tokio runtime; outside one, nothing would drain, and that is logged).
     fn start_drain(self: &Arc<Self>, node: NodeId, to: Arc<ProcessRef>) {
         let table = self.clone();
         match tokio::runtime::Handle::try_current() {

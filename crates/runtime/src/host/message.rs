@@ -256,26 +256,16 @@ async fn await_room<T: 'static>(
     let to = call::pid_arg(pid)?;
     let view = get(c.data_mut());
     let (table, me) = (view.ctx.table.clone(), view.ctx.me.clone());
-    let cost = Message::new(0, Vec::new())
-        .cost()
-        .saturating_add(len as usize);
     let wait = async {
-        if table.is_local(to) {
-            if let Some(p) = table.get(to) {
-                // The observer shows it waiting on `to` (two processes waiting on each
-                // other's full mailbox are a deadlock it makes visible).
-                let _blocked = Blocked::on(&me, to, &table);
-                p.mailbox.room(cost).await;
-            }
-            return;
-        }
-        // Another node's process that said its mailbox is full is waited on as a local one
-        // is (and shown so); its node's send queue is not a process.
-        let _blocked = table
-            .flow()
-            .full(to)
-            .is_some()
-            .then(|| Blocked::on(&me, to, &table));
+        // The observer shows it waiting on `to` (two processes waiting on each other's full
+        // mailbox are a deadlock it makes visible): a live process here, or one of another
+        // node that said its mailbox is full — not that node's send queue, which is no process.
+        let on_process = if table.is_local(to) {
+            table.get(to).is_some()
+        } else {
+            table.flow().full(to).is_some()
+        };
+        let _blocked = on_process.then(|| Blocked::on(&me, to, &table));
         table.room(to, len as usize).await;
     };
     // A kill while waiting drops this call (see `crate::process`).
