@@ -8,7 +8,9 @@
 //!
 //! - [`mailbox::Queue`]: an ordered queue with selective receive, a byte limit, closing, and
 //!   any number of waiting tasks; the runtime's mailbox is this queue of its messages;
-//! - [`kill::KillSwitch`]: a flag set once, and the waker of the task to tell.
+//! - [`kill::KillSwitch`]: a flag set once, and the waker of the task to tell;
+//! - [`sched::Pool`]: the worker threads that run processes, a run queue each, with a
+//!   task's wake, poll and sleep protocol.
 //!
 //! With the `loom` feature the same code is built on `loom::sync`; without it, on `std::sync`
 //! (what the runtime uses). Run the models with
@@ -18,18 +20,25 @@
 
 pub mod kill;
 pub mod mailbox;
+pub mod sched;
 
 /// The primitives: std's, or loom's under the `loom` feature.
 mod prim {
     #[cfg(feature = "loom")]
-    pub(crate) use loom::sync::{
-        Mutex, MutexGuard,
-        atomic::{AtomicBool, Ordering},
+    pub(crate) use loom::{
+        sync::{
+            Condvar, Mutex, MutexGuard,
+            atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+        },
+        thread_local,
     };
     #[cfg(not(feature = "loom"))]
-    pub(crate) use std::sync::{
-        Mutex, MutexGuard,
-        atomic::{AtomicBool, Ordering},
+    pub(crate) use std::{
+        sync::{
+            Condvar, Mutex, MutexGuard,
+            atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
+        },
+        thread_local,
     };
 
     /// Take a lock whether or not a panic poisoned it: a host function that panics ends only

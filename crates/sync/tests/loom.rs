@@ -1,4 +1,4 @@
-//! loom models of the mailbox queue and the kill switch: every interleaving of the threads
+//! loom models of the mailbox queue, the kill switch and the scheduler's pool: every interleaving of the threads
 //! below (within loom's bounds) is run, and a lost wake-up shows as a deadlock — the waiting
 //! thread parked in `block_on` with nobody left to wake it.
 //!
@@ -17,6 +17,7 @@ use std::future::poll_fn;
 use std::task::Poll;
 use warren_sync::kill::KillSwitch;
 use warren_sync::mailbox::{Bound, Pushed, Queue, Queued, Refused, WhenFull};
+use warren_sync::sched::Pool;
 
 #[derive(Debug, PartialEq)]
 struct Msg {
@@ -264,5 +265,106 @@ fn a_kill_is_seen_however_often_the_task_is_polled() {
             }
         }));
         killer.join().unwrap();
+    });
+}
+
+/// Worker threads for `pool`, each running until the pool is closed.
+fn workers(pool: &Pool) -> Vec<thread::JoinHandle<()>> {
+    (0..pool.workers())
+        .map(|i| {
+            let w = pool.worker(i);
+            thread::spawn(move || w.run())
+        })
+        .collect()
+}
+
+#[test]
+fn a_task_woken_from_outside_always_runs() {
+    model(|| {
+        let pool = Pool::new(1);
+        let threads = workers(&pool);
+        let slot: Arc<loom::sync::Mutex<Option<std::task::Waker>>> = Arc::default();
+        let closer = pool.clone();
+        let mut polls = 0;
+        let task_slot = slot.clone();
+        // Pending once (its waker left for another thread), then done: it closes the pool,
+        // which ends the worker. A lost wake leaves the worker asleep: a deadlock.
+        pool.spawn(poll_fn(move |cx| {
+            polls += 1;
+            if polls == 1 {
+                *task_slot.lock().unwrap() = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            closer.close();
+            Poll::Ready(())
+        }))
+        .unwrap();
+        let outside = thread::spawn(move || {
+            loop {
+                if let Some(w) = slot.lock().unwrap().take() {
+                    w.wake();
+                    return;
+                }
+                thread::yield_now();
+            }
+        });
+        outside.join().unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
+        pool.drop_tasks();
+    });
+}
+
+#[test]
+fn a_task_woken_while_running_runs_again() {
+    model(|| {
+        let pool = Pool::new(1);
+        let threads = workers(&pool);
+        let closer = pool.clone();
+        let mut polls = 0;
+        // A yield: woken during its own poll, it must be polled again.
+        pool.spawn(poll_fn(move |cx| {
+            polls += 1;
+            if polls == 1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            closer.close();
+            Poll::Ready(())
+        }))
+        .unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
+        pool.drop_tasks();
+    });
+}
+
+#[test]
+fn work_queued_on_one_worker_is_never_stranded() {
+    model(|| {
+        // Two workers; one task spawns two more on its own worker (the second push wakes
+        // the other worker, which may steal); the last to finish closes the pool.
+        let pool = Pool::new(2);
+        let threads = workers(&pool);
+        let left = Arc::new(loom::sync::atomic::AtomicUsize::new(2));
+        let on = pool.clone();
+        pool.spawn(async move {
+            for _ in 0..2 {
+                let (left, closer) = (left.clone(), on.clone());
+                on.spawn(async move {
+                    if left.fetch_sub(1, loom::sync::atomic::Ordering::AcqRel) == 1 {
+                        closer.close();
+                    }
+                })
+                .unwrap();
+            }
+        })
+        .unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
+        pool.drop_tasks();
     });
 }

@@ -1,0 +1,781 @@
+//! A pool of worker threads that runs tasks the way BEAM's schedulers run processes.
+//!
+//! warren runs each process as a task (a future that polls its wasm instance). tokio's
+//! scheduler runs a task woken by another on the waker's worker only a few times in a row
+//! and wakes an idle worker to steal it after that, so two processes talking to each other
+//! end up on two cores, handing every message across. This pool keeps them together:
+//!
+//! - **A run queue per worker**, first in first out. A task woken on a worker thread (a
+//!   process woken by a message another process sent) goes to the back of *that* worker's
+//!   queue: it runs where its waker runs, next to the data it was just sent.
+//! - **Another worker is woken only when there is more work than this one is about to do**:
+//!   when a push leaves two or more tasks queued (the task running now is not counted). A
+//!   ping-pong queues one task at a time and keeps one core; two busy processes queue two
+//!   as soon as one is preempted, and the second core steals one.
+//! - **An idle worker steals**: half of another worker's queue, whole tasks, oldest first;
+//!   then it sleeps until woken.
+//! - **Wakes from outside** (a timer, a socket, another node: any thread that is not one
+//!   of this pool's workers) go to a shared queue and wake a sleeping worker. A busy worker
+//!   looks at the shared queue every [`SHARED_EVERY`] tasks, so it is never starved.
+//! - **A task yields** by waking itself while it runs (a process at the end of its time
+//!   slice): it goes to the back of its worker's queue.
+//!
+//! A task's state is one atomic: `IDLE` (waiting for a wake), `QUEUED`, `RUNNING`,
+//! `NOTIFIED` (woken while running: queued again when the poll returns) and `DONE`. Only the
+//! worker that took a task from a queue polls it, so a task is never polled twice at once
+//! and a wake is never lost: a wake in `RUNNING` leaves `NOTIFIED` for the worker to see
+//! when it tries to go back to `IDLE`.
+//!
+//! Sleeping and waking use one rule both ways: a worker registers as sleeping *before* it
+//! looks at the queues a last time, and a pusher looks for sleepers *after* its push. Each
+//! queue is behind a lock, so either the worker's last look sees the task or the pusher sees
+//! the worker registered (`tests/loom.rs`, `a_task_woken_from_outside_always_runs`,
+//! `a_task_woken_while_running_runs_again`).
+//!
+//! The pool owns its tasks: [`Pool::close`] stops the workers, and [`Pool::drop_tasks`]
+//! drops every future still alive (a process waiting for a message holds its own waker
+//! through its mailbox, a cycle nothing else would break). The threads are the caller's:
+//! [`Pool::worker`] gives what to run on each.
+
+use crate::prim::{
+    AtomicBool, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering, lock, thread_local,
+};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// How many tasks a worker runs from its own queue between two looks at the shared queue.
+pub const SHARED_EVERY: u32 = 61;
+
+const IDLE: u8 = 0;
+const QUEUED: u8 = 1;
+const RUNNING: u8 = 2;
+const NOTIFIED: u8 = 3;
+const DONE: u8 = 4;
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A pool of workers and the tasks they run. Cloning gives another handle to the same pool.
+#[derive(Clone)]
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+/// What one worker thread runs: [`Worker::run`], until the pool is closed.
+pub struct Worker {
+    shared: Arc<Shared>,
+    index: usize,
+}
+
+/// The pool has been closed: it runs nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the scheduler is shut down")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// Counts since the pool was made (for tests, benchmarks and `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Worker threads.
+    pub workers: usize,
+    /// Tasks spawned.
+    pub spawned: u64,
+    /// Polls of a task.
+    pub polls: u64,
+    /// Tasks woken on a worker thread, queued on that worker.
+    pub local_wakes: u64,
+    /// Tasks woken from a thread outside the pool, queued on the shared queue.
+    pub outside_wakes: u64,
+    /// Tasks a worker took from another worker's queue.
+    pub stolen: u64,
+    /// Times a worker went to sleep for want of work.
+    pub sleeps: u64,
+}
+
+struct Shared {
+    /// Told apart from other pools' workers on the same thread-local.
+    id: usize,
+    queues: Box<[Mutex<VecDeque<Arc<Task>>>]>,
+    outside: Mutex<VecDeque<Arc<Task>>>,
+    sleepers: Mutex<Vec<usize>>,
+    /// How many workers are registered in `sleepers` (read without the lock by pushers).
+    asleep: AtomicUsize,
+    parkers: Box<[Parker]>,
+    closed: AtomicBool,
+    tasks: Mutex<Registry>,
+    counts: Counts,
+}
+
+#[derive(Default)]
+struct Counts {
+    spawned: AtomicU64,
+    polls: AtomicU64,
+    local_wakes: AtomicU64,
+    outside_wakes: AtomicU64,
+    stolen: AtomicU64,
+    sleeps: AtomicU64,
+}
+
+fn bump(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Every task alive, so that closing the pool can drop them all.
+#[derive(Default)]
+struct Registry {
+    slots: Vec<Option<Weak<Task>>>,
+    free: Vec<usize>,
+}
+
+/// One task: a future and its state.
+struct Task {
+    state: AtomicU8,
+    future: Mutex<Option<BoxFuture>>,
+    shared: Arc<Shared>,
+    slot: usize,
+}
+
+/// A flag a sleeping worker waits on.
+struct Parker {
+    woken: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Parker {
+    fn new() -> Self {
+        Parker {
+            woken: Mutex::new(false),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn park(&self) {
+        let mut woken = lock(&self.woken);
+        while !*woken {
+            woken = self
+                .cv
+                .wait(woken)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        *woken = false;
+    }
+
+    fn unpark(&self) {
+        *lock(&self.woken) = true;
+        self.cv.notify_one();
+    }
+}
+
+thread_local! {
+    /// The pool and worker index of this thread, if it is a pool's worker.
+    static CURRENT: Cell<Option<(usize, usize)>> = Cell::new(None);
+}
+
+static POOL_IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+impl Pool {
+    /// A pool of `workers` workers (at least one). Nothing runs until a thread runs each of
+    /// [`Pool::worker`]`(0..workers)`.
+    pub fn new(workers: usize) -> Pool {
+        let workers = workers.max(1);
+        Pool {
+            shared: Arc::new(Shared {
+                id: POOL_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                queues: (0..workers).map(|_| Mutex::new(VecDeque::new())).collect(),
+                outside: Mutex::new(VecDeque::new()),
+                sleepers: Mutex::new(Vec::with_capacity(workers)),
+                asleep: AtomicUsize::new(0),
+                parkers: (0..workers).map(|_| Parker::new()).collect(),
+                closed: AtomicBool::new(false),
+                tasks: Mutex::new(Registry::default()),
+                counts: Counts::default(),
+            }),
+        }
+    }
+
+    /// How many workers the pool has.
+    pub fn workers(&self) -> usize {
+        self.shared.queues.len()
+    }
+
+    /// What worker `index` runs (its thread calls [`Worker::run`]).
+    pub fn worker(&self, index: usize) -> Worker {
+        assert!(
+            index < self.workers(),
+            "worker {index} of {}",
+            self.workers()
+        );
+        Worker {
+            shared: self.shared.clone(),
+            index,
+        }
+    }
+
+    /// Run `future` on the pool: on this worker's queue if called from one of its workers,
+    /// else on the shared queue.
+    pub fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Result<(), Closed> {
+        let shared = &self.shared;
+        if shared.closed.load(Ordering::Acquire) {
+            return Err(Closed);
+        }
+        let task = {
+            let mut reg = lock(&shared.tasks);
+            let slot = match reg.free.pop() {
+                Some(s) => s,
+                None => {
+                    reg.slots.push(None);
+                    reg.slots.len() - 1
+                }
+            };
+            let task = Arc::new(Task {
+                state: AtomicU8::new(QUEUED),
+                future: Mutex::new(Some(Box::pin(future))),
+                shared: shared.clone(),
+                slot,
+            });
+            reg.slots[slot] = Some(Arc::downgrade(&task));
+            task
+        };
+        bump(&shared.counts.spawned, 1);
+        shared.schedule(task);
+        Ok(())
+    }
+
+    /// Whether the pool was closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether this thread is one of this pool's workers.
+    pub fn on_worker(&self) -> bool {
+        self.shared.current().is_some()
+    }
+
+    /// Stop: no task is spawned or run from now on, and every worker returns from
+    /// [`Worker::run`] once its current poll is over. Tasks are not dropped: see
+    /// [`Pool::drop_tasks`].
+    pub fn close(&self) {
+        let shared = &self.shared;
+        shared.closed.store(true, Ordering::Release);
+        {
+            let mut sleepers = lock(&shared.sleepers);
+            sleepers.clear();
+            shared.asleep.store(0, Ordering::SeqCst);
+        }
+        for p in shared.parkers.iter() {
+            p.unpark();
+        }
+    }
+
+    /// Drop every task's future, after [`Pool::close`] and once the workers have returned
+    /// (their threads joined). A future's drop that wakes another task queues nothing.
+    /// Must not be called from a worker thread while it polls.
+    pub fn drop_tasks(&self) {
+        let shared = &self.shared;
+        let queued: Vec<Arc<Task>> = {
+            let mut all: Vec<Arc<Task>> = lock(&shared.outside).drain(..).collect();
+            for q in shared.queues.iter() {
+                all.extend(lock(q).drain(..));
+            }
+            all
+        };
+        drop(queued);
+        let alive: Vec<Arc<Task>> = {
+            let mut reg = lock(&shared.tasks);
+            reg.free.clear();
+            reg.slots
+                .drain(..)
+                .flatten()
+                .filter_map(|w| w.upgrade())
+                .collect()
+        };
+        for task in alive {
+            task.state.store(DONE, Ordering::Release);
+            let future = lock(&task.future).take();
+            drop(future);
+        }
+    }
+
+    /// Counts since the pool was made.
+    pub fn stats(&self) -> Stats {
+        let c = &self.shared.counts;
+        let r = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        Stats {
+            workers: self.workers(),
+            spawned: r(&c.spawned),
+            polls: r(&c.polls),
+            local_wakes: r(&c.local_wakes),
+            outside_wakes: r(&c.outside_wakes),
+            stolen: r(&c.stolen),
+            sleeps: r(&c.sleeps),
+        }
+    }
+
+    /// Tasks spawned and not yet done.
+    pub fn live(&self) -> usize {
+        let reg = lock(&self.shared.tasks);
+        reg.slots.len() - reg.free.len()
+    }
+}
+
+impl Worker {
+    /// Run tasks until the pool is closed.
+    pub fn run(self) {
+        let shared = &self.shared;
+        let me = self.index;
+        CURRENT.with(|c| c.set(Some((shared.id, me))));
+        let mut turn: u32 = 0;
+        while !shared.closed.load(Ordering::Acquire) {
+            turn = turn.wrapping_add(1);
+            let next = if turn.is_multiple_of(SHARED_EVERY) {
+                shared.pop_outside().or_else(|| shared.pop_local(me))
+            } else {
+                shared.pop_local(me).or_else(|| shared.pop_outside())
+            };
+            match next.or_else(|| shared.steal(me)) {
+                Some(task) => shared.run(me, task),
+                None => shared.sleep(me),
+            }
+        }
+        CURRENT.with(|c| c.set(None));
+    }
+}
+
+impl Shared {
+    fn current(&self) -> Option<usize> {
+        CURRENT.with(|c| match c.get() {
+            Some((pool, index)) if pool == self.id => Some(index),
+            _ => None,
+        })
+    }
+
+    /// Queue a task that has just become `QUEUED`.
+    fn schedule(&self, task: Arc<Task>) {
+        if self.closed.load(Ordering::Acquire) {
+            return; // dropped: closing drops every task
+        }
+        match self.current() {
+            Some(me) => {
+                bump(&self.counts.local_wakes, 1);
+                self.push_local(me, task);
+            }
+            None => {
+                bump(&self.counts.outside_wakes, 1);
+                lock(&self.outside).push_back(task);
+                self.wake_one();
+            }
+        }
+    }
+
+    fn push_local(&self, me: usize, task: Arc<Task>) {
+        let len = {
+            let mut q = lock(&self.queues[me]);
+            q.push_back(task);
+            q.len()
+        };
+        // One queued task is the next this worker runs; more is work for another.
+        if len > 1 {
+            self.wake_one();
+        }
+    }
+
+    fn pop_local(&self, me: usize) -> Option<Arc<Task>> {
+        lock(&self.queues[me]).pop_front()
+    }
+
+    fn pop_outside(&self) -> Option<Arc<Task>> {
+        lock(&self.outside).pop_front()
+    }
+
+    /// Half of another worker's queue (oldest first) into this one's; the first to run.
+    fn steal(&self, me: usize) -> Option<Arc<Task>> {
+        let n = self.queues.len();
+        for k in 1..n {
+            let victim = (me + k) % n;
+            let taken: Vec<Arc<Task>> = {
+                let mut q = lock(&self.queues[victim]);
+                let half = q.len().div_ceil(2);
+                q.drain(..half).collect()
+            };
+            if taken.is_empty() {
+                continue;
+            }
+            bump(&self.counts.stolen, taken.len() as u64);
+            let mut taken = taken.into_iter();
+            let first = taken.next();
+            let rest = {
+                let mut own = lock(&self.queues[me]);
+                own.extend(taken);
+                own.len()
+            };
+            if rest > 1 {
+                self.wake_one();
+            }
+            return first;
+        }
+        None
+    }
+
+    fn has_work(&self) -> bool {
+        !lock(&self.outside).is_empty() || self.queues.iter().any(|q| !lock(q).is_empty())
+    }
+
+    /// Register as sleeping, look for work once more, and sleep if there is none.
+    fn sleep(&self, me: usize) {
+        {
+            let mut sleepers = lock(&self.sleepers);
+            if self.closed.load(Ordering::Acquire) {
+                return;
+            }
+            sleepers.push(me);
+            self.asleep.fetch_add(1, Ordering::SeqCst);
+        }
+        if self.has_work() {
+            let mut sleepers = lock(&self.sleepers);
+            if let Some(at) = sleepers.iter().position(|&w| w == me) {
+                sleepers.swap_remove(at);
+                self.asleep.fetch_sub(1, Ordering::SeqCst);
+            }
+            // Otherwise a pusher took this worker off the list and unparked it: the token
+            // it left makes the next park return at once.
+            return;
+        }
+        bump(&self.counts.sleeps, 1);
+        self.parkers[me].park();
+    }
+
+    /// Wake one sleeping worker, if any.
+    fn wake_one(&self) {
+        if self.asleep.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let worker = {
+            let mut sleepers = lock(&self.sleepers);
+            let w = sleepers.pop();
+            if w.is_some() {
+                self.asleep.fetch_sub(1, Ordering::SeqCst);
+            }
+            w
+        };
+        if let Some(w) = worker {
+            self.parkers[w].unpark();
+        }
+    }
+
+    /// Poll `task` (taken from a queue) once on worker `me`.
+    fn run(&self, me: usize, task: Arc<Task>) {
+        task.state.store(RUNNING, Ordering::Release);
+        bump(&self.counts.polls, 1);
+        let done = {
+            let mut future = lock(&task.future);
+            match future.as_mut() {
+                None => true,
+                Some(f) => {
+                    let waker = Waker::from(task.clone());
+                    let mut cx = Context::from_waker(&waker);
+                    // A panic ends this task only (the runtime's process future catches its
+                    // own; this is the last line).
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        f.as_mut().poll(&mut cx)
+                    })) {
+                        Ok(Poll::Pending) => false,
+                        Ok(Poll::Ready(())) | Err(_) => true,
+                    }
+                }
+            }
+        };
+        if done {
+            task.finish();
+            return;
+        }
+        if task
+            .state
+            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Woken while it ran (or yielded): to the back of this worker's queue.
+            task.state.store(QUEUED, Ordering::Release);
+            if !self.closed.load(Ordering::Acquire) {
+                self.push_local(me, task);
+            }
+        }
+    }
+}
+
+impl Task {
+    /// The task is over: drop its future and its registry slot.
+    fn finish(&self) {
+        self.state.store(DONE, Ordering::Release);
+        let future = lock(&self.future).take();
+        drop(future);
+        let mut reg = lock(&self.shared.tasks);
+        if let Some(slot) = reg.slots.get_mut(self.slot)
+            && slot.take().is_some()
+        {
+            reg.free.push(self.slot);
+        }
+    }
+}
+
+impl Wake for Task {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                IDLE => QUEUED,
+                RUNNING => NOTIFIED,
+                _ => return, // already queued or notified, or done
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if next == QUEUED {
+                        self.shared.schedule(self.clone());
+                    }
+                    return;
+                }
+                Err(now) => state = now,
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(feature = "loom")))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdCount;
+    use std::sync::mpsc;
+
+    fn start(pool: &Pool) -> Vec<std::thread::JoinHandle<()>> {
+        (0..pool.workers())
+            .map(|i| {
+                let w = pool.worker(i);
+                std::thread::spawn(move || w.run())
+            })
+            .collect()
+    }
+
+    fn stop(pool: &Pool, threads: Vec<std::thread::JoinHandle<()>>) {
+        pool.close();
+        for t in threads {
+            t.join().unwrap();
+        }
+        pool.drop_tasks();
+    }
+
+    /// A future that is pending `n` times, waking itself each time, then ready.
+    struct Yields(usize);
+    impl Future for Yields {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 == 0 {
+                return Poll::Ready(());
+            }
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn tasks_run_to_the_end_and_free_their_slots() {
+        let pool = Pool::new(2);
+        let threads = start(&pool);
+        let (tx, rx) = mpsc::channel();
+        for i in 0..1000 {
+            let tx = tx.clone();
+            pool.spawn(async move {
+                Yields(i % 7).await;
+                tx.send(i).unwrap();
+            })
+            .unwrap();
+        }
+        let mut got: Vec<usize> = (0..1000).map(|_| rx.recv().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..1000).collect::<Vec<_>>());
+        // A task's slot is freed after its completion was sent: wait for the count to drop.
+        while pool.live() != 0 {
+            std::thread::yield_now();
+        }
+        stop(&pool, threads);
+    }
+
+    #[test]
+    fn a_panicking_task_ends_alone() {
+        let pool = Pool::new(1);
+        let threads = start(&pool);
+        pool.spawn(async { panic!("this task only") }).unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.spawn(async move { tx.send(()).unwrap() }).unwrap();
+        rx.recv().unwrap();
+        stop(&pool, threads);
+    }
+
+    /// Two tasks handing a token back and forth through channels woken on the worker: the
+    /// second worker is never woken to steal (it stays asleep), and nothing is stolen.
+    #[test]
+    fn a_ping_pong_stays_on_one_worker() {
+        let pool = Pool::new(2);
+        let threads = start(&pool);
+        let (done_tx, done_rx) = mpsc::channel();
+        let (a_tx, mut a_rx) = tokio_like::channel();
+        let (b_tx, mut b_rx) = tokio_like::channel();
+        let rounds = 10_000;
+        let b_side = b_tx.clone();
+        let on = pool.clone();
+        pool.spawn(async move {
+            // The spawner: one task starts both, so both are queued on a worker.
+            let echo = async move {
+                while let Some(n) = b_rx.recv().await {
+                    a_tx.send(n);
+                }
+            };
+            on.spawn(echo).unwrap();
+            on.spawn(async move {
+                for i in 0..rounds {
+                    b_side.send(i);
+                    assert_eq!(a_rx.recv().await, Some(i));
+                }
+                done_tx.send(()).unwrap();
+            })
+            .unwrap();
+        })
+        .unwrap();
+        let before = pool.stats();
+        done_rx.recv().unwrap();
+        let after = pool.stats();
+        drop(b_tx);
+        assert!(
+            after.stolen - before.stolen <= 2,
+            "a ping-pong moved between workers: {after:?}"
+        );
+        stop(&pool, threads);
+    }
+
+    /// Two tasks that never wait, yielding as a preempted process does: both workers run
+    /// them, at the same time.
+    #[test]
+    fn two_busy_tasks_run_on_two_workers() {
+        let pool = Pool::new(2);
+        let threads = start(&pool);
+        let running = Arc::new(StdCount::new(0));
+        let both = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let on = pool.clone();
+        // Both spawned from one worker, onto its queue: the other worker must steal one.
+        pool.spawn(async move {
+            for _ in 0..2 {
+                let (running, both, tx) = (running.clone(), both.clone(), tx.clone());
+                on.spawn(async move {
+                    // Busy until both were seen running at once (each turn is a time slice).
+                    while !both.load(Ordering::Acquire) {
+                        let n = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        if n == 2 {
+                            both.store(true, Ordering::Release);
+                        }
+                        let until =
+                            std::time::Instant::now() + std::time::Duration::from_micros(200);
+                        while std::time::Instant::now() < until && !both.load(Ordering::Acquire) {
+                            std::hint::spin_loop();
+                        }
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Yields(1).await;
+                    }
+                    tx.send(()).unwrap();
+                })
+                .unwrap();
+            }
+        })
+        .unwrap();
+        rx.recv().unwrap();
+        rx.recv().unwrap();
+        assert!(pool.stats().stolen >= 1, "{:?}", pool.stats());
+        stop(&pool, threads);
+    }
+
+    /// A minimal single-consumer channel whose send wakes the receiver's waker on the
+    /// sending thread (as a process's mailbox does).
+    mod tokio_like {
+        use std::collections::VecDeque;
+        use std::sync::{Arc, Mutex};
+        use std::task::{Poll, Waker};
+
+        struct Inner<T> {
+            items: VecDeque<T>,
+            waker: Option<Waker>,
+            senders: usize,
+        }
+        pub struct Tx<T>(Arc<Mutex<Inner<T>>>);
+        pub struct Rx<T>(Arc<Mutex<Inner<T>>>);
+        pub fn channel<T>() -> (Tx<T>, Rx<T>) {
+            let inner = Arc::new(Mutex::new(Inner {
+                items: VecDeque::new(),
+                waker: None,
+                senders: 1,
+            }));
+            (Tx(inner.clone()), Rx(inner))
+        }
+        impl<T> Clone for Tx<T> {
+            fn clone(&self) -> Self {
+                self.0.lock().unwrap().senders += 1;
+                Tx(self.0.clone())
+            }
+        }
+        impl<T> Drop for Tx<T> {
+            fn drop(&mut self) {
+                let w = {
+                    let mut i = self.0.lock().unwrap();
+                    i.senders -= 1;
+                    i.waker.take()
+                };
+                if let Some(w) = w {
+                    w.wake();
+                }
+            }
+        }
+        impl<T> Tx<T> {
+            pub fn send(&self, t: T) {
+                let w = {
+                    let mut i = self.0.lock().unwrap();
+                    i.items.push_back(t);
+                    i.waker.take()
+                };
+                if let Some(w) = w {
+                    w.wake();
+                }
+            }
+        }
+        impl<T> Rx<T> {
+            pub async fn recv(&mut self) -> Option<T> {
+                std::future::poll_fn(|cx| {
+                    let mut i = self.0.lock().unwrap();
+                    if let Some(t) = i.items.pop_front() {
+                        return Poll::Ready(Some(t));
+                    }
+                    if i.senders == 0 {
+                        return Poll::Ready(None);
+                    }
+                    i.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+                .await
+            }
+        }
+    }
+}
