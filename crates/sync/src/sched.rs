@@ -176,8 +176,15 @@ impl Parker {
     }
 }
 
+#[cfg(not(feature = "loom"))]
 thread_local! {
     /// The pool and worker index of this thread, if it is a pool's worker.
+    static CURRENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+}
+
+#[cfg(feature = "loom")]
+thread_local! {
+    // loom's macro takes no `const` block.
     static CURRENT: Cell<Option<(usize, usize)>> = Cell::new(None);
 }
 
