@@ -285,6 +285,14 @@ struct RunArgs {
     /// (docs/benchmarks.md).
     #[arg(long)]
     preinit: bool,
+    /// Which scheduler runs the processes: `warren` (a run queue per worker thread; a
+    /// process runs on the worker of the process that woke it, as in BEAM) or `tokio` (each
+    /// process a tokio task). Sockets, timers and the cluster run on tokio either way.
+    #[arg(long, value_name = "warren|tokio", default_value = "warren")]
+    scheduler: warren_runtime::Scheduler,
+    /// Worker threads that run processes (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     /// When the root process ends, wait for every other process to end too, instead of
     /// stopping them.
     #[arg(long)]
@@ -585,6 +593,8 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         o
     });
     config.preinit = args.preinit;
+    config.scheduler = args.scheduler;
+    config.workers = args.workers.map(usize::from);
     config.stdio_prefix = args.stdio_prefix;
     config.tls = tls_files.clone();
 

@@ -119,6 +119,16 @@ impl<T: StoreData> RuntimeBuilder<T> {
         self.set(move |c| c.max_instances = Some(n))
     }
 
+    /// Which scheduler runs the processes (see [`RuntimeConfig::scheduler`]).
+    pub fn process_scheduler(self, scheduler: crate::Scheduler) -> Self {
+        self.set(move |c| c.scheduler = scheduler)
+    }
+
+    /// Worker threads of warren's scheduler (default: one per core).
+    pub fn workers(self, n: usize) -> Self {
+        self.set(move |c| c.workers = Some(n))
+    }
+
     /// Most linear memory per process, in bytes (default 64 MiB).
     pub fn max_memory(self, bytes: usize) -> Self {
         self.set(move |c| c.max_memory = bytes)
@@ -169,8 +179,10 @@ impl<T: StoreData> RuntimeBuilder<T> {
         self.set(move |c| c.net = policy.clone())
     }
 
-    /// Run processes on this tokio runtime (default: the one `build_*` is called in). See
-    /// [`crate::scheduler`] for one set up as the `warren` CLI sets up its own.
+    /// Run processes' I/O, timers and host tasks on this tokio runtime (default: the one
+    /// `build_*` is called in), and the processes themselves too under
+    /// [`Scheduler::Tokio`](crate::Scheduler::Tokio). See [`crate::scheduler`] for one set up
+    /// as the `warren` CLI sets up its own.
     pub fn scheduler(mut self, handle: tokio::runtime::Handle) -> Self {
         self.scheduler = Some(handle);
         self

@@ -110,6 +110,13 @@ pub struct RuntimeConfig {
     /// started with TLS (`HTTP_TLS`) serve; they offer HTTP/2 and HTTP/1.1 by ALPN. `None`:
     /// a server asking for TLS fails to start. Reloaded by [`crate::Runtime::reload_tls`].
     pub tls: Option<TlsFiles>,
+    /// Which scheduler runs the processes: warren's own (the default: a run queue per
+    /// worker thread, a process runs on the worker of the process that woke it) or tokio's
+    /// (each process a task of the tokio runtime the warren runtime is built on). I/O,
+    /// timers and the cluster always run on tokio.
+    pub scheduler: crate::Scheduler,
+    /// Worker threads of warren's scheduler; `None`: one per core.
+    pub workers: Option<usize>,
 }
 
 /// Where and how the observer is served (`warren run --observe ADDR`): a web page of the live
@@ -158,6 +165,8 @@ impl Default for RuntimeConfig {
             max_handles: crate::resources::MAX_HANDLES,
             max_pumps_per_process: crate::io::splice::DEFAULT_MAX_PUMPS_PER_PROCESS,
             max_pumps: crate::io::splice::DEFAULT_MAX_PUMPS,
+            scheduler: crate::Scheduler::default(),
+            workers: None,
             http: HttpLimits::default(),
             observe: None,
             preinit: false,

@@ -93,6 +93,7 @@ mod observe;
 mod process;
 mod resources;
 mod runtime;
+mod sched;
 mod shutdown;
 mod sync;
 
@@ -106,6 +107,7 @@ pub use io::NetPolicy;
 pub use io::policy::PolicyError;
 pub use process::{ProcessData, StoreData};
 pub use runtime::{OPTIONAL_MODULES, Runtime, Started, add_to_linker};
+pub use sched::{Scheduler, SchedulerStats};
 pub use shutdown::ShutdownReport;
 /// The wasmtime this runtime is built on, for host modules of embedders (and [`host_calls!`]).
 pub use wasmtime;

@@ -36,7 +36,8 @@ pub(crate) struct RuntimeInner<T: StoreData> {
     pub(crate) env: ProcessEnv<T>,
     /// Host mailboxes (pids without an instance), closed at shutdown.
     pub(crate) host_mailboxes: Mutex<Vec<Weak<crate::actor::ProcessRef>>>,
-    pub(crate) handle: tokio::runtime::Handle,
+    /// What processes run on: warren's scheduler or tokio's (see [`crate::sched`]).
+    runner: crate::sched::Runner,
     /// Said once when the runtime was made: the OS cannot support the process limit.
     warning: Option<String>,
     this: Weak<RuntimeInner<T>>,
@@ -185,10 +186,13 @@ impl<T: StoreData> Runtime<T> {
             cluster,
             module_hash,
         };
+        let runner =
+            crate::sched::Runner::new(env.config.scheduler, env.config.workers, &handle)
+                .map_err(|e| Error::Config(format!("cannot start the scheduler's threads: {e}")))?;
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,
             host_mailboxes: Mutex::new(Vec::new()),
-            handle,
+            runner,
             warning: plan.warning.clone(),
             this: this.clone(),
             observer,
@@ -290,6 +294,13 @@ impl<T: StoreData> Runtime<T> {
             )),
             Some(tls) => tls.reload().map_err(Error::Config),
         }
+    }
+
+    /// What warren's scheduler has done so far (`None` when processes run on tokio's): how
+    /// many processes were polled, woken where they run or from outside, stolen between
+    /// workers. See [`Scheduler`](crate::Scheduler).
+    pub fn scheduler_stats(&self) -> Option<crate::SchedulerStats> {
+        self.inner.runner.stats()
     }
 
     /// Where the observer listens, if it was asked for (see
@@ -410,6 +421,9 @@ impl<T: StoreData> RuntimeInner<T> {
             .this
             .upgrade()
             .ok_or_else(|| SpawnError::Other("runtime is shutting down".into()))?;
+        if self.runner.is_closed() {
+            return Err(SpawnError::Other("runtime is shutting down".into()));
+        }
         let me = self.env.table.register_child(parent)?;
         let pid = me.pid();
         // Bounded from before it runs: its first send to itself is held to it too.
@@ -427,8 +441,15 @@ impl<T: StoreData> RuntimeInner<T> {
         if let Some(linker) = link {
             self.env.table.link(linker, pid);
         }
-        self.handle
-            .spawn(crate::process::run(rt, me, entry, on_exit));
+        // Refused only if the scheduler stopped since the check above, when the runtime is
+        // going away with every process in it.
+        if self
+            .runner
+            .spawn(crate::process::run(rt, me, entry, on_exit))
+            .is_err()
+        {
+            return Err(SpawnError::Other("runtime is shutting down".into()));
+        }
         Ok(pid)
     }
 }
