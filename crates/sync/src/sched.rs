@@ -100,6 +100,8 @@ pub struct Stats {
     pub stolen: u64,
     /// Times a worker went to sleep for want of work.
     pub sleeps: u64,
+    /// Tasks alive now (spawned and not yet done).
+    pub live: usize,
 }
 
 struct Shared {
@@ -325,6 +327,7 @@ impl Pool {
             outside_wakes: r(&c.outside_wakes),
             stolen: r(&c.stolen),
             sleeps: r(&c.sleeps),
+            live: self.live(),
         }
     }
 

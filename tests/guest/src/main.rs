@@ -38,6 +38,7 @@ fn main() {
         "spawn_limit" => spawn_limit(arg.as_deref()),
         "instance_limit" => instance_limit(arg.as_deref()),
         "compute_bomb" => compute_bomb(),
+        "busy_pair" => busy_pair(),
         "spawn_limits" => spawn_limits(arg.as_deref()),
         "observed_workload" => observed_workload(),
         "observed_deadlock" => observed_deadlock(),
@@ -150,6 +151,28 @@ fn compute_bomb() {
     .expect("spawn");
     assert_eq!(reason_of(down), OUT_OF_FUEL);
     println!("compute bomb ended alone");
+}
+
+/// Two processes that compute and never wait (each preempted at the end of every time
+/// slice), spawned one after the other by the root; both must finish. The scheduler's test
+/// (crates/runtime/tests/scheduling.rs) checks the second worker took one of them.
+fn busy_pair() {
+    let downs: Vec<_> = (0..2)
+        .map(|_| {
+            spawn_monitor!(|_m: Mailbox<()>| {
+                let mut x = 0u64;
+                for _ in 0..200_000_000u64 {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                std::hint::black_box(x);
+            })
+            .expect("spawn")
+        })
+        .collect();
+    for (_p, down) in downs {
+        assert_eq!(reason_of(down), "normal");
+    }
+    println!("both busy processes finished");
 }
 
 fn hoard(_: (), _m: Mailbox<()>) {
