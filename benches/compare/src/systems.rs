@@ -40,7 +40,11 @@ impl Paths {
     pub fn new(root: &Path) -> Paths {
         let guests = root.join("target/guests/wasm32-wasip1/release");
         Paths {
-            warren: root.join("target/release/warren"),
+            // `WARREN_BIN`: another warren (a build to compare with, or a script that runs
+            // this one with other flags) for an A/B run.
+            warren: std::env::var_os("WARREN_BIN")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target/release/warren")),
             guest: guests.join("compare-guest.wasm"),
             echo_guest: guests.join("echo.wasm"),
             tokio: root.join("target/release/compare-tokio"),

@@ -7,8 +7,9 @@
 //!
 //! Layers, bottom up (a module uses only its own layer and those below; `tests/layers.rs`
 //! checks it, and `ARCHITECTURE.md` gives the rules of each):
-//! - `sync`, `resources`: the one way to take a lock, and per-process handle tables over
-//!   reference-counted host objects (std only).
+//! - `sync`, `resources`, `sched`: the one way to take a lock, per-process handle tables
+//!   over reference-counted host objects (std only), and the scheduler processes run on
+//!   (warren's pool of workers, or tokio's).
 //! - `actor`: pids, mailboxes, the process table, monitors, timers, quotas — no wasm.
 //! - `io`: the objects behind I/O handles (sockets, files, pipes, streams, futures, pumps),
 //!   the interfaces they declare, and the policies that bound them.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 /// The runtime's top-level modules by layer, bottom up (as `src/lib.rs` lists them).
 const LAYERS: &[&[&str]] = &[
-    &["sync", "resources"],
+    &["sync", "resources", "sched"],
     &["actor"],
     &["io"],
     &["cluster"],
