@@ -9,8 +9,11 @@
 //!
 //! tokio stays for everything else: sockets, timers, HTTP, the cluster's bus. Each worker
 //! thread enters the runtime's tokio handle, so a process's host calls register their
-//! sockets and timers with tokio's drivers as before, and a wake from one of them (a tokio
-//! thread) reaches the pool's shared queue.
+//! sockets and timers with tokio's drivers as before. A process woken by one of them (on a
+//! tokio thread) is run right there, once, as a tokio task: it starts at once, on the core
+//! that has the event's data, and the wake costs no thread wake-up. What it does next
+//! follows the same rule: a process it wakes runs on that thread too, and if it computes
+//! until preempted it moves to the pool's workers.
 //!
 //! [`Scheduler::Tokio`] runs each process as a tokio task instead, as warren did before
 //! (docs/benchmarks.md compares the two).
@@ -83,6 +86,17 @@ impl Runner {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
         let pool = Pool::new(n);
+        // A process woken by I/O or a timer runs on the tokio thread that woke it: it starts
+        // at once (tokio runs a task spawned from its worker next, on that worker), where
+        // the event's data is, instead of after a wake-up of a sleeping worker here. If it
+        // yields there (preempted) it moves to the pool's workers.
+        pool.run_outside_wakes(|task| match tokio::runtime::Handle::try_current() {
+            Ok(tokio) => {
+                tokio.spawn(async move { task.run() });
+                Ok(())
+            }
+            Err(_) => Err(task),
+        });
         let mut joins = Vec::with_capacity(n);
         for i in 0..n {
             let worker = pool.worker(i);

@@ -116,6 +116,35 @@ struct Shared {
     closed: AtomicBool,
     tasks: Mutex<Registry>,
     counts: Counts,
+    /// Where a task woken outside the pool runs, if set ([`Pool::run_outside_wakes`]).
+    outside_runner: std::sync::OnceLock<OutsideRunner>,
+}
+
+/// Takes a task woken outside the pool to run it on the waking thread's own executor, or
+/// hands it back.
+type OutsideRunner = Box<dyn Fn(Runnable) -> Result<(), Runnable> + Send + Sync>;
+
+/// A task woken outside the pool, to be polled once with [`Runnable::run`] (see
+/// [`Pool::run_outside_wakes`]). Dropped unrun, the task is queued on the pool instead.
+pub struct Runnable(Option<Arc<Task>>);
+
+impl Runnable {
+    /// Poll the task once on this thread. If it is woken again meanwhile, or yields, it goes
+    /// to the pool's shared queue.
+    pub fn run(mut self) {
+        if let Some(task) = self.0.take() {
+            let shared = task.shared.clone();
+            shared.run(None, task);
+        }
+    }
+}
+
+impl Drop for Runnable {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.shared.push_outside(task.clone());
+        }
+    }
 }
 
 #[derive(Default)]
@@ -208,6 +237,7 @@ impl Pool {
                 closed: AtomicBool::new(false),
                 tasks: Mutex::new(Registry::default()),
                 counts: Counts::default(),
+                outside_runner: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -258,6 +288,19 @@ impl Pool {
         bump(&shared.counts.spawned, 1);
         shared.schedule(task);
         Ok(())
+    }
+
+    /// Run a task woken on a thread outside the pool (an I/O driver's, a timer's) with
+    /// `runner` instead of queuing it: `runner` gets the task, and runs it (for example by
+    /// spawning [`Runnable::run`] onto the waking thread's own executor, where it starts at
+    /// once and near the data the wake is about) or hands it back to be queued. A task that
+    /// yields or is woken while it runs there goes to the pool. Set once; later calls are
+    /// ignored.
+    pub fn run_outside_wakes(
+        &self,
+        runner: impl Fn(Runnable) -> Result<(), Runnable> + Send + Sync + 'static,
+    ) {
+        let _ = self.shared.outside_runner.set(Box::new(runner));
     }
 
     /// Whether the pool was closed.
@@ -353,7 +396,7 @@ impl Worker {
                 shared.pop_local(me).or_else(|| shared.pop_outside())
             };
             match next.or_else(|| shared.steal(me)) {
-                Some(task) => shared.run(me, task),
+                Some(task) => shared.run(Some(me), task),
                 None => shared.sleep(me),
             }
         }
@@ -381,10 +424,27 @@ impl Shared {
             }
             None => {
                 bump(&self.counts.outside_wakes, 1);
-                lock(&self.outside).push_back(task);
-                self.wake_one();
+                match self.outside_runner.get() {
+                    Some(runner) => {
+                        if let Err(mut back) = runner(Runnable(Some(task))) {
+                            if let Some(task) = back.0.take() {
+                                self.push_outside(task);
+                            }
+                        }
+                    }
+                    None => self.push_outside(task),
+                }
             }
         }
+    }
+
+    /// Queue a task on the shared queue and wake a worker for it.
+    fn push_outside(&self, task: Arc<Task>) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        lock(&self.outside).push_back(task);
+        self.wake_one();
     }
 
     fn push_local(&self, me: usize, task: Arc<Task>) {
@@ -482,8 +542,9 @@ impl Shared {
         }
     }
 
-    /// Poll `task` (taken from a queue) once on worker `me`.
-    fn run(&self, me: usize, task: Arc<Task>) {
+    /// Poll `task` (taken from a queue) once, on worker `me` or (`None`) on a thread outside
+    /// the pool that was given it ([`Runnable`]).
+    fn run(&self, me: Option<usize>, task: Arc<Task>) {
         task.state.store(RUNNING, Ordering::Release);
         bump(&self.counts.polls, 1);
         let done = {
@@ -513,10 +574,13 @@ impl Shared {
             .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
-            // Woken while it ran (or yielded): to the back of this worker's queue.
+            // Woken while it ran (or yielded): to the back of this worker's queue, or from
+            // outside the pool to the pool's shared queue.
             task.state.store(QUEUED, Ordering::Release);
-            if !self.closed.load(Ordering::Acquire) {
-                self.push_local(me, task);
+            match me {
+                _ if self.closed.load(Ordering::Acquire) => {}
+                Some(me) => self.push_local(me, task),
+                None => self.push_outside(task),
             }
         }
     }
