@@ -703,6 +703,9 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
                 r = &mut exited => Ok(r),
                 signal = stop.stopped() => Err(signal),
             };
+            if let Some(s) = runtime.scheduler_stats() {
+                tracing::debug!(target: "warren::sched", stats = ?s, "the scheduler when the root ended");
+            }
             match ended {
                 Ok(reason) => {
                     if args.wait {
