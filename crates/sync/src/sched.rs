@@ -433,13 +433,8 @@ impl Shared {
             None => {
                 bump(&self.counts.outside_wakes, 1);
                 match self.outside_runner.get() {
-                    Some(runner) => {
-                        if let Err(mut back) = runner(Runnable(Some(task))) {
-                            if let Some(task) = back.0.take() {
-                                self.push_outside(task);
-                            }
-                        }
-                    }
+                    // Handed back (or dropped unrun), the task queues itself here.
+                    Some(runner) => drop(runner(Runnable(Some(task)))),
                     None => self.push_outside(task),
                 }
             }
