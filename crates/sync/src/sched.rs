@@ -21,7 +21,10 @@
 //!   cold. `compare-guest fanout 10000 100`: 2.5-3.4 us a delivery against 3.9-4.0.)
 //! - **Wakes from outside** (a timer, a socket, another node: any thread that is not one
 //!   of this pool's workers) go to a shared queue and wake a sleeping worker. A busy worker
-//!   looks at the shared queue every [`SHARED_EVERY`] tasks, so it is never starved.
+//!   looks at the shared queue every [`SHARED_EVERY`] tasks, so it is never starved. Or,
+//!   with [`Pool::run_outside_wakes`], the waking thread's own executor runs the task's
+//!   next poll (warren: the tokio thread whose socket or timer woke a process); a task that
+//!   yields there comes back to the shared queue.
 //! - **A task yields** by waking itself while it runs (a process at the end of its time
 //!   slice): it goes to the back of its worker's queue.
 //!
@@ -269,7 +272,7 @@ impl Pool {
     }
 
     /// Run `future` on the pool: on this worker's queue if called from one of its workers,
-    /// else on the shared queue.
+    /// else as a task woken outside the pool (the outside runner's, or the shared queue).
     pub fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Result<(), Closed> {
         let shared = &self.shared;
         if shared.closed.load(Ordering::Acquire) {
@@ -715,6 +718,46 @@ mod tests {
         let mut got: Vec<usize> = (0..n).map(|_| rx.recv().unwrap()).collect();
         got.sort_unstable();
         assert_eq!(got, (0..n).collect::<Vec<_>>());
+        stop(&pool, threads);
+    }
+
+    /// A task spawned or woken from a thread outside the pool runs where the outside runner
+    /// puts it (here: at once, on that thread); a yield there sends it to the pool.
+    #[test]
+    fn a_task_woken_outside_runs_with_the_outside_runner() {
+        let pool = Pool::new(1);
+        pool.run_outside_wakes(|task| {
+            task.run();
+            Ok(())
+        });
+        let threads = start(&pool);
+        let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
+        let (seen_tx, seen_rx) = mpsc::channel();
+        let mut polls = 0;
+        pool.spawn(std::future::poll_fn(move |cx| {
+            polls += 1;
+            seen_tx.send((polls, std::thread::current().id())).unwrap();
+            match polls {
+                1 => {
+                    waker_tx.send(cx.waker().clone()).unwrap();
+                    Poll::Pending
+                }
+                2 => {
+                    cx.waker().wake_by_ref(); // a yield on the outside thread
+                    Poll::Pending
+                }
+                _ => Poll::Ready(()),
+            }
+        }))
+        .unwrap();
+        let (_, first) = seen_rx.recv().unwrap();
+        waker_rx.recv().unwrap().wake(); // from this thread, outside the pool
+        let (_, second) = seen_rx.recv().unwrap();
+        let (_, third) = seen_rx.recv().unwrap();
+        let here = std::thread::current().id();
+        assert_eq!(first, here, "spawned outside: run by the outside runner");
+        assert_eq!(second, here, "woken outside: run by the outside runner");
+        assert_ne!(third, here, "yielded outside: back on the pool's worker");
         stop(&pool, threads);
     }
 
