@@ -12,8 +12,9 @@
 //!   when a push leaves two or more tasks queued (the task running now is not counted). A
 //!   ping-pong queues one task at a time and keeps one core; two busy processes queue two
 //!   as soon as one is preempted, and the second core steals one.
-//! - **An idle worker steals**: half of another worker's queue, whole tasks, oldest first;
-//!   then it sleeps until woken.
+//! - **An idle worker steals**: half of another worker's queue, whole tasks, oldest first,
+//!   from a queue of two or more (one queued task is the next its worker runs); then it
+//!   sleeps until woken.
 //! - **A worker's queue holds at most [`LOCAL_CAPACITY`] tasks**; past it, the older half
 //!   moves to the shared queue, where idle workers look first. (A publisher waking 10,000
 //!   subscribers in one time slice then gets its next slice after a few hundred of them,
@@ -24,7 +25,8 @@
 //!   looks at the shared queue every [`SHARED_EVERY`] tasks, so it is never starved. Or,
 //!   with [`Pool::run_outside_wakes`], the waking thread's own executor runs the task's
 //!   next poll (warren: the tokio thread whose socket or timer woke a process); a task that
-//!   yields there comes back to the shared queue.
+//!   yields there comes back to the shared queue, and so do the tasks it wakes or spawns
+//!   while it runs there.
 //! - **A task yields** by waking itself while it runs (a process at the end of its time
 //!   slice): it goes to the back of its worker's queue.
 //!
@@ -95,17 +97,19 @@ impl std::fmt::Display for Closed {
 impl std::error::Error for Closed {}
 
 /// Counts since the pool was made (for tests, benchmarks and `/metrics`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Worker threads.
     pub workers: usize,
     /// Tasks spawned.
     pub spawned: u64,
-    /// Polls of a task.
+    /// Polls of a task, on the pool's workers and outside it.
     pub polls: u64,
+    /// Polls on each worker (the rest of `polls` ran outside the pool).
+    pub polls_by_worker: Vec<u64>,
     /// Tasks woken on a worker thread, queued on that worker.
     pub local_wakes: u64,
-    /// Tasks woken from a thread outside the pool, queued on the shared queue.
+    /// Tasks woken from a thread outside the pool (or by a task running there).
     pub outside_wakes: u64,
     /// Tasks a worker took from another worker's queue.
     pub stolen: u64,
@@ -141,11 +145,13 @@ pub struct Runnable(Option<Arc<Task>>);
 
 impl Runnable {
     /// Poll the task once on this thread. If it is woken again meanwhile, or yields, it goes
-    /// to the pool's shared queue.
+    /// to the pool's shared queue; so do the tasks it wakes or spawns meanwhile.
     pub fn run(mut self) {
         if let Some(task) = self.0.take() {
             let shared = task.shared.clone();
+            let before = OUTSIDE.with(|o| o.replace(shared.id));
             shared.run(None, task);
+            OUTSIDE.with(|o| o.set(before));
         }
     }
 }
@@ -158,12 +164,21 @@ impl Drop for Runnable {
     }
 }
 
+/// The pool's counts: most per worker, each on a cache line of its own, so that counting
+/// costs a worker no traffic with the others.
 #[derive(Default)]
 struct Counts {
     spawned: AtomicU64,
+    outside_wakes: AtomicU64,
+    outside_polls: AtomicU64,
+    workers: Box<[WorkerCounts]>,
+}
+
+#[derive(Default)]
+#[repr(align(128))]
+struct WorkerCounts {
     polls: AtomicU64,
     local_wakes: AtomicU64,
-    outside_wakes: AtomicU64,
     stolen: AtomicU64,
     sleeps: AtomicU64,
 }
@@ -222,12 +237,15 @@ impl Parker {
 thread_local! {
     /// The pool and worker index of this thread, if it is a pool's worker.
     static CURRENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// The pool whose task this thread (outside the pool) is polling, if any.
+    static OUTSIDE: Cell<usize> = const { Cell::new(0) };
 }
 
 #[cfg(feature = "loom")]
 thread_local! {
     // loom's macro takes no `const` block.
     static CURRENT: Cell<Option<(usize, usize)>> = Cell::new(None);
+    static OUTSIDE: Cell<usize> = Cell::new(0);
 }
 
 static POOL_IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
@@ -247,7 +265,10 @@ impl Pool {
                 parkers: (0..workers).map(|_| Parker::new()).collect(),
                 closed: AtomicBool::new(false),
                 tasks: Mutex::new(Registry::default()),
-                counts: Counts::default(),
+                counts: Counts {
+                    workers: (0..workers).map(|_| WorkerCounts::default()).collect(),
+                    ..Counts::default()
+                },
                 outside_runner: std::sync::OnceLock::new(),
             }),
         }
@@ -373,14 +394,17 @@ impl Pool {
     pub fn stats(&self) -> Stats {
         let c = &self.shared.counts;
         let r = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let sum = |f: fn(&WorkerCounts) -> &AtomicU64| c.workers.iter().map(|w| r(f(w))).sum();
+        let polls_by_worker: Vec<u64> = c.workers.iter().map(|w| r(&w.polls)).collect();
         Stats {
             workers: self.workers(),
             spawned: r(&c.spawned),
-            polls: r(&c.polls),
-            local_wakes: r(&c.local_wakes),
+            polls: polls_by_worker.iter().sum::<u64>() + r(&c.outside_polls),
+            polls_by_worker,
+            local_wakes: sum(|w| &w.local_wakes),
             outside_wakes: r(&c.outside_wakes),
-            stolen: r(&c.stolen),
-            sleeps: r(&c.sleeps),
+            stolen: sum(|w| &w.stolen),
+            sleeps: sum(|w| &w.sleeps),
             live: self.live(),
         }
     }
@@ -430,12 +454,15 @@ impl Shared {
         }
         match self.current() {
             Some(me) => {
-                bump(&self.counts.local_wakes, 1);
+                bump(&self.counts.workers[me].local_wakes, 1);
                 self.push_local(me, task);
             }
             None => {
                 bump(&self.counts.outside_wakes, 1);
-                match self.outside_runner.get() {
+                // A task woken by one of this pool's tasks running outside it goes to the
+                // pool: the outside runner is for what the outside world wakes.
+                let by_a_task = OUTSIDE.with(|o| o.get()) == self.id;
+                match self.outside_runner.get().filter(|_| !by_a_task) {
                     // Handed back (or dropped unrun), the task queues itself here.
                     Some(runner) => drop(runner(Runnable(Some(task)))),
                     None => self.push_outside(task),
@@ -485,13 +512,16 @@ impl Shared {
             let victim = (me + k) % n;
             let taken: Vec<Arc<Task>> = {
                 let mut q = lock(&self.queues[victim]);
-                let half = q.len().div_ceil(2);
+                // One queued task is the next its worker runs (the one a running process
+                // just woke): left where it is. It is stolen once a second is queued — at
+                // the latest when the running one is preempted.
+                let half = q.len() / 2;
                 q.drain(..half).collect()
             };
             if taken.is_empty() {
                 continue;
             }
-            bump(&self.counts.stolen, taken.len() as u64);
+            bump(&self.counts.workers[me].stolen, taken.len() as u64);
             let mut taken = taken.into_iter();
             let first = taken.next();
             let rest = {
@@ -507,8 +537,14 @@ impl Shared {
         None
     }
 
-    fn has_work(&self) -> bool {
-        !lock(&self.outside).is_empty() || self.queues.iter().any(|q| !lock(q).is_empty())
+    /// Whether worker `me` would find work: on the shared queue, its own, or enough on
+    /// another's to steal.
+    fn has_work(&self, me: usize) -> bool {
+        !lock(&self.outside).is_empty()
+            || self.queues.iter().enumerate().any(|(i, q)| {
+                let len = lock(q).len();
+                if i == me { len > 0 } else { len >= 2 }
+            })
     }
 
     /// Register as sleeping, look for work once more, and sleep if there is none.
@@ -521,7 +557,7 @@ impl Shared {
             sleepers.push(me);
             self.asleep.fetch_add(1, Ordering::SeqCst);
         }
-        if self.has_work() {
+        if self.has_work(me) {
             let mut sleepers = lock(&self.sleepers);
             if let Some(at) = sleepers.iter().position(|&w| w == me) {
                 sleepers.swap_remove(at);
@@ -531,7 +567,7 @@ impl Shared {
             // it left makes the next park return at once.
             return;
         }
-        bump(&self.counts.sleeps, 1);
+        bump(&self.counts.workers[me].sleeps, 1);
         self.parkers[me].park();
     }
 
@@ -557,7 +593,10 @@ impl Shared {
     /// the pool that was given it ([`Runnable`]).
     fn run(&self, me: Option<usize>, task: Arc<Task>) {
         task.state.store(RUNNING, Ordering::Release);
-        bump(&self.counts.polls, 1);
+        match me {
+            Some(me) => bump(&self.counts.workers[me].polls, 1),
+            None => bump(&self.counts.outside_polls, 1),
+        }
         let done = {
             let mut future = lock(&task.future);
             match future.as_mut() {
