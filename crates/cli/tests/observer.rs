@@ -657,10 +657,20 @@ fn metrics_and_json_count_a_known_workload() {
     assert_eq!(value("warren_timers"), 0.0);
     let memory = value("warren_memory_bytes");
     assert!(memory >= 65536.0 && memory % 65536.0 == 0.0, "{memory}");
+    // warren's scheduler polled the 8 processes, on its workers or on tokio's threads.
+    let polls: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("warren_scheduler_polls_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert!(polls >= 8.0, "{polls} polls in\n{text}");
     for name in [
         "warren_processes",
         "warren_messages_total",
         "warren_process_exits_total",
+        "warren_scheduler_polls_total",
+        "warren_scheduler_wakes_total",
+        "warren_scheduler_stolen_total",
     ] {
         assert!(
             text.contains(&format!("# TYPE {name} ")),

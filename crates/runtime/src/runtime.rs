@@ -163,11 +163,15 @@ impl<T: StoreData> Runtime<T> {
             table = table.in_cluster(c.node(), c.remote());
         }
         let table = Arc::new(table);
+        let runner = crate::sched::Runner::new(config.scheduler, config.workers, &handle)
+            .map_err(|e| Error::Config(format!("cannot start the scheduler's threads: {e}")))?;
         let observer = match &config.observe {
             None => None,
-            Some(o) => Some(crate::observe::start(o, &table, &io, &handle).map_err(|e| {
-                Error::Config(format!("observer: cannot listen on {}: {e}", o.addr))
-            })?),
+            Some(o) => Some(
+                crate::observe::start(o, &table, &io, &handle, runner.pool()).map_err(|e| {
+                    Error::Config(format!("observer: cannot listen on {}: {e}", o.addr))
+                })?,
+            ),
         };
         let env = ProcessEnv {
             engine: engine.clone(),

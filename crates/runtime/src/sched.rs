@@ -159,6 +159,14 @@ impl Runner {
         }
     }
 
+    /// warren's pool (`None` on tokio's scheduler).
+    pub(crate) fn pool(&self) -> Option<Pool> {
+        match self {
+            Runner::Tokio(_) => None,
+            Runner::Pool { threads, .. } => Some(threads.pool.clone()),
+        }
+    }
+
     /// The pool's counts (`None` on tokio's scheduler).
     pub(crate) fn stats(&self) -> Option<SchedulerStats> {
         match self {

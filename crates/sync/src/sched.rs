@@ -5,9 +5,14 @@
 //! and wakes an idle worker to steal it after that, so two processes talking to each other
 //! end up on two cores, handing every message across. This pool keeps them together:
 //!
-//! - **A run queue per worker**, first in first out. A task woken on a worker thread (a
-//!   process woken by a message another process sent) goes to the back of *that* worker's
-//!   queue: it runs where its waker runs, next to the data it was just sent.
+//! - **A run queue per worker**, first in first out, and a *next* slot. A task woken on a
+//!   worker thread (a process woken by a message another process sent) runs on *that*
+//!   worker, next to the data it was just sent: it takes the slot, and runs as soon as the
+//!   task that woke it waits or yields (the task it displaces from the slot queues). A chain
+//!   of messages thus runs without delay, and without starving the queue: after
+//!   [`NEXT_IN_A_ROW`] tasks in a row from the slot, the worker serves its queue first (a
+//!   process answering a ping-pong among busy loops waits for them at most once every 32
+//!   hand-offs, not at every one).
 //! - **Another worker is woken only when there is more work than this one is about to do**:
 //!   when a push leaves two or more tasks queued (the task running now is not counted). A
 //!   ping-pong queues one task at a time and keeps one core; two busy processes queue two
@@ -63,6 +68,11 @@ pub const SHARED_EVERY: u32 = 61;
 
 /// Most tasks a worker's own queue holds; past it, the older half moves to the shared queue.
 pub const LOCAL_CAPACITY: usize = 256;
+
+/// Most tasks a worker runs in a row from its `next` slot (each woken by the one before)
+/// before it turns to its queue: how far a chain of messages may run ahead of the tasks
+/// waiting there.
+pub const NEXT_IN_A_ROW: usize = 32;
 
 const IDLE: u8 = 0;
 const QUEUED: u8 = 1;
@@ -123,6 +133,11 @@ struct Shared {
     /// Told apart from other pools' workers on the same thread-local.
     id: usize,
     queues: Box<[Mutex<VecDeque<Arc<Task>>>]>,
+    /// Each worker's next task: the one last woken by the task it runs (touched by that
+    /// worker's thread only, and by `drop_tasks`; never stolen).
+    next: Box<[Mutex<Option<Arc<Task>>>]>,
+    /// How many tasks in a row each worker took from its `next` slot.
+    next_runs: Box<[AtomicUsize]>,
     outside: Mutex<VecDeque<Arc<Task>>>,
     sleepers: Mutex<Vec<usize>>,
     /// How many workers are registered in `sleepers` (read without the lock by pushers).
@@ -259,6 +274,8 @@ impl Pool {
             shared: Arc::new(Shared {
                 id: POOL_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 queues: (0..workers).map(|_| Mutex::new(VecDeque::new())).collect(),
+                next: (0..workers).map(|_| Mutex::new(None)).collect(),
+                next_runs: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
                 outside: Mutex::new(VecDeque::new()),
                 sleepers: Mutex::new(Vec::with_capacity(workers)),
                 asleep: AtomicUsize::new(0),
@@ -371,6 +388,9 @@ impl Pool {
             for q in shared.queues.iter() {
                 all.extend(lock(q).drain(..));
             }
+            for n in shared.next.iter() {
+                all.extend(lock(n).take());
+            }
             all
         };
         drop(queued);
@@ -424,6 +444,10 @@ impl Worker {
         CURRENT.with(|c| c.set(Some((shared.id, me))));
         let mut turn: u32 = 0;
         while !shared.closed.load(Ordering::Acquire) {
+            if let Some(task) = shared.take_next(me) {
+                shared.run(Some(me), task);
+                continue;
+            }
             turn = turn.wrapping_add(1);
             let next = if turn.is_multiple_of(SHARED_EVERY) {
                 shared.pop_outside().or_else(|| shared.pop_local(me))
@@ -455,7 +479,7 @@ impl Shared {
         match self.current() {
             Some(me) => {
                 bump(&self.counts.workers[me].local_wakes, 1);
-                self.push_local(me, task);
+                self.push_next(me, task);
             }
             None => {
                 bump(&self.counts.outside_wakes, 1);
@@ -478,6 +502,29 @@ impl Shared {
         }
         lock(&self.outside).push_back(task);
         self.wake_one();
+    }
+
+    /// A task woken on worker `me` by the task running there: it runs next, unless the
+    /// worker already ran [`NEXT_IN_A_ROW`] tasks that way, then it queues. The task it
+    /// displaces from the slot queues.
+    fn push_next(&self, me: usize, task: Arc<Task>) {
+        if self.next_runs[me].load(Ordering::Relaxed) >= NEXT_IN_A_ROW {
+            return self.push_local(me, task);
+        }
+        let displaced = lock(&self.next[me]).replace(task);
+        if let Some(older) = displaced {
+            self.push_local(me, older);
+        }
+    }
+
+    /// Worker `me`'s next task, if one was woken for it and it has not run too many so.
+    fn take_next(&self, me: usize) -> Option<Arc<Task>> {
+        let task = lock(&self.next[me]).take();
+        match &task {
+            Some(_) => self.next_runs[me].fetch_add(1, Ordering::Relaxed),
+            None => self.next_runs[me].swap(0, Ordering::Relaxed),
+        };
+        task
     }
 
     fn push_local(&self, me: usize, task: Arc<Task>) {

@@ -143,5 +143,48 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
         "Log records dropped because their process was over its log rate.",
     );
     let _ = writeln!(out, "{name} {dropped}");
+    if let Some(sched) = source.sched.as_ref().map(|p| p.stats()) {
+        let name = "warren_scheduler_polls_total";
+        header(
+            &mut out,
+            name,
+            "counter",
+            "Polls of a process by warren's scheduler, by worker (\"outside\": on a tokio \
+             thread whose socket or timer woke it).",
+        );
+        for (w, n) in sched.polls_by_worker.iter().enumerate() {
+            let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {n}");
+        }
+        let outside = sched.polls - sched.polls_by_worker.iter().sum::<u64>();
+        let _ = writeln!(out, "{name}{{worker=\"outside\"}} {outside}");
+        for (name, help, value) in [
+            (
+                "warren_scheduler_wakes_total",
+                "Processes woken, by where: on a worker (queued there) or outside the pool.",
+                None,
+            ),
+            (
+                "warren_scheduler_stolen_total",
+                "Processes an idle worker took from another worker's queue.",
+                Some(sched.stolen),
+            ),
+            (
+                "warren_scheduler_sleeps_total",
+                "Times a worker went to sleep for want of work.",
+                Some(sched.sleeps),
+            ),
+        ] {
+            header(&mut out, name, "counter", help);
+            match value {
+                Some(v) => {
+                    let _ = writeln!(out, "{name} {v}");
+                }
+                None => {
+                    let _ = writeln!(out, "{name}{{at=\"worker\"}} {}", sched.local_wakes);
+                    let _ = writeln!(out, "{name}{{at=\"outside\"}} {}", sched.outside_wakes);
+                }
+            }
+        }
+    }
     out
 }

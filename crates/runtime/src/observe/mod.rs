@@ -59,6 +59,8 @@ pub(crate) struct Source {
     history: Arc<history::History>,
     /// Milliseconds since the Unix epoch when the runtime started.
     started_at: u64,
+    /// warren's scheduler, for its counts (`None`: processes run on tokio's).
+    sched: Option<warren_sync::sched::Pool>,
 }
 
 /// A running observer; dropping it stops it.
@@ -94,6 +96,7 @@ pub(crate) fn start(
     table: &Arc<ProcessTable>,
     io: &Arc<IoShared>,
     handle: &tokio::runtime::Handle,
+    sched: Option<warren_sync::sched::Pool>,
 ) -> std::io::Result<Observer> {
     if !config.addr.ip().is_loopback() && !config.public {
         return Err(std::io::Error::other(format!(
@@ -130,6 +133,7 @@ pub(crate) fn start(
         streams: Arc::new(tokio::sync::Semaphore::new(server::MAX_EVENT_STREAMS)),
         history: Arc::new(history::History::default()),
         started_at: crate::actor::stats::now_ms(),
+        sched,
     };
     let listener = {
         let _entered = handle.enter();
