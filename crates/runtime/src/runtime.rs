@@ -190,9 +190,6 @@ impl<T: StoreData> Runtime<T> {
             cluster,
             module_hash,
         };
-        let runner =
-            crate::sched::Runner::new(env.config.scheduler, env.config.workers, &handle)
-                .map_err(|e| Error::Config(format!("cannot start the scheduler's threads: {e}")))?;
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,
             host_mailboxes: Mutex::new(Vec::new()),
