@@ -2,7 +2,8 @@
 //!
 //! The model: a guest module (a `wasm32-wasip1` program) runs as many *processes*. Each is a
 //! fresh instance of the module in its own wasmtime `Store`, with its own linear memory,
-//! mailbox and WASI context, running as a tokio task. Processes share nothing; they talk by
+//! mailbox and WASI context, running as a task of warren's scheduler (a run queue per worker
+//! thread, as in BEAM; see [`Scheduler`]). Processes share nothing; they talk by
 //! messages. A trap, panic or memory limit ends only the process it happens in.
 //!
 //! Layers, bottom up (a module uses only its own layer and those below; `tests/layers.rs`

@@ -1,6 +1,7 @@
 //! Running one process: its store, its instance, its task, and how it ends.
 //!
-//! A process is a tokio task that owns a wasmtime `Store<T>`, where `T` is the embedder's
+//! A process is a task (of warren's scheduler, or of tokio: [`crate::sched`]) that owns a
+//! wasmtime `Store<T>`, where `T` is the embedder's
 //! store type (warren's own [`ProcessData`] by default) holding warren's per-process state
 //! (see [`StoreData`]): it instantiates the
 //! runtime's module from the cached `InstancePre` (a pooling slot and a copy-on-write memory

@@ -4,8 +4,8 @@
 //! module, links warren's host modules and the embedder's into one `Linker<T>`,
 //! pre-instantiates the module once (`InstancePre`), and starts the epoch ticker.
 //! [`Runtime::start`] runs the root process (`_start`), [`Runtime::start_export`] any other
-//! exported entry; guests spawn the rest. Every process is its own tokio task on the
-//! scheduler the builder was given. The host talks to processes through [`Runtime::send`]
+//! exported entry; guests spawn the rest. Every process is its own task, on warren's
+//! scheduler (or on the tokio runtime the builder was given, with `Scheduler::Tokio`). The host talks to processes through [`Runtime::send`]
 //! and [`HostMailbox`]es, and [`Runtime::shutdown`] stops everything.
 
 use crate::actor::{ExitReason, Pid, ProcessTable, SpawnError};
