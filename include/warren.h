@@ -198,6 +198,11 @@ int32_t warren_bound(int64_t pid, int64_t messages, int64_t bytes, uint32_t when
  * message's tag (u64), or NULL. WARREN_ERR_TIMEOUT if none came. */
 WARREN_IMPORT("warren:message", "receive")
 int64_t warren_receive(int64_t tag, void *ptr, uint32_t cap, int64_t timeout_ms, uint64_t *tag_out);
+/* The first queued message with `tag`, without waiting (a plain call, cheaper than warren_receive
+ * when a message is likely queued). Its length, as warren_receive; WARREN_ERR_TIMEOUT if none is
+ * queued. */
+WARREN_IMPORT("warren:message", "try_receive")
+int64_t warren_try_receive(int64_t tag, void *ptr, uint32_t cap, uint64_t *tag_out);
 WARREN_IMPORT("warren:message", "take") int32_t warren_take(void *ptr, uint32_t len);
 /* A fresh reference, for a selective receive or a monitored spawn. */
 WARREN_IMPORT("warren:message", "new_tag") int64_t warren_new_tag(void);

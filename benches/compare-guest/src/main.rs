@@ -1,7 +1,7 @@
 //! The warren side of warren's benchmark comparison (`benches/compare`), a guest:
 //!
 //! ```text
-//! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | maxn BUDGET_MIB
+//! warren run --dir /proc:/proc compare-guest.wasm spawn N | idle N | hibernate N | wake N | pingpong N | ring N LAPS | fanout N M | flow N | mailbox N | maxn BUDGET_MIB
 //! warren run --cluster URL --node a compare-guest.wasm dist_rtt N | dist_tput N   # with node b serving
 //! warren run [--tls-cert C --tls-key K] compare-guest.wasm http_hello ADDR [per_connection] [tls]
 //! ```
@@ -282,6 +282,31 @@ fn flow(n: usize) {
     );
 }
 
+/// A process sends itself `n` small messages, 100 at a time, and receives each batch: the
+/// host-call cost of a send and of a receive that finds its message queued (no process
+/// switch, no wait). Warren only: the microbenchmark of the receive fast path.
+fn mailbox(n: usize) {
+    let me: Process<u64> = Process::this();
+    let mailbox: Mailbox<u64> = Mailbox::this();
+    let t0 = Instant::now();
+    let mut sum = 0u64;
+    for batch in (0..n as u64).step_by(100) {
+        let end = (batch + 100).min(n as u64);
+        for i in batch..end {
+            me.send(&i);
+        }
+        for _ in batch..end {
+            sum = sum.wrapping_add(mailbox.receive());
+        }
+    }
+    assert_eq!(sum, (0..n as u64).sum::<u64>());
+    result(
+        "mailbox",
+        t0.elapsed().as_secs_f64() * 1e9 / n as f64,
+        "ns/message",
+    );
+}
+
 fn maxn(budget_mib: u64) {
     let budget = budget_mib << 20;
     let base = rss_bytes();
@@ -399,13 +424,14 @@ fn main() {
         Some("ring") => ring(num(1), num(2)),
         Some("fanout") => fanout(num(1), num(2)),
         Some("flow") => flow(num(1)),
+        Some("mailbox") => mailbox(num(1)),
         Some("maxn") => maxn(num(1) as u64),
         Some(w @ ("dist_rtt" | "dist_tput")) => dist(w, num(1)),
         Some("http_hello") => http_hello(&args[1..]),
         _ => {
             eprintln!(
                 "usage: compare-guest spawn N | idle N | hibernate N | wake N | pingpong N | \
-                 ring N LAPS | fanout N M | flow N | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
+                 ring N LAPS | fanout N M | flow N | mailbox N | maxn MIB | dist_rtt N | dist_tput N (as node a, node b serving) | \
                  http_hello ADDR [per_connection]"
             )
         }

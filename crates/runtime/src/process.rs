@@ -52,6 +52,44 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) cluster: Option<crate::cluster::Cluster>,
     /// SHA-256 of the module (a remote spawn must name the same).
     pub(crate) module_hash: [u8; 32],
+    /// The module's entry points and memory, looked up by name once.
+    pub(crate) exports: ModuleExports,
+}
+
+/// The exports every process uses, resolved to indices once per module: a spawn then finds
+/// its entry point and memory without a lookup by name (issue 24, lever 2).
+pub(crate) struct ModuleExports {
+    /// `warren_entry`, where a spawned process starts.
+    entry: Option<wasmtime::ModuleExport>,
+    /// `_start`, where the root process starts.
+    start: Option<wasmtime::ModuleExport>,
+    /// `memory`, which every host call that reads or writes the guest uses.
+    memory: Option<wasmtime::ModuleExport>,
+}
+
+impl ModuleExports {
+    pub(crate) fn of(module: &wasmtime::Module) -> Self {
+        ModuleExports {
+            entry: module.get_export_index(warren_abi::ENTRY_EXPORT),
+            start: module.get_export_index("_start"),
+            memory: module.get_export_index("memory"),
+        }
+    }
+}
+
+/// The function `export` (looked up once as `name`) of `instance`, typed.
+fn entry_point<P: wasmtime::WasmParams, T>(
+    instance: &wasmtime::Instance,
+    store: &mut Store<T>,
+    export: Option<&wasmtime::ModuleExport>,
+    name: &str,
+) -> anyhow::Result<wasmtime::TypedFunc<P, ()>> {
+    let func = export
+        .and_then(|e| instance.get_module_export(&mut *store, e))
+        .and_then(wasmtime::Extern::into_func)
+        .ok_or_else(|| anyhow::anyhow!("the module exports no function `{name}`"))?;
+    func.typed::<P, ()>(&*store)
+        .map_err(|e| anyhow::anyhow!("the module's export `{name}` has the wrong type: {e:#}"))
 }
 
 /// warren's per-process state: what each of warren's host modules' views projects from.
@@ -438,23 +476,36 @@ async fn run_instance<T: StoreData>(
             return Ok(Ended::Exit(instantiate_failure(rt, pid, e)));
         }
     };
-    // Only an observer asks what is resident: without one, spawns skip the export lookup.
-    if rt.table.stats().measures_cpu()
-        && let Some(memory) = instance.get_memory(&mut store, "memory")
-    {
-        me.stats().set_memory_base(memory.data_ptr(&store) as usize);
+    let memory = rt
+        .exports
+        .memory
+        .as_ref()
+        .and_then(|e| instance.get_module_export(&mut store, e))
+        .and_then(wasmtime::Extern::into_memory);
+    if let Some(memory) = memory {
+        // Host calls find the guest's memory here instead of looking it up by name.
+        store.data_mut().warren().call.set_memory(memory);
+        // Only an observer asks what is resident.
+        if rt.table.stats().measures_cpu() {
+            me.stats().set_memory_base(memory.data_ptr(&store) as usize);
+        }
     }
     // A kill ends the process wherever it is: at its next epoch check when it computes, or
     // here, by dropping the call (wasmtime unwinds the suspended fiber) when it waits in any
     // host call — warren's or an embedder's.
     let result = match entry {
         Entry::Start => {
-            let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+            let f =
+                entry_point::<(), _>(&instance, &mut store, rt.exports.start.as_ref(), "_start")?;
             until_killed(&me, f.call_async(&mut store, ())).await
         }
         Entry::Spawned(req) => {
-            let f = instance
-                .get_typed_func::<(u32, u32, u32), ()>(&mut store, warren_abi::ENTRY_EXPORT)?;
+            let f = entry_point::<(u32, u32, u32), _>(
+                &instance,
+                &mut store,
+                rt.exports.entry.as_ref(),
+                warren_abi::ENTRY_EXPORT,
+            )?;
             let len = u32::try_from(
                 store
                     .data_mut()

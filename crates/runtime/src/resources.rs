@@ -326,6 +326,9 @@ impl ResourceTable {
 
     /// The resources detached for the message being sent (empty for most messages).
     pub fn take_outbox(&mut self) -> Vec<Resource> {
+        if self.outbox.is_empty() {
+            return Vec::new();
+        }
         let out: Vec<Resource> = std::mem::take(&mut self.outbox)
             .into_iter()
             .map(|(_, r)| r)
@@ -360,6 +363,9 @@ impl ResourceTable {
     /// Set the resources of the message just received; unclaimed ones of the previous
     /// message are dropped.
     pub fn set_inbox(&mut self, resources: Vec<Resource>) {
+        if self.inbox.is_empty() && resources.is_empty() {
+            return;
+        }
         self.inbox.clear();
         self.inbox.extend(resources.into_iter().map(Some));
     }

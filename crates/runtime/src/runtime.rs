@@ -189,6 +189,7 @@ impl<T: StoreData> Runtime<T> {
             ticker: Default::default(),
             cluster,
             module_hash,
+            exports: crate::process::ModuleExports::of(module),
         };
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,

@@ -156,6 +156,7 @@ fn process_calls_answer_codes_for_bad_values_and_trap_for_bad_encodings() {
 
 const MESSAGE: &str = r#"
   (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
+  (import "warren:message" "try_receive" (func $try_receive (param i64 i32 i32 i32) (result i64)))
   (import "warren:message" "take" (func $take (param i32 i32) (result i32)))
   (import "warren:message" "attach" (func $attach (param i32 i32) (result i32)))
   (import "warren:message" "claim" (func $claim (param i32) (result i64)))
@@ -192,6 +193,20 @@ fn message_calls_answer_codes_and_trap_out_of_order() {
         (call $report)
         (call $expect (call $receive (i64.const 0) (i32.const 0) (i32.const 8) (i64.const 0) (i32.const 0)) (i64.const -1))
         (call $report)
+        ;; try_receive: a bad filter is an error; an empty mailbox is ERR_TIMEOUT, which is
+        ;; not a failure (last_error still tells the receive's)
+        (call $expect (call $try_receive (i64.const -2) (i32.const 0) (i32.const 8) (i32.const 0)) (i64.const -3))
+        (call $report)
+        (call $expect (call $try_receive (i64.const 0) (i32.const 0) (i32.const 8) (i32.const 0)) (i64.const -1))
+        (call $report)
+        ;; a queued message is taken at once: its bytes and its tag
+        (i32.store (i32.const 300) (i32.const 0x00636261))
+        (i64.store (i32.const 408) (i64.const 77))
+        (call $expect32 (call $send (call $self) (i64.const 0) (i32.const 300) (i32.const 3)) (i32.const 0))
+        (call $expect (call $try_receive (i64.const 0) (i32.const 400) (i32.const 8) (i32.const 408)) (i64.const 3))
+        (call $expect32 (i32.load (i32.const 400)) (i32.const 0x00636261))
+        (call $expect (i64.load (i32.const 408)) (i64.const 0))
+        (call $expect (call $queued) (i64.const 0))
         ;; nothing pending; no resource to claim; attaching a handle never opened
         (call $expect32 (call $take (i32.const 0) (i32.const 1)) (i32.const -3))
         (call $expect (call $claim (i32.const 0)) (i64.const -8))
@@ -206,6 +221,8 @@ fn message_calls_answer_codes_and_trap_out_of_order() {
             "warren:message.send: tag 1 (EXIT_TAG) is reserved",
             "warren:message.receive: invalid tag filter -2",
             "warren:message.receive: no message came in time",
+            "warren:message.try_receive: invalid tag filter -2",
+            "warren:message.try_receive: invalid tag filter -2",
             "warren:message.attach: handle 77 is not open",
         ],
     );
@@ -216,6 +233,13 @@ fn message_calls_answer_codes_and_trap_out_of_order() {
            (drop (call $receive (i64.const 0) (i32.const 0) (i32.const 1) (i64.const -1) (i32.const 0)))
            (drop (call $receive (i64.const 0) (i32.const 0) (i32.const 1) (i64.const -1) (i32.const 0)))"#,
         "warren:message.receive: a pending message was not taken first",
+    );
+    traps(
+        MESSAGE,
+        r#"(drop (call $send (call $self) (i64.const 0) (i32.const 0) (i32.const 4)))
+           (drop (call $try_receive (i64.const 0) (i32.const 0) (i32.const 1) (i32.const 0)))
+           (drop (call $try_receive (i64.const 0) (i32.const 0) (i32.const 1) (i32.const 0)))"#,
+        "warren:message.try_receive: a pending message was not taken first",
     );
     traps(
         MESSAGE,

@@ -136,12 +136,56 @@ pub(crate) fn encode_message_with_handles<T: Serialize + ?Sized>(
     let handles = OUTGOING
         .with(|o| std::mem::replace(&mut *o.borrow_mut(), previous))
         .unwrap_or_default();
-    let bytes = encoded.map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("cannot serialize a `{}`: {e}", std::any::type_name::<T>()),
-        )
-    })?;
+    let bytes = encoded.map_err(|e| encode_error::<T>(&e))?;
+    attach(&handles)?;
+    Ok((bytes, handles))
+}
+
+/// Messages that encode to at most this many bytes are encoded into a buffer on the shadow
+/// stack, whose top page every call touches anyway, instead of a fresh vector on the heap:
+/// a small send allocates nothing.
+const SMALL_MESSAGE: usize = 256;
+
+/// Encode `value` as a message, attach the handles it contains, and give its bytes to `f`
+/// (the send): [`encode_message`] without a heap allocation for a message of up to
+/// [`SMALL_MESSAGE`] bytes.
+pub(crate) fn with_encoded_message<T: Serialize + ?Sized, R>(
+    value: &T,
+    f: impl FnOnce(&[u8]) -> R,
+) -> io::Result<R> {
+    let mut small = [0u8; SMALL_MESSAGE];
+    let mut large = None;
+    let previous = OUTGOING.with(|o| o.borrow_mut().replace(Vec::new()));
+    let mut encoded = postcard::to_slice(value, &mut small).map(|bytes| bytes.len());
+    if matches!(encoded, Err(postcard::Error::SerializeBufferFull)) {
+        // Larger: again, into a vector, forgetting the handles the first try listed.
+        OUTGOING.with(|o| *o.borrow_mut() = Some(Vec::new()));
+        encoded = postcard::to_stdvec(value).map(|bytes| {
+            let len = bytes.len();
+            large = Some(bytes);
+            len
+        });
+    }
+    let handles = OUTGOING
+        .with(|o| std::mem::replace(&mut *o.borrow_mut(), previous))
+        .unwrap_or_default();
+    let len = encoded.map_err(|e| encode_error::<T>(&e))?;
+    attach(&handles)?;
+    Ok(f(match &large {
+        Some(bytes) => bytes,
+        None => &small[..len],
+    }))
+}
+
+fn encode_error<T: ?Sized>(e: &postcard::Error) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("cannot serialize a `{}`: {e}", std::any::type_name::<T>()),
+    )
+}
+
+/// Move `handles` out of this process's table into the next message it sends.
+fn attach(handles: &[u32]) -> io::Result<()> {
     if !handles.is_empty() {
         // SAFETY: pointer and length of `handles`, read during the call.
         let rc = unsafe { abi::attach(handles.as_ptr(), handles.len() as u32) };
@@ -149,7 +193,7 @@ pub(crate) fn encode_message_with_handles<T: Serialize + ?Sized>(
             return Err(error(rc as i64));
         }
     }
-    Ok((bytes, handles))
+    Ok(())
 }
 
 /// Decode a received message (or spawn captures), claiming the handles it carries. The

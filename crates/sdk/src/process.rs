@@ -95,7 +95,13 @@ impl<M: Serialize> Process<M> {
     /// [`Process::try_send`] tells this from a process that is gone), or returns `true`
     /// with the oldest or this message dropped.
     pub fn send(&self, message: &M) -> bool {
-        raw::send(self.pid, 0, &encode(message))
+        match crate::handle::with_encoded_message(message, |bytes| raw::send(self.pid, 0, bytes)) {
+            Ok(sent) => sent,
+            Err(e) => panic!(
+                "warren: cannot send a `{}`: {e}",
+                std::any::type_name::<M>()
+            ),
+        }
     }
 
     /// [`Process::send`], returning an error instead of panicking when the message cannot
@@ -119,8 +125,11 @@ impl<M: Serialize> Process<M> {
         message: &M,
         deadline: Option<std::time::Instant>,
     ) -> Result<bool, SendError> {
-        let bytes = crate::handle::encode_message(message).map_err(SendError::Refused)?;
-        match raw::send_code_until(self.pid, 0, &bytes, deadline) {
+        let code = crate::handle::with_encoded_message(message, |bytes| {
+            raw::send_code_until(self.pid, 0, bytes, deadline)
+        })
+        .map_err(SendError::Refused)?;
+        match code {
             0 => Ok(true),
             code if code == abi::ERR_NOT_LOCAL => {
                 Err(SendError::Refused(crate::handle::error(code as i64)))

@@ -180,6 +180,11 @@ impl CallState {
         self.preemptions >= 2
     }
 
+    /// The guest's memory, resolved when the instance was made (so no call looks it up).
+    pub(crate) fn set_memory(&mut self, memory: Memory) {
+        self.memory = Some(memory);
+    }
+
     /// The text of the last failed call (`warren:resource.last_error`).
     pub fn last_error(&self) -> &str {
         &self.last_error

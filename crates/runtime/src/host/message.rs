@@ -286,6 +286,84 @@ async fn await_room<T: 'static>(
     Ok(0)
 }
 
+/// Which tags a receive with filter `tag` takes: exactly `tag`, or (`-1`) ordinary messages
+/// and exit signals.
+fn receive_filter(tag: i64) -> HostResult<impl Fn(u64) -> bool + Copy + Send + 'static> {
+    let with_exits = tag == RECEIVE_MESSAGES_AND_EXITS;
+    if tag < 0 && !with_exits {
+        return Err(HostError::bad_argument(format!("invalid tag filter {tag}")));
+    }
+    let tag = tag as u64;
+    Ok(move |t: u64| t == tag || (with_exits && (t == 0 || t == EXIT_TAG)))
+}
+
+impl MessageView<'_> {
+    /// What every receive checks before it takes a message, so a bad call fails without
+    /// consuming one: the buffers lie in memory and no message is pending for `take`. The
+    /// handles of the previous message that were not claimed are dropped now.
+    fn before_receive(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        ptr: u32,
+        cap: u32,
+        tag_out: u32,
+    ) -> HostResult<()> {
+        mem.range(ptr, cap)?;
+        if tag_out != 0 {
+            mem.range(tag_out, 8)?;
+        }
+        if self.ctx.pending.is_some() {
+            return Err(HostError::fault("a pending message was not taken first"));
+        }
+        self.resources.set_inbox(Vec::new());
+        Ok(())
+    }
+
+    /// Hand a received message to the guest: its tag at `tag_out`, its bytes at `ptr` if
+    /// they fit `cap` (else it is pending for `take`), its handles to the inbox; its length.
+    fn deliver(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        mut message: Message,
+        ptr: u32,
+        cap: u32,
+        tag_out: u32,
+    ) -> HostResult<i64> {
+        if tag_out != 0 {
+            mem.write_u64(tag_out, message.tag)?;
+        }
+        let len = message.data.len();
+        self.resources
+            .set_inbox(std::mem::take(&mut message.resources));
+        if len <= cap as usize {
+            mem.write(ptr, &message.data)?;
+        } else {
+            self.ctx.pending = Some(message);
+        }
+        Ok(len as i64)
+    }
+
+    /// `try_receive`: the first queued message with the wanted tag, without waiting: the
+    /// fast path of a receive, a plain call (no fiber switch, no boxed future).
+    pub(crate) fn try_receive(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        tag: i64,
+        ptr: u32,
+        cap: u32,
+        tag_out: u32,
+    ) -> HostResult<i64> {
+        let wanted = receive_filter(tag)?;
+        self.before_receive(mem, ptr, cap, tag_out)?;
+        match self.ctx.me.mailbox.try_take_where(wanted) {
+            Some(message) => self.deliver(mem, message, ptr, cap, tag_out),
+            // Not a failure: polling an empty mailbox is this call's purpose, so nothing is
+            // recorded for `last_error` (and nothing formatted on this hot path).
+            None => Ok(ERR_TIMEOUT as i64),
+        }
+    }
+}
+
 /// `receive`: wait for a message with the wanted tag and copy it into the guest.
 async fn receive<T: 'static>(
     c: &mut Caller<'_, T>,
@@ -294,27 +372,12 @@ async fn receive<T: 'static>(
     timeout_ms: i64,
     tag_out: u32,
 ) -> HostResult<i64> {
-    // Validate the buffers before waiting, so a bad call fails without consuming a message.
+    let wanted = receive_filter(tag)?;
     let (mem, data) = call::split(c, |d| get(d).call)?;
-    mem.range(ptr, cap)?;
-    if tag_out != 0 {
-        mem.range(tag_out, 8)?;
-    }
-    // Which tags this receive takes: exactly `tag`, or ordinary messages and exit signals.
-    let with_exits = tag == RECEIVE_MESSAGES_AND_EXITS;
-    if tag < 0 && !with_exits {
-        return Err(HostError::bad_argument(format!("invalid tag filter {tag}")));
-    }
-    let tag = tag as u64;
-    let wanted = move |t: u64| t == tag || (with_exits && (t == 0 || t == EXIT_TAG));
-    let view = get(data);
-    if view.ctx.pending.is_some() {
-        return Err(HostError::fault("a pending message was not taken first"));
-    }
-    // The handles of the previous message that were not claimed are dropped now.
-    view.resources.set_inbox(Vec::new());
+    let mut view = get(data);
+    view.before_receive(&mem, ptr, cap, tag_out)?;
     let me = view.ctx.me.clone();
-    let mut message = match me.mailbox.try_take_where(wanted) {
+    let message = match me.mailbox.try_take_where(wanted) {
         Some(msg) => msg,
         None => {
             // A timeout too far away to represent waits forever.
@@ -331,19 +394,7 @@ async fn receive<T: 'static>(
         }
     };
     let (mut mem, data) = call::split(c, |d| get(d).call)?;
-    if tag_out != 0 {
-        mem.write_u64(tag_out, message.tag)?;
-    }
-    let len = message.data.len();
-    let view = get(data);
-    view.resources
-        .set_inbox(std::mem::take(&mut message.resources));
-    if len <= cap as usize {
-        mem.write(ptr, &message.data)?;
-    } else {
-        view.ctx.pending = Some(message);
-    }
-    Ok(len as i64)
+    get(data).deliver(&mut mem, message, ptr, cap, tag_out)
 }
 
 /// Add `warren:message` to `linker`; `get` projects the store data onto its view.
@@ -387,6 +438,12 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         // pending traps.
         async fn receive(tag: i64, ptr: u32, cap: u32, timeout_ms: i64, tag_out: u32)
             => |c| receive(c, get, (tag, ptr, cap), timeout_ms, tag_out);
+
+        // try_receive(tag, ptr, cap, tag_out) -> i64: as receive, but without waiting: the
+        // first queued message with `tag`, or ERR_TIMEOUT (not recorded for last_error) if
+        // none is queued. A plain call: the fast path the SDK tries before receive.
+        fn try_receive(tag: i64, ptr: u32, cap: u32, tag_out: u32)
+            => |v, mem| v.try_receive(mem, tag, ptr, cap, tag_out);
 
         // take(ptr, len) -> i32: copy the pending message (exactly `len` bytes) and clear it.
         // ERR_BAD_ARGUMENT if nothing is pending or `len` differs.

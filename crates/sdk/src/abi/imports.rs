@@ -43,6 +43,7 @@ unsafe extern "C" {
     pub fn queued() -> i64;
     pub fn bound(pid: i64, messages: i64, bytes: i64, when_full: u32) -> i32;
     pub fn receive(tag: i64, ptr: *mut u8, cap: u32, timeout_ms: i64, tag_out: *mut u64) -> i64;
+    pub fn try_receive(tag: i64, ptr: *mut u8, cap: u32, tag_out: *mut u64) -> i64;
     pub fn take(ptr: *mut u8, len: u32) -> i32;
     pub fn new_tag() -> i64;
     pub fn attach(handles_ptr: *const u32, count: u32) -> i32;
