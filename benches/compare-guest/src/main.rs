@@ -14,7 +14,9 @@
 //! observer's page on it: `compare observe`).
 //!
 //! For profiling, `--env WARREN_HOLD=SECONDS` keeps the processes of `idle` and `hibernate`
-//! alive that long after the result is printed (read the host's `/proc/PID/smaps` meanwhile).
+//! alive that long after the result is printed (read the host's `/proc/PID/smaps` meanwhile),
+//! and `ring` holds after its lap that counts pages touched (`ring_pages`), so smaps tells
+//! which mappings they are in.
 
 use std::time::Instant;
 use warren::{Mailbox, Process, Reply, hibernate, spawn};
@@ -209,6 +211,27 @@ fn ring(n: usize, laps: usize) {
         t0.elapsed().as_secs_f64() * 1e6 / (n * laps) as f64,
         "us/hop",
     );
+    // Pages touched per hop, host and guests together: clear the referenced bits of every
+    // page of the warren process, run one lap, and count the pages referenced since.
+    // Needs `--dir /proc:/proc`; skipped without it.
+    if std::fs::write("/proc/self/clear_refs", "1").is_ok() {
+        next.send(&0);
+        mailbox.receive();
+        if let Some(kb) = referenced_kb() {
+            result("ring_pages", kb as f64 / 4.0 / n as f64, "pages/hop");
+        }
+        // Meanwhile, /proc/PID/smaps says which mappings those pages are in.
+        hold();
+    }
+}
+
+/// Kilobytes of the warren process's memory referenced since `clear_refs` was last written.
+fn referenced_kb() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Referenced:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// Fan-out: one publisher, `n` subscribers; `m` messages, each sent to every subscriber (a

@@ -94,6 +94,29 @@ impl ProcessCtx {
     }
 }
 
+/// The error that ends an instance on purpose — its own `exit`, a hibernation, a kill — as
+/// wasmtime should raise it: with no backtrace.
+///
+/// An error out of a host call unwinds the wasm stack, and wasmtime captures and symbolises a
+/// backtrace of it (up to 16 frames, each looked up in the module's address map) unless the
+/// error already carries one. That is a trap's diagnosis, and it cost a hibernating process
+/// ~9% of a wake-up (docs/benchmarks.md, "Host-call fast paths"). So these errors carry an
+/// empty one, captured from a store that never runs wasm.
+pub(crate) fn ending<E>(e: E) -> wasmtime::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    thread_local! {
+        static NO_WASM: Option<wasmtime::Store<()>> =
+            wasmtime::Engine::new(&wasmtime::Config::new()).ok().map(|e| wasmtime::Store::new(&e, ()));
+    }
+    let e = wasmtime::Error::new(e);
+    match NO_WASM.with(|s| s.as_ref().map(wasmtime::WasmBacktrace::capture)) {
+        Some(none) => e.context(none),
+        None => e,
+    }
+}
+
 /// The process ended itself with `exit(reason)`; raised as a trap to unwind it.
 #[derive(Debug, thiserror::Error)]
 #[error("process exited: {0}")]

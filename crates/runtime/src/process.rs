@@ -446,7 +446,7 @@ async fn run_instance<T: StoreData>(
         let data = ctx.data_mut().warren();
         let me = &data.actor.me;
         if me.is_killed() {
-            return Err(wasmtime::Error::new(ProcessKilled(me.pid())));
+            return Err(crate::context::ending(ProcessKilled(me.pid())));
         }
         if data.call.preempted() {
             ticker.computing();

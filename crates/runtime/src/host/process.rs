@@ -156,7 +156,9 @@ impl ProcessView<'_> {
     /// `exit`: end the caller with the reason.
     pub(crate) fn exit(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> HostResult<()> {
         let reason = read_reason(mem, ptr, len)?;
-        Err(HostError::End(wasmtime::Error::new(ProcessExited(reason))))
+        Err(HostError::End(crate::context::ending(ProcessExited(
+            reason,
+        ))))
     }
 
     /// `hibernate`: end the instance, keep the process; resume in `func` with the captures.
@@ -202,7 +204,7 @@ impl ProcessView<'_> {
             spec: SpawnSpec::entry(trampoline, func, args),
             resources: self.resources.take_outbox(),
         };
-        Err(HostError::End(wasmtime::Error::new(ProcessHibernated {
+        Err(HostError::End(crate::context::ending(ProcessHibernated {
             request,
             watch,
         })))
@@ -229,7 +231,9 @@ impl ProcessView<'_> {
     pub(crate) fn kill(&mut self, pid: i64) -> HostResult<i32> {
         let target = pid_arg(pid)?;
         if target == self.ctx.pid() {
-            return Err(HostError::End(wasmtime::Error::new(ProcessKilled(target))));
+            return Err(HostError::End(crate::context::ending(ProcessKilled(
+                target,
+            ))));
         }
         if self.ctx.table.kill(target) {
             Ok(0)
