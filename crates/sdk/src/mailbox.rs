@@ -41,6 +41,13 @@ impl<M: DeserializeOwned> Mailbox<M> {
         }
     }
 
+    /// The next message if one is queued, without waiting: a plain host call
+    /// (`warren:message.try_receive`), which — unlike `receive_timeout(Duration::ZERO)` —
+    /// does not give the scheduler a turn.
+    pub fn try_receive(&self) -> Option<M> {
+        raw::try_receive(0, decode::<M>)
+    }
+
     /// Wait for the next message at most `timeout`.
     pub fn receive_timeout(&self, timeout: Duration) -> Option<M> {
         raw::receive(0, Some(timeout), decode::<M>)

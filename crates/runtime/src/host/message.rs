@@ -441,7 +441,8 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
 
         // try_receive(tag, ptr, cap, tag_out) -> i64: as receive, but without waiting: the
         // first queued message with `tag`, or ERR_TIMEOUT (not recorded for last_error) if
-        // none is queued. A plain call: the fast path the SDK tries before receive.
+        // none is queued. A plain call (no fiber switch, no boxed future): the SDK's
+        // Mailbox::try_receive.
         fn try_receive(tag: i64, ptr: u32, cap: u32, tag_out: u32)
             => |v, mem| v.try_receive(mem, tag, ptr, cap, tag_out);
 
