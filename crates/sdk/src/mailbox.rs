@@ -41,11 +41,10 @@ impl<M: DeserializeOwned> Mailbox<M> {
         }
     }
 
-    /// The next message if one is queued, without waiting: a plain host call
-    /// (`warren:message.try_receive`), which — unlike `receive_timeout(Duration::ZERO)` —
-    /// does not give the scheduler a turn.
+    /// The next message if one is queued, without waiting (the same as
+    /// `receive_timeout(Duration::ZERO)`): one plain host call, `warren:message.try_receive`.
     pub fn try_receive(&self) -> Option<M> {
-        raw::try_receive(0, decode::<M>)
+        raw::receive(0, Some(Duration::ZERO), decode::<M>)
     }
 
     /// Wait for the next message at most `timeout`.

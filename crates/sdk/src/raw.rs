@@ -78,13 +78,7 @@ pub(crate) fn receive<R>(
     timeout: Option<Duration>,
     f: impl FnOnce(&[u8]) -> R,
 ) -> Option<R> {
-    receive_filtered(tag as i64, timeout, false, |_, bytes| f(bytes))
-}
-
-/// The first queued message with `tag`, without waiting (nor yielding): `None` if none is
-/// queued.
-pub(crate) fn try_receive<R>(tag: u64, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-    receive_filtered(tag as i64, None, true, |_, bytes| f(bytes))
+    receive_filtered(tag as i64, timeout, |_, bytes| f(bytes))
 }
 
 /// Wait for the first ordinary message or exit signal; `f` gets its tag and bytes.
@@ -92,7 +86,7 @@ pub(crate) fn receive_with_exits<R>(
     timeout: Option<Duration>,
     f: impl FnOnce(u64, &[u8]) -> R,
 ) -> Option<R> {
-    receive_filtered(abi::RECEIVE_MESSAGES_AND_EXITS, timeout, false, f)
+    receive_filtered(abi::RECEIVE_MESSAGES_AND_EXITS, timeout, f)
 }
 
 /// Messages up to this size are received into a buffer on the shadow stack, whose top page
@@ -102,23 +96,24 @@ pub(crate) fn receive_with_exits<R>(
 /// the host and are taken into the reused heap buffer.
 const STACK_BUFFER: usize = 512;
 
-/// Receive with `filter`: waiting up to `timeout` (`None`: forever), or with `poll` only
-/// taking a message already queued (`warren:message.try_receive`, a plain call).
+/// Receive with `filter`, waiting up to `timeout` (`None`: forever; zero: not at all).
 fn receive_filtered<R>(
     filter: i64,
     timeout: Option<Duration>,
-    poll: bool,
     f: impl FnOnce(u64, &[u8]) -> R,
 ) -> Option<R> {
     let mut small = std::mem::MaybeUninit::<[u8; STACK_BUFFER]>::uninit();
     let ptr = small.as_mut_ptr().cast::<u8>();
     let mut tag = 0u64;
+    // A message already queued is taken with a plain call; only an empty mailbox pays for
+    // the call that waits (docs/benchmarks.md, "Host-call fast paths"), and a zero timeout
+    // never does: a poll returns at once.
     // SAFETY: `small` is a live buffer of STACK_BUFFER bytes and `tag` a live u64; the host
     // writes at most that many bytes and 8 bytes into them, during the call only.
-    let n = unsafe {
-        if poll {
-            abi::try_receive(filter, ptr, STACK_BUFFER as u32, &mut tag)
-        } else {
+    let mut n = unsafe { abi::try_receive(filter, ptr, STACK_BUFFER as u32, &mut tag) };
+    if n == abi::ERR_TIMEOUT as i64 && timeout != Some(Duration::ZERO) {
+        // SAFETY: as above.
+        n = unsafe {
             abi::receive(
                 filter,
                 ptr,
@@ -126,8 +121,8 @@ fn receive_filtered<R>(
                 timeout_ms(timeout),
                 &mut tag,
             )
-        }
-    };
+        };
+    }
     if n == abi::ERR_TIMEOUT as i64 {
         return None;
     }

@@ -41,7 +41,8 @@ struct Job {
 
 #[derive(Serialize, Deserialize)]
 enum Queue {
-    /// A worker asks for work; `None` when there is none left.
+    /// A worker asks for work; `None` once every job is done (while some are still out, the
+    /// answer waits: one may come back).
     Next(Process<Worker>, Reply<Option<Job>>),
     /// A worker's answer.
     Done(Job, u64, String),
@@ -54,7 +55,9 @@ enum Worker {}
 
 /// The queue: waits until every worker asked for its first job (so every node gets work),
 /// then hands out jobs, takes results, re-queues the job of a worker that dies — or whose
-/// node does — and sends all results to `owner` at the end.
+/// node does — and sends all results to `owner` at the end. A worker is told there is no
+/// more work only when every job is done: until then a job out on a node that dies may come
+/// back, and a worker must still be there to take it.
 fn queue((jobs, owner): (Vec<Job>, Process<Results>), mailbox: Mailbox<Queue>) {
     let total = jobs.len();
     let mut pending: VecDeque<Job> = jobs.into();
@@ -81,12 +84,15 @@ fn queue((jobs, owner): (Vec<Job>, Process<Results>), mailbox: Mailbox<Queue>) {
             println!("working: {} workers", workers.len());
         }
         if started {
-            for (worker, reply) in asking.drain(..) {
-                let job = pending.pop_front();
-                if let Some(job) = job {
-                    busy.insert(worker.pid(), job);
-                }
-                reply.send(&job);
+            // A worker that asks when no job is pending waits: a job still out comes back
+            // if its worker dies, and someone must be there to take it.
+            while !asking.is_empty() {
+                let Some(job) = pending.pop_front() else {
+                    break;
+                };
+                let (worker, reply) = asking.remove(0);
+                busy.insert(worker.pid(), job);
+                reply.send(&Some(job));
             }
         }
         let Some(msg) = mailbox.receive_timeout(Duration::from_millis(20)) else {
@@ -104,6 +110,10 @@ fn queue((jobs, owner): (Vec<Job>, Process<Results>), mailbox: Mailbox<Queue>) {
                 done.insert(job.id, (answer, node));
             }
         }
+    }
+    // Every job is done: the workers still waiting for one may go.
+    for (_, reply) in asking {
+        reply.send(&None);
     }
     owner.send(&done);
 }

@@ -379,6 +379,11 @@ async fn receive<T: 'static>(
     let me = view.ctx.me.clone();
     let message = match me.mailbox.try_take_where(wanted) {
         Some(msg) => msg,
+        // A zero timeout is a poll: it returns at once, without sleeping until the next
+        // timer tick (up to a millisecond) as a wait with a deadline of now would.
+        None if timeout_ms == 0 => {
+            return Err(HostError::fail(ERR_TIMEOUT, "no message came in time"));
+        }
         None => {
             // A timeout too far away to represent waits forever.
             let deadline = u64::try_from(timeout_ms)
@@ -441,8 +446,8 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
 
         // try_receive(tag, ptr, cap, tag_out) -> i64: as receive, but without waiting: the
         // first queued message with `tag`, or ERR_TIMEOUT (not recorded for last_error) if
-        // none is queued. A plain call (no fiber switch, no boxed future): the SDK's
-        // Mailbox::try_receive.
+        // none is queued. A plain call (no fiber switch, no boxed future): the fast path the
+        // SDK tries before every receive.
         fn try_receive(tag: i64, ptr: u32, cap: u32, tag_out: u32)
             => |v, mem| v.try_receive(mem, tag, ptr, cap, tag_out);
 
