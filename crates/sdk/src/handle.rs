@@ -271,14 +271,18 @@ pub(crate) fn bytes_sized(
     first: usize,
     mut call: impl FnMut(*mut u8, u32) -> i64,
 ) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; first];
+    // Not zeroed first: the host writes the whole text when it fits.
+    let mut buf = Vec::<u8>::with_capacity(first);
     loop {
-        let n = check(call(buf.as_mut_ptr(), buf.len() as u32))? as usize;
-        if n <= buf.len() {
-            buf.truncate(n);
+        let cap = buf.capacity();
+        let n = check(call(buf.as_mut_ptr(), cap as u32))? as usize;
+        if n <= cap {
+            // SAFETY: the call wrote its `n` bytes at the start of the buffer's capacity
+            // (a text that fits is written whole).
+            unsafe { buf.set_len(n) };
             return Ok(buf);
         }
-        buf.resize(n, 0);
+        buf.reserve_exact(n);
     }
 }
 

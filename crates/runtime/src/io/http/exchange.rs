@@ -9,7 +9,6 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use hyper::body::Incoming;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -85,7 +84,7 @@ pub(crate) struct Exchange {
 impl Exchange {
     pub(super) fn new(
         mut request: http::Request<Incoming>,
-        peer: SocketAddr,
+        (peer, peer_text): (SocketAddr, &str),
         reply: Arc<Reply>,
         limits: HttpLimits,
         slot: Arc<tokio::sync::OwnedSemaphorePermit>,
@@ -108,7 +107,7 @@ impl Exchange {
             _ => "HTTP/1.1",
         });
         head.push('\n');
-        let _ = write!(head, "{peer}");
+        head.push_str(peer_text);
         head.push('\n');
         for (name, value) in &parts.headers {
             head.push_str(name.as_str());

@@ -239,6 +239,8 @@ async fn serve_http<I>(
     let limits = shared.limits;
     let drain = shared.drain.clone();
     let begun = Arc::new(Begun::default());
+    // The peer's address as the head gives it, made once for the connection's requests.
+    let peer_text: Arc<str> = peer.to_string().into();
     let service = hyper::service::service_fn({
         let begun = begun.clone();
         move |request| {
@@ -252,7 +254,8 @@ async fn serve_http<I>(
             let shared = shared.clone();
             let target = target.clone();
             let slot = slot.clone();
-            async move { Ok::<_, Infallible>(handle(request, peer, &shared, &target, slot).await) }
+            let at = (peer, peer_text.clone());
+            async move { Ok::<_, Infallible>(handle(request, at, &shared, &target, slot).await) }
         }
     });
     let served = if h2 {
@@ -333,7 +336,7 @@ fn finish(peer: SocketAddr, served: hyper::Result<()>) {
 /// Answer one request: through a process, within the time limit.
 async fn handle(
     request: http::Request<Incoming>,
-    peer: SocketAddr,
+    (peer, peer_text): (SocketAddr, Arc<str>),
     shared: &Shared,
     target: &Target,
     slot: Arc<OwnedSemaphorePermit>,
@@ -365,7 +368,13 @@ async fn handle(
         );
     }
     let (reply, answer) = Reply::new();
-    let exchange = Arc::new(Exchange::new(request, peer, reply, limits, slot));
+    let exchange = Arc::new(Exchange::new(
+        request,
+        (peer, &peer_text),
+        reply,
+        limits,
+        slot,
+    ));
     let id = match target {
         Target::PerRequest => match shared.launch.launch(shared.launch.exchange(exchange)) {
             Ok(id) => id,
