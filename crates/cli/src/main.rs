@@ -12,6 +12,12 @@ use warren_runtime::{
 
 mod new;
 
+/// mimalloc as the host's allocator instead of glibc's (the default feature `mimalloc`;
+/// docs/benchmarks.md, "The host's allocator", compares them).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for problems with the command line or the module (missing, not wasm, invalid).
 const EXIT_USAGE: u8 = 2;
 
