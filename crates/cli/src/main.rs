@@ -12,8 +12,8 @@ use warren_runtime::{
 
 mod new;
 
-/// mimalloc as the host's allocator instead of glibc's (the default feature `mimalloc`;
-/// docs/benchmarks.md, "The host's allocator", compares them).
+/// mimalloc as the host's allocator instead of glibc's (`--features mimalloc`; off by
+/// default: docs/benchmarks.md, "The host's allocator", compares them).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
