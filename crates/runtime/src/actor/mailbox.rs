@@ -174,6 +174,9 @@ impl Mailbox {
         let take = std::future::poll_fn(|cx| self.queue.poll_take(cx, &wanted));
         match deadline {
             None => Received::Message(take.await),
+            // A deadline already past is a poll: it ends now, not at the timer's next tick
+            // (up to a millisecond later), which a wait on it would.
+            Some(d) if d <= Instant::now() => Received::TimedOut,
             Some(d) => match tokio::time::timeout_at(d, take).await {
                 Ok(m) => Received::Message(m),
                 // One last look: a message that came as the deadline passed is taken.

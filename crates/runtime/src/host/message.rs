@@ -379,11 +379,6 @@ async fn receive<T: 'static>(
     let me = view.ctx.me.clone();
     let message = match me.mailbox.try_take_where(wanted) {
         Some(msg) => msg,
-        // A zero timeout is a poll: it returns at once, without sleeping until the next
-        // timer tick (up to a millisecond) as a wait with a deadline of now would.
-        None if timeout_ms == 0 => {
-            return Err(HostError::fail(ERR_TIMEOUT, "no message came in time"));
-        }
         None => {
             // A timeout too far away to represent waits forever.
             let deadline = u64::try_from(timeout_ms)
