@@ -448,6 +448,10 @@ async fn run_instance<T: StoreData>(
         if me.is_killed() {
             return Err(crate::context::ending(ProcessKilled(me.pid())));
         }
+        // Not a preemption: a process leaving a tokio thread for the scheduler's workers.
+        if data.call.take_moving() {
+            return Ok(UpdateDeadline::Yield(1));
+        }
         if data.call.preempted() {
             ticker.computing();
         }

@@ -11,9 +11,10 @@
 //! thread enters the runtime's tokio handle, so a process's host calls register their
 //! sockets and timers with tokio's drivers as before. A process woken by one of them (on a
 //! tokio thread) is run right there, once, as a tokio task: it starts at once, on the core
-//! that has the event's data, and the wake costs no thread wake-up. What it does next
-//! follows the same rule: a process it wakes runs on that thread too, and if it computes
-//! until preempted it moves to the pool's workers.
+//! that has the event's data, and the wake costs no thread wake-up. A process it wakes or
+//! spawns there goes to the pool's workers, and so does the process itself: at its next
+//! epoch check after such a wake (`host::call`'s `to_the_pool`), or when it is preempted.
+//! Otherwise the two would talk across threads for as long as its poll lasted.
 //!
 //! [`Scheduler::Tokio`] runs each process as a tokio task instead, as warren did before
 //! (docs/benchmarks.md compares the two).

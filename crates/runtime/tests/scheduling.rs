@@ -55,7 +55,11 @@ fn a_ping_pong_stays_on_one_worker() {
         s.stolen < rounds / 100,
         "the ping-pong moved between workers: {s:?}"
     );
-    assert!(s.outside_wakes < 50, "{s:?}");
+    // From outside the pool: the root's start (from this thread) and, while the root runs
+    // on a tokio thread (started there), its spawn of the partner; then the root moves to
+    // the pool too, at its next epoch check. Had it stayed, each round trip of its time
+    // slice there would count here, every one a wake across threads.
+    assert!(s.outside_wakes <= 4, "{s:?}");
 }
 
 #[test]

@@ -31,7 +31,8 @@
 //!   with [`Pool::run_outside_wakes`], the waking thread's own executor runs the task's
 //!   next poll (warren: the tokio thread whose socket or timer woke a process); a task that
 //!   yields there comes back to the shared queue, and so do the tasks it wakes or spawns
-//!   while it runs there.
+//!   while it runs there; [`handed_tasks_to_the_pool`] tells it that it did, so that it
+//!   can yield and follow them.
 //! - **A task yields** by waking itself while it runs (a process at the end of its time
 //!   slice): it goes to the back of its worker's queue.
 //!
@@ -165,7 +166,9 @@ impl Runnable {
         if let Some(task) = self.0.take() {
             let shared = task.shared.clone();
             let before = OUTSIDE.with(|o| o.replace(shared.id));
+            let handed = HANDED.with(|h| h.replace(false));
             shared.run(None, task);
+            HANDED.with(|h| h.set(handed));
             OUTSIDE.with(|o| o.set(before));
         }
     }
@@ -254,6 +257,8 @@ thread_local! {
     static CURRENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
     /// The pool whose task this thread (outside the pool) is polling, if any.
     static OUTSIDE: Cell<usize> = const { Cell::new(0) };
+    /// Whether that task has woken or spawned a task of its pool in this poll.
+    static HANDED: Cell<bool> = const { Cell::new(false) };
 }
 
 #[cfg(feature = "loom")]
@@ -261,6 +266,18 @@ thread_local! {
     // loom's macro takes no `const` block.
     static CURRENT: Cell<Option<(usize, usize)>> = Cell::new(None);
     static OUTSIDE: Cell<usize> = Cell::new(0);
+    static HANDED: Cell<bool> = Cell::new(false);
+}
+
+/// Whether the task being polled on this thread runs outside its pool (it was woken by the
+/// outside world, [`Pool::run_outside_wakes`]) and has woken or spawned a task of the pool
+/// during this poll. Such a task is talking to the pool's tasks from another thread, every
+/// wake between them a cross-thread one, for as long as its poll lasts (up to a time slice,
+/// if each wait it starts finds its answer already there). A future about to wait for one
+/// of them should yield first (wake itself, return `Pending`): its next poll is on a
+/// worker, next to the tasks it talks to. False on the pool's workers and on other threads.
+pub fn handed_tasks_to_the_pool() -> bool {
+    OUTSIDE.with(|o| o.get() != 0) && HANDED.with(|h| h.get())
 }
 
 static POOL_IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
@@ -486,6 +503,9 @@ impl Shared {
                 // A task woken by one of this pool's tasks running outside it goes to the
                 // pool: the outside runner is for what the outside world wakes.
                 let by_a_task = OUTSIDE.with(|o| o.get()) == self.id;
+                if by_a_task {
+                    HANDED.with(|h| h.set(true));
+                }
                 match self.outside_runner.get().filter(|_| !by_a_task) {
                     // Handed back (or dropped unrun), the task queues itself here.
                     Some(runner) => drop(runner(Runnable(Some(task)))),
@@ -844,6 +864,41 @@ mod tests {
         assert_eq!(first, here, "spawned outside: run by the outside runner");
         assert_eq!(second, here, "woken outside: run by the outside runner");
         assert_ne!(third, here, "yielded outside: back on the pool's worker");
+        stop(&pool, threads);
+    }
+
+    /// A task running outside the pool is told when it has handed a task to the pool in
+    /// this poll (so that it can move there), and only then; a worker's task never is.
+    #[test]
+    fn a_task_running_outside_knows_when_it_handed_a_task_to_the_pool() {
+        let pool = Pool::new(1);
+        pool.run_outside_wakes(|task| {
+            task.run();
+            Ok(())
+        });
+        let threads = start(&pool);
+        let (seen_tx, seen_rx) = mpsc::channel();
+        let inner = pool.clone();
+        pool.spawn(async move {
+            let before = handed_tasks_to_the_pool();
+            let seen = seen_tx.clone();
+            inner
+                .spawn(async move {
+                    seen.send(("on a worker", handed_tasks_to_the_pool()))
+                        .unwrap()
+                })
+                .unwrap();
+            seen_tx.send(("before", before)).unwrap();
+            seen_tx.send(("after", handed_tasks_to_the_pool())).unwrap();
+        })
+        .unwrap();
+        let mut seen: Vec<_> = (0..3).map(|_| seen_rx.recv().unwrap()).collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [("after", true), ("before", false), ("on a worker", false)]
+        );
+        assert!(!handed_tasks_to_the_pool(), "the flag ends with the poll");
         stop(&pool, threads);
     }
 

@@ -169,6 +169,9 @@ pub struct CallState {
     /// Time slices this process was preempted at since it last waited (see
     /// [`CallState::preempted`]).
     preemptions: u32,
+    /// The process ends its time slice at its next epoch check to move to the scheduler's
+    /// workers (see [`to_the_pool`]), not because its slice is over.
+    moving: bool,
 }
 
 impl CallState {
@@ -178,6 +181,12 @@ impl CallState {
     pub(crate) fn preempted(&mut self) -> bool {
         self.preemptions = self.preemptions.saturating_add(1);
         self.preemptions >= 2
+    }
+
+    /// Whether the slice that just ended was ended by [`to_the_pool`] (then it is not a
+    /// preemption).
+    pub(crate) fn take_moving(&mut self) -> bool {
+        std::mem::take(&mut self.moving)
     }
 
     /// The guest's memory, resolved when the instance was made (so no call looks it up).
@@ -245,7 +254,21 @@ pub fn sync<T: 'static, R: Returned>(
     body: impl FnOnce(&mut T) -> HostResult<R>,
 ) -> wasmtime::Result<R> {
     let r = body(c.data_mut());
+    to_the_pool(c, &state);
     outcome(state(c.data_mut()), call, r)
+}
+
+/// After a call: a process polled on a tokio thread (woken there by I/O or a timer) that
+/// has just woken or spawned processes of warren's scheduler ends its time slice at its
+/// next epoch check, and goes on on the scheduler's workers, next to them. Had it stayed
+/// until it waited, a request/reply with one of them could cross threads both ways for a
+/// whole time slice: each time the reply beat its receive (the woken worker often takes the
+/// very core the sender runs on), the receive found it queued and never waited.
+fn to_the_pool<T>(c: &mut Caller<'_, T>, state: impl Fn(&mut T) -> &mut CallState) {
+    if warren_sync::sched::handed_tasks_to_the_pool() {
+        state(c.data_mut()).moving = true;
+        c.as_context_mut().set_epoch_deadline(0);
+    }
 }
 
 /// Run a call that reads or writes guest memory but does not wait.
@@ -262,6 +285,7 @@ pub fn sync_mem<T: 'static, R: Returned>(
         }
         Err(e) => Err(e),
     };
+    to_the_pool(c, &state);
     outcome(state(c.data_mut()), call, r)
 }
 
@@ -311,6 +335,7 @@ pub fn finish<T, R: Returned>(
         c.as_context_mut().set_epoch_deadline(1);
         state(c.data_mut()).preemptions = 0;
     }
+    to_the_pool(c, &state);
     outcome(state(c.data_mut()), call, r)
 }
 
