@@ -344,10 +344,6 @@ int32_t warren_http_serve(uint32_t listener, uint32_t mode, uint32_t trampoline,
                           const void *args_ptr, uint32_t args_len, uint32_t out[2]);
 /* The connection's next http-request (waits); WARREN_ERR_CLOSED at its end. */
 WARREN_IMPORT("warren:http", "next") int64_t warren_http_next(uint32_t conn);
-/* As warren_http_next, and the request's head in the same call: its length at head_len, the text at
- * ptr if it fits cap (else read it with warren_http_request_head). */
-WARREN_IMPORT("warren:http", "next_request")
-int64_t warren_http_next_request(uint32_t conn, char *ptr, uint32_t cap, uint32_t *head_len);
 /* "METHOD TARGET VERSION\npeer\nname: value\n...": its length, written if it fits cap. */
 WARREN_IMPORT("warren:http", "request_head")
 int64_t warren_http_request_head(uint32_t req, char *ptr, uint32_t cap);

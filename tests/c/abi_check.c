@@ -37,10 +37,9 @@ __attribute__((used)) void *const IMPORTS[] = {
     (void *)warren_remove_dir, (void *)warren_rename, (void *)warren_read_via_stream,
     (void *)warren_write_via_stream, (void *)warren_append_via_stream, (void *)warren_lock,
     (void *)warren_try_lock, (void *)warren_unlock, (void *)warren_http_serve,
-    (void *)warren_http_next, (void *)warren_http_next_request, (void *)warren_http_request_head,
-    (void *)warren_http_request_body, (void *)warren_http_respond, (void *)warren_http_upgrade,
-    (void *)warren_ws_send, (void *)warren_ws_receive, (void *)warren_ws_close,
-    (void *)warren_select,
+    (void *)warren_http_next, (void *)warren_http_request_head, (void *)warren_http_request_body,
+    (void *)warren_http_respond, (void *)warren_http_upgrade, (void *)warren_ws_send,
+    (void *)warren_ws_receive, (void *)warren_ws_close, (void *)warren_select,
 };
 
 int main(void) {

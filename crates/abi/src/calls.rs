@@ -416,10 +416,6 @@ pub const CALLS: &[Call] = &[
         .rust("http_next")
         .c("warren_http_next")
         .doc("The connection's next http-request (waits); WARREN_ERR_CLOSED at its end."),
-    call(HTTP_MODULE, "next_request", &[p("conn", Handle), p("ptr", TextBuf), p("cap", Len), p("head_len", OutU32)], I64, "as `next`, with the request's head (as `request_head` gives it) in the same call: its length at `head_len`, the text at `ptr` if it fits `cap`")
-        .rust("http_next_request")
-        .c("warren_http_next_request")
-        .doc("As warren_http_next, and the request's head in the same call: its length at head_len, the text at ptr if it fits cap (else read it with warren_http_request_head)."),
     call(HTTP_MODULE, "request_head", &[p("req", Handle), p("ptr", TextBuf), p("cap", Len)], I64, "the length of the head text (written if it fits `cap`)")
         .c("warren_http_request_head")
         .doc("\"METHOD TARGET VERSION\\npeer\\nname: value\\n...\": its length, written if it fits cap."),

@@ -276,32 +276,6 @@ async fn next<T: 'static>(
     }
 }
 
-/// `next_request`: as [`next`], with the request's head written in the same call (its length
-/// at `len_out`, the text at `ptr` if it fits `cap`): a request served per connection costs
-/// one host call fewer. The buffers are checked before the wait, so a bad pointer traps
-/// without taking a request.
-async fn next_request<T: 'static>(
-    c: &mut Caller<'_, T>,
-    get: fn(&mut T) -> HttpView<'_>,
-    h: u32,
-    (ptr, cap): (u32, u32),
-    len_out: u32,
-) -> HostResult<i64> {
-    {
-        let (mem, _) = call::split(c, |d| get(d).call)?;
-        mem.range(ptr, cap)?;
-        mem.range(len_out, 4)?;
-    }
-    let req = next(c, get, h).await?;
-    let (mut mem, data) = call::split(c, |d| get(d).call)?;
-    let view = get(data);
-    let ex = view.exchange(req as u32)?;
-    let head = ex.head().as_bytes();
-    mem.write_text(ptr, cap, head)?;
-    mem.write(len_out, &(head.len() as u32).to_le_bytes())?;
-    Ok(req)
-}
-
 /// The socket behind `h`, and the calling process's WebSocket account.
 fn websocket<T: 'static>(
     c: &mut Caller<'_, T>,
@@ -431,11 +405,6 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
 
         // next(conn) -> i64: the connection's next http-request; ERR_CLOSED at its end.
         async fn next(h: u32) => |c| next(c, get, h);
-
-        // next_request(conn, ptr, cap, head_len) -> i64: as next, and the request's head: its
-        // length at `head_len`, the text at `ptr` if it fits `cap`.
-        async fn next_request(h: u32, ptr: u32, cap: u32, len_out: u32)
-            => |c| next_request(c, get, h, (ptr, cap), len_out);
 
         // request_head(req, ptr, cap) -> i64: the head as text (if it fits); its length.
         fn request_head(h: u32, ptr: u32, cap: u32) => |v, mem| v.request_head(mem, h, (ptr, cap));

@@ -186,8 +186,6 @@ unsafe extern "C" {
     ) -> i32;
     #[link_name = "next"]
     pub fn http_next(conn: u32) -> i64;
-    #[link_name = "next_request"]
-    pub fn http_next_request(conn: u32, ptr: *mut u8, cap: u32, head_len: *mut u32) -> i64;
     pub fn request_head(req: u32, ptr: *mut u8, cap: u32) -> i64;
     pub fn request_body(req: u32, out: *mut u32) -> i32;
     pub fn respond(

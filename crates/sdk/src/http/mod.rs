@@ -233,9 +233,13 @@ mod entry {
     /// The requests of a connection, until its end.
     fn each_request(mut serve: impl FnMut(Request)) {
         let conn = claimed("http-connection");
-        // Until the client closes the connection.
-        while let Some(request) = Request::next_on(&conn) {
-            serve(request);
+        loop {
+            // SAFETY: plain integer argument.
+            let r = unsafe { abi::http_next(conn.raw()) };
+            match Handle::from_result(r) {
+                Ok(h) => serve(Request::from_handle(h)),
+                Err(_) => return, // the client closed the connection
+            }
         }
     }
 

@@ -12,9 +12,6 @@ use std::ops::Range;
 use std::rc::Rc;
 use warren_abi::query::percent_decode as decode;
 
-/// The buffer a request's head is first read into (a larger head is read again at its size).
-const HEAD_BUFFER: usize = 1024;
-
 /// One HTTP request. Answer it once: return a [`Response`] from the handler, or call
 /// [`respond`](Request::respond), [`respond_streaming`](Request::respond_streaming) or
 /// [`upgrade`](Request::upgrade). A request its process drops unanswered (it crashed, or
@@ -38,49 +35,11 @@ pub struct Request {
 impl Request {
     /// Read the head of the request behind `handle`.
     pub(super) fn from_handle(handle: Handle) -> Request {
-        let head = Self::read_head(&handle);
-        Self::with_head(handle, head)
-    }
-
-    /// The head of the request behind `handle`, read with `request_head`.
-    fn read_head(handle: &Handle) -> String {
-        crate::handle::text_sized(HEAD_BUFFER, |ptr, cap| {
+        let head = crate::handle::text_sized(1024, |ptr, cap| {
             // SAFETY: `ptr` is a live buffer of `cap` bytes, written during the call only.
             unsafe { abi::request_head(handle.raw(), ptr, cap) }
         })
-        .unwrap_or_else(|e| panic!("warren::http: cannot read the request head: {e}"))
-    }
-
-    /// The connection's next request and its head, in one call (`next_request`); `None` once
-    /// the client closed the connection.
-    pub(super) fn next_on(conn: &Handle) -> Option<Request> {
-        let mut buf = Vec::<u8>::with_capacity(HEAD_BUFFER);
-        let mut len = 0u32;
-        // SAFETY: `buf` is a live buffer of its capacity and `len` a live u32; the host
-        // writes into them during the call only.
-        let r = unsafe {
-            abi::http_next_request(
-                conn.raw(),
-                buf.as_mut_ptr(),
-                buf.capacity() as u32,
-                &mut len,
-            )
-        };
-        let handle = Handle::from_result(r).ok()?;
-        if len as usize > buf.capacity() {
-            let head = Self::read_head(&handle);
-            return Some(Self::with_head(handle, head));
-        }
-        // SAFETY: the host wrote the head's `len` bytes at the start of the buffer (a head
-        // that fits is written whole).
-        unsafe { buf.set_len(len as usize) };
-        let head = String::from_utf8(buf)
-            .unwrap_or_else(|_| panic!("warren::http: the host sent a head that is not UTF-8"));
-        Some(Self::with_head(handle, head))
-    }
-
-    /// A request from its handle and its head text, parsed.
-    fn with_head(handle: Handle, head: String) -> Request {
+        .unwrap_or_else(|e| panic!("warren::http: cannot read the request head: {e}"));
         let base = head.as_ptr() as usize;
         let range = |part: &str| {
             let start = part.as_ptr() as usize - base;
