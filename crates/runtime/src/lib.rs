@@ -98,6 +98,7 @@ mod runtime;
 mod sched;
 mod shutdown;
 mod sync;
+mod version;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};

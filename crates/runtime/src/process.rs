@@ -3,9 +3,9 @@
 //! A process is a task (of warren's scheduler, or of tokio: [`crate::sched`]) that owns a
 //! wasmtime `Store<T>`, where `T` is the embedder's
 //! store type (warren's own [`ProcessData`] by default) holding warren's per-process state
-//! (see [`StoreData`]): it instantiates the
-//! runtime's module from the cached `InstancePre` (a pooling slot and a copy-on-write memory
-//! image), calls either `_start` (the root process) or `warren_entry` (a spawned one) on a
+//! (see [`StoreData`]): it instantiates its version of the program
+//! ([`crate::version`]) from the cached `InstancePre` (a pooling slot and a copy-on-write
+//! memory image), calls either `_start` (the root process) or `warren_entry` (a spawned one) on a
 //! fiber, and when the call returns or traps turns the outcome into an [`ExitReason`], drops
 //! the store (freeing the slot) and only then tells the process table, which notifies
 //! monitors.
@@ -24,12 +24,13 @@ use crate::host::call::CallState;
 use crate::host::wasi::{LazyWasi, WasiConfig};
 use crate::io::{Copies, IoShared};
 use crate::resources::ResourceTable;
+use crate::version::Version;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::oneshot;
-use wasmtime::{Engine, InstancePre, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 
 /// How a runtime builds each process's store data from warren's part.
@@ -39,7 +40,8 @@ pub(crate) type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
 /// process table, the configuration, and what the host modules share.
 pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) engine: Engine,
-    pub(crate) pre: InstancePre<T>,
+    /// The version new processes run (the one the runtime was built with).
+    pub(crate) current: Arc<Version<T>>,
     pub(crate) table: Arc<ProcessTable>,
     pub(crate) config: RuntimeConfig,
     pub(crate) wasi: Arc<WasiConfig>,
@@ -50,10 +52,6 @@ pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) ticker: Arc<crate::engine::Ticker>,
     /// The cluster this runtime's node is in, if any.
     pub(crate) cluster: Option<crate::cluster::Cluster>,
-    /// SHA-256 of the module (a remote spawn must name the same).
-    pub(crate) module_hash: [u8; 32],
-    /// The module's entry points and memory, looked up by name once.
-    pub(crate) exports: ModuleExports,
 }
 
 /// The exports every process uses, resolved to indices once per module: a spawn then finds
@@ -331,7 +329,9 @@ fn log_exit(table: &ProcessTable, pid: Pid, reason: &ExitReason) {
 
 /// What a process keeps from one instance to the next when it hibernates: everything but the
 /// instance (its memory, stack, pool slot and store).
-struct Kept {
+struct Kept<T: StoreData> {
+    /// The version its instances are made from.
+    version: Arc<Version<T>>,
     actor: ProcessCtx,
     resources: ResourceTable,
     copies: Copies,
@@ -341,12 +341,12 @@ struct Kept {
 
 /// How one instance of a process ended.
 #[allow(clippy::large_enum_variant)] // made once per instance; boxing would cost a malloc
-enum Ended {
+enum Ended<T: StoreData> {
     /// The process ended, for this reason.
     Exit(ExitReason),
     /// The process hibernated: resume it with this request when a message comes (or the
     /// watched handle is ready).
-    Hibernated(Kept, SpawnRequest, Option<Watch>),
+    Hibernated(Kept<T>, SpawnRequest, Option<Watch>),
 }
 
 async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
@@ -356,6 +356,7 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
 ) -> anyhow::Result<ExitReason> {
     let rt: &ProcessEnv<T> = (*spawner).as_ref();
     let mut kept = Kept {
+        version: rt.current.clone(),
         resources: ResourceTable::with_limit(rt.config.max_handles).with_census(me.clone()),
         actor: ProcessCtx::new(me, rt.table.clone(), spawner.clone()),
         copies: Copies::new(rt.io.pumps.clone(), rt.config.max_pumps_per_process),
@@ -407,10 +408,11 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
 /// Run one instance of a process: from its entry to its end or its hibernation.
 async fn run_instance<T: StoreData>(
     rt: &ProcessEnv<T>,
-    kept: Kept,
+    kept: Kept<T>,
     mut entry: Entry,
-) -> anyhow::Result<Ended> {
+) -> anyhow::Result<Ended<T>> {
     let Kept {
+        version,
         mut actor,
         mut resources,
         copies,
@@ -466,7 +468,7 @@ async fn run_instance<T: StoreData>(
     let me = store.data_mut().warren().actor.me.clone();
     // Instantiation runs the module's `start` function, which may call into the host (and
     // wait there): a kill must end it too.
-    let instance = match instantiate(rt, &me, &mut store).await {
+    let instance = match instantiate(&version, &me, &mut store).await {
         Ok(i) => i,
         Err(e) if e.is::<ProcessKilled>() => {
             let signalled = me.exit_reason();
@@ -480,7 +482,7 @@ async fn run_instance<T: StoreData>(
             return Ok(Ended::Exit(instantiate_failure(rt, pid, e)));
         }
     };
-    let memory = rt
+    let memory = version
         .exports
         .memory
         .as_ref()
@@ -499,15 +501,19 @@ async fn run_instance<T: StoreData>(
     // host call — warren's or an embedder's.
     let result = match entry {
         Entry::Start => {
-            let f =
-                entry_point::<(), _>(&instance, &mut store, rt.exports.start.as_ref(), "_start")?;
+            let f = entry_point::<(), _>(
+                &instance,
+                &mut store,
+                version.exports.start.as_ref(),
+                "_start",
+            )?;
             until_killed(&me, f.call_async(&mut store, ())).await
         }
         Entry::Spawned(req) => {
             let f = entry_point::<(u32, u32, u32), _>(
                 &instance,
                 &mut store,
-                rt.exports.entry.as_ref(),
+                version.exports.entry.as_ref(),
                 warren_abi::ENTRY_EXPORT,
             )?;
             let len = u32::try_from(
@@ -553,6 +559,7 @@ async fn run_instance<T: StoreData>(
             actor.panic_message = None;
             actor.pending = None;
             let kept = Kept {
+                version,
                 actor,
                 resources: std::mem::take(&mut w.resources),
                 copies: w.copies.clone(),
@@ -591,14 +598,14 @@ const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Instantiate the module in `store`, waiting (killably) for a pool slot if none is free:
 /// slots come back as processes hibernate or end.
 async fn instantiate<T: StoreData>(
-    rt: &ProcessEnv<T>,
+    version: &Version<T>,
     me: &ProcessRef,
     store: &mut Store<T>,
 ) -> wasmtime::Result<wasmtime::Instance> {
     let deadline = tokio::time::Instant::now() + SLOT_WAIT;
     let mut pause = std::time::Duration::from_micros(100);
     loop {
-        match until_killed(me, rt.pre.instantiate_async(&mut *store)).await {
+        match until_killed(me, version.pre.instantiate_async(&mut *store)).await {
             Err(e)
                 if e.is::<wasmtime::PoolConcurrencyLimitError>()
                     && tokio::time::Instant::now() < deadline =>

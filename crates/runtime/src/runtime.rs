@@ -175,7 +175,7 @@ impl<T: StoreData> Runtime<T> {
         };
         let env = ProcessEnv {
             engine: engine.clone(),
-            pre,
+            current: Arc::new(crate::version::Version::new(pre, module_hash)),
             wasi: Arc::new(WasiConfig {
                 args: config.args.clone(),
                 env: config.env.clone(),
@@ -188,8 +188,6 @@ impl<T: StoreData> Runtime<T> {
             make_data,
             ticker: Default::default(),
             cluster,
-            module_hash,
-            exports: crate::process::ModuleExports::of(module),
         };
         let inner = Arc::new_cyclic(|this| RuntimeInner {
             env,
@@ -213,7 +211,7 @@ impl<T: StoreData> Runtime<T> {
     /// has no `_start` or no `memory` export (it is not a `wasm32-wasip1` program).
     pub fn start(&self) -> Result<Started> {
         for export in ["memory", "_start"] {
-            if self.inner.env.pre.module().get_export(export).is_none() {
+            if self.inner.env.current.module().get_export(export).is_none() {
                 return Err(Error::Link(format!(
                     "the module has no `{export}` export (is it a wasm32-wasip1 program?)"
                 )));
@@ -226,7 +224,7 @@ impl<T: StoreData> Runtime<T> {
     /// fresh instance (`_start` is not run first). Fails with the export's name if the module
     /// has no such function.
     pub fn start_export(&self, name: &str) -> Result<Started> {
-        let export = self.inner.env.pre.module().get_export(name);
+        let export = self.inner.env.current.module().get_export(name);
         if export.is_none_or(|e| e.func().is_none()) {
             return Err(Error::Link(format!(
                 "the module exports no function `{name}`"
@@ -276,7 +274,7 @@ impl<T: StoreData> Runtime<T> {
 
     /// The guest module.
     pub fn module(&self) -> &Module {
-        self.inner.env.pre.module()
+        self.inner.env.current.module()
     }
 
     /// A warning about the configuration, if the OS cannot support the process limit
@@ -495,7 +493,7 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
     }
 
     fn module_hash(&self) -> [u8; 32] {
-        self.env.module_hash
+        self.env.current.hash
     }
 }
 
@@ -506,16 +504,16 @@ impl<T: StoreData> crate::cluster::LocalNode for RuntimeInner<T> {
     }
 
     fn module(&self) -> [u8; 32] {
-        self.env.module_hash
+        self.env.current.hash
     }
 
     fn spawn(&self, order: crate::cluster::wire::SpawnOrder) -> std::result::Result<Pid, String> {
-        if order.module != self.env.module_hash {
+        if order.module != self.env.current.hash {
             return Err(format!(
                 "node {} runs module {}, not the spawner's {}: every node must run the same \
                  module",
                 self.env.table.node(),
-                short_hash(&self.env.module_hash),
+                short_hash(&self.env.current.hash),
                 short_hash(&order.module)
             ));
         }
