@@ -23,7 +23,8 @@
 //! - `host`: the host modules guests import (`warren:process`, `warren:message`,
 //!   `warren:net`, `warren:fs`, `warren:stream`, ...), each a view with its calls and an
 //!   `add_to_linker`, written with one kit (`host::call`).
-//! - `process`: how one process runs and how its end becomes an [`ExitReason`].
+//! - `process`, `version`: how one process runs and how its end becomes an [`ExitReason`];
+//!   the version of the program (module) its instances are made from.
 //! - `observe`: the observer — a web page, JSON, server-sent events and `/metrics` over the
 //!   actor layer's counters, on a listener of its own.
 //! - `runtime`, `shutdown`, `builder`, `host_mailbox`, [`embed`], `error`: the embedding API — the

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["context"],
     &["host"],
-    &["process"],
+    &["process", "version"],
     &["observe"],
     &[
         "runtime",
