@@ -257,7 +257,8 @@ thread_local! {
     static CURRENT: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
     /// The pool whose task this thread (outside the pool) is polling, if any.
     static OUTSIDE: Cell<usize> = const { Cell::new(0) };
-    /// Whether that task has woken or spawned a task of its pool in this poll.
+    /// Whether that task has woken or spawned a task of its pool in this poll (only ever
+    /// set while `OUTSIDE` names a pool: `Runnable::run` clears it before and after).
     static HANDED: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -273,11 +274,11 @@ thread_local! {
 /// outside world, [`Pool::run_outside_wakes`]) and has woken or spawned a task of the pool
 /// during this poll. Such a task is talking to the pool's tasks from another thread, every
 /// wake between them a cross-thread one, for as long as its poll lasts (up to a time slice,
-/// if each wait it starts finds its answer already there). A future about to wait for one
-/// of them should yield first (wake itself, return `Pending`): its next poll is on a
-/// worker, next to the tasks it talks to. False on the pool's workers and on other threads.
+/// if each wait it starts finds its answer already there). It should yield soon (wake
+/// itself, return `Pending`): its next poll is on a worker, next to the tasks it talks to.
+/// False on the pool's workers and on other threads. One thread-local read.
 pub fn handed_tasks_to_the_pool() -> bool {
-    OUTSIDE.with(|o| o.get() != 0) && HANDED.with(|h| h.get())
+    HANDED.with(|h| h.get())
 }
 
 static POOL_IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
@@ -829,14 +830,21 @@ mod tests {
 
     /// A task spawned or woken from a thread outside the pool runs where the outside runner
     /// puts it (here: at once, on that thread); a yield there sends it to the pool.
-    #[test]
-    fn a_task_woken_outside_runs_with_the_outside_runner() {
+    /// A pool of one worker whose outside runner polls a task woken outside it right on the
+    /// waking thread; the pool and its worker thread.
+    fn one_worker_running_outside_wakes_in_place() -> (Pool, Vec<std::thread::JoinHandle<()>>) {
         let pool = Pool::new(1);
         pool.run_outside_wakes(|task| {
             task.run();
             Ok(())
         });
         let threads = start(&pool);
+        (pool, threads)
+    }
+
+    #[test]
+    fn a_task_woken_outside_runs_with_the_outside_runner() {
+        let (pool, threads) = one_worker_running_outside_wakes_in_place();
         let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
         let (seen_tx, seen_rx) = mpsc::channel();
         let mut polls = 0;
@@ -871,12 +879,7 @@ mod tests {
     /// this poll (so that it can move there), and only then; a worker's task never is.
     #[test]
     fn a_task_running_outside_knows_when_it_handed_a_task_to_the_pool() {
-        let pool = Pool::new(1);
-        pool.run_outside_wakes(|task| {
-            task.run();
-            Ok(())
-        });
-        let threads = start(&pool);
+        let (pool, threads) = one_worker_running_outside_wakes_in_place();
         let (seen_tx, seen_rx) = mpsc::channel();
         let inner = pool.clone();
         pool.spawn(async move {
