@@ -122,6 +122,7 @@ extern "C" {
 #define WARREN_REASON_LINKED 7
 #define WARREN_REASON_NOCONNECTION 8
 #define WARREN_REASON_SHUTDOWN 9
+#define WARREN_REASON_UPGRADE 10
 
 /* A pid's node (bits 40..63; 0 outside a cluster), and the pid standing for a node itself. */
 #define WARREN_NODE_OF(pid) ((uint32_t)((uint64_t)(pid) >> 40))

@@ -68,6 +68,11 @@ pub enum ExitReason {
     /// not trap exits), but not a failure either: a `Transient` child that ends with it is
     /// not restarted, and it passes along links as itself, never as `linked`.
     Shutdown,
+    /// Hot code upgrade ended the process (docs/upgrade.md): the version its code belonged to
+    /// was purged by a newer load, or it could not move to the current version (no resume
+    /// point of that name, captures that do not decode). The text says which. Abnormal: a
+    /// supervisor restarts the process, on the current version.
+    Upgrade(String),
 }
 
 /// Longest reason text kept (panic messages, trap texts, limits), in bytes; longer texts are
@@ -84,6 +89,7 @@ const EXIT: u8 = 6;
 const LINKED: u8 = 7;
 const NOCONNECTION: u8 = 8;
 const SHUTDOWN: u8 = 9;
+const UPGRADE: u8 = 10;
 
 impl ExitReason {
     /// The reason of a process that dies because the linked process `from` exited with
@@ -116,6 +122,7 @@ impl ExitReason {
             ExitReason::Panic(m) => ExitReason::Panic(cut(m)),
             ExitReason::Trap(m) => ExitReason::Trap(cut(m)),
             ExitReason::Limit(m) => ExitReason::Limit(cut(m)),
+            ExitReason::Upgrade(m) => ExitReason::Upgrade(cut(m)),
             ExitReason::Linked(pid, r) => ExitReason::Linked(pid, Box::new(r.flat().bounded())),
             other => other,
         }
@@ -133,7 +140,7 @@ impl ExitReason {
     }
 
     /// Encode as the payload of a DOWN message: one kind byte, then the kind's data
-    /// (UTF-8 text for panic/trap/limit, a little-endian i32 for exit).
+    /// (UTF-8 text for panic/trap/limit/upgrade, a little-endian i32 for exit).
     pub fn encode(&self) -> Vec<u8> {
         let (kind, data): (u8, &[u8]) = match self {
             ExitReason::Normal => (NORMAL, &[]),
@@ -144,6 +151,7 @@ impl ExitReason {
             ExitReason::NoConnection => (NOCONNECTION, &[]),
             ExitReason::Shutdown => (SHUTDOWN, &[]),
             ExitReason::Limit(m) => (LIMIT, m.as_bytes()),
+            ExitReason::Upgrade(m) => (UPGRADE, m.as_bytes()),
             ExitReason::Exit(code) => {
                 let mut v = vec![EXIT];
                 v.extend_from_slice(&code.to_le_bytes());
@@ -197,6 +205,7 @@ fn decode_flat(kind: u8, rest: &[u8]) -> Option<ExitReason> {
         NOCONNECTION if rest.is_empty() => ExitReason::NoConnection,
         SHUTDOWN if rest.is_empty() => ExitReason::Shutdown,
         LIMIT => ExitReason::Limit(text()?),
+        UPGRADE => ExitReason::Upgrade(text()?),
         EXIT => ExitReason::Exit(i32::from_le_bytes(rest.try_into().ok()?)),
         _ => return None,
     })
@@ -221,6 +230,7 @@ impl fmt::Display for ExitReason {
             ExitReason::NoProc => write!(f, "noproc"),
             ExitReason::NoConnection => write!(f, "noconnection"),
             ExitReason::Shutdown => write!(f, "shutdown"),
+            ExitReason::Upgrade(m) => write!(f, "upgrade: {m}"),
             ExitReason::Linked(pid, r) => write!(f, "linked process {pid} exited: {r}"),
         }
     }
@@ -242,6 +252,7 @@ mod tests {
             ExitReason::NoProc,
             ExitReason::NoConnection,
             ExitReason::Shutdown,
+            ExitReason::Upgrade("version 1 was purged".into()),
             ExitReason::Linked(5, Box::new(ExitReason::Trap("x".into()))),
         ] {
             assert_eq!(ExitReason::decode(&r.encode()), Some(r));

@@ -321,3 +321,40 @@ fn every_call_is_in_a_module_and_named_once() {
     let c_names: std::collections::BTreeSet<String> = CALLS.iter().map(Call::c_name).collect();
     assert_eq!(c_names.len(), CALLS.len(), "two calls share a C name");
 }
+
+/// include/warren.h's `WARREN_REASON_*` constants are the kind bytes `ExitReason::encode`
+/// writes, one for every kind.
+#[test]
+fn warren_h_reason_kinds_are_the_encoding() {
+    use warren_abi::ExitReason;
+    let header = std::fs::read_to_string(root().join("include/warren.h")).unwrap();
+    let text = || "t".to_string();
+    let kinds = [
+        ("NORMAL", ExitReason::Normal),
+        ("PANIC", ExitReason::Panic(text())),
+        ("TRAP", ExitReason::Trap(text())),
+        ("KILLED", ExitReason::Killed),
+        ("NOPROC", ExitReason::NoProc),
+        ("LIMIT", ExitReason::Limit(text())),
+        ("EXIT", ExitReason::Exit(1)),
+        (
+            "LINKED",
+            ExitReason::Linked(1, Box::new(ExitReason::Killed)),
+        ),
+        ("NOCONNECTION", ExitReason::NoConnection),
+        ("SHUTDOWN", ExitReason::Shutdown),
+        ("UPGRADE", ExitReason::Upgrade(text())),
+    ];
+    let defined = header
+        .lines()
+        .filter(|l| l.starts_with("#define WARREN_REASON_"))
+        .count();
+    assert_eq!(defined, kinds.len(), "a WARREN_REASON_ constant per kind");
+    for (name, reason) in kinds {
+        let line = format!("#define WARREN_REASON_{name} {}", reason.encode()[0]);
+        assert!(
+            header.lines().any(|l| l == line),
+            "include/warren.h lacks {line:?}"
+        );
+    }
+}

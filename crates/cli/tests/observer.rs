@@ -664,6 +664,19 @@ fn metrics_and_json_count_a_known_workload() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     assert!(polls >= 8.0, "{polls} polls in\n{text}");
+    // One version of the program, the one it was started with, runs the one live process.
+    let versions: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warren_version_processes{"))
+        .collect();
+    assert_eq!(versions.len(), 1, "{text}");
+    assert!(
+        versions[0].starts_with("warren_version_processes{version=\"1\",hash=\"")
+            && versions[0].ends_with("\",state=\"current\"} 1"),
+        "{}",
+        versions[0]
+    );
+    assert_eq!(value("warren_version_loads_total"), 0.0);
     for name in [
         "warren_processes",
         "warren_messages_total",
@@ -690,6 +703,11 @@ fn metrics_and_json_count_a_known_workload() {
     assert_eq!(row["name"], "observed");
     assert_eq!(row["state"], "waiting");
     assert_eq!(row["parent"], 0);
+    assert_eq!(row["version"], 1);
+    assert_eq!(s["versions"][0]["version"], 1);
+    assert_eq!(s["versions"][0]["current"], true);
+    assert_eq!(s["versions"][0]["processes"], 1);
+    assert_eq!(s["versions"][0]["hash"].as_str().map(str::len), Some(64));
     assert_eq!(row["memory"].as_f64(), Some(memory));
     // What is resident is asked of the kernel: some of its pages, never more than it has;
     // and the host's own resident and proportional sizes.

@@ -251,7 +251,8 @@ impl<T: StoreData> RuntimeBuilder<T> {
             c.offer_module(hash, bytes);
         }
         let preinit = self.config.preinit;
-        self.build(hash, |engine| {
+        let cache = dir.clone();
+        self.build(hash, cache, |engine| {
             engine::load_module(engine, path, dir.as_deref(), preinit)
                 .map_err(|e| Error::Module(e.to_string()))
         })
@@ -264,7 +265,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
             c.offer_module(hash, bytes.to_vec());
         }
         let preinit = self.config.preinit;
-        self.build(hash, |engine| {
+        self.build(hash, None, |engine| {
             engine::compile(engine, bytes, "the module", preinit)
                 .map(|(module, _)| module)
                 .map_err(|e| Error::Module(format!("compiling the module: {e:#}")))
@@ -274,6 +275,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
     fn build(
         self,
         hash: [u8; 32],
+        cache_dir: Option<std::path::PathBuf>,
         load: impl FnOnce(&wasmtime::Engine) -> Result<Module>,
     ) -> Result<Runtime<T>> {
         let handle = match self.scheduler {
@@ -301,11 +303,16 @@ impl<T: StoreData> RuntimeBuilder<T> {
         for add in self.host_modules {
             add(&mut linker).map_err(|e| Error::HostModule(format!("{e:#}")))?;
         }
+        let loader = crate::upgrade::Loader {
+            linker,
+            left_out: self.left_out,
+            cache_dir,
+        };
         Runtime::new(
             engine,
             &plan,
             &module,
-            &linker,
+            loader,
             self.config,
             self.make_data,
             handle,
@@ -317,7 +324,7 @@ impl<T: StoreData> RuntimeBuilder<T> {
 /// A clear refusal of a module that imports a function of warren's modules that this runtime
 /// does not have: one of a module left out, or one that is not in warren's ABI at all (a
 /// module built for another version of warren). Other imports are the linker's business.
-fn check_imports(module: &Module, left_out: &[String]) -> Result<()> {
+pub(crate) fn check_imports(module: &Module, left_out: &[String]) -> Result<()> {
     use warren_abi::calls::{CALLS, MODULES};
     for import in module.imports() {
         let (m, name) = (import.module(), import.name());
@@ -340,7 +347,7 @@ fn check_imports(module: &Module, left_out: &[String]) -> Result<()> {
 }
 
 /// SHA-256 of a module's bytes.
-fn module_hash(bytes: &[u8]) -> [u8; 32] {
+pub(crate) fn module_hash(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
 }

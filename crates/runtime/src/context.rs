@@ -22,6 +22,9 @@ pub(crate) struct SpawnRequest {
     pub spec: SpawnSpec,
     /// Handles moved into the captures (`warren:message.attach`), claimed by the child.
     pub resources: Vec<Resource>,
+    /// The number of the program's version whose function table `spec`'s indices belong to
+    /// (0: the current version); see `crate::version`.
+    pub version: u32,
 }
 
 /// Creates processes; implemented by the runtime that owns the engine and the store type.
@@ -34,9 +37,9 @@ pub(crate) trait Spawner: Send + Sync + 'static {
         None
     }
 
-    /// SHA-256 of the module processes run (named in remote spawns).
-    fn module_hash(&self) -> [u8; 32] {
-        [0; 32]
+    /// SHA-256 of version `number` of the program (named in remote spawns), if it is held.
+    fn version_hash(&self, _number: u32) -> Option<[u8; 32]> {
+        None
     }
 }
 

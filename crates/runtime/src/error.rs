@@ -31,6 +31,12 @@ pub enum Error {
     /// A host module could not add itself to the linker.
     #[error("adding a host module: {0}")]
     HostModule(String),
+    /// A new version of the program was not loaded ([`Runtime::load_version`]): why. The
+    /// version that ran before keeps running; nothing of the new one was kept.
+    ///
+    /// [`Runtime::load_version`]: crate::Runtime::load_version
+    #[error("the new version was not loaded: {0}")]
+    Upgrade(String),
     /// A process could not be started.
     #[error(transparent)]
     Spawn(#[from] SpawnError),

@@ -24,12 +24,15 @@
 //!   `warren:net`, `warren:fs`, `warren:stream`, ...), each a view with its calls and an
 //!   `add_to_linker`, written with one kit (`host::call`).
 //! - `process`, `version`: how one process runs and how its end becomes an [`ExitReason`];
-//!   the version of the program (module) its instances are made from.
+//!   the versions of the program (modules) its instances are made from: current and old,
+//!   which start runs which, and the purge (hot code upgrade).
 //! - `observe`: the observer — a web page, JSON, server-sent events and `/metrics` over the
 //!   actor layer's counters, on a listener of its own.
-//! - `runtime`, `shutdown`, `builder`, `host_mailbox`, [`embed`], `error`: the embedding API — the
-//!   [`Runtime`] made by a [`RuntimeBuilder`], [`HostMailbox`]es for the host to take part in
-//!   messaging, the kit for host modules of one's own, and the typed [`Error`]. The `warren`
+//! - `runtime`, `shutdown`, `upgrade`, `builder`, `host_mailbox`, [`embed`], `error`: the
+//!   embedding API — the [`Runtime`] made by a [`RuntimeBuilder`], its graceful stop, loading
+//!   a new version of the program while it runs ([`Runtime::load_version`]),
+//!   [`HostMailbox`]es for the host to take part in messaging, the kit for host modules of
+//!   one's own, and the typed [`Error`]. The `warren`
 //!   CLI is one embedder.
 //!
 //! Only the embedding API is public: [`Runtime`] and what it takes and returns (re-exported
@@ -99,6 +102,7 @@ mod runtime;
 mod sched;
 mod shutdown;
 mod sync;
+mod upgrade;
 mod version;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
@@ -113,5 +117,6 @@ pub use process::{ProcessData, StoreData};
 pub use runtime::{OPTIONAL_MODULES, Runtime, Started, add_to_linker};
 pub use sched::{Scheduler, SchedulerStats};
 pub use shutdown::ShutdownReport;
+pub use upgrade::{Loaded, VersionInfo};
 /// The wasmtime this runtime is built on, for host modules of embedders (and [`host_calls!`]).
 pub use wasmtime;

@@ -24,7 +24,7 @@ use crate::host::call::CallState;
 use crate::host::wasi::{LazyWasi, WasiConfig};
 use crate::io::{Copies, IoShared};
 use crate::resources::ResourceTable;
-use crate::version::Version;
+use crate::version::{Running, Version, Versions};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -40,8 +40,8 @@ pub(crate) type MakeData<T> = Arc<dyn Fn(ProcessData) -> T + Send + Sync>;
 /// process table, the configuration, and what the host modules share.
 pub(crate) struct ProcessEnv<T: StoreData> {
     pub(crate) engine: Engine,
-    /// The version new processes run (the one the runtime was built with).
-    pub(crate) current: Arc<Version<T>>,
+    /// The versions of the program it holds: current, which new processes run, and old.
+    pub(crate) versions: Versions<T>,
     pub(crate) table: Arc<ProcessTable>,
     pub(crate) config: RuntimeConfig,
     pub(crate) wasi: Arc<WasiConfig>,
@@ -225,6 +225,10 @@ pub(crate) enum Entry {
     Spawned(SpawnRequest),
     /// Any exported `() -> ()` function, in a fresh instance (an embedder's entry point).
     Export(String),
+    /// Only instantiate, then end normally: a load checks that a new version's instances
+    /// start (its start function, its data segments, its memory within the limit) before
+    /// making it current.
+    Probe,
 }
 
 /// Run one process to its end. `on_exit` receives the exit reason after the table is updated.
@@ -235,6 +239,7 @@ pub(crate) enum Entry {
 pub(crate) fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     rt: Arc<R>,
     me: Arc<ProcessRef>,
+    version: Arc<Version<T>>,
     entry: Entry,
     on_exit: Option<oneshot::Sender<ExitReason>>,
 ) -> impl Future<Output = ()> {
@@ -242,7 +247,7 @@ pub(crate) fn run<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     // it here, so the process still leaves the table with a reason and its monitors and links
     // still fire, and nothing else is affected.
     let table = (*rt).as_ref().table.clone();
-    let work = catch_panic(execute(rt.clone(), me.clone(), entry));
+    let work = catch_panic(execute(rt.clone(), me.clone(), version, entry));
     Finish {
         work,
         cpu: table.stats().measures_cpu(),
@@ -329,9 +334,7 @@ fn log_exit(table: &ProcessTable, pid: Pid, reason: &ExitReason) {
 
 /// What a process keeps from one instance to the next when it hibernates: everything but the
 /// instance (its memory, stack, pool slot and store).
-struct Kept<T: StoreData> {
-    /// The version its instances are made from.
-    version: Arc<Version<T>>,
+struct Kept {
     actor: ProcessCtx,
     resources: ResourceTable,
     copies: Copies,
@@ -341,22 +344,28 @@ struct Kept<T: StoreData> {
 
 /// How one instance of a process ended.
 #[allow(clippy::large_enum_variant)] // made once per instance; boxing would cost a malloc
-enum Ended<T: StoreData> {
+enum Ended {
     /// The process ended, for this reason.
     Exit(ExitReason),
     /// The process hibernated: resume it with this request when a message comes (or the
     /// watched handle is ready).
-    Hibernated(Kept<T>, SpawnRequest, Option<Watch>),
+    Hibernated(Kept, SpawnRequest, Option<Watch>),
 }
 
 async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     spawner: Arc<R>,
     me: Arc<ProcessRef>,
+    version: Arc<Version<T>>,
     mut entry: Entry,
 ) -> anyhow::Result<ExitReason> {
     let rt: &ProcessEnv<T> = (*spawner).as_ref();
+    // Its version, counted on while it lives, hibernated or not: what its instances are
+    // made from.
+    let running = match Running::enter(version, &me) {
+        Ok(running) => running,
+        Err(purged) => return Ok(purged),
+    };
     let mut kept = Kept {
-        version: rt.current.clone(),
         resources: ResourceTable::with_limit(rt.config.max_handles).with_census(me.clone()),
         actor: ProcessCtx::new(me, rt.table.clone(), spawner.clone()),
         copies: Copies::new(rt.io.pumps.clone(), rt.config.max_pumps_per_process),
@@ -375,7 +384,7 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
         // task's own allocation is sized by its largest state. Held only while the instance
         // runs, it leaves a hibernating process's task small. (For the same reason the state
         // kept across a hibernation is moved back into `kept` and `entry`, not new bindings.)
-        let watch = match Box::pin(run_instance(rt, kept, entry)).await? {
+        let watch = match Box::pin(run_instance(rt, running.version(), kept, entry)).await? {
             Ended::Exit(reason) => return Ok(reason),
             Ended::Hibernated(k, request, watch) => {
                 kept = k;
@@ -408,11 +417,11 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
 /// Run one instance of a process: from its entry to its end or its hibernation.
 async fn run_instance<T: StoreData>(
     rt: &ProcessEnv<T>,
-    kept: Kept<T>,
+    version: &Version<T>,
+    kept: Kept,
     mut entry: Entry,
-) -> anyhow::Result<Ended<T>> {
+) -> anyhow::Result<Ended> {
     let Kept {
-        version,
         mut actor,
         mut resources,
         copies,
@@ -468,7 +477,7 @@ async fn run_instance<T: StoreData>(
     let me = store.data_mut().warren().actor.me.clone();
     // Instantiation runs the module's `start` function, which may call into the host (and
     // wait there): a kill must end it too.
-    let instance = match instantiate(&version, &me, &mut store).await {
+    let instance = match instantiate(version, &me, &mut store).await {
         Ok(i) => i,
         Err(e) if e.is::<ProcessKilled>() => {
             let signalled = me.exit_reason();
@@ -531,6 +540,7 @@ async fn run_instance<T: StoreData>(
             )
             .await
         }
+        Entry::Probe => return Ok(Ended::Exit(ExitReason::Normal)),
         Entry::Export(name) => {
             let f = instance
                 .get_typed_func::<(), ()>(&mut store, &name)
@@ -559,7 +569,6 @@ async fn run_instance<T: StoreData>(
             actor.panic_message = None;
             actor.pending = None;
             let kept = Kept {
-                version,
                 actor,
                 resources: std::mem::take(&mut w.resources),
                 copies: w.copies.clone(),

@@ -43,6 +43,8 @@ pub(crate) struct RuntimeInner<T: StoreData> {
     this: Weak<RuntimeInner<T>>,
     /// The observer, if asked for (stops when the runtime is dropped).
     observer: Option<crate::observe::Observer>,
+    /// What loading a new version of the program needs (see [`crate::upgrade`]).
+    pub(crate) loader: crate::upgrade::Loader<T>,
 }
 
 /// A warren runtime running one guest module: an engine, a table of processes, the host
@@ -52,7 +54,7 @@ pub(crate) struct RuntimeInner<T: StoreData> {
 /// [`ProcessData`] unless the embedder brings its own (see [`RuntimeBuilder::store_data`]).
 /// Cloning a `Runtime` clones a handle to the same runtime.
 pub struct Runtime<T: StoreData = ProcessData> {
-    inner: Arc<RuntimeInner<T>>,
+    pub(crate) inner: Arc<RuntimeInner<T>>,
 }
 
 impl<T: StoreData> Clone for Runtime<T> {
@@ -118,13 +120,14 @@ impl<T: StoreData> Runtime<T> {
         engine: Engine,
         plan: &ProcessLimitPlan,
         module: &Module,
-        linker: &Linker<T>,
+        loader: crate::upgrade::Loader<T>,
         config: RuntimeConfig,
         make_data: MakeData<T>,
         handle: tokio::runtime::Handle,
         (cluster, module_hash): (Option<crate::cluster::Cluster>, [u8; 32]),
     ) -> Result<Runtime<T>> {
-        let pre = linker
+        let pre = loader
+            .linker
             .instantiate_pre(module)
             .map_err(|e| Error::Link(one_line(&e)))?;
         for dir in &config.dirs {
@@ -175,7 +178,11 @@ impl<T: StoreData> Runtime<T> {
         };
         let env = ProcessEnv {
             engine: engine.clone(),
-            current: Arc::new(crate::version::Version::new(pre, module_hash)),
+            versions: crate::version::Versions::new(crate::version::Version::new(
+                1,
+                pre,
+                module_hash,
+            )),
             wasi: Arc::new(WasiConfig {
                 args: config.args.clone(),
                 env: config.env.clone(),
@@ -196,6 +203,7 @@ impl<T: StoreData> Runtime<T> {
             warning: plan.warning.clone(),
             this: this.clone(),
             observer,
+            loader,
         });
         if let Some(c) = &inner.env.cluster {
             let weak: Weak<RuntimeInner<T>> = Arc::downgrade(&inner);
@@ -204,14 +212,17 @@ impl<T: StoreData> Runtime<T> {
         let alive = Arc::downgrade(&inner);
         let ticker = inner.env.ticker.clone();
         engine::start_epoch_ticker(engine, ticker, move || alive.strong_count() > 0);
-        Ok(Runtime { inner })
+        let runtime = Runtime { inner };
+        runtime.publish(false);
+        Ok(runtime)
     }
 
     /// Start the root process: the module's `_start` (a guest's `main`). Fails if the module
     /// has no `_start` or no `memory` export (it is not a `wasm32-wasip1` program).
     pub fn start(&self) -> Result<Started> {
+        let module = self.module();
         for export in ["memory", "_start"] {
-            if self.inner.env.current.module().get_export(export).is_none() {
+            if module.get_export(export).is_none() {
                 return Err(Error::Link(format!(
                     "the module has no `{export}` export (is it a wasm32-wasip1 program?)"
                 )));
@@ -224,7 +235,8 @@ impl<T: StoreData> Runtime<T> {
     /// fresh instance (`_start` is not run first). Fails with the export's name if the module
     /// has no such function.
     pub fn start_export(&self, name: &str) -> Result<Started> {
-        let export = self.inner.env.current.module().get_export(name);
+        let module = self.module();
+        let export = module.get_export(name);
         if export.is_none_or(|e| e.func().is_none()) {
             return Err(Error::Link(format!(
                 "the module exports no function `{name}`"
@@ -235,7 +247,10 @@ impl<T: StoreData> Runtime<T> {
 
     fn start_entry(&self, entry: Entry) -> Result<Started, SpawnError> {
         let (tx, rx) = oneshot::channel();
-        let pid = self.inner.start_monitored(0, entry, Some(tx), None, None)?;
+        let current = self.inner.env.versions.current();
+        let pid = self
+            .inner
+            .start_monitored(0, current, entry, Some(tx), None, None)?;
         Ok(Started { pid, exit: rx })
     }
 
@@ -272,9 +287,9 @@ impl<T: StoreData> Runtime<T> {
         self.inner.env.table.whereis(name)
     }
 
-    /// The guest module.
-    pub fn module(&self) -> &Module {
-        self.inner.env.current.module()
+    /// The guest module: the current version's (see [`Runtime::load_version`]).
+    pub fn module(&self) -> Module {
+        self.inner.env.versions.current().module().clone()
     }
 
     /// A warning about the configuration, if the OS cannot support the process limit
@@ -409,9 +424,11 @@ impl<T: StoreData> Runtime<T> {
 }
 
 impl<T: StoreData> RuntimeInner<T> {
-    fn start_monitored(
+    /// Start a process of `parent` on `version`: the one way a process begins.
+    pub(crate) fn start_monitored(
         &self,
         parent: Pid,
+        version: Arc<crate::version::Version<T>>,
         entry: Entry,
         on_exit: Option<oneshot::Sender<ExitReason>>,
         monitor: Option<(Pid, u64)>,
@@ -426,6 +443,9 @@ impl<T: StoreData> RuntimeInner<T> {
         }
         let me = self.env.table.register_child(parent)?;
         let pid = me.pid();
+        // Seen by the observer from now on; checked against a purge when the process runs
+        // (`Version::enter`).
+        me.set_version(version.number);
         // Bounded from before it runs: its first send to itself is held to it too.
         if let Entry::Spawned(request) = &entry
             && let Some((messages, bytes, when_full)) = request.spec.mailbox
@@ -445,7 +465,7 @@ impl<T: StoreData> RuntimeInner<T> {
         // going away with every process in it.
         if self
             .runner
-            .spawn(crate::process::run(rt, me, entry, on_exit))
+            .spawn(crate::process::run(rt, me, version, entry, on_exit))
             .is_err()
         {
             return Err(SpawnError::Other("runtime is shutting down".into()));
@@ -483,17 +503,33 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
             }
             _ => {}
         }
+        // A closure's function-table indices name functions of its spawner's build.
+        let version = match request.version {
+            0 => self.env.versions.current(),
+            n => self.env.versions.get(n).ok_or_else(|| {
+                SpawnError::Other(format!(
+                    "version {n} of the program, which the spawner runs, was purged"
+                ))
+            })?,
+        };
         let monitor = request.spec.monitor.map(|tag| (parent, tag));
         let link = request.spec.link.then_some(parent);
-        self.start_monitored(parent, Entry::Spawned(request), None, monitor, link)
+        self.start_monitored(
+            parent,
+            version,
+            Entry::Spawned(request),
+            None,
+            monitor,
+            link,
+        )
     }
 
     fn cluster(&self) -> Option<&crate::cluster::Cluster> {
         self.env.cluster.as_ref()
     }
 
-    fn module_hash(&self) -> [u8; 32] {
-        self.env.current.hash
+    fn version_hash(&self, number: u32) -> Option<[u8; 32]> {
+        self.env.versions.get(number).map(|v| v.hash)
     }
 }
 
@@ -504,22 +540,24 @@ impl<T: StoreData> crate::cluster::LocalNode for RuntimeInner<T> {
     }
 
     fn module(&self) -> [u8; 32] {
-        self.env.current.hash
+        self.env.versions.current().hash
     }
 
     fn spawn(&self, order: crate::cluster::wire::SpawnOrder) -> std::result::Result<Pid, String> {
-        if order.module != self.env.current.hash {
+        let Some(version) = self.env.versions.by_hash(&order.module) else {
+            let (current, old) = self.env.versions.both();
             return Err(format!(
-                "node {} runs module {}, not the spawner's {}: every node must run the same \
-                 module",
+                "node {} does not hold the spawner's module {}: it runs {}{}",
                 self.env.table.node(),
-                short_hash(&self.env.current.hash),
-                short_hash(&order.module)
+                short_hash(&order.module),
+                short_hash(&current.hash),
+                old.map_or(String::new(), |o| format!(" and {}", short_hash(&o.hash)))
             ));
-        }
+        };
         let request = SpawnRequest {
             spec: order.spec,
             resources: Vec::new(),
+            version: version.number,
         };
         Spawner::spawn(self, order.parent, request).map_err(|e| e.to_string())
     }

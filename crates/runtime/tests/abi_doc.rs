@@ -59,6 +59,7 @@ fn the_exit_reason_table_has_every_kind() {
         ExitReason::Linked(1, Box::new(ExitReason::Killed)),
         ExitReason::NoConnection,
         ExitReason::Shutdown,
+        ExitReason::Upgrade("u".into()),
     ];
     let encoded: Vec<i64> = reasons.iter().map(|r| r.encode()[0] as i64).collect();
     assert_eq!(kinds, encoded);

@@ -19,6 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "runtime",
         "shutdown",
+        "upgrade",
         "builder",
         "host_mailbox",
         "embed",

@@ -304,7 +304,7 @@ impl ProcessStats {
 }
 
 /// Exit reasons by kind, as counted (and labelled in `/metrics`).
-pub(crate) const REASON_KINDS: [&str; 10] = [
+pub(crate) const REASON_KINDS: [&str; 11] = [
     "normal",
     "exit",
     "panic",
@@ -315,6 +315,7 @@ pub(crate) const REASON_KINDS: [&str; 10] = [
     "linked",
     "noconnection",
     "shutdown",
+    "upgrade",
 ];
 
 /// The kind of a reason, an index into [`REASON_KINDS`].
@@ -330,6 +331,7 @@ pub(crate) fn reason_kind(reason: &ExitReason) -> usize {
         ExitReason::Linked(..) => 7,
         ExitReason::NoConnection => 8,
         ExitReason::Shutdown => 9,
+        ExitReason::Upgrade(_) => 10,
     }
 }
 
@@ -376,6 +378,39 @@ pub struct RuntimeStats {
     bound_refused: AtomicU64,
     /// Senders waiting for room in a full bounded mailbox now.
     blocked_senders: AtomicUsize,
+    /// The versions of the program held, as the last load left them (see `crate::version`).
+    versions: Mutex<Vec<HeldVersion>>,
+    /// Versions loaded since the runtime started (the first not counted).
+    loads: AtomicU64,
+}
+
+/// A version of the program the runtime holds, as the observer shows it.
+#[derive(Clone)]
+pub struct HeldVersion {
+    /// Its number (1: the module the runtime was built with).
+    pub number: u32,
+    /// The SHA-256 of its module.
+    pub hash: [u8; 32],
+    /// New processes run it (else it is the old one).
+    pub current: bool,
+    /// How many processes run it now, as the runtime counts them.
+    pub processes: std::sync::Arc<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl std::fmt::Debug for HeldVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldVersion")
+            .field("number", &self.number)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HeldVersion {
+    /// How many processes run it now.
+    pub fn process_count(&self) -> usize {
+        (self.processes)()
+    }
 }
 
 impl Default for RuntimeStats {
@@ -395,6 +430,8 @@ impl Default for RuntimeStats {
             bound_dropped: AtomicU64::new(0),
             bound_refused: AtomicU64::new(0),
             blocked_senders: AtomicUsize::new(0),
+            versions: Mutex::new(Vec::new()),
+            loads: AtomicU64::new(0),
         }
     }
 }
@@ -407,6 +444,24 @@ thread_local! {
 }
 
 impl RuntimeStats {
+    /// The versions of the program held now: the first at build, then after each load.
+    pub fn set_versions(&self, held: Vec<HeldVersion>, loaded: bool) {
+        *self.versions.locked() = held;
+        if loaded {
+            self.loads.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The versions of the program held (current first).
+    pub fn versions(&self) -> Vec<HeldVersion> {
+        self.versions.locked().clone()
+    }
+
+    /// Versions loaded since the runtime started.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
+    }
+
     /// Counters that also measure each process's CPU time.
     pub fn with_cpu_time(mut self, on: bool) -> Self {
         self.cpu_time = on;

@@ -29,7 +29,7 @@ use super::stats::{ExitRecord, ProcessStats, RuntimeStats, now_ms};
 use super::{EXIT_TAG, ExitReason, Mailbox, Message, Pid, RegisterError, Registry, Timers};
 use crate::sync::Locked;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use tokio::sync::Notify;
@@ -96,6 +96,9 @@ pub struct ProcessRef {
     kill: KillSwitch,
     alive: AtomicBool,
     trap_exit: AtomicBool,
+    /// The number of the program's version its instance runs (0: none, a host mailbox); see
+    /// `crate::version`.
+    version: AtomicU32,
     stats: ProcessStats,
 }
 
@@ -138,6 +141,17 @@ impl ProcessRef {
 
     pub fn traps_exit(&self) -> bool {
         self.trap_exit.load(Ordering::Acquire)
+    }
+
+    /// The number of the program's version this process runs (0: a host mailbox).
+    pub fn version(&self) -> u32 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Say which version the process runs, before it looks whether that version was purged
+    /// (sequentially consistent with the purge's flag and scan: see `crate::version`).
+    pub(crate) fn set_version(&self, number: u32) {
+        self.version.store(number, Ordering::SeqCst);
     }
 
     /// Whether this process holds reference `tag` (so a tagged message may be sent to it).
@@ -410,6 +424,7 @@ impl ProcessTable {
             kill: KillSwitch::new(),
             alive: AtomicBool::new(true),
             trap_exit: AtomicBool::new(false),
+            version: AtomicU32::new(0),
             stats: ProcessStats::new(parent),
         });
         // `close` sets `closed` before it kills every process, shard by shard: checked under
@@ -771,6 +786,19 @@ impl ProcessTable {
     /// Ask a process to die. Returns false if it is not alive.
     pub fn kill(&self, pid: Pid) -> bool {
         self.signal(Signal::Kill { to: pid }).unwrap_or(false)
+    }
+
+    /// End every process that runs version `number` with `reason` (a purge: see
+    /// `crate::version`); how many there were.
+    pub(crate) fn terminate_version(&self, number: u32, reason: &ExitReason) -> usize {
+        let mut ended = 0;
+        for p in self.procs.all() {
+            if p.version() == number && p.is_alive() {
+                Self::terminate(&p, reason.clone());
+                ended += 1;
+            }
+        }
+        ended
     }
 
     /// Make a process exit with `reason` (untrappable). The first reason given sticks.

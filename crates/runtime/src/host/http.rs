@@ -63,6 +63,9 @@ struct Launcher {
     trampoline: u32,
     func: u32,
     args: Vec<u8>,
+    /// The version of the program the server was started on, whose function table
+    /// `(trampoline, func)` index (the server outlives an upgrade of its process).
+    version: u32,
 }
 
 impl Launch for Launcher {
@@ -85,6 +88,7 @@ impl Launch for Launcher {
         let request = SpawnRequest {
             spec: SpawnSpec::entry(self.trampoline, self.func, self.args.clone()),
             resources: vec![resource],
+            version: self.version,
         };
         spawner
             .spawn(self.server, request)
@@ -157,6 +161,7 @@ impl HttpView<'_> {
             trampoline,
             func,
             args,
+            version: self.ctx.me.version(),
         });
         let (server, stopped) =
             HttpServer::start(l, mode, *self.limits, launch, self.drain.clone(), tls);

@@ -168,7 +168,17 @@ async fn spawn<T: 'static>(
     let order = SpawnOrder {
         req: 0,
         parent,
-        module: view.ctx.spawner.module_hash(),
+        // The spawner's version: the indices in `spec` name functions of its build.
+        module: view
+            .ctx
+            .spawner
+            .version_hash(view.ctx.me.version())
+            .ok_or_else(|| {
+                HostError::fail(
+                    ERR_SPAWN_FAILED,
+                    "the version of the program this process runs was purged",
+                )
+            })?,
         spec,
     };
     let (req, answer) = cluster

@@ -68,6 +68,7 @@ impl ProcessView<'_> {
         let request = SpawnRequest {
             spec,
             resources: self.resources.take_outbox(),
+            version: ctx.me.version(),
         };
         match ctx.spawner.spawn(parent, request) {
             Ok(pid) => Ok(pid as i64),
@@ -200,9 +201,11 @@ impl ProcessView<'_> {
                 Some(w)
             }
         };
+        // It wakes on the version it keeps (`process::Kept`).
         let request = SpawnRequest {
             spec: SpawnSpec::entry(trampoline, func, args),
             resources: self.resources.take_outbox(),
+            version: self.ctx.me.version(),
         };
         Err(HostError::End(crate::context::ending(ProcessHibernated {
             request,

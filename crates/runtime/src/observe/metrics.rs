@@ -124,6 +124,32 @@ pub(crate) fn render(source: &Source, table: &ProcessTable) -> String {
     for (kind, n) in REASON_KINDS.iter().zip(stats.exits_by_kind()) {
         let _ = writeln!(out, "{name}{{reason=\"{kind}\"}} {n}");
     }
+    let name = "warren_version_processes";
+    header(
+        &mut out,
+        name,
+        "gauge",
+        "Processes running each version of the program the runtime holds (hot code upgrade): \
+         the current one and the old one.",
+    );
+    for v in stats.versions() {
+        let state = if v.current { "current" } else { "old" };
+        let hash = crate::cluster::hex(&v.hash);
+        let _ = writeln!(
+            out,
+            "{name}{{version=\"{}\",hash=\"{hash}\",state=\"{state}\"}} {}",
+            v.number,
+            v.process_count()
+        );
+    }
+    let name = "warren_version_loads_total";
+    header(
+        &mut out,
+        name,
+        "counter",
+        "Versions of the program loaded while it ran (Runtime::load_version, SIGHUP, --watch).",
+    );
+    let _ = writeln!(out, "{name} {}", stats.loads());
     let (records, dropped) = stats.logs_total();
     let name = "warren_log_records_total";
     header(

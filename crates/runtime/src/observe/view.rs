@@ -43,6 +43,13 @@ pub(crate) fn summary(source: &Source, table: &ProcessTable) -> Value {
         "pumps": source.io.upgrade().map_or(0, |io| io.pumps.len()),
         "allow_kill": source.allow_kill,
         "cpu_measured": stats.measures_cpu(),
+        "versions": stats.versions().iter().map(|v| json!({
+            "version": v.number,
+            "hash": crate::cluster::hex(&v.hash),
+            "current": v.current,
+            "processes": v.process_count(),
+        })).collect::<Vec<_>>(),
+        "version_loads": stats.loads(),
     })
 }
 
@@ -153,6 +160,7 @@ impl Row {
             "traps_exit": self.p.traps_exit(),
             "blocked_on": s.blocked_on(),
             "mailbox_bound": bound_json(&self.p),
+            "version": self.p.version(),
         })
     }
 }
