@@ -166,13 +166,25 @@ _Noreturn void warren_exit(const void *reason_ptr, uint32_t reason_len);
 WARREN_IMPORT("warren:process", "exit_signal")
 int32_t warren_exit_signal(int64_t pid, const void *reason_ptr, uint32_t reason_len);
 WARREN_IMPORT("warren:process", "kill") int32_t warren_kill(int64_t pid);
-/* End the instance, keep the process; the next message enters warren_entry afresh. */
+/* End the instance, keep the process; the next message enters warren_entry afresh. name: the resume
+ * point's name (empty: unnamed); a named point the caller's version exports as
+ * `warren_resume:<name>` wakes on the current version (hot code upgrade). */
 WARREN_IMPORT("warren:process", "hibernate")
 _Noreturn void warren_hibernate(uint32_t trampoline, uint32_t func, const void *args_ptr,
-                                uint32_t args_len);
+                                uint32_t args_len, const char *name_ptr, uint32_t name_len);
 WARREN_IMPORT("warren:process", "hibernate_watch")
 int32_t warren_hibernate_watch(uint32_t trampoline, uint32_t func, const void *args_ptr,
-                               uint32_t args_len, uint32_t watch);
+                               uint32_t args_len, uint32_t watch, const char *name_ptr,
+                               uint32_t name_len);
+/* Move to the current version now: end the instance and resume at once, without waiting for a
+ * message, at the named resume point (`warren_resume:<name>`) of the current version, or through
+ * the indices if the caller's version is current. Does not return. */
+WARREN_IMPORT("warren:process", "upgrade")
+_Noreturn void warren_upgrade(uint32_t trampoline, uint32_t func, const void *args_ptr,
+                              uint32_t args_len, const char *name_ptr, uint32_t name_len);
+/* 1 if a version of the program other than the caller's is current, else 0: a server loop upgrades
+ * when it says so. */
+WARREN_IMPORT("warren:process", "version_changed") int32_t warren_version_changed(void);
 
 /* ---- warren:message ------------------------------------------------------------------ */
 

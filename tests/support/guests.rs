@@ -51,3 +51,55 @@ pub fn guest(name: &str) -> PathBuf {
     });
     dir.join(format!("{name}.wasm"))
 }
+
+/// A guest built with `features` (a version of one program, for the hot code upgrade tests),
+/// copied to a file of its own: `target/guests-variants/NAME-FEATURES.wasm`. Built once per
+/// test binary and feature set, into a target directory of its own so that no other build
+/// of the same guest (with other features) overwrites it between the build and the copy.
+pub fn guest_with_features(name: &str, features: &str) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static BUILT: Mutex<Option<HashMap<(String, String), PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (name.to_string(), features.to_string());
+    if let Some(path) = built.get_or_insert_with(HashMap::new).get(&key) {
+        return path.clone();
+    }
+    let root = repo_root();
+    let target = root.join("target/guests-variants");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            name,
+        ])
+        .arg("--target-dir")
+        .arg(&target);
+    if !features.is_empty() {
+        cmd.args(["--features", features]);
+    }
+    let status = cmd.status().expect("running cargo to build a guest");
+    assert!(
+        status.success(),
+        "building {name} with features {features:?} failed"
+    );
+    let label = if features.is_empty() {
+        "default"
+    } else {
+        features
+    };
+    let out = target.join(format!("{name}-{}.wasm", label.replace([',', ' '], "+")));
+    std::fs::copy(
+        target.join(format!("wasm32-wasip1/release/{name}.wasm")),
+        &out,
+    )
+    .expect("copying the built guest");
+    built
+        .get_or_insert_with(HashMap::new)
+        .insert(key, out.clone());
+    out
+}

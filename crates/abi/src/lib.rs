@@ -43,6 +43,12 @@ pub const HTTP_MODULE: &str = "warren:http";
 pub const LOG_MODULE: &str = "warren:log";
 /// The export a spawned process is entered through: `warren_entry(trampoline, func, args_len)`.
 pub const ENTRY_EXPORT: &str = "warren_entry";
+
+/// What a named resume point's export is called before its name (hot code upgrade,
+/// docs/upgrade.md): `warren_resume:<name>`, a function `(args_len: i32) -> ()` that fetches
+/// the captures (`spawn_args`) and runs the point. `name` is the function's Rust path
+/// (`app::counter::serve`), as `std::any::type_name` gives it.
+pub const RESUME_EXPORT_PREFIX: &str = "warren_resume:";
 /// The export the host runs once when it loads a module, before any process, keeping the
 /// memory it leaves as every process's starting image (`warren_preinit()`; it may call no
 /// import).

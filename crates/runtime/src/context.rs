@@ -135,6 +135,11 @@ pub(crate) struct ProcessHibernated {
     pub request: SpawnRequest,
     /// A handle whose readiness wakes it too.
     pub watch: Option<Watch>,
+    /// The resume point's name (`warren_resume:<name>`), if the guest gave one: a named
+    /// point of its version wakes on the current version (hot code upgrade).
+    pub name: Option<Box<str>>,
+    /// Resume at once, without waiting for a message (`upgrade`).
+    pub now: bool,
 }
 
 /// A handle a hibernated process waits on besides its mailbox (`hibernate_watch`).

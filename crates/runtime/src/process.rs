@@ -63,6 +63,8 @@ pub(crate) struct ModuleExports {
     start: Option<wasmtime::ModuleExport>,
     /// `memory`, which every host call that reads or writes the guest uses.
     memory: Option<wasmtime::ModuleExport>,
+    /// The named resume points (`warren_resume:<name>` functions), by name.
+    resume: Box<[(Box<str>, wasmtime::ModuleExport)]>,
 }
 
 impl ModuleExports {
@@ -71,8 +73,37 @@ impl ModuleExports {
             entry: module.get_export_index(warren_abi::ENTRY_EXPORT),
             start: module.get_export_index("_start"),
             memory: module.get_export_index("memory"),
+            resume: resume_points(module),
         }
     }
+
+    /// The index of the resume point `name`, if the module has one.
+    pub(crate) fn resume_point(&self, name: &str) -> Option<u32> {
+        let i = self
+            .resume
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .ok()?;
+        u32::try_from(i).ok()
+    }
+
+    /// The name of resume point `i` (see [`ModuleExports::resume_point`]).
+    pub(crate) fn resume_name(&self, i: u32) -> &str {
+        self.resume.get(i as usize).map_or("", |(n, _)| n)
+    }
+}
+
+/// The functions a module exports as `warren_resume:<name>`, sorted by name.
+fn resume_points(module: &wasmtime::Module) -> Box<[(Box<str>, wasmtime::ModuleExport)]> {
+    let mut points: Vec<(Box<str>, wasmtime::ModuleExport)> = module
+        .exports()
+        .filter(|e| e.ty().func().is_some())
+        .filter_map(|e| {
+            let name = e.name().strip_prefix(warren_abi::RESUME_EXPORT_PREFIX)?;
+            Some((name.into(), module.get_export_index(e.name())?))
+        })
+        .collect();
+    points.sort_by(|a, b| a.0.cmp(&b.0));
+    points.into_boxed_slice()
 }
 
 /// The function `export` (looked up once as `name`) of `instance`, typed.
@@ -223,6 +254,12 @@ pub(crate) enum Entry {
     Start,
     /// A spawned process: `warren_entry(trampoline, func, args_len)`.
     Spawned(SpawnRequest),
+    /// A process hibernated at its version's named resume point number `u32`: it wakes on
+    /// the current version (see [`wake_at_named`]), as `Spawned` or `Resume`.
+    Named(SpawnRequest, u32),
+    /// A process moved to another version: the export of its resume point number `u32`,
+    /// `warren_resume:<name>(args_len)`.
+    Resume(SpawnRequest, u32),
     /// Any exported `() -> ()` function, in a fresh instance (an embedder's entry point).
     Export(String),
     /// Only instantiate, then end normally: a load checks that a new version's instances
@@ -348,8 +385,15 @@ enum Ended {
     /// The process ended, for this reason.
     Exit(ExitReason),
     /// The process hibernated: resume it with this request when a message comes (or the
-    /// watched handle is ready).
-    Hibernated(Kept, SpawnRequest, Option<Watch>),
+    /// watched handle is ready; or at once: `now`), at its version's named resume point
+    /// `point` if it gave one.
+    Hibernated {
+        kept: Kept,
+        request: SpawnRequest,
+        watch: Option<Watch>,
+        point: Option<u32>,
+        now: bool,
+    },
 }
 
 async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
@@ -361,7 +405,7 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
     let rt: &ProcessEnv<T> = (*spawner).as_ref();
     // Its version, counted on while it lives, hibernated or not: what its instances are
     // made from.
-    let running = match Running::enter(version, &me) {
+    let mut running = match Running::enter(version, &me) {
         Ok(running) => running,
         Err(purged) => return Ok(purged),
     };
@@ -384,32 +428,96 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
         // task's own allocation is sized by its largest state. Held only while the instance
         // runs, it leaves a hibernating process's task small. (For the same reason the state
         // kept across a hibernation is moved back into `kept` and `entry`, not new bindings.)
-        let watch = match Box::pin(run_instance(rt, running.version(), kept, entry)).await? {
+        let (watch, now) = match Box::pin(run_instance(rt, running.version(), kept, entry)).await? {
             Ended::Exit(reason) => return Ok(reason),
-            Ended::Hibernated(k, request, watch) => {
+            Ended::Hibernated {
+                kept: k,
+                request,
+                watch,
+                point,
+                now,
+            } => {
                 kept = k;
-                entry = Entry::Spawned(request);
-                watch
+                entry = match point {
+                    None => Entry::Spawned(request),
+                    Some(point) => {
+                        // It wakes on whatever version is current then: no purge ends it.
+                        kept.actor.me.set_movable(running.version().number);
+                        Entry::Named(request, point)
+                    }
+                };
+                (watch, now)
             }
         };
-        // Hibernated: only the table entry, the mailbox and what `kept` holds remain. Wait
-        // (a parked task) for any message, an exit signal included; a kill ends it here.
         let me = &kept.actor.me;
-        rt.table.stats().hibernation(true);
-        me.stats().set_hibernated(true);
-        let woken = until_killed(me, async {
-            let message = std::pin::pin!(me.mailbox.ready(|_| true));
-            match &watch {
-                None => message.await,
-                Some(w) => first(message, std::pin::pin!(w.ready())).await,
+        if !now {
+            // Hibernated: only the table entry, the mailbox and what `kept` holds remain.
+            // Wait (a parked task) for any message, an exit signal included; a kill ends it
+            // here.
+            rt.table.stats().hibernation(true);
+            me.stats().set_hibernated(true);
+            let woken = until_killed(me, async {
+                let message = std::pin::pin!(me.mailbox.ready(|_| true));
+                match &watch {
+                    None => message.await,
+                    Some(w) => first(message, std::pin::pin!(w.ready())).await,
+                }
+                Ok(())
+            })
+            .await;
+            rt.table.stats().hibernation(false);
+            me.stats().set_hibernated(false);
+            if woken.is_err() {
+                return Ok(me.exit_reason());
             }
-            Ok(())
-        })
-        .await;
-        rt.table.stats().hibernation(false);
-        me.stats().set_hibernated(false);
-        if woken.is_err() {
+        } else if me.is_killed() {
             return Ok(me.exit_reason());
+        }
+        if matches!(entry, Entry::Named(..)) {
+            entry = match wake_at_named(rt, &mut running, me, entry) {
+                Ok(entry) => entry,
+                Err(reason) => return Ok(reason),
+            };
+        }
+    }
+}
+
+/// How a process hibernated at a named resume point wakes: on the current version. Its own
+/// version if that is current (through the function-table indices it gave); else current's
+/// export of the same name, or the reason to end with if current has none.
+fn wake_at_named<T: StoreData>(
+    rt: &ProcessEnv<T>,
+    running: &mut Running<T>,
+    me: &ProcessRef,
+    entry: Entry,
+) -> Result<Entry, ExitReason> {
+    let Entry::Named(request, point) = entry else {
+        return Ok(entry);
+    };
+    let own = running.version();
+    let name = own.exports.resume_name(point).to_string();
+    loop {
+        let current = rt.versions.current();
+        if current.number == running.version().number {
+            // No longer movable: a purge of its version ends it again.
+            me.set_version(current.number);
+            return Ok(Entry::Spawned(request));
+        }
+        let Some(there) = current.exports.resume_point(&name) else {
+            return Err(ExitReason::Upgrade(format!(
+                "version {} has no resume point \"{name}\"",
+                current.number
+            )));
+        };
+        let from = running.version().number;
+        match Running::enter(current, me) {
+            Ok(on_current) => {
+                tracing::debug!(pid = me.pid(), "moved from version {from} at {name}");
+                *running = on_current;
+                return Ok(Entry::Resume(request, there));
+            }
+            // Purged between the read and the entry: a newer version is current now.
+            Err(_) => continue,
         }
     }
 }
@@ -429,7 +537,7 @@ async fn run_instance<T: StoreData>(
         fuel,
     } = kept;
     let pid = actor.pid();
-    if let Entry::Spawned(req) = &mut entry {
+    if let Entry::Spawned(req) | Entry::Named(req, _) | Entry::Resume(req, _) = &mut entry {
         // Moved, not copied: the captures live only until the child fetches them, and a
         // handle in them is the child's alone (dropping it releases its port or lock).
         actor.spawn_args = Some(std::mem::take(&mut req.spec.args));
@@ -518,7 +626,27 @@ async fn run_instance<T: StoreData>(
             )?;
             until_killed(&me, f.call_async(&mut store, ())).await
         }
-        Entry::Spawned(req) => {
+        Entry::Resume(_, point) => {
+            let name = version.exports.resume_name(point);
+            let export = format!("{}{name}", warren_abi::RESUME_EXPORT_PREFIX);
+            let f = entry_point::<(u32,), _>(
+                &instance,
+                &mut store,
+                version.exports.resume.get(point as usize).map(|(_, e)| e),
+                &export,
+            )?;
+            let len = u32::try_from(
+                store
+                    .data_mut()
+                    .warren()
+                    .actor
+                    .spawn_args
+                    .as_ref()
+                    .map_or(0, Vec::len),
+            )?;
+            until_killed(&me, f.call_async(&mut store, (len,))).await
+        }
+        Entry::Spawned(req) | Entry::Named(req, _) => {
             let f = entry_point::<(u32, u32, u32), _>(
                 &instance,
                 &mut store,
@@ -553,9 +681,31 @@ async fn run_instance<T: StoreData>(
     me.stats().set_memory_base(0);
     let result = match result {
         Err(e) if e.is::<ProcessHibernated>() => {
-            let Ok(ProcessHibernated { request, watch }) = e.downcast::<ProcessHibernated>() else {
+            let Ok(ProcessHibernated {
+                request,
+                watch,
+                name,
+                now,
+            }) = e.downcast::<ProcessHibernated>()
+            else {
                 unreachable!("checked with is::<ProcessHibernated>")
             };
+            // A name the version does not export is not a resume point: it wakes as an
+            // unnamed one (a program that never declared `resume_point!` keeps its version).
+            let point = name
+                .as_deref()
+                .and_then(|n| version.exports.resume_point(n));
+            if now && point.is_none() {
+                let why = match &name {
+                    Some(n) => format!(
+                        "version {} has no resume point \"{n}\" to upgrade at (declare it \
+                         with warren::resume_point!)",
+                        version.number
+                    ),
+                    None => "an upgrade needs a named resume point".to_string(),
+                };
+                return Ok(Ended::Exit(ExitReason::Upgrade(why)));
+            }
             let fuel = store.get_fuel().ok().filter(|_| fuel.is_some());
             let memory = me.stats().set_memory(0);
             rt.table.stats().memory_changed(memory, 0);
@@ -575,7 +725,13 @@ async fn run_instance<T: StoreData>(
                 max_memory,
                 fuel,
             };
-            return Ok(Ended::Hibernated(kept, request, watch));
+            return Ok(Ended::Hibernated {
+                kept,
+                request,
+                watch,
+                point,
+                now,
+            });
         }
         other => other,
     };

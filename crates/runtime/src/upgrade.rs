@@ -193,6 +193,12 @@ impl<T: StoreData> Runtime<T> {
             .instantiate_pre(&module)
             .map_err(|e| Error::Upgrade(format!("{name} does not link: {e:#}")))?;
         let number = versions.next_number(&loading);
+        if number >= 1 << 31 {
+            // A process records its version's number in 31 bits (`ProcessRef::version`).
+            return Err(Error::Upgrade(
+                "this runtime has loaded 2^31 versions".into(),
+            ));
+        }
         let version = Arc::new(Version::new(number, pre, hash));
         self.probe(&version, name).await?;
 
@@ -249,6 +255,7 @@ impl<T: StoreData> Runtime<T> {
     /// built).
     pub(crate) fn publish(&self, loaded: bool) {
         let (current, old) = self.inner.env.versions.both();
+        self.inner.env.table.set_current_version(current.number);
         let shown = std::iter::once((current, true))
             .chain(old.map(|o| (o, false)))
             .map(|(v, current)| HeldVersion {

@@ -84,7 +84,7 @@ const PROCESS: &str = r#"
   (import "warren:process" "exit_signal" (func $exit_signal (param i64 i32 i32) (result i32)))
   (import "warren:process" "spawn_args" (func $spawn_args (param i32 i32) (result i32)))
   (import "warren:process" "spawn_bound" (func $spawn_bound (param i64 i64 i32) (result i32)))
-  (import "warren:process" "hibernate_watch" (func $hibernate_watch (param i32 i32 i32 i32 i32) (result i32)))
+  (import "warren:process" "hibernate_watch" (func $hibernate_watch (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "warren:stream" "pipe" (func $pipe (param i32) (result i32)))
   (import "warren:message" "attach" (func $attach (param i32 i32) (result i32)))
   (data (i32.const 100) "\00")"#;
@@ -120,11 +120,11 @@ fn process_calls_answer_codes_for_bad_values_and_trap_for_bad_encodings() {
         (call $expect32 (call $spawn_bound (i64.const 1) (i64.const 0) (i32.const 9)) (i32.const -3))
         (call $report)
         ;; hibernate_watch: no handle #0 in the captures; a pipe's writer cannot be waited on
-        (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -8))
+        (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -8))
         (call $report)
         (call $expect32 (call $pipe (i32.const 200)) (i32.const 0))
         (call $expect32 (call $attach (i32.const 200) (i32.const 1)) (i32.const 0))
-        (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -9))
+        (call $expect32 (call $hibernate_watch (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (i32.const -9))
         (call $report)"#,
     );
     assert_eq!(reason, ExitReason::Normal);

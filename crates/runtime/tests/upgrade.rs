@@ -293,3 +293,179 @@ fn one_load_at_a_time() {
         assert_eq!(told(&host).await, 3);
     });
 }
+
+/// Version `n` of a program whose root says `n`, then runs `then` — hibernating or upgrading
+/// at a resume point named by the text at 32 (`app::serve`, or `app::other` at 48) — and
+/// which exports the resume point `app::serve` (saying `n + 200`) if `serves`. Woken through
+/// its indices, a process says `n + 100`.
+fn sleeper(n: u8, serves: bool, then: &str) -> String {
+    let (child, resumed) = (n + 100, n + 200);
+    let point = if serves {
+        r#"(func (export "warren_resume:app::serve") (param i32)
+             (call $tell (i32.const 10))
+             (loop $forever (call $wait) (br $forever)))"#
+    } else {
+        ""
+    };
+    format!(
+        r#"(module
+  (import "warren:registry" "whereis" (func $whereis (param i32 i32) (result i64)))
+  (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
+  (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
+  (import "warren:process" "hibernate"
+    (func $hibernate (param i32 i32 i32 i32 i32 i32)))
+  (import "warren:process" "upgrade"
+    (func $upgrade (param i32 i32 i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "host")
+  (data (i32.const 8) "\{n:02x}\{child:02x}\{resumed:02x}")
+  (data (i32.const 32) "app::serve")
+  (data (i32.const 48) "app::other")
+  (func $tell (param i32)
+    (drop (call $send (call $whereis (i32.const 0) (i32.const 4)) (i64.const 0)
+                      (local.get 0) (i32.const 1))))
+  (func $wait
+    (drop (call $receive (i64.const 0) (i32.const 64) (i32.const 64) (i64.const -1) (i32.const 0))))
+  (func (export "_start")
+    (call $tell (i32.const 8))
+    {then})
+  (func (export "warren_entry") (param i32 i32 i32)
+    (call $tell (i32.const 9))
+    (loop $forever (call $wait) (br $forever)))
+  {point})"#
+    )
+}
+
+const HIBERNATE_AT_SERVE: &str = "(call $hibernate (i32.const 0) (i32.const 0) (i32.const 0) \
+                                  (i32.const 0) (i32.const 32) (i32.const 10))";
+const HIBERNATE_AT_OTHER: &str = "(call $hibernate (i32.const 0) (i32.const 0) (i32.const 0) \
+                                  (i32.const 0) (i32.const 48) (i32.const 10))";
+const UPGRADE_AT_SERVE: &str = "(call $wait) (call $upgrade (i32.const 0) (i32.const 0) \
+                                (i32.const 0) (i32.const 0) (i32.const 32) (i32.const 10))";
+const UPGRADE_AT_OTHER: &str = "(call $wait) (call $upgrade (i32.const 0) (i32.const 0) \
+                                (i32.const 0) (i32.const 0) (i32.const 48) (i32.const 10))";
+
+/// Run `test` with a runtime built from `first` and a host mailbox registered as "host".
+fn with_first<F, Fut>(first: String, test: F)
+where
+    F: FnOnce(Runtime, warren_runtime::HostMailbox) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let tokio = warren_runtime::scheduler().unwrap();
+    tokio.block_on(async {
+        let runtime = Runtime::builder()
+            .max_processes(64)
+            .max_memory(1 << 20)
+            .build_bytes(first.as_bytes())
+            .unwrap();
+        let host = runtime.host_mailbox().unwrap();
+        host.register("host").unwrap();
+        test(runtime.clone(), host).await;
+        assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
+    });
+}
+
+#[test]
+fn a_process_hibernated_at_a_named_point_wakes_on_the_current_version() {
+    with_first(
+        sleeper(1, true, HIBERNATE_AT_SERVE),
+        |runtime, host| async move {
+            let root = runtime.start().unwrap();
+            assert_eq!(told(&host).await, 1);
+            // Woken with its own version current: through its indices.
+            assert!(runtime.send_bytes(root.pid, vec![0]));
+            assert_eq!(told(&host).await, 101);
+
+            let sleeper = runtime.start().unwrap();
+            assert_eq!(told(&host).await, 1);
+            runtime.load_version(sleeper_v(2, true)).await.unwrap();
+            // A third load purges version 1: the awake root ends, the hibernated one (at a
+            // named point) does not.
+            let loaded = runtime.load_version(sleeper_v(3, true)).await.unwrap();
+            assert_eq!(loaded.purged, Some((1, 1)));
+            let reason = tokio::time::timeout(WAIT, root.exited()).await.unwrap();
+            assert_eq!(reason, ExitReason::Upgrade("version 1 was purged".into()));
+            assert!(runtime.send_bytes(sleeper.pid, vec![0]));
+            assert_eq!(told(&host).await, 203);
+            assert_eq!(numbers(&runtime.versions()), [(3, true, 1), (2, false, 0)]);
+        },
+    );
+}
+
+/// Version `n` of the sleeper, its root hibernating at `app::serve`.
+fn sleeper_v(n: u8, serves: bool) -> String {
+    sleeper(n, serves, HIBERNATE_AT_SERVE)
+}
+
+#[test]
+fn a_name_the_version_does_not_export_is_an_unnamed_point() {
+    with_first(
+        sleeper(1, true, HIBERNATE_AT_OTHER),
+        |runtime, host| async move {
+            let root = runtime.start().unwrap();
+            assert_eq!(told(&host).await, 1);
+            runtime.load_version(sleeper_v(2, true)).await.unwrap();
+            // It keeps version 1: woken through its indices.
+            assert!(runtime.send_bytes(root.pid, vec![0]));
+            assert_eq!(told(&host).await, 101);
+            assert_eq!(numbers(&runtime.versions()), [(2, true, 0), (1, false, 1)]);
+        },
+    );
+}
+
+#[test]
+fn a_resume_point_missing_in_the_current_version_ends_the_process_saying_so() {
+    with_first(sleeper_v(1, true), |runtime, host| async move {
+        let root = runtime.start().unwrap();
+        assert_eq!(told(&host).await, 1);
+        runtime.load_version(sleeper_v(2, false)).await.unwrap();
+        assert!(runtime.send_bytes(root.pid, vec![0]));
+        let reason = tokio::time::timeout(WAIT, root.exited()).await.unwrap();
+        assert_eq!(
+            reason.to_string(),
+            "upgrade: version 2 has no resume point \"app::serve\""
+        );
+    });
+}
+
+#[test]
+fn upgrade_moves_to_the_current_version_at_once() {
+    with_first(
+        sleeper(1, true, UPGRADE_AT_SERVE),
+        |runtime, host| async move {
+            let root = runtime.start().unwrap();
+            assert_eq!(told(&host).await, 1);
+            runtime
+                .load_version(sleeper(2, true, UPGRADE_AT_SERVE))
+                .await
+                .unwrap();
+            // One message: it upgrades, and runs version 2's point without another.
+            assert!(runtime.send_bytes(root.pid, vec![0]));
+            assert_eq!(told(&host).await, 202);
+            assert_eq!(numbers(&runtime.versions()), [(2, true, 1), (1, false, 0)]);
+
+            // With its own version current, `upgrade` re-enters it through its indices.
+            let again = runtime.start().unwrap();
+            assert_eq!(told(&host).await, 2);
+            assert!(runtime.send_bytes(again.pid, vec![0]));
+            assert_eq!(told(&host).await, 102);
+        },
+    );
+}
+
+#[test]
+fn upgrade_at_a_point_the_version_does_not_export_ends_the_process_saying_so() {
+    with_first(
+        sleeper(1, true, UPGRADE_AT_OTHER),
+        |runtime, _host| async move {
+            let root = runtime.start().unwrap();
+            assert!(runtime.send_bytes(root.pid, vec![0]));
+            let reason = tokio::time::timeout(WAIT, root.exited()).await.unwrap();
+            assert_eq!(
+                reason.to_string(),
+                "upgrade: version 1 has no resume point \"app::other\" to upgrade at (declare it \
+             with warren::resume_point!)"
+            );
+        },
+    );
+}

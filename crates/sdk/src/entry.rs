@@ -26,17 +26,23 @@ pub extern "C" fn warren_preinit() {
 #[unsafe(no_mangle)]
 pub extern "C" fn warren_entry(trampoline: u32, func: u32, args_len: u32) {
     install_hooks();
+    let args = captures(args_len);
+    // SAFETY: see the module docs: `trampoline` is the index of a `fn(usize, Vec<u8>)` that
+    // `spawn` took from `trampoline::<C, M>`.
+    let trampoline: fn(usize, Vec<u8>) = unsafe { std::mem::transmute(trampoline as usize) };
+    trampoline(func as usize, args);
+}
+
+/// The captures the host holds for this new instance, `args_len` bytes.
+pub(crate) fn captures(args_len: u32) -> Vec<u8> {
     let mut args = vec![0u8; args_len as usize];
     // SAFETY: `args` is a live buffer of exactly `args_len` bytes, written during the call.
     let rc = unsafe { abi::spawn_args(args.as_mut_ptr(), args_len) };
     assert_eq!(
         rc, 0,
-        "warren_entry: the host holds no spawn arguments of {args_len} bytes"
+        "warren: the host holds no captures of {args_len} bytes for this instance"
     );
-    // SAFETY: see the module docs: `trampoline` is the index of a `fn(usize, Vec<u8>)` that
-    // `spawn` took from `trampoline::<C, M>`.
-    let trampoline: fn(usize, Vec<u8>) = unsafe { std::mem::transmute(trampoline as usize) };
-    trampoline(func as usize, args);
+    args
 }
 
 /// Decode the captures as `C` and call the user's entry as `fn(C, Mailbox<M>)`.

@@ -58,6 +58,7 @@ pub mod stream;
 pub mod supervisor;
 pub mod testing;
 mod timer;
+pub mod upgrade;
 
 pub use handle::{Handle, Readable, Resource, Writable, error as host_error};
 
@@ -69,6 +70,9 @@ pub use process::{
 };
 pub use registry::{RegisterError, unregister, whereis};
 pub use timer::{Timer, sleep};
+#[doc(hidden)]
+pub use upgrade::{__decode, __resume};
+pub use upgrade::{upgrade, version_changed};
 /// Why a process ended, as the host reports it in DOWN messages and exit signals.
 pub use warren_abi::ExitReason;
 

@@ -405,16 +405,32 @@ pub fn exit(reason: ExitReason) -> ! {
 /// Handles in `captures` move into the resumed instance (with new numbers); others the
 /// process holds stay in its table but are no longer named by anything.
 /// [`hibernate!`](crate::hibernate!) takes a closure, like [`spawn!`](crate::spawn!).
-pub fn hibernate<C, M>(captures: C, resume: fn(C, Mailbox<M>)) -> !
+///
+/// `resume` is a function item or a closure that captures nothing. A function declared with
+/// [`resume_point!`](crate::resume_point!) is a named resume point: the process then wakes on
+/// the current version of the program, in its function of that name (hot code upgrade, see
+/// [`upgrade`](crate::upgrade::upgrade)). Any other wakes on the process's own version.
+pub fn hibernate<C, M, F>(captures: C, resume: F) -> !
 where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
+    F: Fn(C, Mailbox<M>) + Copy + 'static,
 {
     let args = encode(&captures);
-    let (trampoline, func) = entry_indices(resume);
+    let (trampoline, func, name) = crate::upgrade::resume_target::<C, M, F>(resume);
     // SAFETY: as in `spawn_with`: both indices name functions of this module of the types
-    // `warren_entry` calls them as; `args` is read during the call, which does not return.
-    unsafe { abi::hibernate(trampoline, func, args.as_ptr(), args.len() as u32) }
+    // `warren_entry` calls them as; `args` and `name` are read during the call, which does
+    // not return.
+    unsafe {
+        abi::hibernate(
+            trampoline,
+            func,
+            args.as_ptr(),
+            args.len() as u32,
+            name.as_ptr(),
+            name.len() as u32,
+        )
+    }
 }
 
 /// [`hibernate`](fn@hibernate), and wake also when a handle inside the captures is ready to read: a
@@ -439,15 +455,12 @@ where
 ///
 /// Panics if the watched handle is not in the captures, or is not one that can be waited on
 /// (a pipe's writer, for one).
-pub fn hibernate_watching<C, M, R>(
-    captures: C,
-    watch: impl FnOnce(&C) -> &R,
-    resume: fn(C, Mailbox<M>),
-) -> !
+pub fn hibernate_watching<C, M, R, F>(captures: C, watch: impl FnOnce(&C) -> &R, resume: F) -> !
 where
     C: Serialize + DeserializeOwned,
     M: Serialize + DeserializeOwned,
     R: crate::Resource + ?Sized,
+    F: Fn(C, Mailbox<M>) + Copy + 'static,
 {
     let watched = watch(&captures).raw_handle();
     let (args, handles) = match crate::handle::encode_message_with_handles(&captures) {
@@ -460,8 +473,9 @@ where
     let Some(index) = handles.iter().position(|h| *h == watched) else {
         panic!("warren::hibernate_watching: the watched handle is not in the captures");
     };
-    let (trampoline, func) = entry_indices(resume);
-    // SAFETY: as in `hibernate`; `args` is read during the call, which returns only on error.
+    let (trampoline, func, name) = crate::upgrade::resume_target::<C, M, F>(resume);
+    // SAFETY: as in `hibernate`; `args` and `name` are read during the call, which returns
+    // only on error.
     let rc = unsafe {
         abi::hibernate_watch(
             trampoline,
@@ -469,6 +483,8 @@ where
             args.as_ptr(),
             args.len() as u32,
             index as u32,
+            name.as_ptr(),
+            name.len() as u32,
         )
     };
     panic!(
@@ -500,7 +516,7 @@ where
 
 /// The function-table indices a new instance is entered through (`warren_entry`): the
 /// type-tagged trampoline for `(C, M)` and the user's `entry`.
-fn entry_indices<C, M>(entry: fn(C, Mailbox<M>)) -> (u32, u32)
+pub(crate) fn entry_indices<C, M>(entry: fn(C, Mailbox<M>)) -> (u32, u32)
 where
     C: DeserializeOwned,
     M: DeserializeOwned,

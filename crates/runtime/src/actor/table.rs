@@ -86,6 +86,10 @@ pub(crate) fn describe_bound(bound: &Bound) -> String {
     parts.join(", ")
 }
 
+/// The bit of `ProcessRef::version` that says the process is hibernated at a named resume
+/// point (version numbers stay below it).
+const MOVABLE: u32 = 1 << 31;
+
 /// A live process as seen by others: its mailbox and its signals.
 #[derive(Debug)]
 pub struct ProcessRef {
@@ -145,13 +149,25 @@ impl ProcessRef {
 
     /// The number of the program's version this process runs (0: a host mailbox).
     pub fn version(&self) -> u32 {
-        self.version.load(Ordering::SeqCst)
+        self.version.load(Ordering::SeqCst) & !MOVABLE
+    }
+
+    /// It is hibernated at a named resume point: it wakes on the current version, whichever
+    /// that is then, so no purge ends it.
+    pub fn is_movable(&self) -> bool {
+        self.version.load(Ordering::SeqCst) & MOVABLE != 0
     }
 
     /// Say which version the process runs, before it looks whether that version was purged
     /// (sequentially consistent with the purge's flag and scan: see `crate::version`).
     pub(crate) fn set_version(&self, number: u32) {
         self.version.store(number, Ordering::SeqCst);
+    }
+
+    /// Say that it hibernated at a named resume point of version `number` (see
+    /// [`ProcessRef::is_movable`]).
+    pub(crate) fn set_movable(&self, number: u32) {
+        self.version.store(number | MOVABLE, Ordering::SeqCst);
     }
 
     /// Whether this process holds reference `tag` (so a tagged message may be sent to it).
@@ -245,6 +261,8 @@ pub struct ProcessTable {
     procs: Procs,
     /// Set by [`ProcessTable::close`]: no process may be added.
     closed: AtomicBool,
+    /// The number of the version of the program new processes run.
+    current_version: AtomicU32,
     emptied: Notify,
     names: Registry,
     timers: Arc<Timers>,
@@ -279,6 +297,7 @@ impl ProcessTable {
             quotas,
             procs: Procs::default(),
             closed: AtomicBool::new(false),
+            current_version: AtomicU32::new(1),
             emptied: Notify::new(),
             stats: RuntimeStats::default(),
             timers: Arc::new(Timers::default()),
@@ -788,12 +807,23 @@ impl ProcessTable {
         self.signal(Signal::Kill { to: pid }).unwrap_or(false)
     }
 
+    /// The number of the version of the program new processes run (see `crate::version`).
+    pub fn current_version(&self) -> u32 {
+        self.current_version.load(Ordering::Relaxed)
+    }
+
+    /// Say which version of the program new processes run.
+    pub(crate) fn set_current_version(&self, number: u32) {
+        self.current_version.store(number, Ordering::Relaxed);
+    }
+
     /// End every process that runs version `number` with `reason` (a purge: see
     /// `crate::version`); how many there were.
+    /// Processes hibernated at a named resume point are left alone: they wake on current.
     pub(crate) fn terminate_version(&self, number: u32, reason: &ExitReason) -> usize {
         let mut ended = 0;
         for p in self.procs.all() {
-            if p.version() == number && p.is_alive() {
+            if p.version.load(Ordering::SeqCst) == number && p.is_alive() {
                 Self::terminate(&p, reason.clone());
                 ended += 1;
             }

@@ -17,6 +17,9 @@ use crate::context::{
 use crate::resources::ResourceTable;
 use wasmtime::{Caller, Linker};
 
+/// Longest resume point name (a Rust path: `crate::module::function`), in bytes.
+const MAX_RESUME_NAME: u32 = 1024;
+
 /// The view `warren:process` needs of the store data: the actor state, and the resource
 /// table (handles attached to a spawn move into the child).
 pub(crate) struct ProcessView<'a> {
@@ -162,18 +165,28 @@ impl ProcessView<'_> {
         ))))
     }
 
-    /// `hibernate`: end the instance, keep the process; resume in `func` with the captures.
+    /// `hibernate`, `hibernate_watch` and `upgrade`: end the instance, keep the process;
+    /// resume in `func` with the captures — or, at a named resume point, in the current
+    /// version's export of that name — when a message comes (the watched handle is ready),
+    /// or at once (`now`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn hibernate(
         &mut self,
         mem: &GuestMemory<'_>,
         (trampoline, func): (u32, u32),
         (ptr, len): (u32, u32),
         watch: Option<u32>,
+        (name_ptr, name_len): (u32, u32),
+        now: bool,
     ) -> HostResult<i32> {
         if self.ctx.pending.is_some() {
             // The message would be lost with the instance: a call out of order.
             return Err(HostError::fault("a pending message was not taken first"));
         }
+        let name = match mem.text(name_ptr, name_len, MAX_RESUME_NAME, "resume point's name")? {
+            "" => None,
+            name => Some(Box::<str>::from(name)),
+        };
         let args = mem.read(ptr, len)?.to_vec();
         let watch = match watch {
             None => None,
@@ -210,6 +223,8 @@ impl ProcessView<'_> {
         Err(HostError::End(crate::context::ending(ProcessHibernated {
             request,
             watch,
+            name,
+            now,
         })))
     }
 
@@ -307,6 +322,12 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         // messages (tag EXIT_TAG) instead of ending the caller. Returns the previous setting.
         fn trap_exit(on: i32) => |v| Ok(v.ctx.me.set_trap_exit(on != 0) as i32);
 
+        // version_changed() -> i32: 1 if a version of the program other than the caller's
+        // is current (hot code upgrade: an `upgrade` would move it), else 0.
+        fn version_changed() => |v| {
+            Ok((v.ctx.table.current_version() != v.ctx.me.version()) as i32)
+        };
+
         // exit(reason_ptr, reason_len): end the caller with the encoded exit reason (see
         // "Exit reasons"). Does not return. An undecodable reason traps.
         fn exit(ptr: u32, len: u32) => |v, mem| v.exit(mem, ptr, len);
@@ -326,8 +347,10 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         // captures, as a spawned process does. Does not return. Handles attached (`attach`)
         // before the call travel in the captures. Hibernating with a message pending for
         // `take` traps (it would be lost).
-        fn hibernate(trampoline: u32, func: u32, ptr: u32, len: u32)
-            => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len), None).map(drop);
+        fn hibernate(trampoline: u32, func: u32, ptr: u32, len: u32, name_ptr: u32, name_len: u32)
+            => |v, mem| v
+                .hibernate(mem, (trampoline, func), (ptr, len), None, (name_ptr, name_len), false)
+                .map(drop);
 
         // hibernate_watch(trampoline, func, args_ptr, args_len, watch) -> i32: as hibernate,
         // and also wake when handle number `watch` of those attached to the captures (0 is
@@ -335,8 +358,20 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         // listener or incoming when a connection waits, a udp-socket when a datagram does.
         // ERR_BAD_HANDLE if the captures carry no such handle, ERR_WRONG_HANDLE if it cannot
         // be waited on (nothing moves then); otherwise does not return.
-        fn hibernate_watch(trampoline: u32, func: u32, ptr: u32, len: u32, watch: u32)
-            => |v, mem| v.hibernate(mem, (trampoline, func), (ptr, len), Some(watch));
+        fn hibernate_watch(
+            trampoline: u32, func: u32, ptr: u32, len: u32, watch: u32, name_ptr: u32, name_len: u32
+        ) => |v, mem| v.hibernate(
+            mem, (trampoline, func), (ptr, len), Some(watch), (name_ptr, name_len), false,
+        );
+
+        // upgrade(trampoline, func, args_ptr, args_len, name_ptr, name_len) -> !: as
+        // hibernate, and resume at once, without waiting for a message: on the current
+        // version, at the resume point `name` (its export `warren_resume:<name>`). A name
+        // that is not a resume point of the caller's version ends it with `upgrade(...)`.
+        fn upgrade(trampoline: u32, func: u32, ptr: u32, len: u32, name_ptr: u32, name_len: u32)
+            => |v, mem| v
+                .hibernate(mem, (trampoline, func), (ptr, len), None, (name_ptr, name_len), true)
+                .map(drop);
     });
     Ok(())
 }

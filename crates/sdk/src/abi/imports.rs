@@ -26,14 +26,33 @@ unsafe extern "C" {
     pub fn exit(reason_ptr: *const u8, reason_len: u32) -> !;
     pub fn exit_signal(pid: i64, reason_ptr: *const u8, reason_len: u32) -> i32;
     pub fn kill(pid: i64) -> i32;
-    pub fn hibernate(trampoline: u32, func: u32, args_ptr: *const u8, args_len: u32) -> !;
+    pub fn hibernate(
+        trampoline: u32,
+        func: u32,
+        args_ptr: *const u8,
+        args_len: u32,
+        name_ptr: *const u8,
+        name_len: u32,
+    ) -> !;
     pub fn hibernate_watch(
         trampoline: u32,
         func: u32,
         args_ptr: *const u8,
         args_len: u32,
         watch: u32,
+        name_ptr: *const u8,
+        name_len: u32,
     ) -> i32;
+    #[link_name = "upgrade"]
+    pub fn upgrade_version(
+        trampoline: u32,
+        func: u32,
+        args_ptr: *const u8,
+        args_len: u32,
+        name_ptr: *const u8,
+        name_len: u32,
+    ) -> !;
+    pub fn version_changed() -> i32;
 }
 
 #[link(wasm_import_module = "warren:message")]
