@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use warren_runtime::NetPolicy;
@@ -366,8 +366,14 @@ struct RunArgs {
     /// refused with a reason.
     #[arg(long, value_name = "SHA256", value_parser = parse_sha256, requires = "serve")]
     trust_module: Vec<[u8; 32]>,
+    /// Load the program's file again whenever it changes (development), as SIGHUP does: the
+    /// new build becomes the current version while the program runs (hot code upgrade,
+    /// docs/upgrade.md). A build that does not load is reported and the running one stays.
+    #[arg(long)]
+    watch: bool,
     /// The program: a core wasm module (wasm32-wasip1), binary or text format. Optional only
-    /// with --serve.
+    /// with --serve. On SIGHUP (and with --watch, when it changes) the file is loaded again
+    /// as a new version of the program, while it runs.
     #[arg(required_unless_present = "serve")]
     app: Option<PathBuf>,
     /// Arguments for the program (its args[1..]).
@@ -670,8 +676,9 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
         if let Some(w) = runtime.warning() {
             eprintln!("warren: {w}");
         }
-        if tls_files.is_some() {
-            reload_on_hangup(runtime.clone());
+        reload_on_hangup(runtime.clone(), tls_files.is_some(), args.app.clone());
+        if let (true, Some(app)) = (args.watch, &args.app) {
+            watch_program(runtime.clone(), app.clone());
         }
         if let Some(addr) = runtime.observer_addr() {
             match runtime.observer_token() {
@@ -801,27 +808,81 @@ async fn graceful(
     }
 }
 
-/// On SIGHUP, read the TLS certificate and key again (the reload signal; hot code loading
-/// will answer it too).
-fn reload_on_hangup(runtime: Runtime) {
+/// On SIGHUP, read the TLS certificate and key again (if `tls`) and load the program's file
+/// (`app`) again as a new version of the program (hot code upgrade).
+fn reload_on_hangup(runtime: Runtime, tls: bool, app: Option<PathBuf>) {
     use tokio::signal::unix::{SignalKind, signal};
+    if !tls && app.is_none() {
+        return;
+    }
     let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-        tracing::warn!(target: "warren::tls", "cannot catch SIGHUP: the certificate will not be reloaded");
+        tracing::warn!("cannot catch SIGHUP: the certificate and the program will not be reloaded");
         return;
     };
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
-            match runtime.reload_tls() {
-                Ok(()) => {
-                    tracing::info!(target: "warren::tls", "SIGHUP: reloaded the TLS certificate")
+            if tls {
+                match runtime.reload_tls() {
+                    Ok(()) => {
+                        tracing::info!(target: "warren::tls", "SIGHUP: reloaded the TLS certificate")
+                    }
+                    Err(e) => tracing::error!(
+                        target: "warren::tls",
+                        "SIGHUP: {e}; the certificate loaded before stays"
+                    ),
                 }
-                Err(e) => tracing::error!(
-                    target: "warren::tls",
-                    "SIGHUP: {e}; the certificate loaded before stays"
-                ),
+            }
+            if let Some(app) = &app {
+                load_program(&runtime, app, "SIGHUP").await;
             }
         }
     });
+}
+
+/// How often `--watch` looks at the program's file.
+const WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// `--watch`: load the program's file again when it changes. A change is a new modification
+/// time or size, loaded once two looks in a row agree (the build finished writing it).
+fn watch_program(runtime: Runtime, app: PathBuf) {
+    let look = |app: &PathBuf| {
+        std::fs::metadata(app)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    tokio::spawn(async move {
+        let mut loaded = look(&app);
+        let mut seen = loaded;
+        let mut every = tokio::time::interval(WATCH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let now = look(&app);
+            if now.is_some() && now == seen && now != loaded {
+                loaded = now;
+                load_program(&runtime, &app, "--watch").await;
+            }
+            seen = now;
+        }
+    });
+}
+
+/// Load `app` as a new version of the program, and log what came of it (target
+/// `warren::upgrade`), for `why` (SIGHUP, --watch).
+async fn load_program(runtime: &Runtime, app: &Path, why: &str) {
+    match runtime.load_version_file(app).await {
+        Ok(loaded) => {
+            tracing::info!(target: "warren::upgrade", "{why}: {}: {loaded}", app.display());
+        }
+        Err(e) => {
+            let running = runtime.versions().first().map_or(0, |v| v.number);
+            tracing::error!(
+                target: "warren::upgrade",
+                "{why}: {}: {e}; version {running} keeps running",
+                app.display()
+            );
+        }
+    }
 }
 
 /// A signal that asks `warren run` to stop.

@@ -159,7 +159,7 @@ impl<T: StoreData> Runtime<T> {
         }
         if old.as_ref().is_some_and(|o| o.hash == hash) && versions.swap(&loading) {
             let now = versions.current();
-            tracing::info!(
+            tracing::debug!(
                 version = now.number,
                 "loaded the old version's module again: version {} is current, version {} old",
                 now.number,
@@ -223,7 +223,7 @@ impl<T: StoreData> Runtime<T> {
             previous: Some(current.number),
             purged,
         };
-        tracing::info!(version = number, "{loaded}");
+        tracing::debug!(version = number, "{loaded}");
         self.publish(true);
         Ok(loaded)
     }

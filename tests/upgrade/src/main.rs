@@ -26,10 +26,13 @@ const VERSION: u32 = if cfg!(feature = "v3") {
     1
 };
 
-/// Tell the host `(VERSION, value)`.
+/// Tell the host `(VERSION, value)`, if it has a mailbox named "host" (the runtime tests;
+/// under `warren run`, nobody listens).
 fn tell(value: u64) {
-    let host: Process<(u32, u64)> = warren::whereis("host").expect("the host's mailbox");
-    host.send(&(VERSION, value));
+    let host: Option<Process<(u32, u64)>> = warren::whereis("host");
+    if let Some(host) = host {
+        host.send(&(VERSION, value));
+    }
 }
 
 /// What the counter adds for `n`: the behaviour that changes in version 2.

@@ -13,7 +13,7 @@ pub mod forge;
 #[path = "../../../../tests/support/guests.rs"]
 mod guests;
 #[allow(unused_imports)]
-pub use guests::{guest, repo_root};
+pub use guests::{guest, guest_with_features, repo_root};
 
 pub fn warren() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_warren"));
