@@ -182,9 +182,11 @@ int32_t warren_hibernate_watch(uint32_t trampoline, uint32_t func, const void *a
 WARREN_IMPORT("warren:process", "upgrade")
 _Noreturn void warren_upgrade(uint32_t trampoline, uint32_t func, const void *args_ptr,
                               uint32_t args_len, const char *name_ptr, uint32_t name_len);
-/* 1 if a version of the program other than the caller's is current, else 0: a server loop upgrades
- * when it says so. */
-WARREN_IMPORT("warren:process", "version_changed") int32_t warren_version_changed(void);
+/* 1 if a version of the program other than the caller's is current, else 0; WARREN_ERR_NOT_FOUND if
+ * name (when not empty) is not a resume point of the caller's version: a server loop upgrades when
+ * it says 1. */
+WARREN_IMPORT("warren:process", "version_changed")
+int32_t warren_version_changed(const char *name_ptr, uint32_t name_len);
 
 /* ---- warren:message ------------------------------------------------------------------ */
 

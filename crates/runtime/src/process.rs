@@ -86,6 +86,11 @@ impl ModuleExports {
         u32::try_from(i).ok()
     }
 
+    /// The names of its resume points, sorted.
+    pub(crate) fn resume_names(&self) -> Arc<[Box<str>]> {
+        self.resume.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     /// The name of resume point `i` (see [`ModuleExports::resume_point`]).
     pub(crate) fn resume_name(&self, i: u32) -> &str {
         self.resume.get(i as usize).map_or("", |(n, _)| n)

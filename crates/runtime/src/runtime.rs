@@ -282,6 +282,15 @@ impl<T: StoreData> Runtime<T> {
         self.inner.env.table.kill(pid)
     }
 
+    /// The number of the version of the program process `pid` runs (see
+    /// [`Runtime::load_version`]), if it is alive and runs one (a host mailbox runs none). A
+    /// process hibernated at a named resume point says the version it last ran: it wakes on
+    /// the current one.
+    pub fn process_version(&self, pid: Pid) -> Option<u32> {
+        let p = self.inner.env.table.get(pid)?;
+        Some(p.version()).filter(|&v| v != 0)
+    }
+
     /// The pid registered under `name`, if any.
     pub fn whereis(&self, name: &str) -> Option<Pid> {
         self.inner.env.table.whereis(name)

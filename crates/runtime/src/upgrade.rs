@@ -255,7 +255,11 @@ impl<T: StoreData> Runtime<T> {
     /// built).
     pub(crate) fn publish(&self, loaded: bool) {
         let (current, old) = self.inner.env.versions.both();
-        self.inner.env.table.set_current_version(current.number);
+        let points = std::iter::once(&current)
+            .chain(old.as_ref())
+            .map(|v| (v.number, v.exports.resume_names()))
+            .collect();
+        self.inner.env.table.set_versions(current.number, points);
         let shown = std::iter::once((current, true))
             .chain(old.map(|o| (o, false)))
             .map(|(v, current)| HeldVersion {

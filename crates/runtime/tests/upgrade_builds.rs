@@ -18,6 +18,15 @@ async fn told(host: &HostMailbox) -> (u32, u64) {
         .expect("an answer from the guest")
 }
 
+/// The held versions and how many processes run each, current first.
+fn numbers(runtime: &Runtime) -> Vec<(u32, usize)> {
+    runtime
+        .versions()
+        .iter()
+        .map(|v| (v.number, v.processes))
+        .collect()
+}
+
 /// Send `n` to the process registered as `name`.
 fn send(runtime: &Runtime, name: &str, n: u64) -> u64 {
     let pid = runtime.whereis(name).unwrap_or_else(|| panic!("no {name}"));
@@ -70,20 +79,27 @@ fn a_program_upgraded_twice_keeps_its_state_and_runs_the_new_code() {
         assert_eq!(told(&host).await, (1, 1));
         send(&runtime, "tally", 1);
         assert_eq!(told(&host).await, (2, 2));
-        let on: Vec<(u32, usize)> = runtime
-            .versions()
-            .iter()
-            .map(|v| (v.number, v.processes))
-            .collect();
         // counter, echo and gauge moved to version 2 when they woke at their named points,
-        // tally at its checkpoint.
-        assert_eq!(on, [(2, 4), (1, 1)]);
+        // tally at its checkpoint; stubborn and the supervisor's worker never hibernate.
+        // The supervisor moves on its own, within a second of the load.
+        let tree = runtime.whereis("tree").expect("the supervisor");
+        let deadline = std::time::Instant::now() + WAIT;
+        while runtime.process_version(tree) != Some(2) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the supervisor stays on version 1"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let worker = send(&runtime, "worker", 1);
+        assert_eq!(told(&host).await, (1, 9001));
+        assert_eq!(numbers(&runtime), [(2, 5), (1, 2)]);
 
         // Version 3 purges version 1: the stubborn process ends saying so.
         let echo_down = host.monitor(runtime.whereis("echo").unwrap()).unwrap();
         let gauge_down = host.monitor(runtime.whereis("gauge").unwrap()).unwrap();
         let loaded = runtime.load_version_file(&v3).await.unwrap();
-        assert_eq!(loaded.purged, Some((1, 1)));
+        assert_eq!(loaded.purged, Some((1, 2)), "stubborn and the worker");
         assert_eq!(
             host.wait_exit(stubborn_down).await,
             ExitReason::Upgrade("version 1 was purged".into())
@@ -110,6 +126,22 @@ fn a_program_upgraded_twice_keeps_its_state_and_runs_the_new_code() {
             ),
             other => panic!("the gauge ended with {other}"),
         }
+        // The supervisor restarts its purged worker on version 3: it moved there first, on
+        // the worker's exit signal, whose handling is version 3's code.
+        let deadline = std::time::Instant::now() + WAIT;
+        let restarted = loop {
+            match runtime.whereis("worker") {
+                Some(pid) if pid != worker => break pid,
+                _ => {
+                    assert!(std::time::Instant::now() < deadline, "no new worker");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        assert_eq!(runtime.process_version(restarted), Some(3));
+        assert_eq!(runtime.process_version(tree), Some(3));
+        send(&runtime, "worker", 2);
+        assert_eq!(told(&host).await, (3, 9002));
         // The tally moves again, its state unchanged.
         send(&runtime, "tally", 1);
         assert_eq!(told(&host).await, (2, 3));
@@ -117,8 +149,8 @@ fn a_program_upgraded_twice_keeps_its_state_and_runs_the_new_code() {
         assert_eq!(told(&host).await, (3, 4));
         assert_eq!(
             runtime.process_count(),
-            3,
-            "counter, tally and the host's mailbox"
+            5,
+            "counter, tally, the supervisor, its worker and the host's mailbox"
         );
         assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
     });

@@ -29,6 +29,15 @@
 //! process it is linked to: see [`start_link`]) stops its children so, then ends with
 //! `shutdown` itself.
 //!
+//! **Hot code upgrade** ([`crate::upgrade`]): a supervisor runs the version of the program it
+//! was started on, and restarts its children on the version it runs. Declare its type with
+//! [`supervisor_resume_point!`](crate::supervisor_resume_point!) and it moves to a newly
+//! loaded version on its own: within [`UPGRADE_POLL`] of the load, or at once when a request
+//! or an exit signal comes (handled by the new version's code). Its children then restart on
+//! the new version, and a child purged with the oldest version is restarted on the newest.
+//! Without the declaration it keeps its version, and a purge of that version ends it with
+//! its children.
+//!
 //! A supervisor mostly waits. With [`Supervise::hibernate_after`] (OTP's `hibernate_after`)
 //! it hibernates ([`hibernate`](fn@crate::hibernate)) once it has had nothing to do for that long, holding
 //! no instance until the next request or exit signal; its children, links, name, restart
@@ -260,13 +269,18 @@ fn run<S: Supervise>(spec: S, mailbox: Mailbox<SupervisorMsg>) {
             );
         }
     }
-    serve(spec, st, mailbox)
+    serve(spec, st, mailbox, None)
 }
 
-/// What a hibernating supervisor carries to its next instance.
+/// What a hibernating supervisor carries to its next instance (public only for
+/// [`supervisor_resume_point!`](crate::supervisor_resume_point!)).
+#[doc(hidden)]
 #[derive(Serialize, Deserialize)]
-struct Asleep<S> {
+pub struct Asleep<S> {
     spec: S,
+    /// A request or exit signal received but not handled yet: the supervisor moved to a new
+    /// version first, whose code handles it.
+    pending: Option<Pending>,
     /// Each current child: its place in `children()`, its pid.
     children: Vec<(u32, Option<Pid>)>,
     /// The recent restarts, as milliseconds since the Unix epoch (wall clock: an `Instant`
@@ -281,11 +295,35 @@ fn unix_ms(t: std::time::SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// A signal a supervisor carries across an upgrade, unhandled.
+#[derive(Serialize, Deserialize)]
+enum Pending {
+    Message(SupervisorMsg),
+    Exit(Pid, ExitReason),
+}
+
+/// How often a supervisor declared with
+/// [`supervisor_resume_point!`](crate::supervisor_resume_point!) looks whether a new version
+/// of the program was loaded, while nothing else wakes it.
+pub const UPGRADE_POLL: Duration = Duration::from_secs(1);
+
 /// Hibernate, carrying everything the supervisor knows.
 fn sleep<S: Supervise>(spec: S, st: State) -> ! {
+    crate::hibernate(asleep(spec, st, None), wake::<S>)
+}
+
+/// Move to the current version of the program, carrying everything the supervisor knows
+/// and the signal it has not handled yet.
+fn move_on<S: Supervise>(spec: S, st: State, pending: Option<Pending>) -> ! {
+    crate::upgrade::upgrade(asleep(spec, st, pending), wake::<S>)
+}
+
+/// Everything the supervisor knows, to carry to its next instance.
+fn asleep<S: Supervise>(spec: S, st: State, pending: Option<Pending>) -> Asleep<S> {
     let (now, wall) = (Instant::now(), std::time::SystemTime::now());
-    let asleep = Asleep {
+    Asleep {
         spec,
+        pending,
         children: st.children.iter().map(|r| (r.index, r.pid)).collect(),
         recent_ms: st
             .recent
@@ -294,12 +332,13 @@ fn sleep<S: Supervise>(spec: S, st: State) -> ! {
             .collect(),
         restarts: st.restarts,
         stopped: st.stopped,
-    };
-    crate::hibernate(asleep, wake::<S>)
+    }
 }
 
-/// A supervisor's next instance, after a hibernation.
-fn wake<S: Supervise>(asleep: Asleep<S>, mailbox: Mailbox<SupervisorMsg>) {
+/// A supervisor's next instance, after a hibernation or an upgrade (public only for
+/// [`supervisor_resume_point!`](crate::supervisor_resume_point!)).
+#[doc(hidden)]
+pub fn wake<S: Supervise>(asleep: Asleep<S>, mailbox: Mailbox<SupervisorMsg>) {
     let spec = asleep.spec;
     let mut all: Vec<Option<Child>> = spec.children().into_iter().map(Some).collect();
     let (now, wall) = (Instant::now(), unix_ms(std::time::SystemTime::now()));
@@ -323,20 +362,76 @@ fn wake<S: Supervise>(asleep: Asleep<S>, mailbox: Mailbox<SupervisorMsg>) {
         restarts: asleep.restarts,
         stopped: asleep.stopped,
     };
-    serve(spec, st, mailbox)
+    let pending = match asleep.pending {
+        None => None,
+        Some(Pending::Message(m)) => Some(Signal::Message(m)),
+        Some(Pending::Exit(from, reason)) => Some(Signal::Exit { from, reason }),
+    };
+    serve(spec, st, mailbox, pending)
 }
 
-/// Answer requests and handle exit signals until stopped (or, with `hibernate_after`, idle).
-fn serve<S: Supervise>(spec: S, mut st: State, mailbox: Mailbox<SupervisorMsg>) {
+/// Whether a supervisor of type `S` may move to a new version now: its type is declared as
+/// a resume point and another version is current. `None`: it is not declared.
+fn may_move<S: Supervise>() -> Option<bool> {
+    fn name_of<F>(_: F) -> &'static str {
+        crate::upgrade::name_of::<F>()
+    }
+    crate::upgrade::changed_at(name_of(wake::<S>))
+}
+
+/// Answer requests and handle exit signals (`first`, then those received) until stopped
+/// (or, with `hibernate_after`, idle; or, declared as a resume point, moved to a new version).
+fn serve<S: Supervise>(
+    spec: S,
+    mut st: State,
+    mailbox: Mailbox<SupervisorMsg>,
+    first: Option<Signal<SupervisorMsg>>,
+) {
     let idle = spec.hibernate_after();
+    let moves = may_move::<S>().is_some();
+    let mut active = Instant::now();
+    let mut next = first;
     loop {
-        let signal = match idle {
-            None => mailbox.receive_signal(),
-            Some(after) => match mailbox.receive_signal_timeout(after) {
-                Some(signal) => signal,
-                None => sleep(spec, st),
-            },
+        let signal = match next.take() {
+            Some(signal) => signal,
+            None => {
+                let wait = match (idle, moves) {
+                    (None, false) => None,
+                    (None, true) => Some(UPGRADE_POLL),
+                    (Some(after), false) => Some(after.saturating_sub(active.elapsed())),
+                    (Some(after), true) => {
+                        Some(after.saturating_sub(active.elapsed()).min(UPGRADE_POLL))
+                    }
+                };
+                let received = match wait {
+                    None => Some(mailbox.receive_signal()),
+                    Some(wait) => mailbox.receive_signal_timeout(wait),
+                };
+                match received {
+                    Some(signal) => {
+                        if moves && may_move::<S>() == Some(true) {
+                            // The new version's code handles it.
+                            let pending = match signal {
+                                Signal::Message(m) => Pending::Message(m),
+                                Signal::Exit { from, reason } => Pending::Exit(from, reason),
+                            };
+                            move_on(spec, st, Some(pending));
+                        }
+                        signal
+                    }
+                    None => {
+                        if moves && may_move::<S>() == Some(true) {
+                            move_on(spec, st, None);
+                        }
+                        if idle.is_some_and(|after| active.elapsed() >= after) {
+                            sleep(spec, st);
+                        }
+                        continue;
+                    }
+                }
+            }
         };
+        active = Instant::now();
         match signal {
             Signal::Message(SupervisorMsg::WhichChildren(reply)) => {
                 reply.send(
@@ -493,4 +588,48 @@ fn child_exited(st: &mut State, from: Pid, reason: ExitReason) {
             );
         }
     }
+}
+
+/// Declare a supervisor type (a [`Supervise`] implementation of this module, not generic) as
+/// a resume point, so its supervisors move to a newly loaded version of the program (see
+/// the module docs, "Hot code upgrade"):
+///
+/// ```no_run
+/// use serde::{Deserialize, Serialize};
+/// use warren::supervisor::{Child, Supervise};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Tree;
+///
+/// impl Supervise for Tree {
+///     fn children(&self) -> Vec<Child> {
+///         Vec::new()
+///     }
+/// }
+/// warren::supervisor_resume_point!(Tree);
+/// ```
+#[macro_export]
+macro_rules! supervisor_resume_point {
+    ($supervisor:ident) => {
+        const _: () = {
+            #[unsafe(export_name = concat!(
+                                "warren_resume:warren::supervisor::wake<", module_path!(), "::",
+                                stringify!($supervisor), ">"
+                            ))]
+            extern "C" fn warren_resume(args_len: u32) {
+                $crate::__resume(
+                    args_len,
+                    concat!(
+                        "warren::supervisor::wake<",
+                        module_path!(),
+                        "::",
+                        stringify!($supervisor),
+                        ">"
+                    ),
+                    $crate::supervisor::wake::<$supervisor>,
+                    |_: &[u8]| None,
+                )
+            }
+        };
+    };
 }

@@ -83,7 +83,8 @@ where
 /// In a server loop, after each message: [`upgrade`] to `resume` if a version of the program
 /// other than the caller's is current, else give the state back and go on. A cheap check (one
 /// host call, no allocation) that lets an ordinary `loop { receive; handle }` server pick up new
-/// code without hibernating between messages.
+/// code without hibernating between messages. If `resume` is not a declared resume point (or
+/// is a closure), the process stays on its version: this never ends it.
 ///
 /// ```no_run
 /// use warren::{Mailbox, resume_point, upgrade};
@@ -102,7 +103,8 @@ where
     M: Serialize + DeserializeOwned,
     F: Fn(C, Mailbox<M>) + Copy + 'static,
 {
-    if version_changed() {
+    let (_, _, name) = resume_target::<C, M, F>(resume);
+    if !name.is_empty() && changed_at(name) == Some(true) {
         upgrade(captures, resume)
     }
     captures
@@ -111,8 +113,23 @@ where
 /// Whether a version of the program other than the caller's is current: an [`upgrade`] (or a
 /// hibernation at a named point) would move it.
 pub fn version_changed() -> bool {
-    // SAFETY: no arguments.
-    unsafe { abi::version_changed() != 0 }
+    changed_at("") == Some(true)
+}
+
+/// Whether a version other than the caller's is current, if `name` is empty or a resume point
+/// of the caller's version; `None` if it is not one.
+pub(crate) fn changed_at(name: &str) -> Option<bool> {
+    // SAFETY: pointer and length of `name`, read during the call.
+    match unsafe { abi::version_changed(name.as_ptr(), name.len() as u32) } {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
+}
+
+/// The name [`hibernate`](crate::hibernate) and [`upgrade`] give `F` as a resume point.
+pub(crate) fn name_of<F>() -> &'static str {
+    resume_name::<F>()
 }
 
 /// The function-table indices `warren_entry` resumes `resume` through, and its name as a
@@ -151,12 +168,10 @@ fn call_zero_sized<C, M, F: Fn(C, Mailbox<M>) + Copy>(captures: C, mailbox: Mail
 /// [`resume_point!`](crate::resume_point!) exports it under.
 fn resume_name<F>() -> &'static str {
     let name = std::any::type_name::<F>();
-    // A closure is `path::{{closure}}`, a generic function `path::f<T>`.
-    if name.contains(['{', '<', ' ']) {
-        ""
-    } else {
-        name
-    }
+    // A closure is `path::{{closure}}`. (A generic function, `path::f<T>`, is a point only
+    // if that exact instance is exported: `supervisor_resume_point!` does it for
+    // supervisors.)
+    if name.contains('{') { "" } else { name }
 }
 
 /// Declare a resume point: export `f` (a `fn(State, Mailbox<M>)` of this module, not

@@ -15,7 +15,11 @@
 //!   after each message: it moves to a new version after the first message that follows
 //!   the load.
 //! - `stubborn` never hibernates: it keeps the version it started on until a purge.
+//! - `tree`, a supervisor declared with `supervisor_resume_point!`, moves to each new
+//!   version; its child `worker` never hibernates (it answers `9000 + n`), so a purge ends
+//!   it and the supervisor restarts it on the newest version.
 
+use warren::supervisor::{self, Child, Restart, Supervise};
 use warren::{Mailbox, Process, hibernate, resume_point, spawn};
 
 const VERSION: u32 = if cfg!(feature = "v3") {
@@ -103,6 +107,23 @@ fn stubborn(_: (), mailbox: Mailbox<u64>) {
     }
 }
 
+fn worker(_: (), mailbox: Mailbox<u64>) {
+    Process::<u64>::this().register("worker").expect("register");
+    loop {
+        tell(9000 + mailbox.receive());
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Tree;
+
+impl Supervise for Tree {
+    fn children(&self) -> Vec<Child> {
+        vec![Child::worker("worker", Restart::Permanent, (), worker)]
+    }
+}
+warren::supervisor_resume_point!(Tree);
+
 fn main() {
     #[cfg(not(feature = "v3"))]
     let start = 0u64;
@@ -122,6 +143,8 @@ fn main() {
         ("tally", spawn(0u64, tally).expect("spawn").pid()),
         ("stubborn", spawn((), stubborn).expect("spawn").pid()),
     ];
+    let tree = supervisor::start(Tree).expect("the supervisor");
+    tree.register("tree").expect("register");
     for (name, pid) in started {
         warren::Process::<u64>::from_pid(pid)
             .register(name)

@@ -86,6 +86,9 @@ pub(crate) fn describe_bound(bound: &Bound) -> String {
     parts.join(", ")
 }
 
+/// A version's named resume points, sorted.
+pub(crate) type ResumeNames = Arc<[Box<str>]>;
+
 /// The bit of `ProcessRef::version` that says the process is hibernated at a named resume
 /// point (version numbers stay below it).
 const MOVABLE: u32 = 1 << 31;
@@ -263,6 +266,8 @@ pub struct ProcessTable {
     closed: AtomicBool,
     /// The number of the version of the program new processes run.
     current_version: AtomicU32,
+    /// Each held version's named resume points, sorted (for `version_changed`).
+    resume_points: Mutex<Vec<(u32, ResumeNames)>>,
     emptied: Notify,
     names: Registry,
     timers: Arc<Timers>,
@@ -298,6 +303,7 @@ impl ProcessTable {
             procs: Procs::default(),
             closed: AtomicBool::new(false),
             current_version: AtomicU32::new(1),
+            resume_points: Mutex::new(Vec::new()),
             emptied: Notify::new(),
             stats: RuntimeStats::default(),
             timers: Arc::new(Timers::default()),
@@ -812,9 +818,20 @@ impl ProcessTable {
         self.current_version.load(Ordering::Relaxed)
     }
 
-    /// Say which version of the program new processes run.
-    pub(crate) fn set_current_version(&self, number: u32) {
-        self.current_version.store(number, Ordering::Relaxed);
+    /// Say which versions of the program are held: the current one's number, and each held
+    /// version's named resume points (sorted).
+    pub(crate) fn set_versions(&self, current: u32, points: Vec<(u32, ResumeNames)>) {
+        *self.resume_points.locked() = points;
+        self.current_version.store(current, Ordering::Relaxed);
+    }
+
+    /// Whether held version `number` has the named resume point `name`.
+    pub fn has_resume_point(&self, number: u32, name: &str) -> bool {
+        self.resume_points
+            .locked()
+            .iter()
+            .find(|(n, _)| *n == number)
+            .is_some_and(|(_, names)| names.binary_search_by(|p| (**p).cmp(name)).is_ok())
     }
 
     /// End every process that runs version `number` with `reason` (a purge: see

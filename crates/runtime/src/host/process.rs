@@ -324,8 +324,16 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
 
         // version_changed() -> i32: 1 if a version of the program other than the caller's
         // is current (hot code upgrade: an `upgrade` would move it), else 0.
-        fn version_changed() => |v| {
-            Ok((v.ctx.table.current_version() != v.ctx.me.version()) as i32)
+        fn version_changed(name_ptr: u32, name_len: u32) => |v, mem| {
+            let mine = v.ctx.me.version();
+            let name = mem.text(name_ptr, name_len, MAX_RESUME_NAME, "resume point's name")?;
+            if !name.is_empty() && !v.ctx.table.has_resume_point(mine, name) {
+                return Err(HostError::fail(
+                    ERR_NOT_FOUND,
+                    format!("version {mine} of the program has no resume point \"{name}\""),
+                ));
+            }
+            Ok((v.ctx.table.current_version() != mine) as i32)
         };
 
         // exit(reason_ptr, reason_len): end the caller with the encoded exit reason (see

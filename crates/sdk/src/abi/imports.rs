@@ -52,7 +52,7 @@ unsafe extern "C" {
         name_ptr: *const u8,
         name_len: u32,
     ) -> !;
-    pub fn version_changed() -> i32;
+    pub fn version_changed(name_ptr: *const u8, name_len: u32) -> i32;
 }
 
 #[link(wasm_import_module = "warren:message")]
