@@ -150,3 +150,48 @@ fn presence_holds_a_hundred_thousand_hibernating_users_with_few_instances() {
         .assert_stdout_has("presence: 200000 wake-ups")
         .assert_stdout_has("presence: 100000 users online, then stopped");
 }
+
+/// examples/upgrade as the README runs it: `warren run --wait --watch`, then its second
+/// build copied over the file. The counter and the tally answer with version 2's code and
+/// go on from the totals version 1 reached.
+#[test]
+fn upgrade_example_keeps_counting_on_the_new_code() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.wasm");
+    let v1 = common::guest_with_features("upgrade", "");
+    let v2 = common::guest_with_features("upgrade", "v2");
+    std::fs::copy(&v1, &app).unwrap();
+    let mut child = common::warren()
+        .args(["run", "--wait", "--watch"])
+        .arg(&app)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting warren");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next = |prefix: &str| -> u64 {
+        loop {
+            let line = lines
+                .next()
+                .expect("the example goes on")
+                .expect("reading its output");
+            if let Some(n) = line.strip_prefix(prefix) {
+                return n.parse().expect("a count");
+            }
+        }
+    };
+    let before = next("counter (version 1): ");
+    std::fs::write(&app, std::fs::read(&v2).unwrap()).unwrap();
+    // Going on from where version 1 was; once the ticker has moved too (after at most one
+    // more tick of 1), by ticks of 10.
+    let after = next("counter (version 2): ");
+    assert!(after > before, "{before} -> {after}");
+    let (one, two) = (next("counter (version 2): "), next("counter (version 2): "));
+    assert_eq!(two, one + 10);
+    let (one, two) = (next("tally (version 2): "), next("tally (version 2): "));
+    assert_eq!(two, one + 10);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -838,9 +838,11 @@ impl ProcessTable {
     /// `crate::version`); how many there were.
     /// Processes hibernated at a named resume point are left alone: they wake on current.
     pub(crate) fn terminate_version(&self, number: u32, reason: &ExitReason) -> usize {
+        // Counted whether or not it is still alive when its turn comes: a process that had not
+        // started yet ends by itself on the version's purged flag, meanwhile.
         let mut ended = 0;
         for p in self.procs.all() {
-            if p.version.load(Ordering::SeqCst) == number && p.is_alive() {
+            if p.version.load(Ordering::SeqCst) == number {
                 Self::terminate(&p, reason.clone());
                 ended += 1;
             }
