@@ -475,8 +475,14 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
             if woken.is_err() {
                 return Ok(me.exit_reason());
             }
-        } else if me.is_killed() {
-            return Ok(me.exit_reason());
+        } else {
+            if me.is_killed() {
+                return Ok(me.exit_reason());
+            }
+            // `upgrade` resumes at once: give the worker to the other processes first, so
+            // that a process upgrading in a loop is one more runnable task, not a worker's
+            // only one.
+            yield_once().await;
         }
         if matches!(entry, Entry::Named(..)) {
             entry = match wake_at_named(rt, &mut running, me, entry) {
@@ -744,6 +750,21 @@ async fn run_instance<T: StoreData>(
     let signalled = store.data_mut().warren().actor.me.exit_reason();
     drop(store);
     Ok(Ended::Exit(exit_reason(result, panic, signalled)))
+}
+
+/// Pending once (waking itself at once), then ready: the task goes to the back of its run
+/// queue.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
 }
 
 /// Resolves when either `a` or `b` does.

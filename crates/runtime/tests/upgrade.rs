@@ -378,6 +378,10 @@ fn a_process_hibernated_at_a_named_point_wakes_on_the_current_version() {
 
             let sleeper = runtime.start().unwrap();
             assert_eq!(told(&host).await, 1);
+            // Hibernated at its named point (until then it is awake on version 1).
+            while runtime.hibernating() != 1 {
+                tokio::task::yield_now().await;
+            }
             runtime.load_version(sleeper_v(2, true)).await.unwrap();
             // A third load purges version 1: the awake root ends, the hibernated one (at a
             // named point) does not.
@@ -468,4 +472,55 @@ fn upgrade_at_a_point_the_version_does_not_export_ends_the_process_saying_so() {
             );
         },
     );
+}
+
+/// A program whose every instance upgrades at once at its own resume point `app::serve`, so
+/// a process started on it makes a new instance per round, forever; `other` says 1 and waits.
+const UPGRADES_FOREVER: &str = r#"(module
+  (import "warren:registry" "whereis" (func $whereis (param i32 i32) (result i64)))
+  (import "warren:message" "send" (func $send (param i64 i64 i32 i32) (result i32)))
+  (import "warren:message" "receive" (func $receive (param i64 i32 i32 i64 i32) (result i64)))
+  (import "warren:process" "upgrade" (func $upgrade (param i32 i32 i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "host")
+  (data (i32.const 8) "\01")
+  (data (i32.const 32) "app::serve")
+  (func $again
+    (call $upgrade (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 32)
+                   (i32.const 10)))
+  (func (export "_start") (call $again))
+  (func (export "warren_entry") (param i32 i32 i32) (call $again))
+  (func (export "warren_resume:app::serve") (param i32) (call $again))
+  (func (export "other")
+    (drop (call $send (call $whereis (i32.const 0) (i32.const 4)) (i64.const 0)
+                      (i32.const 8) (i32.const 1)))
+    (drop (call $receive (i64.const 0) (i32.const 64) (i32.const 64) (i64.const -1)
+                         (i32.const 0)))))"#;
+
+#[test]
+fn a_process_upgrading_in_a_loop_shares_its_worker_and_can_be_killed() {
+    let tokio = warren_runtime::scheduler().unwrap();
+    tokio.block_on(async {
+        // One worker. (A process started by the host takes its first steps on a tokio
+        // thread, so this shows that others run and a kill ends the loop; that a looping
+        // upgrade yields its worker is `process::execute`'s `yield_once`.)
+        let runtime = Runtime::builder()
+            .max_processes(16)
+            .max_memory(1 << 20)
+            .workers(1)
+            .build_bytes(UPGRADES_FOREVER.as_bytes())
+            .unwrap();
+        let host = runtime.host_mailbox().unwrap();
+        host.register("host").unwrap();
+        let looping = runtime.start().unwrap();
+        for _ in 0..20 {
+            let other = runtime.start_export("other").unwrap();
+            assert_eq!(told(&host).await, 1, "another process runs meanwhile");
+            assert!(runtime.kill(other.pid));
+        }
+        assert!(runtime.kill(looping.pid));
+        let reason = tokio::time::timeout(WAIT, looping.exited()).await.unwrap();
+        assert_eq!(reason, ExitReason::Killed);
+        assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
+    });
 }
