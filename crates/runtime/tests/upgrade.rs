@@ -524,3 +524,28 @@ fn a_process_upgrading_in_a_loop_shares_its_worker_and_can_be_killed() {
         assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
     });
 }
+
+#[test]
+fn loads_in_a_row_hold_two_versions_at_most() {
+    with_runtime(|runtime, host| async move {
+        let first = runtime.start().unwrap();
+        assert_eq!(told(&host).await, 1);
+        let down = host.monitor(first.pid).unwrap();
+        for n in 2..=30u8 {
+            let loaded = runtime.load_version(program(n)).await.unwrap();
+            assert_eq!(
+                (loaded.version, loaded.previous),
+                (n as u32, Some(n as u32 - 1))
+            );
+            let held: Vec<u32> = runtime.versions().iter().map(|v| v.number).collect();
+            assert_eq!(held, [n as u32, n as u32 - 1]);
+        }
+        // The first root ended with the purge of version 1, at the third load.
+        assert_eq!(
+            host.wait_exit(down).await,
+            ExitReason::Upgrade("version 1 was purged".into())
+        );
+        runtime.start().unwrap();
+        assert_eq!(told(&host).await, 30);
+    });
+}
