@@ -29,7 +29,7 @@
 //! process it is linked to: see [`start_link`]) stops its children so, then ends with
 //! `shutdown` itself.
 //!
-//! **Hot code upgrade** ([`crate::upgrade`]): a supervisor runs the version of the program it
+//! **Hot code upgrade** ([`mod@crate::upgrade`]): a supervisor runs the version of the program it
 //! was started on, and restarts its children on the version it runs. Declare its type with
 //! [`supervisor_resume_point!`](crate::supervisor_resume_point!) and it moves to a newly
 //! loaded version on its own: within [`UPGRADE_POLL`] of the load, or at once when a request
