@@ -22,9 +22,6 @@ pub(crate) struct SpawnRequest {
     pub spec: SpawnSpec,
     /// Handles moved into the captures (`warren:message.attach`), claimed by the child.
     pub resources: Vec<Resource>,
-    /// The number of the program's version whose function table `spec`'s indices belong to
-    /// (0: the current version); see `crate::version`.
-    pub version: u32,
 }
 
 /// Creates processes; implemented by the runtime that owns the engine and the store type.

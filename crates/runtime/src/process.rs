@@ -15,7 +15,7 @@
 //! hold a worker. A process preempted twice without waiting in between computes: the
 //! callback then tells the epoch ticker to tick fast (see [`crate::engine::IDLE_TICK`]).
 
-use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable};
+use crate::actor::{ExitReason, Pid, ProcessRef, ProcessTable, Via};
 use crate::config::RuntimeConfig;
 use crate::context::{
     ProcessCtx, ProcessExited, ProcessHibernated, ProcessKilled, SpawnRequest, Spawner, Watch,
@@ -77,13 +77,14 @@ impl ModuleExports {
         }
     }
 
-    /// The index of the resume point `name`, if the module has one.
-    pub(crate) fn resume_point(&self, name: &str) -> Option<u32> {
+    /// The index of the resume point `name`, if the module has one. (Past the first 65,536
+    /// of a module, sorted by name, points are not named: none has that many.)
+    pub(crate) fn resume_point(&self, name: &str) -> Option<u16> {
         let i = self
             .resume
             .binary_search_by(|(n, _)| (**n).cmp(name))
             .ok()?;
-        u32::try_from(i).ok()
+        u16::try_from(i).ok()
     }
 
     /// The names of its resume points, sorted.
@@ -92,7 +93,7 @@ impl ModuleExports {
     }
 
     /// The name of resume point `i` (see [`ModuleExports::resume_point`]).
-    pub(crate) fn resume_name(&self, i: u32) -> &str {
+    pub(crate) fn resume_name(&self, i: u16) -> &str {
         self.resume.get(i as usize).map_or("", |(n, _)| n)
     }
 }
@@ -257,14 +258,10 @@ impl ResourceLimiter for ProcessLimits {
 pub(crate) enum Entry {
     /// The root process: the module's `_start`.
     Start,
-    /// A spawned process: `warren_entry(trampoline, func, args_len)`.
+    /// A spawned or woken process: `warren_entry(trampoline, func, args_len)`, or as
+    /// `spec.via` says (hot code upgrade: a named resume point, see [`wake_at_named`]). One
+    /// variant, the way in kept in the spec's padding: a hibernated process holds an `Entry`.
     Spawned(SpawnRequest),
-    /// A process hibernated at its version's named resume point number `u32`: it wakes on
-    /// the current version (see [`wake_at_named`]), as `Spawned` or `Resume`.
-    Named(SpawnRequest, u32),
-    /// A process moved to another version: the export of its resume point number `u32`,
-    /// `warren_resume:<name>(args_len)`.
-    Resume(SpawnRequest, u32),
     /// Any exported `() -> ()` function, in a fresh instance (an embedder's entry point).
     Export(String),
     /// Only instantiate, then end normally: a load checks that a new version's instances
@@ -396,7 +393,7 @@ enum Ended {
         kept: Kept,
         request: SpawnRequest,
         watch: Option<Watch>,
-        point: Option<u32>,
+        point: Option<u16>,
         now: bool,
     },
 }
@@ -448,7 +445,10 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
                     Some(point) => {
                         // It wakes on whatever version is current then: no purge ends it.
                         kept.actor.me.set_movable(running.version().number);
-                        Entry::Named(request, point)
+                        let mut request = request;
+                        request.spec.point = point;
+                        request.spec.via = Via::Named;
+                        Entry::Spawned(request)
                     }
                 };
                 (watch, now)
@@ -484,7 +484,7 @@ async fn execute<T: StoreData, R: Spawner + AsRef<ProcessEnv<T>>>(
             // only one.
             yield_once().await;
         }
-        if matches!(entry, Entry::Named(..)) {
+        if matches!(&entry, Entry::Spawned(r) if r.spec.via == Via::Named) {
             entry = match wake_at_named(rt, &mut running, me, entry) {
                 Ok(entry) => entry,
                 Err(reason) => return Ok(reason),
@@ -502,16 +502,17 @@ fn wake_at_named<T: StoreData>(
     me: &ProcessRef,
     entry: Entry,
 ) -> Result<Entry, ExitReason> {
-    let Entry::Named(request, point) = entry else {
+    let Entry::Spawned(mut request) = entry else {
         return Ok(entry);
     };
     let own = running.version();
-    let name = own.exports.resume_name(point).to_string();
+    let name = own.exports.resume_name(request.spec.point).to_string();
     loop {
         let current = rt.versions.current();
         if current.number == running.version().number {
             // No longer movable: a purge of its version ends it again.
             me.set_version(current.number);
+            request.spec.via = Via::Indices;
             return Ok(Entry::Spawned(request));
         }
         let Some(there) = current.exports.resume_point(&name) else {
@@ -525,7 +526,9 @@ fn wake_at_named<T: StoreData>(
             Ok(on_current) => {
                 tracing::debug!(pid = me.pid(), "moved from version {from} at {name}");
                 *running = on_current;
-                return Ok(Entry::Resume(request, there));
+                request.spec.point = there;
+                request.spec.via = Via::Export;
+                return Ok(Entry::Spawned(request));
             }
             // Purged between the read and the entry: a newer version is current now.
             Err(_) => continue,
@@ -548,7 +551,7 @@ async fn run_instance<T: StoreData>(
         fuel,
     } = kept;
     let pid = actor.pid();
-    if let Entry::Spawned(req) | Entry::Named(req, _) | Entry::Resume(req, _) = &mut entry {
+    if let Entry::Spawned(req) = &mut entry {
         // Moved, not copied: the captures live only until the child fetches them, and a
         // handle in them is the child's alone (dropping it releases its port or lock).
         actor.spawn_args = Some(std::mem::take(&mut req.spec.args));
@@ -637,7 +640,8 @@ async fn run_instance<T: StoreData>(
             )?;
             until_killed(&me, f.call_async(&mut store, ())).await
         }
-        Entry::Resume(_, point) => {
+        Entry::Spawned(req) if req.spec.via == Via::Export => {
+            let point = req.spec.point;
             let name = version.exports.resume_name(point);
             let export = format!("{}{name}", warren_abi::RESUME_EXPORT_PREFIX);
             let f = entry_point::<(u32,), _>(
@@ -657,7 +661,7 @@ async fn run_instance<T: StoreData>(
             )?;
             until_killed(&me, f.call_async(&mut store, (len,))).await
         }
-        Entry::Spawned(req) | Entry::Named(req, _) => {
+        Entry::Spawned(req) => {
             let f = entry_point::<(u32, u32, u32), _>(
                 &instance,
                 &mut store,

@@ -513,7 +513,7 @@ impl<T: StoreData> Spawner for RuntimeInner<T> {
             _ => {}
         }
         // A closure's function-table indices name functions of its spawner's build.
-        let version = match request.version {
+        let version = match request.spec.version {
             0 => self.env.versions.current(),
             n => self.env.versions.get(n).ok_or_else(|| {
                 SpawnError::Other(format!(
@@ -556,17 +556,20 @@ impl<T: StoreData> crate::cluster::LocalNode for RuntimeInner<T> {
         let Some(version) = self.env.versions.by_hash(&order.module) else {
             let (current, old) = self.env.versions.both();
             return Err(format!(
-                "node {} does not hold the spawner's module {}: it runs {}{}",
+                "node {} runs module {}{}, not the spawner's {}: a spawn runs the spawner's \
+                 version of the program, and every node must run the same module (or have \
+                 loaded that version)",
                 self.env.table.node(),
-                short_hash(&order.module),
                 short_hash(&current.hash),
-                old.map_or(String::new(), |o| format!(" and {}", short_hash(&o.hash)))
+                old.map_or(String::new(), |o| format!(" (and {})", short_hash(&o.hash))),
+                short_hash(&order.module)
             ));
         };
+        let mut spec = order.spec;
+        spec.version = version.number;
         let request = SpawnRequest {
-            spec: order.spec,
+            spec,
             resources: Vec::new(),
-            version: version.number,
         };
         Spawner::spawn(self, order.parent, request).map_err(|e| e.to_string())
     }

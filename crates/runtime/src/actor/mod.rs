@@ -42,7 +42,7 @@ pub use quotas::{
 };
 pub use registry::RegisterError;
 pub(crate) use registry::{MAX_NAME, Registry};
-pub(crate) use spawn::SpawnSpec;
+pub(crate) use spawn::{SpawnSpec, Via};
 pub use table::SpawnError;
 pub(crate) use table::{ProcessRef, ProcessTable, Sent, describe_bound};
 pub(crate) use timers::Timers;

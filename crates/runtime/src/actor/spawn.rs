@@ -32,6 +32,34 @@ pub struct SpawnSpec {
     /// `bound_to_wire`), if any.
     #[serde(default)]
     pub mailbox: Option<(u64, u64, u32)>,
+    /// The number of the program's version whose function table `trampoline` and `func`
+    /// index (0: the current version). Not sent to another node, which picks its version
+    /// by the module hash the order names. (Here, in the struct's padding, it costs a
+    /// hibernated process nothing.)
+    #[serde(skip)]
+    pub version: u32,
+    /// For a process hibernated at a named resume point of its version, or moving to
+    /// another version through one: the point's index in the version's list (see
+    /// `process::ModuleExports`). Not sent to another node; in the padding too.
+    #[serde(skip)]
+    pub point: u16,
+    /// How the instance is entered (a process hibernated at a named point, or moving to
+    /// another version through one). Not sent; in the padding too.
+    #[serde(skip)]
+    pub via: Via,
+}
+
+/// How a spawned (or woken) process's instance is entered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Via {
+    /// `warren_entry(trampoline, func, args_len)`.
+    #[default]
+    Indices,
+    /// Hibernated at named resume point `point` of its version: it wakes on the current
+    /// version (through the indices if that is its own, else as `Export`).
+    Named,
+    /// The export of resume point `point`, `warren_resume:<name>(args_len)`.
+    Export,
 }
 
 impl SpawnSpec {
@@ -47,6 +75,9 @@ impl SpawnSpec {
             max_memory: None,
             max_fuel: None,
             mailbox: None,
+            version: 0,
+            point: 0,
+            via: Via::Indices,
         }
     }
 
@@ -87,6 +118,9 @@ impl SpawnSpec {
             max_memory: (max_memory > 0).then_some(max_memory as u64),
             max_fuel: (max_fuel > 0).then_some(max_fuel as u64),
             mailbox: None,
+            version: 0,
+            point: 0,
+            via: Via::Indices,
         })
     }
 }

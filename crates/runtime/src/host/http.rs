@@ -85,10 +85,11 @@ impl Launch for Launcher {
             .spawner
             .upgrade()
             .ok_or_else(|| "the runtime is shutting down".to_string())?;
+        let mut spec = SpawnSpec::entry(self.trampoline, self.func, self.args.clone());
+        spec.version = self.version;
         let request = SpawnRequest {
-            spec: SpawnSpec::entry(self.trampoline, self.func, self.args.clone()),
+            spec,
             resources: vec![resource],
-            version: self.version,
         };
         spawner
             .spawn(self.server, request)

@@ -68,10 +68,10 @@ impl ProcessView<'_> {
         let mut spec = SpawnSpec::from_abi(&ctx.table, parent, (trampoline, func), args, options)
             .map_err(HostError::bad_argument)?;
         spec.mailbox = mailbox;
+        spec.version = ctx.me.version();
         let request = SpawnRequest {
             spec,
             resources: self.resources.take_outbox(),
-            version: ctx.me.version(),
         };
         match ctx.spawner.spawn(parent, request) {
             Ok(pid) => Ok(pid as i64),
@@ -214,11 +214,10 @@ impl ProcessView<'_> {
                 Some(w)
             }
         };
-        // It wakes on the version it keeps (`process::Kept`).
+        // It wakes on the version it holds (`process::execute`'s `Running`).
         let request = SpawnRequest {
             spec: SpawnSpec::entry(trampoline, func, args),
             resources: self.resources.take_outbox(),
-            version: self.ctx.me.version(),
         };
         Err(HostError::End(crate::context::ending(ProcessHibernated {
             request,
