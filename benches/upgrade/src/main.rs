@@ -77,6 +77,26 @@ async fn longest_gap<T>(
     }
 }
 
+/// Load `module`, in a task of its own (the host's receives go on meanwhile), and print how
+/// long it took and the sender's longest gap meanwhile.
+async fn timed_load(runtime: &Runtime, host: &HostMailbox, module: String, what: &str) {
+    let (gap, (took, loaded)) = longest_gap(host, async {
+        let start = Instant::now();
+        let loading = runtime.clone();
+        let loaded = tokio::spawn(async move { loading.load_version(module).await })
+            .await
+            .expect("the load's task")
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        (start.elapsed(), loaded)
+    })
+    .await;
+    println!(
+        "{what}: {:.1} ms ({loaded}); the sender's longest gap {:.2} ms",
+        took.as_secs_f64() * 1e3,
+        gap.as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
     let count: u32 = std::env::args()
         .nth(1)
@@ -102,44 +122,14 @@ fn main() {
 
         // Version 2, with version 1's processes and a sender of version 1 running.
         runtime.start_export("sender").expect("a sender");
-        let (v2, v3) = (program(2, count), program(3, count));
-        let (gap, (took, loaded)) = longest_gap(&host, async {
-            let start = Instant::now();
-            // In a task of its own: the host's receives go on meanwhile.
-            let loading = runtime.clone();
-            let bytes = v2.clone();
-            let loaded = tokio::spawn(async move { loading.load_version(bytes).await })
-                .await
-                .expect("the load's task")
-                .expect("version 2");
-            (start.elapsed(), loaded)
-        })
-        .await;
-        println!(
-            "load version 2: {:.1} ms ({loaded}); the sender's longest gap {:.2} ms",
-            took.as_secs_f64() * 1e3,
-            gap.as_secs_f64() * 1e3
-        );
+        timed_load(&runtime, &host, program(2, count), "load version 2").await;
 
         // Version 3 purges version 1: a sender of version 2 keeps running through it.
-        runtime.start_export("sender").expect("a sender of version 2");
-        let (gap, (took, loaded)) = longest_gap(&host, async {
-            let start = Instant::now();
-            // In a task of its own: the host's receives go on meanwhile.
-            let loading = runtime.clone();
-            let bytes = v3.clone();
-            let loaded = tokio::spawn(async move { loading.load_version(bytes).await })
-                .await
-                .expect("the load's task")
-                .expect("version 3");
-            (start.elapsed(), loaded)
-        })
-        .await;
-        println!(
-            "load version 3, purging version 1: {:.1} ms ({loaded}); the sender's longest gap {:.2} ms",
-            took.as_secs_f64() * 1e3,
-            gap.as_secs_f64() * 1e3
-        );
+        runtime
+            .start_export("sender")
+            .expect("a sender of version 2");
+        let what = "load version 3, purging version 1";
+        timed_load(&runtime, &host, program(3, count), what).await;
         let ended = Instant::now();
         while runtime.process_count() > 2 {
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -641,6 +641,7 @@ async fn run_instance<T: StoreData>(
             until_killed(&me, f.call_async(&mut store, ())).await
         }
         Entry::Spawned(req) if req.spec.via == Via::Export => {
+            let len = captures_len(&mut store)?;
             let point = req.spec.point;
             let name = version.exports.resume_name(point);
             let export = format!("{}{name}", warren_abi::RESUME_EXPORT_PREFIX);
@@ -650,32 +651,15 @@ async fn run_instance<T: StoreData>(
                 version.exports.resume.get(point as usize).map(|(_, e)| e),
                 &export,
             )?;
-            let len = u32::try_from(
-                store
-                    .data_mut()
-                    .warren()
-                    .actor
-                    .spawn_args
-                    .as_ref()
-                    .map_or(0, Vec::len),
-            )?;
             until_killed(&me, f.call_async(&mut store, (len,))).await
         }
         Entry::Spawned(req) => {
+            let len = captures_len(&mut store)?;
             let f = entry_point::<(u32, u32, u32), _>(
                 &instance,
                 &mut store,
                 version.exports.entry.as_ref(),
                 warren_abi::ENTRY_EXPORT,
-            )?;
-            let len = u32::try_from(
-                store
-                    .data_mut()
-                    .warren()
-                    .actor
-                    .spawn_args
-                    .as_ref()
-                    .map_or(0, Vec::len),
             )?;
             until_killed(
                 &me,
@@ -769,6 +753,12 @@ async fn yield_once() {
         Poll::Pending
     })
     .await
+}
+
+/// The length of the captures a spawned or woken instance fetches (`spawn_args`).
+fn captures_len<T: StoreData>(store: &mut Store<T>) -> anyhow::Result<u32> {
+    let args = store.data_mut().warren().actor.spawn_args.as_ref();
+    Ok(u32::try_from(args.map_or(0, Vec::len))?)
 }
 
 /// Resolves when either `a` or `b` does.

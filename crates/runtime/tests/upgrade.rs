@@ -57,18 +57,7 @@ where
     F: FnOnce(Runtime, warren_runtime::HostMailbox) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let tokio = warren_runtime::scheduler().unwrap();
-    tokio.block_on(async {
-        let runtime = Runtime::builder()
-            .max_processes(64)
-            .max_memory(1 << 20)
-            .build_bytes(program(1).as_bytes())
-            .unwrap();
-        let host = runtime.host_mailbox().unwrap();
-        host.register("host").unwrap();
-        test(runtime.clone(), host).await;
-        assert_eq!(runtime.shutdown(Duration::from_secs(5)).await, 0);
-    });
+    with_first(program(1), test)
 }
 
 /// The next byte a process told the host.
