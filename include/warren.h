@@ -352,11 +352,14 @@ WARREN_IMPORT("warren:fs", "unlock") int32_t warren_unlock(uint32_t h);
 /* ---- warren:http (HTTP/1.1 and HTTP/2 served by the host, a process per request or per connection)  */
 
 /* Serve HTTP on a listener: each request (mode 0) or connection (mode 1) is served by a new process
- * entered like a spawned one, whose claim(0) is its http-request or http-connection. Writes
- * (http-server, future) at out. */
+ * entered like a spawned one, whose claim(0) is its http-request or http-connection. name: the
+ * handler's name (empty: unnamed); when the caller's version exports it as `warren_resume:<name>`,
+ * each handler process runs the current version's export of that name if it has one (hot code
+ * upgrade). Writes (http-server, future) at out. */
 WARREN_IMPORT("warren:http", "serve")
 int32_t warren_http_serve(uint32_t listener, uint32_t mode, uint32_t trampoline, uint32_t func,
-                          const void *args_ptr, uint32_t args_len, uint32_t out[2]);
+                          const void *args_ptr, uint32_t args_len, const char *name_ptr,
+                          uint32_t name_len, uint32_t out[2]);
 /* The connection's next http-request (waits); WARREN_ERR_CLOSED at its end. */
 WARREN_IMPORT("warren:http", "next") int64_t warren_http_next(uint32_t conn);
 /* "METHOD TARGET VERSION\npeer\nname: value\n...": its length, written if it fits cap. */

@@ -413,10 +413,10 @@ pub const CALLS: &[Call] = &[
     call(FS_MODULE, "try_lock", &[p("h", Handle), p("exclusive", Small)], I32, "0, or `ERR_WOULD_BLOCK` if another holder has it"),
     call(FS_MODULE, "unlock", &[p("h", Handle)], I32, "0"),
     // warren:http
-    call(HTTP_MODULE, "serve", &[p("listener", Handle), p("mode", Small), p("trampoline", Index), p("func", Index), p("args_ptr", Bytes), p("args_len", Len), p("out", OutPair)], I32, "0; `(http-server, future)` as two u32 at `out`")
+    call(HTTP_MODULE, "serve", &[p("listener", Handle), p("mode", Small), p("trampoline", Index), p("func", Index), p("args_ptr", Bytes), p("args_len", Len), p("name_ptr", Text), p("name_len", Len), p("out", OutPair)], I32, "0; `(http-server, future)` as two u32 at `out`")
         .rust("http_serve")
         .c("warren_http_serve")
-        .doc("Serve HTTP on a listener: each request (mode 0) or connection (mode 1) is served by a new process entered like a spawned one, whose claim(0) is its http-request or http-connection. Writes (http-server, future) at out."),
+        .doc("Serve HTTP on a listener: each request (mode 0) or connection (mode 1) is served by a new process entered like a spawned one, whose claim(0) is its http-request or http-connection. name: the handler's name (empty: unnamed); when the caller's version exports it as `warren_resume:<name>`, each handler process runs the current version's export of that name if it has one (hot code upgrade). Writes (http-server, future) at out."),
     call(HTTP_MODULE, "next", &[p("conn", Handle)], I64, "the connection's next `http-request` (waits); `ERR_CLOSED` once the client closed it")
         .rust("http_next")
         .c("warren_http_next")

@@ -11,42 +11,68 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
+use std::process::Command;
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// `warren run --wait --observe 127.0.0.1:0 FLAGS APP`, its observer's address and the
-/// lines of its stderr.
+/// `warren run --wait --observe 127.0.0.1:0 FLAGS APP ARGS`, its observer's address and the
+/// lines of its stderr and stdout.
 struct Running {
     child: Child,
     addr: String,
     lines: Receiver<String>,
+    out: Receiver<String>,
+}
+
+/// The lines `from` gives, on a channel.
+fn lines_of(from: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    lines
+}
+
+/// The next of `lines` that contains `needle`.
+fn next_with(lines: &Receiver<String>, needle: &str, what: &str) -> String {
+    loop {
+        let line = lines
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no line with {needle:?} on warren's {what}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
 }
 
 impl Running {
     fn start(flags: &[&str], app: &Path) -> Running {
+        Running::start_with(flags, app, &[])
+    }
+
+    fn start_with(flags: &[&str], app: &Path, args: &[&str]) -> Running {
         let mut child = warren()
             .args(["run", "--wait", "--observe", "127.0.0.1:0"])
             .args(flags)
             .arg(app)
+            .args(args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("starting warren");
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let lines = lines_of(child.stderr.take().expect("stderr"));
+        let out = lines_of(child.stdout.take().expect("stdout"));
         let mut running = Running {
             child,
             addr: String::new(),
             lines,
+            out,
         };
         let line = running.line_with("observer at http://");
         let rest = line.split("observer at http://").nth(1).unwrap_or_default();
@@ -56,15 +82,7 @@ impl Running {
 
     /// The next line of stderr that contains `needle`.
     fn line_with(&self, needle: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(WAIT)
-                .unwrap_or_else(|_| panic!("no line with {needle:?} on warren's stderr"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
+        next_with(&self.lines, needle, "stderr")
     }
 
     /// Wait until main has started its processes (five servers, a supervisor and its
@@ -204,4 +222,83 @@ fn watch_loads_each_new_build_and_the_third_purges_the_first() {
         "{line}"
     );
     w.until_versions(&[(3, true, 2), (2, false, 0)]);
+}
+
+/// The body curl gets from `url`.
+fn get(url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60", url])
+        .output()
+        .expect("running curl (Debian package curl)");
+    assert!(out.status.success(), "curl {url}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn an_http_server_upgraded_under_wrk_fails_no_request_and_answers_with_the_new_code() {
+    let (v1, v2) = (
+        guest_with_features("upgrade_guest", ""),
+        guest_with_features("upgrade_guest", "v2"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.wasm");
+    install(&v1, &app);
+    let w = Running::start_with(&[], &app, &["web"]);
+    let line = next_with(&w.out, "listening on ", "stdout");
+    let url = format!(
+        "http://{}/",
+        line.split("listening on ").nth(1).unwrap_or_default()
+    );
+    assert_eq!(get(&url), "version 1\n");
+
+    // Continuous load: wrk's connections are kept alive, each request a process.
+    let mut wrk = Command::new("wrk")
+        .args(["-t", "2", "-c", "16", "-d", "120s", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running wrk (Debian package wrk)");
+    let spawned = || w.json("/api/summary")["spawned"].as_u64().unwrap_or(0);
+    let until_spawned = |n: u64| {
+        let deadline = std::time::Instant::now() + WAIT;
+        while spawned() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} spawned",
+                spawned()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    until_spawned(2000);
+
+    install(&v2, &app);
+    w.signal("HUP");
+    let line = w.line_with("SIGHUP");
+    assert!(line.contains("version 2 ("), "{line}");
+    // The next request runs version 2's handler (the server process stays on version 1).
+    assert_eq!(get(&url), "version 2\n");
+    until_spawned(spawned() + 2000);
+    assert!(
+        wrk.try_wait().unwrap().is_none(),
+        "wrk ended before the upgrade was over"
+    );
+    // Stopped with SIGINT, wrk prints what it saw.
+    let status = Command::new("kill")
+        .args(["-INT", &wrk.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = wrk.wait_with_output().expect("wrk's report");
+    let report = String::from_utf8_lossy(&out.stdout);
+    let requests: u64 = report
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("wrk's report: {report}"));
+    assert!(requests >= 4000, "{report}");
+    // Every request answered 200, on a connection that stayed up.
+    assert!(!report.contains("Non-2xx"), "{report}");
+    assert!(!report.contains("Socket errors"), "{report}");
 }

@@ -467,7 +467,7 @@ fn node_calls_outside_a_cluster_answer_no_connection_and_remote_pids_are_not_rea
 fn http_calls_check_handles_modes_and_buffers() {
     let imports = r#"
       (import "warren:net" "tcp_bind" (func $bind (param i32 i32) (result i64)))
-      (import "warren:http" "serve" (func $serve (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "warren:http" "serve" (func $serve (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
       (import "warren:http" "next" (func $next (param i32) (result i64)))
       (import "warren:http" "request_head" (func $head (param i32 i32 i32) (result i64)))
       (import "warren:http" "respond" (func $respond (param i32 i32 i32 i32 i32 i32 i32) (result i64)))
@@ -480,13 +480,16 @@ fn http_calls_check_handles_modes_and_buffers() {
         (local.set $l (i32.wrap_i64 (call $bind (i32.const 310) (i32.const 11))))
         ;; an unknown mode, then a handle that is not a listener
         (call $expect32 (call $serve (local.get $l) (i32.const 7) (i32.const 0) (i32.const 0)
-                                     (i32.const 0) (i32.const 0) (i32.const 400)) (i32.const -3))
+                                     (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                                     (i32.const 400)) (i32.const -3))
         (call $report)
         (call $expect32 (call $serve (i32.const 999) (i32.const 0) (i32.const 0) (i32.const 0)
-                                     (i32.const 0) (i32.const 0) (i32.const 400)) (i32.const -8))
+                                     (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                                     (i32.const 400)) (i32.const -8))
         ;; a real server on the listener: (server, future) at 400
         (call $expect32 (call $serve (local.get $l) (i32.const 0) (i32.const 0) (i32.const 0)
-                                     (i32.const 0) (i32.const 0) (i32.const 400)) (i32.const 0))
+                                     (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                                     (i32.const 400)) (i32.const 0))
         ;; the listener is not a request, a connection or a websocket
         (call $expect (call $next (local.get $l)) (i64.const -9))
         (call $expect (call $head (local.get $l) (i32.const 500) (i32.const 16)) (i64.const -9))
@@ -497,7 +500,8 @@ fn http_calls_check_handles_modes_and_buffers() {
                         (i32.const -9))
         ;; an out buffer outside memory traps
         (drop (call $serve (local.get $l) (i32.const 0) (i32.const 0) (i32.const 0)
-                           (i32.const 0) (i32.const 0) (i32.const 65532)))"#,
+                           (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                           (i32.const 65532)))"#,
     );
     assert!(
         matches!(&reason, ExitReason::Trap(t) if t.contains("warren:http.serve")),

@@ -18,7 +18,13 @@
 //! - `tree`, a supervisor declared with `supervisor_resume_point!`, moves to each new
 //!   version; its child `worker` never hibernates (it answers `9000 + n`), so a purge ends
 //!   it and the supervisor restarts it on the newest version.
+//!
+//! With the argument `web`, `main` serves HTTP instead (on 127.0.0.1, a port of the
+//! system's choosing, printed as `listening on ADDR`): its handler `page`, declared with
+//! `http_handler!`, answers `version N` with the version that ran it, so a server picks up
+//! a new version's handler at the next request (crates/cli/tests/upgrade.rs, under `wrk`).
 
+use warren::http::{Request, Response, Server};
 use warren::supervisor::{self, Child, Restart, Supervise};
 use warren::{Mailbox, Process, hibernate, resume_point, spawn};
 
@@ -124,7 +130,18 @@ impl Supervise for Tree {
 }
 warren::supervisor_resume_point!(Tree);
 
+fn page(_: Request) -> Response {
+    Response::text(200, format!("version {VERSION}\n"))
+}
+warren::http_handler!(page);
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("web") {
+        let server = Server::bind("127.0.0.1:0").expect("bind");
+        println!("listening on {}", server.local_addr().expect("address"));
+        server.serve(page).expect("serve");
+        return;
+    }
     #[cfg(not(feature = "v3"))]
     let start = 0u64;
     #[cfg(feature = "v3")]

@@ -825,13 +825,15 @@ impl ProcessTable {
         self.current_version.store(current, Ordering::Relaxed);
     }
 
-    /// Whether held version `number` has the named resume point `name`.
-    pub fn has_resume_point(&self, number: u32, name: &str) -> bool {
+    /// The index of held version `number`'s named resume point `name` (its place among
+    /// the version's `warren_resume:` exports, sorted), if it has one.
+    pub fn resume_point(&self, number: u32, name: &str) -> Option<u16> {
         self.resume_points
             .locked()
             .iter()
             .find(|(n, _)| *n == number)
-            .is_some_and(|(_, names)| names.binary_search_by(|p| (**p).cmp(name)).is_ok())
+            .and_then(|(_, names)| names.binary_search_by(|p| (**p).cmp(name)).ok())
+            .and_then(|i| u16::try_from(i).ok())
     }
 
     /// End every process that runs version `number` with `reason` (a purge: see

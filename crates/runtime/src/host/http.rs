@@ -11,7 +11,7 @@
 
 use super::abi::*;
 use super::call::{self, CallState, GuestMemory, HostError, HostResult};
-use crate::actor::{Pid, ProcessTable, SpawnSpec};
+use crate::actor::{Pid, ProcessTable, SpawnSpec, Via};
 use crate::context::{ProcessCtx, SpawnRequest, Spawner};
 use crate::io::handles::{self, HTTP_CONNECTION, HTTP_REQUEST, WEBSOCKET};
 use crate::io::http::{
@@ -19,6 +19,7 @@ use crate::io::http::{
     WsMessage,
 };
 use crate::resources::{Resource, ResourceTable};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use wasmtime::{Caller, Linker};
 
@@ -52,6 +53,8 @@ impl HttpView<'_> {
 
 /// Longest response head text (`name: value` lines) accepted.
 const MAX_RESPONSE_HEAD: u32 = 1 << 20;
+/// Longest handler name accepted (a Rust path).
+const MAX_HANDLER_NAME: u32 = 1024;
 /// Longest WebSocket close reason (the frame's payload is at most 125 bytes).
 const MAX_CLOSE_REASON: u32 = 123;
 
@@ -66,6 +69,42 @@ struct Launcher {
     /// The version of the program the server was started on, whose function table
     /// `(trampoline, func)` index (the server outlives an upgrade of its process).
     version: u32,
+    /// The handler's name, if `version` exports it (`warren_resume:<name>`): handlers then
+    /// run the current version's export of that name, when it has one.
+    name: Option<Box<str>>,
+    /// The last version other than `version` looked up for `name`: its number in the high
+    /// half, 1 + the point's index in the low (0: none yet; a point index of 0 means the
+    /// current version has no such name). A lookup takes the table's lock: once per load.
+    moved: AtomicU64,
+}
+
+impl Launcher {
+    /// The version a handler process starts on, and how: `version` through the indices,
+    /// or the current version's export of the handler's name.
+    fn target(&self) -> (u32, Option<u16>) {
+        let Some(name) = &self.name else {
+            return (self.version, None);
+        };
+        let current = self.table.current_version();
+        if current == self.version {
+            return (self.version, None);
+        }
+        let cached = self.moved.load(Ordering::Relaxed);
+        let point = if (cached >> 32) as u32 == current {
+            (cached as u32).checked_sub(1)
+        } else {
+            let point = self.table.resume_point(current, name);
+            let low = point.map_or(0, |p| u64::from(p) + 1);
+            self.moved
+                .store((u64::from(current) << 32) | low, Ordering::Relaxed);
+            point.map(u32::from)
+        };
+        match point {
+            Some(p) => (current, u16::try_from(p).ok()),
+            // The current version has no handler of that name: the server's own serves.
+            None => (self.version, None),
+        }
+    }
 }
 
 impl Launch for Launcher {
@@ -85,8 +124,13 @@ impl Launch for Launcher {
             .spawner
             .upgrade()
             .ok_or_else(|| "the runtime is shutting down".to_string())?;
+        let (version, point) = self.target();
         let mut spec = SpawnSpec::entry(self.trampoline, self.func, self.args.clone());
-        spec.version = self.version;
+        spec.version = version;
+        if let Some(point) = point {
+            spec.point = point;
+            spec.via = Via::Export;
+        }
         let request = SpawnRequest {
             spec,
             resources: vec![resource],
@@ -119,10 +163,17 @@ impl HttpView<'_> {
         mode: u32,
         (trampoline, func): (u32, u32),
         (ptr, len): (u32, u32),
+        (name_ptr, name_len): (u32, u32),
         out: u32,
     ) -> HostResult<i32> {
         mem.range(out, 8)?;
         let args = mem.read(ptr, len)?.to_vec();
+        let version = self.ctx.me.version();
+        let name = mem.text(name_ptr, name_len, MAX_HANDLER_NAME, "handler's name")?;
+        // A name the caller's version does not export is no name: its handlers run that
+        // version, as an unnamed handler's do.
+        let name = (!name.is_empty() && self.ctx.table.resume_point(version, name).is_some())
+            .then(|| Box::<str>::from(name));
         let tls = if mode & HTTP_TLS != 0 {
             match self.tls {
                 Some(tls) => Some(tls.clone()),
@@ -162,7 +213,9 @@ impl HttpView<'_> {
             trampoline,
             func,
             args,
-            version: self.ctx.me.version(),
+            version,
+            name,
+            moved: AtomicU64::new(0),
         });
         let (server, stopped) =
             HttpServer::start(l, mode, *self.limits, launch, self.drain.clone(), tls);
@@ -404,10 +457,13 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
     get: fn(&mut T) -> HttpView<'_>,
 ) -> anyhow::Result<()> {
     crate::host_calls!(linker: T, HTTP_MODULE, get, {
-        // serve(listener, mode, trampoline, func, args_ptr, args_len, out) -> i32: serve HTTP
-        // on a tcp-listener (or tcp-incoming); (http-server, future) as two u32 at `out`.
-        fn serve(l: u32, mode: u32, tr: u32, func: u32, ptr: u32, len: u32, out: u32)
-            => |v, mem| v.serve(mem, l, mode, (tr, func), (ptr, len), out);
+        // serve(listener, mode, trampoline, func, args_ptr, args_len, name_ptr, name_len, out)
+        // -> i32: serve HTTP on a tcp-listener (or tcp-incoming) with the handler the
+        // indices (and, when its version exports it, the name) give; (http-server, future)
+        // as two u32 at `out`.
+        fn serve(
+            l: u32, mode: u32, tr: u32, func: u32, ptr: u32, len: u32, np: u32, nl: u32, out: u32
+        ) => |v, mem| v.serve(mem, l, mode, (tr, func), (ptr, len), (np, nl), out);
 
         // next(conn) -> i64: the connection's next http-request; ERR_CLOSED at its end.
         async fn next(h: u32) => |c| next(c, get, h);

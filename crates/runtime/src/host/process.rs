@@ -326,7 +326,7 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
         fn version_changed(name_ptr: u32, name_len: u32) => |v, mem| {
             let mine = v.ctx.me.version();
             let name = mem.text(name_ptr, name_len, MAX_RESUME_NAME, "resume point's name")?;
-            if !name.is_empty() && !v.ctx.table.has_resume_point(mine, name) {
+            if !name.is_empty() && v.ctx.table.resume_point(mine, name).is_none() {
                 return Err(HostError::fail(
                     ERR_NOT_FOUND,
                     format!("version {mine} of the program has no resume point \"{name}\""),

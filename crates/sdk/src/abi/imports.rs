@@ -201,6 +201,8 @@ unsafe extern "C" {
         func: u32,
         args_ptr: *const u8,
         args_len: u32,
+        name_ptr: *const u8,
+        name_len: u32,
         out: *mut u32,
     ) -> i32;
     #[link_name = "next"]

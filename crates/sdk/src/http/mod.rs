@@ -34,9 +34,14 @@
 //! - Limits (head and body size, time to answer, connections) are the runtime's:
 //!   `warren run --help` lists them.
 
+mod named;
 mod request;
 mod response;
 mod websocket;
+
+use named::PER_CONNECTION;
+#[doc(hidden)]
+pub use named::{__named, Handler};
 
 pub use request::{BodyWriter, Request};
 pub use response::{IntoResponse, Response};
@@ -54,7 +59,11 @@ use std::net::SocketAddr;
 
 /// Serve HTTP on `addr` with `handler`, a process per request. Returns only if the server
 /// cannot start (an error) or stops (the runtime shuts down).
-pub fn serve<R: IntoResponse>(addr: impl Display, handler: fn(Request) -> R) -> io::Result<()> {
+pub fn serve<R, F>(addr: impl Display, handler: F) -> io::Result<()>
+where
+    R: IntoResponse,
+    F: Fn(Request) -> R + Copy + 'static,
+{
     Server::bind(addr)?.serve(handler)
 }
 
@@ -104,50 +113,94 @@ impl Server {
 
     /// Start serving with `handler` and return: the server runs while the [`Running`]
     /// lives (in this process, or wherever it is sent).
-    pub fn start<R: IntoResponse>(self, handler: fn(Request) -> R) -> io::Result<Running> {
+    ///
+    /// `handler` is a function item (or a closure that captures nothing). Declared with
+    /// [`http_handler!`](crate::http_handler!), it is named: after a hot code upgrade, new
+    /// handler processes run the new version's function of the same name.
+    pub fn start<R, F>(self, handler: F) -> io::Result<Running>
+    where
+        R: IntoResponse,
+        F: Fn(Request) -> R + Copy + 'static,
+    {
+        let _ = handler;
         let trampoline = if self.per_connection {
             entry::per_connection::<R> as fn(usize, Vec<u8>)
         } else {
             entry::per_request::<R> as fn(usize, Vec<u8>)
         };
+        let func = entry::call::<F, R> as fn(Request) -> R;
+        let name = self.handler_name::<F>();
         self.start_raw(
             trampoline as usize as u32,
-            handler as usize as u32,
+            func as usize as u32,
             Vec::new(),
+            &name,
         )
     }
 
     /// [`Server::start`] with captures: each handler's process gets its own copy of
     /// `captures` (which cannot hold handles: ask a process that holds them instead).
-    pub fn start_with<C, R>(self, captures: C, handler: fn(C, Request) -> R) -> io::Result<Running>
+    pub fn start_with<C, R, F>(self, captures: C, handler: F) -> io::Result<Running>
     where
         C: Serialize + DeserializeOwned,
         R: IntoResponse,
+        F: Fn(C, Request) -> R + Copy + 'static,
     {
+        let _ = handler;
         let args = crate::handle::encode_message(&captures)?;
         let trampoline = if self.per_connection {
             entry::per_connection_with::<C, R> as fn(usize, Vec<u8>)
         } else {
             entry::per_request_with::<C, R> as fn(usize, Vec<u8>)
         };
-        self.start_raw(trampoline as usize as u32, handler as usize as u32, args)
+        let func = entry::call_with::<F, C, R> as fn(C, Request) -> R;
+        let name = self.handler_name::<F>();
+        self.start_raw(
+            trampoline as usize as u32,
+            func as usize as u32,
+            args,
+            &name,
+        )
     }
 
     /// Start, then serve until the server stops.
-    pub fn serve<R: IntoResponse>(self, handler: fn(Request) -> R) -> io::Result<()> {
+    pub fn serve<R, F>(self, handler: F) -> io::Result<()>
+    where
+        R: IntoResponse,
+        F: Fn(Request) -> R + Copy + 'static,
+    {
         self.start(handler)?.wait()
     }
 
     /// [`Server::start_with`], then serve until the server stops.
-    pub fn serve_with<C, R>(self, captures: C, handler: fn(C, Request) -> R) -> io::Result<()>
+    pub fn serve_with<C, R, F>(self, captures: C, handler: F) -> io::Result<()>
     where
         C: Serialize + DeserializeOwned,
         R: IntoResponse,
+        F: Fn(C, Request) -> R + Copy + 'static,
     {
         self.start_with(captures, handler)?.wait()
     }
 
-    fn start_raw(self, trampoline: u32, func: u32, args: Vec<u8>) -> io::Result<Running> {
+    /// The name the handler `F` is exported under by [`http_handler!`](crate::http_handler!)
+    /// for this server's mode (empty for a closure: no name survives a rebuild).
+    fn handler_name<F>(&self) -> String {
+        entry::assert_zero_sized::<F>();
+        let path = crate::upgrade::name_of::<F>();
+        match (path.is_empty(), self.per_connection) {
+            (true, _) => String::new(),
+            (false, false) => path.to_string(),
+            (false, true) => format!("{path}{PER_CONNECTION}"),
+        }
+    }
+
+    fn start_raw(
+        self,
+        trampoline: u32,
+        func: u32,
+        args: Vec<u8>,
+        name: &str,
+    ) -> io::Result<Running> {
         crate::entry::install_hooks();
         let addr = self.listener.local_addr()?;
         let mode = if self.per_connection {
@@ -159,7 +212,7 @@ impl Server {
         let (server, stopped) = pair(|out| {
             // SAFETY: both indices are function-table entries of this module taken from `fn`
             // values of the types `warren_entry` and the trampoline call them as (see
-            // `crate::entry`); `args` lives across the call, which only reads it; `out` has
+            // `crate::entry`); `args` and `name` live across the call, which only reads them; `out` has
             // room for two u32.
             unsafe {
                 abi::http_serve(
@@ -169,6 +222,8 @@ impl Server {
                     func,
                     args.as_ptr(),
                     args.len() as u32,
+                    name.as_ptr(),
+                    name.len() as u32,
                     out,
                 )
             }
@@ -211,7 +266,7 @@ mod entry {
     use serde::de::DeserializeOwned;
 
     /// The handle the host gave this process: claim #0 of its spawn.
-    fn claimed(what: &str) -> Handle {
+    pub(super) fn claimed(what: &str) -> Handle {
         // SAFETY: plain integer argument.
         let r = unsafe { abi::claim(0) };
         match Handle::from_result(r) {
@@ -220,7 +275,7 @@ mod entry {
         }
     }
 
-    fn captures<C: DeserializeOwned>(args: &[u8]) -> C {
+    pub(super) fn captures<C: DeserializeOwned>(args: &[u8]) -> C {
         match crate::handle::decode_message(args) {
             Ok(c) => c,
             Err(e) => panic!(
@@ -230,8 +285,42 @@ mod entry {
         }
     }
 
+    /// `F` is zero-sized: a function item or a closure that captures nothing, which
+    /// [`call`] and [`call_with`] can make from nothing (a fn pointer has no name and is
+    /// refused at compile time).
+    pub(super) const fn assert_zero_sized<F>() {
+        const {
+            assert!(
+                std::mem::size_of::<F>() == 0,
+                "warren::http: a handler must be a function item or a closure that captures \
+                 nothing (not a fn pointer)"
+            )
+        }
+    }
+
+    /// Call the zero-sized handler `F` (the function whose table index a server passes).
+    pub(super) fn call<F: Fn(Request) -> R + Copy, R>(request: Request) -> R {
+        assert_zero_sized::<F>();
+        // SAFETY: `F` is zero-sized (asserted at compile time): a value of it has no bytes,
+        // so none can be invalid, and a function item or a closure capturing nothing holds
+        // no state that could be missing.
+        let f: F = unsafe { std::mem::zeroed() };
+        f(request)
+    }
+
+    /// [`call`] for a handler with captures.
+    pub(super) fn call_with<F: Fn(C, Request) -> R + Copy, C, R>(
+        captures: C,
+        request: Request,
+    ) -> R {
+        assert_zero_sized::<F>();
+        // SAFETY: as in `call`.
+        let f: F = unsafe { std::mem::zeroed() };
+        f(captures, request)
+    }
+
     /// The requests of a connection, until its end.
-    fn each_request(mut serve: impl FnMut(Request)) {
+    pub(super) fn each_request(mut serve: impl FnMut(Request)) {
         let conn = claimed("http-connection");
         loop {
             // SAFETY: plain integer argument.
