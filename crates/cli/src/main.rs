@@ -276,6 +276,12 @@ struct RunArgs {
     /// loopback `x-warren-observer-token: TOKEN`, the token printed at start).
     #[arg(long, requires = "observe")]
     observe_allow_kill: bool,
+    /// Let the observer load a new version of the program (hot code upgrade): `POST
+    /// /api/upgrade` with a module as the body, the header `x-warren-observer: upgrade` and
+    /// always `x-warren-observer-token: TOKEN`, the token printed at start (a load runs new
+    /// code with every grant this runtime has).
+    #[arg(long, requires = "observe")]
+    observe_allow_upgrade: bool,
     /// Let --observe listen on an address beyond loopback (e.g. 0.0.0.0:9000): anyone who
     /// reaches it sees every process; kills then need the token printed at start. Warns.
     #[arg(long, requires = "observe")]
@@ -601,6 +607,7 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
     config.observe = args.observe.map(|addr| {
         let mut o = warren_runtime::ObserveConfig::new(addr, args.observe_allow_kill);
         o.public = args.observe_public;
+        o.allow_upgrade = args.observe_allow_upgrade;
         o.hosts = args.observe_host.clone();
         o
     });
@@ -681,15 +688,18 @@ fn run(args: RunArgs) -> anyhow::Result<std::convert::Infallible> {
             watch_program(runtime.clone(), app.clone());
         }
         if let Some(addr) = runtime.observer_addr() {
+            let on = |yes: bool| if yes { "on" } else { "off" };
+            let acts = format!(
+                "kill {}, upgrade {}",
+                on(args.observe_allow_kill),
+                on(args.observe_allow_upgrade)
+            );
             match runtime.observer_token() {
                 Some(token) => eprintln!(
-                    "warren: observer at http://{addr}/#token={token} (kill on, with this \
+                    "warren: observer at http://{addr}/#token={token} ({acts}; with this \
                      token: x-warren-observer-token: {token})"
                 ),
-                None => eprintln!(
-                    "warren: observer at http://{addr}/ (kill {})",
-                    if args.observe_allow_kill { "on" } else { "off" }
-                ),
+                None => eprintln!("warren: observer at http://{addr}/ ({acts})"),
             }
         }
         let timeout = args.shutdown_timeout;

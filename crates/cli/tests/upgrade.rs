@@ -25,6 +25,8 @@ struct Running {
     addr: String,
     lines: Receiver<String>,
     out: Receiver<String>,
+    /// The line that says where the observer is.
+    observer: String,
 }
 
 /// The lines `from` gives, on a channel.
@@ -73,10 +75,12 @@ impl Running {
             addr: String::new(),
             lines,
             out,
+            observer: String::new(),
         };
         let line = running.line_with("observer at http://");
         let rest = line.split("observer at http://").nth(1).unwrap_or_default();
         running.addr = rest.split('/').next().unwrap_or_default().to_string();
+        running.observer = line;
         running
     }
 
@@ -222,6 +226,121 @@ fn watch_loads_each_new_build_and_the_third_purges_the_first() {
         "{line}"
     );
     w.until_versions(&[(3, true, 2), (2, false, 0)]);
+}
+
+/// POST `body` to the observer at `addr`, `path`, with `headers`: (status, JSON answer).
+fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).expect("connecting to the observer");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    s.write_all(&request).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("the observer's answer");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let answer = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json = serde_json::from_str(answer).unwrap_or_else(|e| panic!("POST {path}: {e}: {raw}"));
+    (status, json)
+}
+
+#[test]
+fn the_observer_loads_a_version_only_when_allowed_and_with_the_token() {
+    let (v1, v2) = (
+        guest_with_features("upgrade_guest", ""),
+        guest_with_features("upgrade_guest", "v2"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.wasm");
+    install(&v1, &app);
+    let module = std::fs::read(&v2).unwrap();
+    let header = ("x-warren-observer", "upgrade");
+
+    // Off unless asked for.
+    let off = Running::start(&[], &app);
+    off.until_started();
+    // (A refusal is answered without reading the body: refused requests send a short one.)
+    let (status, answer) = post(&off.addr, "/api/upgrade", &[header], b"\0asm");
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("--observe-allow-upgrade")
+    );
+    assert_eq!(off.versions(), [(1, true, 7)]);
+    drop(off);
+
+    let w = Running::start(&["--observe-allow-upgrade"], &app);
+    w.until_started();
+    assert_eq!(w.json("/api/summary")["allow_upgrade"], true);
+    // The token is printed at start, even on loopback: a load runs new code.
+    let line = &w.observer;
+    let token = line
+        .split("#token=")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no token in {line:?}"))
+        .to_string();
+    let with_token = ("x-warren-observer-token", token.as_str());
+
+    let (status, answer) = post(&w.addr, "/api/upgrade", &[header], b"\0asm");
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("token"),
+        "{answer}"
+    );
+    let (status, answer) = post(&w.addr, "/api/upgrade", &[with_token], b"\0asm");
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("x-warren-observer: upgrade")
+    );
+    let (status, answer) = post(
+        &w.addr,
+        "/api/upgrade",
+        &[header, with_token, ("Origin", "http://evil.example")],
+        b"\0asm",
+    );
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(w.versions(), [(1, true, 7)]);
+
+    // A module that does not load: 422 with why; version 1 keeps running.
+    let (status, answer) = post(
+        &w.addr,
+        "/api/upgrade",
+        &[header, with_token],
+        b"\0asm nope",
+    );
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("was not loaded"),
+        "{answer}"
+    );
+    assert_eq!(w.versions(), [(1, true, 7)]);
+
+    let (status, answer) = post(&w.addr, "/api/upgrade", &[header, with_token], &module);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["version"], 2);
+    assert_eq!(answer["previous"], 1);
+    assert!(
+        answer["text"].as_str().unwrap().contains("version 2 ("),
+        "{answer}"
+    );
+    w.until_versions(&[(2, true, 1), (1, false, 6)]);
 }
 
 /// The body curl gets from `url`.

@@ -129,6 +129,11 @@ pub struct ObserveConfig {
     pub addr: std::net::SocketAddr,
     /// Whether the page (and `POST /api/processes/PID/kill`) may kill processes.
     pub allow_kill: bool,
+    /// Whether the page (and `POST /api/upgrade`) may load a new version of the program
+    /// (hot code upgrade). A load always needs the token the observer makes at start
+    /// ([`Runtime::observer_token`](crate::Runtime::observer_token)), even on loopback:
+    /// it runs new code with every grant the runtime has.
+    pub allow_upgrade: bool,
     /// Listen beyond loopback (`addr` not a loopback address) — refused unless set. Then a
     /// kill also needs the token the observer makes at start
     /// ([`Runtime::observer_token`](crate::Runtime::observer_token)).
@@ -144,6 +149,7 @@ impl ObserveConfig {
         ObserveConfig {
             addr,
             allow_kill,
+            allow_upgrade: false,
             public: false,
             hosts: Vec::new(),
         }

@@ -212,6 +212,18 @@ impl<T: StoreData> Runtime<T> {
         let alive = Arc::downgrade(&inner);
         let ticker = inner.env.ticker.clone();
         engine::start_epoch_ticker(engine, ticker, move || alive.strong_count() > 0);
+        if let Some(observer) = &inner.observer {
+            let weak = Arc::downgrade(&inner);
+            observer.set_upgrader(Arc::new(move |bytes| {
+                let weak = weak.clone();
+                Box::pin(async move {
+                    let inner = weak
+                        .upgrade()
+                        .ok_or_else(|| Error::Upgrade("the runtime has stopped".to_string()))?;
+                    Runtime { inner }.load_version(bytes).await
+                })
+            }));
+        }
         let runtime = Runtime { inner };
         runtime.publish(false);
         Ok(runtime)
@@ -334,7 +346,8 @@ impl<T: StoreData> Runtime<T> {
     }
 
     /// The token a kill from the observer must carry, when it listens beyond loopback with
-    /// kills on (`x-warren-observer-token`; the page takes it from `#token=` in its URL).
+    /// kills on, and a load of a version always (`x-warren-observer-token`; the page takes it
+    /// from `#token=` in its URL).
     pub fn observer_token(&self) -> Option<String> {
         self.inner
             .observer

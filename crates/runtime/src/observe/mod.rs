@@ -9,7 +9,7 @@
 //! at a time (a walk of a million processes takes half a second); only that page's processes have
 //! their links, monitors and handles read.
 //!
-//! Routes (all `GET` but the kill):
+//! Routes (all `GET` but the kill and the upgrade):
 //! - `/`: the page (one self-contained HTML file, no external assets);
 //! - `/api/summary`: totals, exits by reason, settings;
 //! - `/api/history`: the last [`history::SAMPLES`] one-second samples of the totals;
@@ -25,6 +25,12 @@
 //!   header keeps other web pages from killing processes through a visitor's browser (a
 //!   cross-origin request cannot carry it without a preflight the observer never grants);
 //!   beyond loopback a kill also carries the token (`x-warren-observer-token`);
+//! - `POST /api/upgrade` with header `x-warren-observer: upgrade`, the token (always: a load
+//!   runs new code with every grant the runtime has) and a module as the body (at most
+//!   [`server::MAX_MODULE_BYTES`]): loads it as a new version of the program (hot code
+//!   upgrade, [`crate::Runtime::load_version`]), only when the runtime was started with
+//!   `allow_upgrade` (`--observe-allow-upgrade`); answers what the load did, or 422 with why
+//!   the module was refused (the running version untouched);
 //! - `/metrics`: Prometheus text format.
 //!
 //! Every request must name the observer in its `Host` (and a kill's `Origin` too): see
@@ -42,8 +48,18 @@ mod view;
 use crate::actor::ProcessTable;
 use crate::config::ObserveConfig;
 use crate::io::IoShared;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Weak};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, Weak};
+
+/// How the observer loads a new version of the program (`POST /api/upgrade`): the runtime's
+/// `load_version`, behind a weak reference to it.
+pub(crate) type Upgrader = Arc<
+    dyn Fn(Vec<u8>) -> Pin<Box<dyn Future<Output = crate::Result<crate::Loaded>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// What the observer reads: the runtime's table and I/O state, weakly.
 #[derive(Clone)]
@@ -51,6 +67,9 @@ pub(crate) struct Source {
     table: Weak<ProcessTable>,
     io: Weak<IoShared>,
     allow_kill: bool,
+    allow_upgrade: bool,
+    /// What loads a version: set once the runtime is built (`Observer::set_upgrader`).
+    upgrader: Arc<OnceLock<Upgrader>>,
     guard: guard::Guard,
     /// One table walk at a time (`server::walk`).
     walks: Arc<tokio::sync::Semaphore>,
@@ -67,6 +86,7 @@ pub(crate) struct Source {
 pub(crate) struct Observer {
     addr: SocketAddr,
     token: Option<String>,
+    upgrader: Arc<OnceLock<Upgrader>>,
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
@@ -76,9 +96,14 @@ impl Observer {
         self.addr
     }
 
-    /// The token a kill needs (listening beyond loopback with kills on).
+    /// The token a kill needs (listening beyond loopback with kills on), and a load always.
     pub(crate) fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// Say how to load a version (once the runtime it observes exists).
+    pub(crate) fn set_upgrader(&self, upgrader: Upgrader) {
+        let _ = self.upgrader.set(upgrader);
     }
 }
 
@@ -108,7 +133,7 @@ pub(crate) fn start(
     let listener = std::net::TcpListener::bind(config.addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let token = if config.allow_kill && !addr.ip().is_loopback() {
+    let token = if (config.allow_kill && !addr.ip().is_loopback()) || config.allow_upgrade {
         Some(guard::new_token()?)
     } else {
         None
@@ -124,10 +149,13 @@ pub(crate) fn start(
             }
         );
     }
+    let upgrader = Arc::new(OnceLock::new());
     let source = Source {
         table: Arc::downgrade(table),
         io: Arc::downgrade(io),
         allow_kill: config.allow_kill,
+        allow_upgrade: config.allow_upgrade,
+        upgrader: upgrader.clone(),
         guard: guard::Guard::new(addr, &config.hosts, token.clone()),
         walks: Arc::new(tokio::sync::Semaphore::new(1)),
         streams: Arc::new(tokio::sync::Semaphore::new(server::MAX_EVENT_STREAMS)),
@@ -144,6 +172,7 @@ pub(crate) fn start(
     Ok(Observer {
         addr,
         token,
+        upgrader,
         tasks: vec![sampler.abort_handle(), server.abort_handle()],
     })
 }

@@ -20,8 +20,11 @@ pub(crate) const MAX_CONNECTIONS: usize = 64;
 /// cannot hold every connection.
 pub(crate) const MAX_EVENT_STREAMS: usize = 16;
 
-/// The header a kill request must carry (see the module docs).
+/// The header a kill (or upgrade) request must carry, with the action as its value (see the
+/// module docs).
 pub(crate) const KILL_HEADER: &str = "x-warren-observer";
+/// The largest module `POST /api/upgrade` takes (as a cluster's module store does).
+pub(crate) const MAX_MODULE_BYTES: usize = 512 << 20;
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -128,6 +131,17 @@ async fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
             },
             Err(e) => error(StatusCode::BAD_REQUEST, &e),
         },
+        "/api/upgrade" => {
+            drop(table);
+            if method == Method::POST {
+                upgrade(source, request).await
+            } else {
+                error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "POST a module to /api/upgrade to load it as a new version",
+                )
+            }
+        }
         "/api/events" if get => match source.streams.clone().try_acquire_owned() {
             Ok(permit) => events(source.clone(), permit),
             Err(_) => error(
@@ -166,6 +180,97 @@ async fn route(source: &Source, request: Request<Incoming>) -> Response<Body> {
     }
 }
 
+/// The checks an act (`kill`, `upgrade`) passes before it is done: the header naming it, an
+/// `Origin` (if any) that names the observer, and the token when one is needed.
+fn may_act(source: &Source, request: &Request<Incoming>, act: &str) -> Result<(), Response<Body>> {
+    if request.headers().get(KILL_HEADER).is_none_or(|v| v != act) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            &format!("{act} requests must carry the header `{KILL_HEADER}: {act}`"),
+        ));
+    }
+    if let Some(origin) = request.headers().get(header::ORIGIN)
+        && !origin.to_str().is_ok_and(|o| source.guard.origin_ok(o))
+    {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            &format!("{act} requests from a page of another origin are refused"),
+        ));
+    }
+    let token = request
+        .headers()
+        .get(super::guard::TOKEN_HEADER)
+        .and_then(|t| t.to_str().ok());
+    if !source.guard.token_ok(token) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "{}: this {act} must carry the token printed at start in `{}` (the page takes \
+                 it from the #token= of its URL)",
+                if act == "kill" {
+                    "the observer listens beyond loopback"
+                } else {
+                    "loading a version runs new code"
+                },
+                super::guard::TOKEN_HEADER
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/upgrade`: load the body as a new version of the program.
+async fn upgrade(source: &Source, request: Request<Incoming>) -> Response<Body> {
+    if !source.allow_upgrade {
+        return error(
+            StatusCode::FORBIDDEN,
+            "loading a version from the observer is off: start warren with \
+             --observe-allow-upgrade",
+        );
+    }
+    if let Err(refused) = may_act(source, &request, "upgrade") {
+        return refused;
+    }
+    let Some(load) = source.upgrader.get().cloned() else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the runtime is starting");
+    };
+    let body = http_body_util::Limited::new(request.into_body(), MAX_MODULE_BYTES);
+    let bytes = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("a module is at most {} MiB", MAX_MODULE_BYTES >> 20),
+            );
+        }
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, &format!("reading the module: {e}"));
+        }
+    };
+    let size = bytes.len();
+    match load(bytes.to_vec()).await {
+        Ok(loaded) => {
+            tracing::info!(target: "warren::upgrade", "observer: {loaded}");
+            json(serde_json::json!({
+                "version": loaded.version,
+                "hash": loaded.hash.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "previous": loaded.previous,
+                "purged": loaded.purged.map(|(version, processes)| serde_json::json!({
+                    "version": version, "processes": processes,
+                })),
+                "text": loaded.to_string(),
+            }))
+        }
+        Err(e) => {
+            tracing::warn!(
+                target: "warren::upgrade",
+                "observer: a module of {size} bytes was not loaded: {e}"
+            );
+            error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
+        }
+    }
+}
+
 fn kill(
     source: &Source,
     table: &crate::actor::ProcessTable,
@@ -178,37 +283,8 @@ fn kill(
             "killing from the observer is off: start warren with --observe-allow-kill",
         );
     }
-    if request
-        .headers()
-        .get(KILL_HEADER)
-        .is_none_or(|v| v != "kill")
-    {
-        return error(
-            StatusCode::FORBIDDEN,
-            &format!("a kill request must carry the header `{KILL_HEADER}: kill`"),
-        );
-    }
-    if let Some(origin) = request.headers().get(header::ORIGIN)
-        && !origin.to_str().is_ok_and(|o| source.guard.origin_ok(o))
-    {
-        return error(
-            StatusCode::FORBIDDEN,
-            "a kill from a page of another origin is refused",
-        );
-    }
-    let token = request
-        .headers()
-        .get(super::guard::TOKEN_HEADER)
-        .and_then(|t| t.to_str().ok());
-    if !source.guard.token_ok(token) {
-        return error(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "the observer listens beyond loopback: a kill must carry the token printed at \
-                 start in `{}` (the page takes it from the #token= of its URL)",
-                super::guard::TOKEN_HEADER
-            ),
-        );
+    if let Err(refused) = may_act(source, request, "kill") {
+        return refused;
     }
     if !table.is_local(pid) {
         return error(

@@ -42,6 +42,7 @@ pub(crate) fn summary(source: &Source, table: &ProcessTable) -> Value {
         "timers": table.timers().len(),
         "pumps": source.io.upgrade().map_or(0, |io| io.pumps.len()),
         "allow_kill": source.allow_kill,
+        "allow_upgrade": source.allow_upgrade,
         "cpu_measured": stats.measures_cpu(),
         "versions": stats.versions().iter().map(|v| json!({
             "version": v.number,
