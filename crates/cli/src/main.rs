@@ -10,6 +10,7 @@ use warren_runtime::{
     Cluster, ClusterConfig, ClusterSecret, ExitReason, GrantedDir, Runtime, RuntimeConfig,
 };
 
+mod deploy;
 mod new;
 
 /// mimalloc as the host's allocator instead of glibc's (`--features mimalloc`; off by
@@ -142,6 +143,12 @@ enum Command {
         /// Where to write it.
         file: PathBuf,
     },
+    /// Load a new version of the program on every node of a cluster while it runs (hot code
+    /// upgrade): the module is stored in the cluster, each node loads it as its current
+    /// version (processes move at their upgrade points) and says what came of it. Prints a
+    /// line per node; exits 0 if every node loaded it, 1 if one did not (or did not answer),
+    /// 2 if the deploy could not be made.
+    Deploy(deploy::DeployArgs),
 }
 
 #[derive(clap::Args)]
@@ -495,6 +502,13 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("warren new: {e:#}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+        Command::Deploy(args) => match deploy::deploy(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("warren deploy: {e:#}");
                 ExitCode::from(EXIT_USAGE)
             }
         },

@@ -192,6 +192,134 @@ fn the_work_queue_example_hands_the_jobs_of_a_killed_node_to_the_others() {
 }
 
 #[test]
+fn warren_deploy_upgrades_every_node_while_the_work_queue_runs_and_no_job_is_lost() {
+    let nats = Nats::start();
+    // b and c start without a module (they fetch version 1 with the first spawn), a runs
+    // it from the file.
+    let v2 = common::guest_with_features("work_queue", "v2");
+    let _b = nats.serve("b", None);
+    let _c = nats.serve("c", None);
+    // 4000 jobs take several times as long as the deploy (tens of seconds against a few).
+    let (mut a, out, first) = work_queue(&nats, &["3", "4000"]);
+    assert_eq!(first, ["3 nodes: a, b, c", "working: 6 workers"]);
+    let started = std::time::Instant::now();
+
+    // Version 2, deployed while the jobs run: every node loads it, and each worker moves to
+    // it after its next job.
+    let mut deploy = common::warren();
+    deploy
+        .args([
+            "deploy",
+            "--cluster",
+            &nats.deployer_url(),
+            "--cluster-secret",
+        ])
+        .arg(&nats.secret)
+        .arg(&v2);
+    let run = run_with_limit(&mut deploy, Duration::from_secs(120));
+    eprintln!("deployed after {:?}", started.elapsed());
+    run.assert_code(0).assert_stdout_has("to 3 nodes");
+    for node in ["a", "b", "c"] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("({node}): ")))
+            .unwrap_or_else(|| panic!("no line for node {node}: {}", run.stdout));
+        assert!(
+            line.contains("version 2 (") && line.contains("is current; version 1 is old"),
+            "{line}"
+        );
+    }
+
+    let rest: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
+    eprintln!("done after {:?}", started.elapsed());
+    assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{rest:?}");
+    assert_eq!(
+        rest[0], "4000 jobs done, 0 wrong in a sample of 160",
+        "{rest:?}"
+    );
+    // Every node's workers moved: each signed jobs with version 2's code.
+    for node in ["a", "b", "c"] {
+        assert!(
+            rest[1].contains(&format!("{node} (version 2) ")),
+            "{node}: {}",
+            rest[1]
+        );
+    }
+}
+
+#[test]
+fn a_node_that_missed_the_deploy_loads_the_deployed_version_when_a_spawn_names_it() {
+    let nats = Nats::start();
+    let v2 = common::guest_with_features("work_queue", "v2");
+    let _b = nats.serve("b", Some(&guest("work_queue")));
+    let mut deploy = common::warren();
+    deploy
+        .args([
+            "deploy",
+            "--cluster",
+            &nats.deployer_url(),
+            "--cluster-secret",
+        ])
+        .arg(&nats.secret)
+        .arg(&v2);
+    let run = run_with_limit(&mut deploy, Duration::from_secs(120));
+    run.assert_code(0)
+        .assert_stdout_has("to 1 node")
+        .assert_stdout_has("(b): version 2 (");
+    // A module that does not load: the node says why and keeps version 2; exit 1.
+    let junk = nats.dir().join("junk.wasm");
+    std::fs::write(&junk, b"not a module").unwrap();
+    let mut deploy = common::warren();
+    deploy
+        .args([
+            "deploy",
+            "--cluster",
+            &nats.deployer_url(),
+            "--cluster-secret",
+        ])
+        .arg(&nats.secret)
+        .arg(&junk);
+    run_with_limit(&mut deploy, Duration::from_secs(120))
+        .assert_code(1)
+        .assert_stdout_has("(b): not loaded: the new version was not loaded")
+        .assert_stdout_has("version 2 keeps running");
+    // Without the secret: refused before connecting.
+    let mut deploy = common::warren();
+    deploy
+        .args(["deploy", "--cluster", &nats.deployer_url()])
+        .arg(&v2);
+    run_with_limit(&mut deploy, Duration::from_secs(60))
+        .assert_code(2)
+        .assert_stderr_has("needs the cluster's secret");
+    // c starts after the deploy, from version 1's file: it runs version 1 until a spawn
+    // names version 2, the cluster's deployed one.
+    let _c = nats.serve("c", Some(&guest("work_queue")));
+    let (mut a, out) = start_a(nats.warren_node("a").arg(&v2).args(["3", "200"]));
+    let lines: Vec<String> = out.lines().map(|l| l.expect("a line")).collect();
+    assert_eq!(a.wait().expect("node a's end").code(), Some(0), "{lines:?}");
+    assert_eq!(
+        lines[..3],
+        [
+            "3 nodes: a, b, c",
+            "working: 6 workers",
+            "200 jobs done, 0 wrong in a sample of 8"
+        ],
+        "{lines:?}"
+    );
+    let by_node = lines[3].strip_prefix("by node: ").expect("by node");
+    let nodes: Vec<&str> = by_node
+        .split(", ")
+        .map(|n| n.rsplit_once(' ').map_or(n, |(who, _)| who))
+        .collect();
+    assert_eq!(
+        nodes,
+        ["a (version 2)", "b (version 2)", "c (version 2)"],
+        "{by_node}"
+    );
+}
+
+#[test]
 fn a_frame_lost_from_a_stream_tears_the_peer_down_with_noconnection_instead_of_a_silent_gap() {
     let nats = Nats::start();
     let _b = nats.serve("b", Some(&guest("test_guest")));

@@ -107,7 +107,7 @@ mod version;
 
 pub use actor::{ExitReason, Pid, QuotaError, Quotas, RegisterError, SpawnError};
 pub use builder::{RuntimeBuilder, scheduler};
-pub use cluster::{Cluster, ClusterConfig, ClusterSecret, NodeInfo};
+pub use cluster::{Cluster, ClusterConfig, ClusterSecret, Deployed, NodeDeploy, NodeInfo, deploy};
 pub use config::{GrantedDir, HttpLimits, ObserveConfig, RuntimeConfig, TlsFiles, defaults};
 pub use error::{Error, Result};
 pub use host_mailbox::{HostMailbox, ReceiveError};

@@ -565,6 +565,27 @@ impl<T: StoreData> crate::cluster::LocalNode for RuntimeInner<T> {
         self.env.versions.current().hash
     }
 
+    fn holds(&self, module: &[u8; 32]) -> bool {
+        self.env.versions.by_hash(module).is_some()
+    }
+
+    fn load(&self, module: Vec<u8>) -> crate::cluster::member::LoadFuture {
+        let this = self.this.clone();
+        Box::pin(async move {
+            let inner = this
+                .upgrade()
+                .ok_or_else(|| "the runtime has stopped".to_string())?;
+            let runtime = Runtime { inner };
+            match runtime.load_version(module).await {
+                Ok(loaded) => Ok(loaded.to_string()),
+                Err(e) => Err(format!(
+                    "{e}; version {} keeps running",
+                    runtime.inner.env.versions.current().number
+                )),
+            }
+        })
+    }
+
     fn spawn(&self, order: crate::cluster::wire::SpawnOrder) -> std::result::Result<Pid, String> {
         let Some(version) = self.env.versions.by_hash(&order.module) else {
             let (current, old) = self.env.versions.both();

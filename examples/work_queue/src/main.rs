@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 use warren::node::{self, Node};
-use warren::{Mailbox, Monitor, Process, Reply};
+use warren::{Mailbox, Monitor, Process, Reply, resume_point, upgrade};
 
 /// Count the primes below `bound` (the work: plain computation).
 fn primes_below(bound: u64) -> u64 {
@@ -119,17 +119,26 @@ fn queue((jobs, owner): (Vec<Job>, Process<Results>), mailbox: Mailbox<Queue>) {
 }
 
 /// A worker: find the queue by its global name, then take jobs until there are none.
+/// After each job it moves to a newer version of the program if one was loaded
+/// (`warren deploy`): the same process, the new code.
 fn worker(_: (), _mailbox: Mailbox<Worker>) {
     let here = node::this().and_then(Node::name).unwrap_or_default();
+    let signed = if cfg!(feature = "v2") {
+        format!("{here} (version 2)")
+    } else {
+        here
+    };
     let Some(jobs) = node::whereis_global::<Queue>("jobs") else {
         return;
     };
     let me = Process::<Worker>::this();
     while let Ok(Some(job)) = jobs.request(|r| Queue::Next(me, r)) {
         let answer = primes_below(job.bound);
-        jobs.send(&Queue::Done(job, answer, here.clone()));
+        jobs.send(&Queue::Done(job, answer, signed.clone()));
+        upgrade::checkpoint((), worker);
     }
 }
+resume_point!(worker);
 
 /// A worker on every node: on the others with `spawn_on` (each call waits for its node to
 /// answer; a node started without the module fetches it now), then here.

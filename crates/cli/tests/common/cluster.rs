@@ -14,15 +14,17 @@ use std::time::{Duration, Instant};
 pub const NODES: &[&str] = &["a", "b", "c", "d", "odd", "bare", "x"];
 
 /// The server configuration docs/distribution.md describes: a user per node, allowed to
-/// publish frames and beats only under its own name and to write only its own entry of the
-/// node bucket; `intruder` as above.
+/// publish frames, beats and deploy reports only under its own name and to write only its
+/// own entry of the node bucket; `deployer`, who may write the deploy record and modules
+/// and hear beats and reports (`warren deploy`); `intruder` as above.
 pub fn server_config(port: u16, monitor: u16, store: &Path) -> String {
     let mut users = String::new();
     for n in NODES {
         let hex: String = n.bytes().map(|b| format!("{b:02x}")).collect();
         users.push_str(&format!(
             r#"    {{ user: "{n}", password: "pw-{n}", permissions: {{
-        publish: {{ allow: ["warren.node.*.{n}", "warren.beat.{n}", "$KV.warren_nodes.n{hex}",
+        publish: {{ allow: ["warren.node.*.{n}", "warren.beat.{n}", "warren.deployed.{n}",
+                           "$KV.warren_nodes.n{hex}",
                            "$KV.warren_names.>", "$O.warren_modules.>", "$JS.API.>",
                            "$JS.FC.>", "$JS.ACK.>", "_INBOX.>"] }}
         subscribe: {{ allow: ["warren.node.*.*", "warren.beat.*", "_INBOX.>"] }} }} }}
@@ -35,7 +37,11 @@ http: "127.0.0.1:{monitor}"
 jetstream {{ store_dir: "{}" }}
 authorization {{
   users = [
-{users}    {{ user: "outsider", password: "pw-outsider", permissions: {{
+{users}    {{ user: "deployer", password: "pw-deployer", permissions: {{
+        publish: {{ allow: ["$KV.warren_deploy.deploy", "$O.warren_modules.>", "$JS.API.>",
+                           "$JS.FC.>", "$JS.ACK.>", "_INBOX.>"] }}
+        subscribe: {{ allow: ["warren.beat.*", "warren.deployed.*", "_INBOX.>"] }} }} }}
+    {{ user: "outsider", password: "pw-outsider", permissions: {{
         publish: {{ allow: ["app.>"] }}, subscribe: {{ allow: ["app.>", "_INBOX.>"] }} }} }}
     {{ user: "intruder", password: "pw-intruder" }}
   ]
@@ -113,6 +119,11 @@ impl Nats {
             "the test server has no user {name:?}"
         );
         format!("nats://{name}:pw-{name}@127.0.0.1:{}", self.port)
+    }
+
+    /// The URL `warren deploy` connects with (the deployer's user).
+    pub fn deployer_url(&self) -> String {
+        format!("nats://deployer:pw-deployer@127.0.0.1:{}", self.port)
     }
 
     /// The address a raw client connects to, and the intruder's CONNECT credentials.

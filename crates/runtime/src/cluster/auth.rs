@@ -106,12 +106,14 @@ pub(crate) enum Purpose {
     Frame,
     /// A heartbeat.
     Beat,
+    /// A deploy record or a node's report of one (`super::deploy`).
+    Deploy,
 }
 
 /// The keys of one cluster (a secret and a prefix), or none in insecure mode.
 #[derive(Clone)]
 pub(crate) struct Keys {
-    keys: Option<([u8; 32], [u8; 32])>,
+    keys: Option<[[u8; 32]; 3]>,
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -134,7 +136,7 @@ impl Keys {
             m.finalize().into_bytes().into()
         };
         Keys {
-            keys: secret.map(|s| (derive(s, "frame"), derive(s, "beat"))),
+            keys: secret.map(|s| [derive(s, "frame"), derive(s, "beat"), derive(s, "deploy")]),
         }
     }
 
@@ -144,9 +146,10 @@ impl Keys {
     }
 
     fn key(&self, purpose: Purpose) -> Option<&[u8; 32]> {
-        self.keys.as_ref().map(|(f, b)| match purpose {
+        self.keys.as_ref().map(|[f, b, d]| match purpose {
             Purpose::Frame => f,
             Purpose::Beat => b,
+            Purpose::Deploy => d,
         })
     }
 

@@ -37,6 +37,7 @@ use super::auth::{self, ClusterSecret, Keys, Sessions};
 use super::core::{Action, BEAT_INTERVAL, BeatIn, Core};
 #[cfg(doc)]
 use super::core::{FORGET_AFTER, NODE_TIMEOUT};
+use super::deploy;
 use super::modules::Modules;
 use super::names::{self, GlobalNames};
 use super::wire::{self, Beat, DATA_END, DATA_MORE, Envelope, Header, RESET, Refused, SpawnOrder};
@@ -133,7 +134,15 @@ pub(crate) trait LocalNode: Send + Sync + 'static {
     fn module(&self) -> [u8; 32];
     /// Start a process for a parent on another node, as `order` says; its pid.
     fn spawn(&self, order: SpawnOrder) -> Result<Pid, String>;
+    /// Whether the runtime holds a version of the program with this module hash.
+    fn holds(&self, module: &[u8; 32]) -> bool;
+    /// Load `module` as a new version of the program (hot code upgrade); what it did.
+    fn load(&self, module: Vec<u8>) -> LoadFuture;
 }
+
+/// What [`LocalNode::load`] returns: the text of what the load did, or why it failed.
+pub(crate) type LoadFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>;
 
 /// A connected peer, as the guest API lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +216,10 @@ struct Inner {
     /// Frames and beats dropped because their MAC did not verify, their subject named
     /// another node, or they were old (replays).
     refused: AtomicU64,
+    /// The latest deploy record this node took ([`super::deploy`]).
+    deployed: Mutex<Option<deploy::Record>>,
+    /// The deployed module this node is loading, if any.
+    loading: Mutex<Option<[u8; 32]>>,
 }
 
 /// The first byte of a node event (`warren:node.watch`): the node came up.
@@ -314,7 +327,7 @@ impl Cluster {
         }
         let (events, control_rx) = mpsc::unbounded_channel();
         let control = events.clone();
-        let mut options = async_nats::ConnectOptions::new()
+        let options = async_nats::ConnectOptions::new()
             .name(format!("warren node {}", config.node_name))
             .subscription_capacity(1 << 18)
             .event_callback(move |event| {
@@ -335,30 +348,8 @@ impl Cluster {
                     }
                 }
             });
-        if let Some(creds) = &config.creds {
-            options = options
-                .credentials_file(creds)
-                .await
-                .with_context(|| format!("reading the credentials file {}", creds.display()))?;
-        }
-        if let Some(ca) = &config.tls_ca {
-            options = options.add_root_certificates(ca.clone()).require_tls(true);
-        }
-        if let Some((cert, key)) = &config.tls_client {
-            options = options
-                .add_client_certificate(cert.clone(), key.clone())
-                .require_tls(true);
-        }
-        // A user and password in the URL (nats://USER:PASS@HOST:PORT) are this node's
-        // credentials; the client library does not read them from the URL itself.
-        let (url, user) = split_credentials(&config.url);
-        if let Some((user, pass)) = user {
-            options = options.user_and_password(user, pass);
-        }
-        let client = options
-            .connect(url.as_str())
-            .await
-            .with_context(|| format!("connecting to the NATS server at {url}"))?;
+        let client = connect(&config, options).await?;
+        let (url, _) = split_credentials(&config.url);
         let js = async_nats::jetstream::new(client.clone());
         let prefix = config.prefix.clone();
         let nodes = names::open_bucket(&js, &format!("{prefix}_nodes"))
@@ -388,6 +379,13 @@ impl Cluster {
         let names =
             GlobalNames::open(&js, &format!("{prefix}_names"), config.max_global_names).await?;
         let modules = Modules::open(&js, &format!("{prefix}_modules")).await?;
+        let keys = Keys::new(config.secret.as_ref(), &prefix);
+        let deploys = deploy::open_bucket(&js, &prefix).await?;
+        let deployed = deploy::latest(&deploys, &keys).await;
+        let deploy_watch = deploys
+            .watch(deploy::KEY)
+            .await
+            .context("watching the cluster's deploy record")?;
         let frames = client
             .subscribe(format!("{prefix}.node.{node}.*"))
             .await
@@ -397,7 +395,6 @@ impl Cluster {
             .await
             .context("subscribing to the cluster's beats")?;
         let max_payload = client.server_info().max_payload.max(64 * 1024);
-        let keys = Keys::new(config.secret.as_ref(), &prefix);
         let inner = Arc::new(Inner {
             client,
             node,
@@ -421,8 +418,11 @@ impl Cluster {
             beats: AtomicU64::new(0),
             trusted_modules: config.trusted_modules.clone(),
             refused: AtomicU64::new(0),
+            deployed: Mutex::new(deployed),
+            loading: Mutex::new(None),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
+        tokio::spawn(deploy_loop(Arc::downgrade(&inner), deploy_watch));
         let dispatcher = Dispatcher {
             core: Core::new(node, inner.keys.secure(), config.max_peers.max(1)),
             inner: inner.clone(),
@@ -681,6 +681,86 @@ impl Inner {
         self.local.get()?.upgrade()
     }
 
+    /// Whether the latest deploy record this node took names `module` (see
+    /// [`deploy::Record::names`]).
+    fn is_deployed(&self, module: &[u8; 32]) -> bool {
+        lock(&self.deployed)
+            .as_ref()
+            .is_some_and(|d| d.names(module))
+    }
+
+    /// Load the deployed `module` (fetched from the module bucket and checked against its
+    /// hash) as this node's current version, unless that load is under way; then apply or
+    /// refuse the spawn orders that wait for it, and report what came of it.
+    fn load_deployed(self: &Arc<Self>, module: [u8; 32]) {
+        {
+            let mut loading = lock(&self.loading);
+            if *loading == Some(module) {
+                return;
+            }
+            *loading = Some(module);
+        }
+        let inner = self.clone();
+        tokio::spawn(async move {
+            let result = inner.load_module(module).await;
+            *lock(&inner.loading) = None;
+            let short = hex(&module[..6]);
+            match &result {
+                Ok(text) => tracing::info!(target: "warren::upgrade", "deploy of {short}: {text}"),
+                Err(why) => tracing::warn!(
+                    target: "warren::upgrade",
+                    "deploy of {short}: the new version was not loaded: {why}"
+                ),
+            }
+            let _ = inner.control.send(match &result {
+                Ok(_) => Control::Attached,
+                Err(why) => Control::Refuse(why.clone()),
+            });
+            let record = lock(&inner.deployed).clone();
+            if let Some(record) = record.filter(|r| r.hash == module) {
+                inner.report(&record, result).await;
+            }
+        });
+    }
+
+    async fn load_module(&self, module: [u8; 32]) -> Result<String, String> {
+        let local = self
+            .local()
+            .ok_or_else(|| format!("node {} runs no module yet", self.name))?;
+        if !self.trusts(&module) {
+            return Err(format!(
+                "node {} runs only the modules given with --trust-module, not {}",
+                self.name,
+                hex(&module)
+            ));
+        }
+        let bytes = self
+            .modules
+            .fetch(module, deploy::FETCH_PATIENCE)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        local.load(bytes).await
+    }
+
+    /// Tell the deployer what this node made of `record`.
+    async fn report(&self, record: &deploy::Record, result: Result<String, String>) {
+        let report = deploy::Report {
+            node: self.node,
+            name: self.name.clone(),
+            hash: record.hash,
+            record_ms: record.sent_ms,
+            result,
+        };
+        let subject = format!("{}.deployed.{}", self.prefix, self.name);
+        if let Err(e) = self
+            .client
+            .publish(subject, report.seal(&self.keys).into())
+            .await
+        {
+            tracing::debug!("publishing a deploy report: {e}");
+        }
+    }
+
     /// Whether a node started without a module may run `module`.
     fn trusts(&self, module: &[u8; 32]) -> bool {
         self.trusted_modules.is_empty() || self.trusted_modules.contains(module)
@@ -926,6 +1006,102 @@ async fn flusher(inner: Weak<Inner>, peer: Arc<Peer>) {
     }
 }
 
+/// Connect to the NATS server `config` names, with its credentials and TLS settings, on
+/// top of `options`.
+pub(crate) async fn connect(
+    config: &ClusterConfig,
+    mut options: async_nats::ConnectOptions,
+) -> anyhow::Result<async_nats::Client> {
+    use anyhow::Context as _;
+    if let Some(creds) = &config.creds {
+        options = options
+            .credentials_file(creds)
+            .await
+            .with_context(|| format!("reading the credentials file {}", creds.display()))?;
+    }
+    if let Some(ca) = &config.tls_ca {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let Some((cert, key)) = &config.tls_client {
+        options = options
+            .add_client_certificate(cert.clone(), key.clone())
+            .require_tls(true);
+    }
+    // A user and password in the URL (nats://USER:PASS@HOST:PORT) are this node's
+    // credentials; the client library does not read them from the URL itself.
+    let (url, user) = split_credentials(&config.url);
+    if let Some((user, pass)) = user {
+        options = options.user_and_password(user, pass);
+    }
+    options
+        .connect(url.as_str())
+        .await
+        .with_context(|| format!("connecting to the NATS server at {url}"))
+}
+
+/// Takes each new deploy record ([`super::deploy`]) and loads what it names.
+async fn deploy_loop(inner: Weak<Inner>, mut records: async_nats::jetstream::kv::Watch) {
+    while let Some(entry) = records.next().await {
+        let Some(inner) = inner.upgrade() else { return };
+        if inner.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("watching the cluster's deploy record: {e}");
+                continue;
+            }
+        };
+        if entry.operation != async_nats::jetstream::kv::Operation::Put {
+            continue;
+        }
+        let record = match deploy::Record::open(&inner.keys, &entry.value) {
+            Ok(r) => r,
+            Err(Refused::Forged) => {
+                inner.refuse("a forged deploy record");
+                continue;
+            }
+            Err(Refused::Malformed) => {
+                inner.refuse("a malformed deploy record");
+                continue;
+            }
+        };
+        // A record replayed (or one that took too long) is not taken: it could roll the
+        // node back to a version deployed before.
+        let stale = !record.fresh(auth::now_millis())
+            || lock(&inner.deployed)
+                .as_ref()
+                .is_some_and(|d| d.sent_ms >= record.sent_ms);
+        if stale {
+            tracing::warn!(
+                target: "warren::upgrade",
+                "ignored a deploy record of module {} by {}: it is older than {} s or than \
+                 the last record this node took",
+                hex(&record.hash[..6]),
+                record.by,
+                deploy::MAX_RECORD_AGE.as_secs()
+            );
+            continue;
+        }
+        *lock(&inner.deployed) = Some(record.clone());
+        tracing::info!(
+            target: "warren::upgrade",
+            "{} deployed module {} to the cluster",
+            record.by,
+            hex(&record.hash[..6])
+        );
+        if inner.local().is_none() {
+            let why = "runs no module yet (it takes the module of the first spawn it gets)";
+            inner
+                .report(&record, Err(format!("node {} {why}", inner.name)))
+                .await;
+            continue;
+        }
+        inner.load_deployed(record.hash);
+    }
+}
+
 async fn beat_loop(inner: Weak<Inner>) {
     let mut tick = tokio::time::interval(BEAT_INTERVAL);
     loop {
@@ -1140,6 +1316,17 @@ impl Dispatcher {
                     Err("a spawn order for a parent of another node".to_string())
                 } else {
                     match self.inner.local() {
+                        Some(local)
+                            if !local.holds(&order.module)
+                                && self.inner.is_deployed(&order.module) =>
+                        {
+                            // The cluster's deployed version, not loaded here yet: the
+                            // order waits for the load (`Control::Attached` applies it again,
+                            // `Control::Refuse` refuses it).
+                            self.waiting.push((from, order.clone()));
+                            self.inner.load_deployed(order.module);
+                            return;
+                        }
                         Some(local) => local.spawn(order),
                         None if self.inner.bare.load(Ordering::Acquire)
                             && !self.inner.trusts(&order.module) =>

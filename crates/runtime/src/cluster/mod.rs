@@ -17,6 +17,7 @@
 //! - [`wire`]: frames, envelopes and beats.
 //! - [`names`]: global names in a NATS key-value bucket.
 //! - [`modules`]: the modules nodes run, in a NATS object store, for nodes started without one.
+//! - [`deploy`]: a new version of the program deployed to every node (hot code upgrade).
 //!
 //! Every frame and beat is authenticated with the cluster's secret ([`auth`]); a node joins
 //! without one only when told to (insecure mode, with a warning).
@@ -26,12 +27,14 @@
 
 pub(crate) mod auth;
 pub(crate) mod core;
+pub(crate) mod deploy;
 pub(crate) mod member;
 pub(crate) mod modules;
 pub(crate) mod names;
 pub(crate) mod wire;
 
 pub use auth::ClusterSecret;
+pub use deploy::{Deployed, NodeDeploy, deploy};
 pub(crate) use member::LocalNode;
 pub use member::{Cluster, ClusterConfig, NodeInfo};
 
