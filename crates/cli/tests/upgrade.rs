@@ -420,4 +420,17 @@ fn an_http_server_upgraded_under_wrk_fails_no_request_and_answers_with_the_new_c
     // Every request answered 200, on a connection that stayed up.
     assert!(!report.contains("Non-2xx"), "{report}");
     assert!(!report.contains("Socket errors"), "{report}");
+
+    // A third version purges the first: the process that serves hibernates at a named
+    // point (`Running::hibernate`), so it moved and the server serves on.
+    let v3 = guest_with_features("upgrade_guest", "v3");
+    install(&v3, &app);
+    w.signal("HUP");
+    let line = w.line_with("SIGHUP");
+    assert!(line.contains("version 3 ("), "{line}");
+    assert!(
+        line.contains("version 1 was purged (0 processes ended)"),
+        "{line}"
+    );
+    assert_eq!(get(&url), "version 3\n");
 }

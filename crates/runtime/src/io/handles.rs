@@ -153,7 +153,18 @@ pub(crate) fn websocket(ws: WebSocket) -> Resource {
 
 /// A future.
 pub(crate) fn future(future: Arc<IoFuture>) -> Resource {
-    Resource::new(FUTURE, future)
+    Resource::new(FUTURE, future.clone()).with::<dyn ReadReady>(future)
+}
+
+/// A future is ready once resolved: a hibernated process can wait for it (an HTTP server's
+/// process waits so for the server's end).
+impl ReadReady for IoFuture {
+    fn read_ready(&self) -> Ready<'_> {
+        Box::pin(async {
+            self.wait().await;
+            Ok(())
+        })
+    }
 }
 
 /// The interface `I` of handle `h`, or a wrong-kind error saying `expected`.

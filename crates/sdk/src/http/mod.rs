@@ -51,14 +51,15 @@ use crate::abi;
 use crate::handle::Handle;
 use crate::net::TcpListener;
 use crate::stream::{HostFuture, pair};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use std::fmt::Display;
 use std::io;
 use std::net::SocketAddr;
 
 /// Serve HTTP on `addr` with `handler`, a process per request. Returns only if the server
-/// cannot start (an error) or stops (the runtime shuts down).
+/// cannot start (an error); meanwhile the calling process hibernates until the server stops
+/// (see [`Running::hibernate`]), then ends.
 pub fn serve<R, F>(addr: impl Display, handler: F) -> io::Result<()>
 where
     R: IntoResponse,
@@ -163,23 +164,24 @@ impl Server {
         )
     }
 
-    /// Start, then serve until the server stops.
+    /// Start, then hibernate until the server stops ([`Running::hibernate`]). Returns only
+    /// if the server cannot start.
     pub fn serve<R, F>(self, handler: F) -> io::Result<()>
     where
         R: IntoResponse,
         F: Fn(Request) -> R + Copy + 'static,
     {
-        self.start(handler)?.wait()
+        self.start(handler)?.hibernate()
     }
 
-    /// [`Server::start_with`], then serve until the server stops.
+    /// [`Server::start_with`], then hibernate until the server stops.
     pub fn serve_with<C, R, F>(self, captures: C, handler: F) -> io::Result<()>
     where
         C: Serialize + DeserializeOwned,
         R: IntoResponse,
         F: Fn(C, Request) -> R + Copy + 'static,
     {
-        self.start_with(captures, handler)?.wait()
+        self.start_with(captures, handler)?.hibernate()
     }
 
     /// The name the handler `F` is exported under by [`http_handler!`](crate::http_handler!)
@@ -236,7 +238,9 @@ impl Server {
     }
 }
 
-/// A running server. Dropping it stops accepting (requests being served finish).
+/// A running server. Dropping it stops accepting (requests being served finish). It moves
+/// in messages and captures like any handle.
+#[derive(Serialize, Deserialize)]
 pub struct Running {
     _server: Handle,
     stopped: HostFuture<()>,
@@ -249,14 +253,36 @@ impl Running {
         self.addr
     }
 
-    /// Serve until the server stops (it does not, unless its runtime shuts down).
+    /// Serve until the server stops (it does not, unless its runtime shuts down), blocked
+    /// in this call: the process keeps its instance, and its version of the program (a hot
+    /// code upgrade's third load ends it, and the server with it). [`Running::hibernate`]
+    /// has neither cost.
     pub fn wait(self) -> io::Result<()> {
         let Running {
             _server, stopped, ..
         } = self;
         stopped.wait()
     }
+
+    /// Serve until the server stops with the calling process hibernated (it holds no
+    /// instance meanwhile), then end the process normally. Hibernated at a named resume
+    /// point, the process moves to each new version of the program (hot code upgrade), so no
+    /// load ends it and the server serves on. Messages sent to it are dropped.
+    pub fn hibernate(self) -> ! {
+        crate::hibernate_watching(self, |r| &r.stopped, until_stopped)
+    }
 }
+
+/// Where a process serving HTTP waits ([`Running::hibernate`]): it wakes when the server
+/// stops (then ends) or a message comes (dropped).
+fn until_stopped(running: Running, mailbox: crate::Mailbox<()>) {
+    if running.stopped.poll().is_some() {
+        return;
+    }
+    while mailbox.try_receive().is_some() {}
+    running.hibernate()
+}
+crate::resume_point!(until_stopped);
 
 /// The entries the host spawns handler processes through (`warren_entry` calls them).
 mod entry {
