@@ -219,8 +219,20 @@ impl<T: StoreData> Runtime<T> {
                 Box::pin(async move {
                     let inner = weak
                         .upgrade()
-                        .ok_or_else(|| Error::Upgrade("the runtime has stopped".to_string()))?;
-                    Runtime { inner }.load_version(bytes).await
+                        .ok_or_else(|| "the runtime has stopped".to_string())?;
+                    let loaded = Runtime { inner }
+                        .load_version(bytes)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(serde_json::json!({
+                        "version": loaded.version,
+                        "hash": crate::cluster::hex(&loaded.hash),
+                        "previous": loaded.previous,
+                        "purged": loaded.purged.map(|(version, processes)| serde_json::json!({
+                            "version": version, "processes": processes,
+                        })),
+                        "text": loaded.to_string(),
+                    }))
                 })
             }));
         }

@@ -240,6 +240,16 @@ fn bad_modules_are_refused_and_the_running_version_serves_on() {
 }
 
 #[test]
+fn a_start_function_that_never_returns_is_refused_after_the_probe_time() {
+    with_runtime(|runtime, host| async move {
+        // A busy loop: preempted, then killed when the probe's time is up (10 s).
+        let spins = with(2, "", "(func $spin (loop $l (br $l))) (start $spin)");
+        refused(&runtime, &host, &spins, "did not start in 10 s").await;
+        assert_eq!(runtime.load_version(program(2)).await.unwrap().version, 2);
+    });
+}
+
+#[test]
 fn one_load_at_a_time() {
     with_runtime(|runtime, host| async move {
         // Version 2's start function registers its process as "probe" and waits for a

@@ -123,6 +123,8 @@ fn route(room: Process<ToRoom>, request: Request) -> Response {
         _ => Response::not_found(),
     }
 }
+// Named, so that after a hot code upgrade each request runs the new version's `route`.
+warren::http_handler!(route);
 
 /// A WebSocket's process: posts from the room go out on the socket, messages from the
 /// client are posted.

@@ -206,7 +206,7 @@ pub async fn deploy(
     let js = async_nats::jetstream::new(client.clone());
     let prefix = &config.prefix;
     let keys = Keys::new(config.secret.as_ref(), prefix);
-    let hash = crate::builder::module_hash(&module);
+    let hash: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&module).into();
     // Listen before the record is written: no beat or report is missed.
     let mut beats = client
         .subscribe(format!("{prefix}.beat.*"))

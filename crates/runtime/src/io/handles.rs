@@ -161,7 +161,8 @@ pub(crate) fn future(future: Arc<IoFuture>) -> Resource {
 impl ReadReady for IoFuture {
     fn read_ready(&self) -> Ready<'_> {
         Box::pin(async {
-            self.wait().await;
+            // Resolved either way: a failure is the waiter's to read.
+            let _ = self.wait().await;
             Ok(())
         })
     }

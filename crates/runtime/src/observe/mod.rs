@@ -54,9 +54,9 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock, Weak};
 
 /// How the observer loads a new version of the program (`POST /api/upgrade`): the runtime's
-/// `load_version`, behind a weak reference to it.
+/// `load_version`, behind a weak reference to it. What it did, as JSON, or why it did not.
 pub(crate) type Upgrader = Arc<
-    dyn Fn(Vec<u8>) -> Pin<Box<dyn Future<Output = crate::Result<crate::Loaded>> + Send>>
+    dyn Fn(Vec<u8>) -> Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send>>
         + Send
         + Sync,
 >;

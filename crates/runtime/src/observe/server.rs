@@ -250,23 +250,16 @@ async fn upgrade(source: &Source, request: Request<Incoming>) -> Response<Body> 
     let size = bytes.len();
     match load(bytes.to_vec()).await {
         Ok(loaded) => {
-            tracing::info!(target: "warren::upgrade", "observer: {loaded}");
-            json(serde_json::json!({
-                "version": loaded.version,
-                "hash": loaded.hash.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-                "previous": loaded.previous,
-                "purged": loaded.purged.map(|(version, processes)| serde_json::json!({
-                    "version": version, "processes": processes,
-                })),
-                "text": loaded.to_string(),
-            }))
+            let text = loaded["text"].as_str().unwrap_or_default();
+            tracing::info!(target: "warren::upgrade", "observer: {text}");
+            json(loaded)
         }
         Err(e) => {
             tracing::warn!(
                 target: "warren::upgrade",
                 "observer: a module of {size} bytes was not loaded: {e}"
             );
-            error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
+            error(StatusCode::UNPROCESSABLE_ENTITY, &e)
         }
     }
 }
