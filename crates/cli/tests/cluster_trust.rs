@@ -58,6 +58,21 @@ fn start_trust(
     (a, out, done, (f[0] as u32, f[1] as u32, f[2]), stderr)
 }
 
+/// Wait until `stderr` (a node's, in a file) has a line containing `needle`.
+fn until_logged(stderr: &std::path::Path, needle: &str) {
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(stderr)
+        .unwrap_or_default()
+        .contains(needle)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "node a never logged {needle:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Tell node a the attack is over; its verdict lines, after checking it exited with 0.
 fn verdict(
     mut a: Child,
@@ -168,12 +183,32 @@ fn without_the_secret_frames_beats_and_replays_neither_kill_nor_impersonate_nor_
             evil.publish(subject, payload);
         }
     }
+    // Deploy records: one sealed with another secret, and one sealed with the real one
+    // but an hour old (a replay of a deploy long past): neither makes a node load anything.
+    // (The bucket keeps one value: each is written once a watcher has seen the one before.)
+    let module = [0x42u8; 32];
+    let hour_ago = forge::now_ms() - 3_600_000;
+    evil.publish(
+        "$KV.warren_deploy.deploy",
+        &wrong.deploy_record(&module, "evil", forge::now_ms()),
+    );
     evil.ping();
+    until_logged(&stderr, "dropped a forged deploy record");
+    evil.publish(
+        "$KV.warren_deploy.deploy",
+        &keys.deploy_record(&module, "deploy", hour_ago),
+    );
+    evil.ping();
+    until_logged(
+        &stderr,
+        "ignored a deploy record of module 424242424242 by deploy",
+    );
     // A node is not fooled by what does not verify; the link and the worker are b's.
     std::thread::sleep(Duration::from_millis(300));
     let (rest, err) = verdict(a, out, &done, &stderr);
     assert_eq!(rest, UNTOUCHED, "{err}");
     assert!(err.contains("dropped a forged frame"), "{err}");
+    assert!(!err.contains("deploy of 424242424242"), "{err}");
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub const DATA_END: u8 = 1;
 pub struct Keys {
     frame: Vec<u8>,
     beat: Vec<u8>,
+    deploy: Vec<u8>,
 }
 
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
@@ -54,7 +55,24 @@ impl Keys {
         Keys {
             frame: derive("frame"),
             beat: derive("beat"),
+            deploy: derive("deploy"),
         }
+    }
+
+    /// A deploy record (crates/runtime/src/cluster/deploy.rs) naming `module`, by `by`, sent
+    /// at `sent_ms`.
+    pub fn deploy_record(&self, module: &[u8; 32], by: &str, sent_ms: u64) -> Vec<u8> {
+        let mut body = module.to_vec();
+        body.push(0); // earlier: None
+        varint(&mut body, by.len() as u64);
+        body.extend_from_slice(by.as_bytes());
+        varint(&mut body, sent_ms);
+        let head = [1u8, 1]; // format 1, a record
+        let mac = hmac(&self.deploy, &[&head, &body]);
+        let mut v = head.to_vec();
+        v.extend_from_slice(&mac);
+        v.extend_from_slice(&body);
+        v
     }
 
     /// A frame of `kind` from node `from` to node `to`, session and sequence as given.

@@ -216,6 +216,8 @@ struct Inner {
     /// Frames and beats dropped because their MAC did not verify, their subject named
     /// another node, or they were old (replays).
     refused: AtomicU64,
+    /// Of those, deploy records (logged on their own count).
+    refused_deploys: AtomicU64,
     /// The latest deploy record this node took ([`super::deploy`]).
     deployed: Mutex<Option<deploy::Record>>,
     /// The deployed module this node is loading, if any.
@@ -418,6 +420,7 @@ impl Cluster {
             beats: AtomicU64::new(0),
             trusted_modules: config.trusted_modules.clone(),
             refused: AtomicU64::new(0),
+            refused_deploys: AtomicU64::new(0),
             deployed: Mutex::new(deployed),
             loading: Mutex::new(None),
         });
@@ -845,7 +848,14 @@ impl Inner {
     /// log: the 1st, 2nd, 4th, 8th... are logged).
     fn refuse(&self, what: &str) {
         let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_power_of_two() {
+        // Deploy records are counted apart in what is logged: the first forged one is
+        // always told, however many forged frames came before.
+        let told = if what.contains("deploy record") {
+            self.refused_deploys.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            n
+        };
+        if told.is_power_of_two() {
             tracing::warn!(
                 refused = n,
                 "dropped {what} (refused so far: {n}); is someone without the cluster's \
