@@ -20,6 +20,8 @@ struct Observed {
     child: Child,
     /// host:port of the observer.
     addr: String,
+    /// The token printed at start, if one was.
+    token: String,
 }
 
 impl Observed {
@@ -42,12 +44,19 @@ impl Observed {
                 .expect("reading warren's stderr");
             assert!(n > 0, "warren ended before serving the observer");
             if let Some(rest) = line.split("observer at http://").nth(1) {
-                break rest.split('/').next().unwrap_or_default().to_string();
+                break rest.to_string();
             }
         };
+        let token = addr
+            .split("#token=")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        let addr = addr.split('/').next().unwrap_or_default().to_string();
         // Keep draining stderr (panics of the workload) so warren never blocks on it.
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Observed { child, addr }
+        Observed { child, addr, token }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -516,6 +525,54 @@ fn the_page_shows_processes_exits_restarts_and_kills_with_the_flag() {
     );
     assert_eq!(status, 403, "{body}");
     assert!(w.json(&format!("/api/processes/{sup}"))["process"]["pid"] == sup);
+}
+
+#[test]
+#[cfg(feature = "heavy")] // heavy (Chromium): scripts/test runs it
+fn the_page_loads_a_new_version_with_the_flag_and_the_token_of_its_url() {
+    let v2 = std::fs::read(common::guest_with_features("upgrade_guest", "v2")).unwrap();
+    let w = Observed::start(&["--wait", "--observe-allow-upgrade"], "upgrade_guest", &[]);
+    assert!(!w.token.is_empty(), "a load needs a token: one is printed");
+    let browser = Browser::open();
+    browser.go(&format!("http://{}/#token={}", w.addr, w.token));
+    eventually("the Load version button", LONG, || {
+        let shown =
+            browser.script("return getComputedStyle(document.getElementById('upgrade')).display");
+        (shown.as_str() != Some("none")).then_some(())
+    });
+    // What choosing a file does: its bytes go to loadVersion (a file chooser cannot be
+    // driven headless).
+    let hex: String = v2.iter().map(|b| format!("{b:02x}")).collect();
+    browser.script(&format!(
+        "const b = new Uint8Array('{hex}'.match(/../g).map(x => parseInt(x, 16))); \
+         loadVersion(new File([b], 'v2.wasm')); return null;"
+    ));
+    let status = eventually("the page to say what the load did", LONG, || {
+        let text = browser.script("return document.getElementById('status').textContent");
+        let text = text.as_str().unwrap_or_default().to_string();
+        text.contains("v2.wasm: ").then_some(text)
+    });
+    assert!(status.contains("version 2 ("), "{status}");
+    assert!(status.contains("is current; version 1 is old"), "{status}");
+    let versions = &w.json("/api/summary")["versions"];
+    assert_eq!(versions[0]["version"], 2, "{versions}");
+
+    // Without the token (a page opened without it), the load is refused and says why.
+    browser.go(&format!("http://{}/", w.addr));
+    eventually("the Load version button", LONG, || {
+        let shown =
+            browser.script("return getComputedStyle(document.getElementById('upgrade')).display");
+        (shown.as_str() != Some("none")).then_some(())
+    });
+    browser.script(
+        "loadVersion(new File([new Uint8Array([0, 97, 115, 109])], 'x.wasm')); return null;",
+    );
+    let status = eventually("the page to say the load was refused", LONG, || {
+        let text = browser.script("return document.getElementById('status').textContent");
+        let text = text.as_str().unwrap_or_default().to_string();
+        text.contains("x.wasm was not loaded").then_some(text)
+    });
+    assert!(status.contains("token"), "{status}");
 }
 
 #[test]
