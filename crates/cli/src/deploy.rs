@@ -39,6 +39,11 @@ pub(crate) struct DeployArgs {
     /// The key (PEM) of --cluster-cert.
     #[arg(long, value_name = "FILE", requires = "cluster_cert")]
     cluster_key: Option<PathBuf>,
+    /// Deploy to this node only (repeatable): a rolling deploy is one `warren deploy --node`
+    /// per node, a canary one for a few. The others keep their version (but load this one
+    /// when a spawn names it). Default: every node.
+    #[arg(long = "node", value_name = "NAME")]
+    nodes: Vec<String>,
     /// Who deploys, as the nodes log it.
     #[arg(long, value_name = "NAME", default_value = "deploy")]
     name: String,
@@ -76,7 +81,12 @@ pub(crate) fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting tokio")?;
     let deployed = tokio
-        .block_on(warren_runtime::deploy(&config, module, args.wait))
+        .block_on(warren_runtime::deploy(
+            &config,
+            module,
+            &args.nodes,
+            args.wait,
+        ))
         .map_err(|e| anyhow::anyhow!("--cluster {}: {e:#}", crate::redact(&args.cluster)))?;
     let hash: String = deployed.hash.iter().map(|b| format!("{b:02x}")).collect();
     println!(
@@ -87,6 +97,14 @@ pub(crate) fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         if deployed.nodes.len() == 1 { "" } else { "s" }
     );
     for n in &deployed.nodes {
+        if n.node == 0 {
+            let why = match &n.result {
+                Some(Err(why)) => why.as_str(),
+                _ => "not up",
+            };
+            println!("node {}: not loaded: {why}", n.name);
+            continue;
+        }
         match &n.result {
             Some(Ok(text)) => println!("node {} ({}): {text}", n.node, n.name),
             Some(Err(why)) => println!("node {} ({}): not loaded: {why}", n.node, n.name),

@@ -67,6 +67,7 @@ impl Keys {
         varint(&mut body, by.len() as u64);
         body.extend_from_slice(by.as_bytes());
         varint(&mut body, sent_ms);
+        body.push(0); // nodes: every one
         let head = [1u8, 1]; // format 1, a record
         let mac = hmac(&self.deploy, &[&head, &body]);
         let mut v = head.to_vec();

@@ -67,6 +67,9 @@ pub(crate) struct Record {
     pub by: String,
     /// When, in milliseconds since the epoch on the deployer's clock.
     pub sent_ms: u64,
+    /// The names of the nodes that are to load it (a rolling deploy, a canary); empty:
+    /// every node.
+    pub nodes: Vec<String>,
 }
 
 /// What a node made of a record.
@@ -114,8 +117,14 @@ impl Record {
         open(keys, RECORD, bytes)
     }
 
-    /// Whether a spawn naming `module` may make a node load it: it is this record's module
-    /// or the one before.
+    /// Whether the node named `name` is to load it.
+    pub(crate) fn targets(&self, name: &str) -> bool {
+        self.nodes.is_empty() || self.nodes.iter().any(|n| n == name)
+    }
+
+    /// Whether a spawn naming `module` may make a node load it (whether or not the record
+    /// is for that node: the spawn needs that code): it is this record's module or the one
+    /// before.
     pub(crate) fn names(&self, module: &[u8; 32]) -> bool {
         self.hash == *module || self.earlier == Some(*module)
     }
@@ -182,14 +191,18 @@ impl Deployed {
 }
 
 /// Deploy `module` (a core wasm module) to the cluster `config` names: store it, write the
-/// deploy record, and wait up to `wait` for a report from every node that is up (those that
-/// beat within the first second). `config.node_name` is the deployer's name, as the nodes
-/// log it. Needs the cluster's secret (or `insecure`).
+/// deploy record, and wait up to `wait` for a report from every node it is for that is up
+/// (those that beat within the first second). `nodes` names the nodes that are to load it
+/// (a rolling deploy: one call per node; a canary); empty, every node. A node named but not
+/// up is reported so. `config.node_name` is the deployer's name, as the nodes log it.
+/// Needs the cluster's secret (or `insecure`).
 pub async fn deploy(
     config: &ClusterConfig,
     module: Vec<u8>,
+    nodes: &[String],
     wait: Duration,
 ) -> anyhow::Result<Deployed> {
+    let targets = nodes;
     use anyhow::Context as _;
     if config.secret.is_none() && !config.insecure {
         anyhow::bail!(
@@ -230,15 +243,17 @@ pub async fn deploy(
         .context("storing the module")?;
     let kv = open_bucket(&js, prefix).await?;
     // The nodes that are up: those that beat within the first second (a node beats every
-    // quarter of a second).
+    // quarter of a second), or as soon as every node named has.
+    let wanted = |name: &str| targets.is_empty() || targets.iter().any(|t| t == name);
     let mut nodes: BTreeMap<NodeId, NodeDeploy> = BTreeMap::new();
     let listen_until = tokio::time::Instant::now() + Duration::from_secs(1);
-    loop {
+    while targets.is_empty() || !targets.iter().all(|t| nodes.values().any(|n| n.name == *t)) {
         tokio::select! {
             Some(msg) = beats.next() => {
                 if let Ok(beat) = super::wire::Beat::open(&keys, &msg.payload)
                     && !beat.leaving
                     && auth::fresh(beat.sent_ms, auth::now_millis())
+                    && wanted(&beat.name)
                 {
                     nodes.entry(beat.node).or_insert(NodeDeploy {
                         node: beat.node,
@@ -250,6 +265,19 @@ pub async fn deploy(
             _ = tokio::time::sleep_until(listen_until) => break,
         }
     }
+    let missing: Vec<NodeDeploy> = targets
+        .iter()
+        .filter(|t| !nodes.values().any(|n| n.name == **t))
+        .map(|t| NodeDeploy {
+            node: 0,
+            name: t.clone(),
+            result: Some(Err(
+                "not up (no beat from it while the deploy started): it loads the version \
+                 when a spawn names it, or with the next deploy for it"
+                    .to_string(),
+            )),
+        })
+        .collect();
     let earlier = latest(&kv, &keys)
         .await
         .map(|r| r.hash)
@@ -259,6 +287,7 @@ pub async fn deploy(
         earlier,
         by: config.node_name.clone(),
         sent_ms: auth::now_millis(),
+        nodes: targets.to_vec(),
     };
     kv.put(KEY, record.seal(&keys).into())
         .await
@@ -272,7 +301,7 @@ pub async fn deploy(
         let Ok(report) = Report::open(&keys, &msg.payload) else {
             continue;
         };
-        if report.hash != hash || report.record_ms != record.sent_ms {
+        if report.hash != hash || report.record_ms != record.sent_ms || !wanted(&report.name) {
             continue;
         }
         let entry = nodes.entry(report.node).or_insert(NodeDeploy {
@@ -285,7 +314,7 @@ pub async fn deploy(
     let _ = client.flush().await;
     Ok(Deployed {
         hash,
-        nodes: nodes.into_values().collect(),
+        nodes: nodes.into_values().chain(missing).collect(),
     })
 }
 
@@ -304,6 +333,7 @@ mod tests {
             earlier: Some([6; 32]),
             by: "deploy".into(),
             sent_ms,
+            nodes: Vec::new(),
         }
     }
 

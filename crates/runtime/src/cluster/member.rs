@@ -1095,6 +1095,15 @@ async fn deploy_loop(inner: Weak<Inner>, mut records: async_nats::jetstream::kv:
             continue;
         }
         *lock(&inner.deployed) = Some(record.clone());
+        if !record.targets(&inner.name) {
+            tracing::debug!(
+                target: "warren::upgrade",
+                "a deploy of module {} for nodes {:?}, not this one",
+                hex(&record.hash[..6]),
+                record.nodes
+            );
+            continue;
+        }
         tracing::info!(
             target: "warren::upgrade",
             "{} deployed module {} to the cluster",
