@@ -326,8 +326,8 @@ struct RunArgs {
     /// Join the cluster whose NATS server (with JetStream: `nats-server -js`) is at URL,
     /// e.g. nats://127.0.0.1:4222. Processes then reach processes of the other nodes by pid,
     /// spawn on them (`warren::node::spawn_on`) and share global names. Every node must run
-    /// the same module. Needs the cluster's secret (--cluster-secret) or, explicitly,
-    /// --cluster-insecure.
+    /// the same module (`warren deploy` loads a new version on every node). Needs the
+    /// cluster's secret (--cluster-secret) or, explicitly, --cluster-insecure.
     #[arg(long, value_name = "URL", requires = "node")]
     cluster: Option<String>,
     /// The cluster's secret, a file every node holds (`warren cluster-secret FILE` makes

@@ -134,7 +134,7 @@ impl Record {
     pub(crate) fn fresh(&self, now_ms: u64) -> bool {
         let age = MAX_RECORD_AGE.as_millis() as u64;
         let skew = auth::MAX_BEAT_SKEW.as_millis() as u64;
-        self.sent_ms + age >= now_ms && self.sent_ms <= now_ms + skew
+        self.sent_ms.saturating_add(age) >= now_ms && self.sent_ms <= now_ms.saturating_add(skew)
     }
 }
 

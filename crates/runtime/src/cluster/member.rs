@@ -222,6 +222,8 @@ struct Inner {
     deployed: Mutex<Option<deploy::Record>>,
     /// The deployed module this node is loading, if any.
     loading: Mutex<Option<[u8; 32]>>,
+    /// Held by the deploy load that runs (one at a time).
+    deploy_turn: tokio::sync::Mutex<()>,
 }
 
 /// The first byte of a node event (`warren:node.watch`): the node came up.
@@ -423,6 +425,7 @@ impl Cluster {
             refused_deploys: AtomicU64::new(0),
             deployed: Mutex::new(deployed),
             loading: Mutex::new(None),
+            deploy_turn: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(beat_loop(Arc::downgrade(&inner)));
         tokio::spawn(deploy_loop(Arc::downgrade(&inner), deploy_watch));
@@ -705,7 +708,12 @@ impl Inner {
         }
         let inner = self.clone();
         tokio::spawn(async move {
-            let result = inner.load_module(module).await;
+            // Deploys that come quickly load one after the other, not refused as "another
+            // version is loading".
+            let result = {
+                let _turn = inner.deploy_turn.lock().await;
+                inner.load_module(module).await
+            };
             *lock(&inner.loading) = None;
             let short = hex(&module[..6]);
             match &result {
