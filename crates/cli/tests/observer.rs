@@ -20,7 +20,8 @@ struct Observed {
     child: Child,
     /// host:port of the observer.
     addr: String,
-    /// The token printed at start, if one was.
+    /// The token printed at start, if one was (the browser tests use it).
+    #[cfg_attr(not(feature = "heavy"), allow(dead_code))]
     token: String,
 }
 
