@@ -134,18 +134,9 @@ impl Running {
     }
 
     fn json(&self, path: &str) -> Value {
-        let mut s = TcpStream::connect(&self.addr).expect("connecting to the observer");
-        s.set_read_timeout(Some(WAIT)).unwrap();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        )
-        .unwrap();
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).expect("the observer's answer");
-        let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {raw}"))
+        let (status, answer) = request(&self.addr, "GET", path, &[], b"");
+        assert_eq!(status, 200, "GET {path}: {answer}");
+        answer
     }
 }
 
@@ -154,6 +145,14 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A temp dir holding `app.wasm`, a copy of `first` (the program `warren run` is given).
+fn program(first: &Path) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.wasm");
+    install(first, &app);
+    (dir, app)
 }
 
 /// Replace `app` with `version`'s bytes, as a build writing its output does.
@@ -168,9 +167,7 @@ fn sighup_loads_the_program_again_and_a_file_that_does_not_load_changes_nothing(
         guest_with_features("upgrade_guest", ""),
         guest_with_features("upgrade_guest", "v2"),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.wasm");
-    install(&v1, &app);
+    let (_dir, app) = program(&v1);
     let w = Running::start(&[], &app);
     w.until_started();
 
@@ -205,9 +202,7 @@ fn watch_loads_each_new_build_and_the_third_purges_the_first() {
         guest_with_features("upgrade_guest", "v2"),
         guest_with_features("upgrade_guest", "v3"),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.wasm");
-    install(&v1, &app);
+    let (_dir, app) = program(&v1);
     let w = Running::start(&["--watch"], &app);
     w.until_started();
 
@@ -228,21 +223,27 @@ fn watch_loads_each_new_build_and_the_third_purges_the_first() {
     w.until_versions(&[(3, true, 2), (2, false, 0)]);
 }
 
-/// POST `body` to the observer at `addr`, `path`, with `headers`: (status, JSON answer).
-fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+/// One request to the observer at `addr` on a fresh connection: (status, JSON answer).
+fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Value) {
     let mut s = TcpStream::connect(addr).expect("connecting to the observer");
     s.set_read_timeout(Some(WAIT)).unwrap();
     let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    let mut request = head.into_bytes();
-    request.extend_from_slice(body);
-    s.write_all(&request).unwrap();
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    s.write_all(&bytes).unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("the observer's answer");
     let status = raw
@@ -251,8 +252,14 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, 
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     let answer = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let json = serde_json::from_str(answer).unwrap_or_else(|e| panic!("POST {path}: {e}: {raw}"));
+    let json =
+        serde_json::from_str(answer).unwrap_or_else(|e| panic!("{method} {path}: {e}: {raw}"));
     (status, json)
+}
+
+/// POST `body` to the observer at `addr`, `path`, with `headers`: (status, JSON answer).
+fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+    request(addr, "POST", path, headers, body)
 }
 
 #[test]
@@ -261,9 +268,7 @@ fn the_observer_loads_a_version_only_when_allowed_and_with_the_token() {
         guest_with_features("upgrade_guest", ""),
         guest_with_features("upgrade_guest", "v2"),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.wasm");
-    install(&v1, &app);
+    let (_dir, app) = program(&v1);
     let module = std::fs::read(&v2).unwrap();
     let header = ("x-warren-observer", "upgrade");
 
@@ -359,9 +364,7 @@ fn an_http_server_upgraded_under_wrk_fails_no_request_and_answers_with_the_new_c
         guest_with_features("upgrade_guest", ""),
         guest_with_features("upgrade_guest", "v2"),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app.wasm");
-    install(&v1, &app);
+    let (_dir, app) = program(&v1);
     let w = Running::start_with(&[], &app, &["web"]);
     let line = next_with(&w.out, "listening on ", "stdout");
     let url = format!(

@@ -856,13 +856,19 @@ impl Inner {
     /// log: the 1st, 2nd, 4th, 8th... are logged).
     fn refuse(&self, what: &str) {
         let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-        // Deploy records are counted apart in what is logged: the first forged one is
-        // always told, however many forged frames came before.
-        let told = if what.contains("deploy record") {
-            self.refused_deploys.fetch_add(1, Ordering::Relaxed) + 1
-        } else {
-            n
-        };
+        Self::tell_refused(what, n, n);
+    }
+
+    /// [`Inner::refuse`] for a deploy record: logged on a count of its own, so the first
+    /// forged one is told however many forged frames came before.
+    fn refuse_deploy(&self, what: &str) {
+        let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+        let told = self.refused_deploys.fetch_add(1, Ordering::Relaxed) + 1;
+        Self::tell_refused(what, n, told);
+    }
+
+    /// Log a refusal when `told` is a power of two (`n` refused in all).
+    fn tell_refused(what: &str, n: u64, told: u64) {
         if told.is_power_of_two() {
             tracing::warn!(
                 refused = n,
@@ -1077,11 +1083,11 @@ async fn deploy_loop(inner: Weak<Inner>, mut records: async_nats::jetstream::kv:
         let record = match deploy::Record::open(&inner.keys, &entry.value) {
             Ok(r) => r,
             Err(Refused::Forged) => {
-                inner.refuse("a forged deploy record");
+                inner.refuse_deploy("a forged deploy record");
                 continue;
             }
             Err(Refused::Malformed) => {
-                inner.refuse("a malformed deploy record");
+                inner.refuse_deploy("a malformed deploy record");
                 continue;
             }
         };
